@@ -1,0 +1,174 @@
+"""The one exception tree of the driver, rooted at :class:`ReolinkError`.
+
+Every error the driver raises is one of these. Foreign exceptions (urllib3, socket, ssl, json) are
+translated at exactly one boundary each and chained with ``raise ... from err``.
+
+No error message ever contains a password or a token: messages are built from command names,
+rspCodes, device ``detail`` strings, attribute names and non-secret values only.
+"""
+
+from __future__ import annotations
+
+from typing import Optional
+
+__all__ = [
+    "ApiError",
+    "ArgumentError",
+    "AuthError",
+    "BatchShapeError",
+    "CommandError",
+    "CommandTimeout",
+    "ConfigError",
+    "ConnectError",
+    "CredentialsError",
+    "DeviceOffline",
+    "LockedOutError",
+    "NotConnected",
+    "ReolinkError",
+    "RemoteProtocolError",
+    "ResponseTooLarge",
+    "SessionLimitError",
+    "TLSError",
+    "Timeout",
+    "TransportError",
+    "TransportProtocolError",
+]
+
+
+class ReolinkError(Exception):
+    """Base class of every error this package raises."""
+
+
+# --- our caller's bad input -------------------------------------------------------------------
+
+
+class ConfigError(ReolinkError, ValueError):
+    """A device or zone attribute is missing or has a value that is not allowed."""
+
+    def __init__(self, message: str, *, attribute: Optional[str] = None) -> None:
+        super().__init__(message)
+        self.attribute = attribute
+
+
+class ArgumentError(ReolinkError, ValueError):
+    """A command argument is missing or has a value that is not allowed. Nothing was sent."""
+
+    def __init__(self, message: str, *, argument: Optional[str] = None) -> None:
+        super().__init__(message)
+        self.argument = argument
+
+
+# --- the network ------------------------------------------------------------------------------
+
+
+class TransportError(ReolinkError):
+    """The request did not produce a complete HTTP response."""
+
+
+class ConnectError(TransportError):
+    """No connection could be made (refused, unreachable, name not resolved, connect timeout).
+
+    The request never reached the device, so it is always safe to retry.
+    """
+
+
+class TLSError(ConnectError):
+    """The TLS handshake failed: wrong certificate, pinned fingerprint mismatch, bad CA."""
+
+
+class Timeout(TransportError):
+    """The device accepted the request but did not answer in time.
+
+    The command may have run: only read-only (``Get*``) commands are retried after this.
+    """
+
+
+class TransportProtocolError(TransportError):
+    """The connection broke or the HTTP framing was invalid after the request was sent."""
+
+
+class ResponseTooLarge(TransportProtocolError):
+    """The device sent more bytes than the response-size cap allows; the rest was not read."""
+
+    def __init__(self, message: str, *, limit: int) -> None:
+        super().__init__(message)
+        self.limit = limit
+
+
+# --- the device's answers ---------------------------------------------------------------------
+
+
+class RemoteProtocolError(ReolinkError):
+    """The device sent something that is not a valid reply of the expected shape.
+
+    Parsers raise this and nothing else for bad bytes (HTML pages, truncated JSON, wrong types).
+    """
+
+
+class BatchShapeError(RemoteProtocolError):
+    """A batch reply did not have one entry per command (too few, too many, or one global error).
+
+    ``error`` holds the single error entry when the device collapsed the whole batch into one.
+    """
+
+    def __init__(
+        self, message: str, *, expected: int, got: int, error: Optional[ApiError] = None
+    ) -> None:
+        super().__init__(message)
+        self.expected = expected
+        self.got = got
+        self.error = error
+
+
+class ApiError(ReolinkError):
+    """The device answered a command with an error envelope (``code: 1`` with ``error``)."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        cmd: str,
+        rsp_code: Optional[int],
+        detail: str = "",
+        channel: Optional[int] = None,
+    ) -> None:
+        super().__init__(message)
+        self.cmd = cmd
+        self.rsp_code = rsp_code
+        self.detail = detail
+        self.channel = channel
+
+
+class CommandError(ApiError):
+    """The device refused or failed a command (not an authentication problem)."""
+
+
+class AuthError(ApiError):
+    """The token is missing, expired or invalid: log in again and retry once."""
+
+
+class CredentialsError(AuthError):
+    """The username or password is wrong: stop logging in automatically."""
+
+
+class LockedOutError(AuthError):
+    """The device refuses logins for now (locked account, throttled logins): wait, then retry."""
+
+
+class SessionLimitError(LockedOutError):
+    """The device's session table is full (-5 max session): wait for leases to end."""
+
+
+# --- the driver's own state -------------------------------------------------------------------
+
+
+class NotConnected(ReolinkError):
+    """The driver is not connected (connect() not called yet, or disconnect() was called)."""
+
+
+class DeviceOffline(ReolinkError):
+    """The device is unreachable right now; the reason is in the message."""
+
+
+class CommandTimeout(ReolinkError):
+    """A command did not complete within request_timeout."""

@@ -21,6 +21,7 @@ __all__ = [
     "PtzPreset",
     "PtzPresets",
     "WhiteLedState",
+    "sort_ai_types",
 ]
 
 #: The four AI types the driver page names, in display order. Devices may report more
@@ -28,7 +29,7 @@ __all__ = [
 AI_TYPES: Tuple[str, ...] = ("people", "vehicle", "dog_cat", "face")
 
 
-def _sorted_types(types: FrozenSet[str]) -> Tuple[str, ...]:
+def sort_ai_types(types: FrozenSet[str]) -> Tuple[str, ...]:
     """Known AI types in AI_TYPES order, then any others alphabetically."""
     known = [t for t in AI_TYPES if t in types]
     return tuple(known + sorted(t for t in types if t not in AI_TYPES))
@@ -145,11 +146,11 @@ class AiState:
 
     @property
     def detected_list(self) -> Tuple[str, ...]:
-        return _sorted_types(self.detected)
+        return sort_ai_types(self.detected)
 
     @property
     def supported_list(self) -> Tuple[str, ...]:
-        return _sorted_types(self.supported)
+        return sort_ai_types(self.supported)
 
 
 @attrs.frozen

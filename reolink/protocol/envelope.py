@@ -1,0 +1,202 @@
+"""Decoding reply bodies: bytes -> JSON -> :class:`~reolink.protocol.results.CommandReply`.
+
+Everything here either returns a value of the expected shape or raises
+:class:`~reolink.errors.RemoteProtocolError` (never ``UnicodeDecodeError``, ``ValueError`` or
+``RecursionError``). Error messages say what came instead (an HTML page, truncated JSON...) with
+at most a short, printable-escaped excerpt of the body: a reply never carries our password, but
+it may be long and binary.
+
+Entry rules (digest §5): an entry is an error whenever it has ``"error"`` or ``code != 0``;
+a success entry's ``value`` is an object (missing means ``{}``). ``cmd`` is echoed, or
+``"Unknown"`` when the device could not parse the command; replies are matched to commands by
+position, never by this name.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+
+from reolink.errors import BatchShapeError, RemoteProtocolError
+from reolink.protocol.codes import error_from_entry, printable
+from reolink.protocol.results import CommandReply
+
+__all__ = [
+    "check_status",
+    "decode_entry",
+    "decode_reply",
+    "describe_body",
+    "expect_array",
+    "load_json",
+]
+
+_BOM = b"\xef\xbb\xbf"
+_EXCERPT = 60
+
+# Reason phrases for the statuses a camera (or the proxy in front of it) actually sends;
+# the http module is off limits in this layer.
+_REASONS = {
+    300: "Multiple Choices",
+    301: "Moved Permanently",
+    302: "Found",
+    400: "Bad Request",
+    401: "Unauthorized",
+    403: "Forbidden",
+    404: "Not Found",
+    405: "Method Not Allowed",
+    500: "Internal Server Error",
+    502: "Bad Gateway",
+    503: "Service Unavailable",
+    504: "Gateway Timeout",
+}
+
+
+def _excerpt(raw: bytes) -> str:
+    text = raw[: _EXCERPT * 4].decode("utf-8", "replace").strip()
+    return printable(text, _EXCERPT)
+
+
+def _looks_like_html(raw: bytes) -> bool:
+    head = raw.lstrip(b" \t\r\n" + _BOM)[:512].lower()
+    return head.startswith(b"<") or b"<html" in head or b"<!doctype" in head
+
+
+def describe_body(raw: bytes) -> str:
+    """A short description of a body for error messages: ``an HTML page (<html>...)``."""
+    if not raw:
+        return "an empty body"
+    if not raw.strip():
+        return f"{len(raw)} bytes of whitespace"
+    if _looks_like_html(raw):
+        return f"an HTML page ({_excerpt(raw)})"
+    if raw[:2] == b"\xff\xd8":
+        return f"a JPEG image ({len(raw)} bytes)"
+    return f"{len(raw)} bytes ({_excerpt(raw)})"
+
+
+def _reject_constant(name: str) -> object:
+    # NaN/Infinity are not JSON and would poison every int conversion downstream.
+    raise ValueError(f"non-JSON number {name}")
+
+
+def _finite_float(text: str) -> float:
+    # "1e999" parses to inf without passing through parse_constant.
+    value = float(text)
+    if not math.isfinite(value):
+        raise ValueError(f"number out of range {text[:20]}")
+    return value
+
+
+def load_json(raw: bytes) -> object:
+    """Decode a UTF-8 JSON body (BOM, tabs and ``" : "`` pretty printing are fine)."""
+    if not isinstance(raw, (bytes, bytearray, memoryview)):
+        raise RemoteProtocolError(f"expected a JSON body, got {type(raw).__name__}")
+    data = bytes(raw)
+    if data.startswith(_BOM):
+        data = data[len(_BOM) :]
+    if _looks_like_html(data):
+        raise RemoteProtocolError(f"expected a JSON array, got {describe_body(data)}")
+    if not data.strip():
+        raise RemoteProtocolError(f"expected a JSON array, got {describe_body(data)}")
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as err:
+        raise RemoteProtocolError(
+            f"expected a JSON array, got bytes that are not UTF-8 ({_excerpt(data)})"
+        ) from err
+    try:
+        return json.loads(text, parse_constant=_reject_constant, parse_float=_finite_float)
+    except RecursionError as err:
+        # The C scanner gives up quickly on absurd nesting; it is an attack or garbage.
+        raise RemoteProtocolError("expected a JSON array, got JSON nested too deeply") from err
+    except ValueError as err:  # JSONDecodeError, and int strings over the digit limit
+        ends_early = isinstance(err, json.JSONDecodeError) and err.pos >= len(text.rstrip())
+        kind = "truncated JSON" if ends_early else "invalid JSON"
+        reason = printable(str(err), 80)
+        raise RemoteProtocolError(
+            f"expected a JSON array, got {kind} ({reason}): {_excerpt(data)}"
+        ) from err
+
+
+def check_status(status: int, content_type: str, body: bytes) -> None:
+    """Raise RemoteProtocolError unless ``status`` is 200 (API errors still come as 200)."""
+    if status == 200:
+        return
+    reason = _REASONS.get(status, "")
+    label = f"HTTP {status} {reason}".rstrip()
+    hint = ""
+    if 300 <= status < 400:
+        hint = " (a redirect: the device may want HTTPS instead of HTTP)"
+    kind = f" {content_type}" if content_type else ""
+    raise RemoteProtocolError(f"the device answered {label}{hint} with{kind} {describe_body(body)}")
+
+
+def _shape_name(value: object) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, (int, float)):
+        return "a number"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, list):
+        return f"an array of {len(value)}"
+    if isinstance(value, dict):
+        return "an object"
+    return type(value).__name__
+
+
+def decode_entry(entry: object, cmd: str, *, channel: int | None = None) -> CommandReply:
+    """One reply entry -> a CommandReply (error or value).
+
+    ``cmd`` is what we sent; ``""`` means "use the name the device echoed".
+    """
+    if not cmd:
+        echoed = entry.get("cmd") if isinstance(entry, dict) else None
+        cmd = printable(echoed, 40) if isinstance(echoed, str) and echoed else "Unknown"
+    if not isinstance(entry, dict):
+        raise RemoteProtocolError(
+            f"{cmd}: expected a reply entry (object), got {_shape_name(entry)}"
+        )
+    code = entry.get("code")
+    has_error = "error" in entry
+    if code is not None and (isinstance(code, bool) or not isinstance(code, int)):
+        raise RemoteProtocolError(f"{cmd}: reply code is {_shape_name(code)}, not an integer")
+    if has_error or (code is not None and code != 0):
+        error = entry.get("error")
+        if has_error and not isinstance(error, dict):
+            raise RemoteProtocolError(f"{cmd}: reply error is {_shape_name(error)}, not an object")
+        return CommandReply(
+            cmd=cmd, error=error_from_entry(entry, channel=channel, cmd=cmd), raw=entry
+        )
+    if code is None:
+        raise RemoteProtocolError(f"{cmd}: reply entry has neither code nor error")
+    value = entry.get("value", {})
+    if value is None:
+        value = {}
+    if not isinstance(value, dict):
+        raise RemoteProtocolError(f"{cmd}: reply value is {_shape_name(value)}, not an object")
+    return CommandReply(cmd=cmd, value=value, raw=entry)
+
+
+def expect_array(data: object, cmd: str) -> list[object]:
+    """``data`` if it is a JSON array, else RemoteProtocolError."""
+    if not isinstance(data, list):
+        raise RemoteProtocolError(f"{cmd}: expected a JSON array, got {_shape_name(data)}")
+    return data
+
+
+def decode_reply(raw: bytes, cmd: str, *, channel: int | None = None) -> CommandReply:
+    """Decode a single-command response body (a JSON array of exactly one entry).
+
+    ``cmd`` is the command sent (``""``: take the echoed name).
+    """
+    entries = expect_array(load_json(raw), cmd or "reply")
+    if len(entries) != 1:
+        raise BatchShapeError(
+            f"{cmd or 'reply'}: expected 1 reply entry, got {len(entries)}",
+            expected=1,
+            got=len(entries),
+        )
+    return decode_entry(entries[0], cmd, channel=channel)

@@ -1,0 +1,451 @@
+"""Reply parsers: one CommandReply (or a whole single-command body) -> a typed result.
+
+Every parser takes either a :class:`~reolink.protocol.results.CommandReply` (a slot of a batch)
+or ``bytes`` (a whole single-command response body). An error reply raises its
+:class:`~reolink.errors.ApiError`; anything malformed raises
+:class:`~reolink.errors.RemoteProtocolError` and nothing else.
+
+Firmware differs in small ways, and the parsers absorb them: numbers sent as numeric strings
+(``"1"``), empty-string fields, fields missing on older firmware, two GetAiState formats, entries
+that are lists where objects are expected (smart-AI zones), ``initial``/``range`` blocks that
+come even with ``action 0``.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from typing import Union
+
+from reolink.errors import RemoteProtocolError
+from reolink.protocol.codes import error_from_entry, printable
+from reolink.protocol.envelope import decode_reply
+from reolink.protocol.results import (
+    Ability,
+    AiState,
+    ChannelAbility,
+    ChannelList,
+    ChannelStatus,
+    CommandReply,
+    DeviceInfo,
+    EventsState,
+    LoginToken,
+    MotionState,
+    PtzPreset,
+    PtzPresets,
+    WhiteLedState,
+)
+
+__all__ = [
+    "normalize_ai_type",
+    "parse_ability",
+    "parse_ai_state",
+    "parse_channel_status",
+    "parse_dev_info",
+    "parse_events",
+    "parse_login",
+    "parse_md_state",
+    "parse_ok",
+    "parse_ptz_presets",
+    "parse_white_led",
+]
+
+Reply = Union[CommandReply, bytes]
+Obj = Mapping[str, object]
+
+_MAX_DIGITS = 18
+_MAX_CHANNELS = 1024
+_MAX_STRING = 4096
+
+
+# --- coercion helpers: all raise RemoteProtocolError --------------------------------------------
+
+
+def _value(reply: Reply, cmd: str) -> Obj:
+    """The success value of ``reply``; raises the reply's ApiError for an error reply."""
+    if isinstance(reply, (bytes, bytearray, memoryview)):
+        reply = decode_reply(bytes(reply), cmd)
+    if not isinstance(reply, CommandReply):
+        raise RemoteProtocolError(f"{cmd}: expected a reply, got {type(reply).__name__}")
+    if reply.error is not None:
+        raise reply.error
+    value = reply.value
+    if value is None:
+        return {}
+    if not isinstance(value, Mapping):
+        raise RemoteProtocolError(f"{cmd}: reply value is not an object")
+    return value
+
+
+def _obj(parent: Obj, key: str, cmd: str, *, required: bool = True) -> Obj:
+    value = parent.get(key)
+    if isinstance(value, Mapping):
+        return value
+    if value is None and not required:
+        return {}
+    what = "missing" if value is None else f"a {type(value).__name__}, not an object"
+    raise RemoteProtocolError(f"{cmd}: {key} is {what}")
+
+
+def _int_or_none(value: object, what: str) -> int | None:
+    """An int from an int, an integral float or a numeric string; None for null / ``""``."""
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        return int(value)
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float):
+        if value.is_integer() and abs(value) < 1e15:
+            return int(value)
+    elif isinstance(value, str):
+        text = value.strip()
+        if not text:
+            return None
+        digits = text[1:] if text[:1] in "+-" else text
+        if digits.isascii() and digits.isdigit() and len(digits) <= _MAX_DIGITS:
+            return int(text)
+    shown = printable(repr(value), 30) if isinstance(value, (str, float)) else type(value).__name__
+    raise RemoteProtocolError(f"{what} is not a number: {shown}")
+
+
+def _int(value: object, what: str, default: int | None = None) -> int:
+    number = _int_or_none(value, what)
+    if number is None:
+        if default is None:
+            raise RemoteProtocolError(f"{what} is missing")
+        return default
+    return number
+
+
+def _flag(value: object, what: str, default: bool = False) -> bool:
+    number = _int_or_none(value, what)
+    return default if number is None else number != 0
+
+
+def _str(value: object, what: str) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, str):
+        if len(value) > _MAX_STRING:
+            raise RemoteProtocolError(f"{what} is too long ({len(value)} characters)")
+        return value
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return str(value)
+    raise RemoteProtocolError(f"{what} is a {type(value).__name__}, not a string")
+
+
+def _opt_str(parent: Obj, key: str, what: str) -> str | None:
+    return _str(parent[key], what) if parent.get(key) is not None else None
+
+
+def _list(parent: Obj, key: str, what: str) -> list[object]:
+    value = parent.get(key)
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        raise RemoteProtocolError(f"{what} is a {type(value).__name__}, not an array")
+    return value
+
+
+def _channel_echo(value: Obj, channel: int, cmd: str) -> None:
+    echoed = _int_or_none(value.get("channel"), f"{cmd} channel")
+    if echoed is not None and echoed != channel:
+        raise RemoteProtocolError(f"{cmd}: asked for channel {channel}, reply is for {echoed}")
+
+
+# --- login / plain acknowledgements -------------------------------------------------------------
+
+
+def parse_login(reply: Reply) -> LoginToken:
+    """Login's ``value.Token``: the token (``name``) and its ``leaseTime`` in seconds.
+
+    A missing or empty leaseTime becomes 0; :meth:`TokenLease.from_login` applies the default.
+    """
+    token = _obj(_value(reply, "Login"), "Token", "Login")
+    name = token.get("name")
+    # The token is a secret: messages describe it, never show it.
+    if not isinstance(name, str) or not name.strip() or len(name) > 256:
+        raise RemoteProtocolError("Login: Token.name is missing or not a usable token string")
+    if any(not c.isprintable() or c.isspace() for c in name):
+        raise RemoteProtocolError("Login: Token.name contains unprintable characters")
+    return LoginToken(name=name, lease_time=_int(token.get("leaseTime"), "Login leaseTime", 0))
+
+
+def parse_ok(reply: Reply, cmd: str = "") -> None:
+    """A Set/control/Logout acknowledgement: code 0, and ``value.rspCode`` 200 when present.
+
+    ``cmd`` names the command in errors for a bytes reply (default: the echoed name).
+    """
+    if isinstance(reply, (bytes, bytearray, memoryview)):
+        reply = decode_reply(bytes(reply), cmd)
+    name = reply.cmd if isinstance(reply, CommandReply) else (cmd or "command")
+    value = _value(reply, name)
+    if "rspCode" not in value:
+        return
+    code = _int_or_none(value.get("rspCode"), f"{name} rspCode")
+    if code == 200 or code is None:
+        return
+    raise error_from_entry({"cmd": name, "code": 1, "error": {"rspCode": code}}, cmd=name)
+
+
+# --- identity -----------------------------------------------------------------------------------
+
+
+def parse_dev_info(reply: Reply) -> DeviceInfo:
+    """GetDevInfo's ``value.DevInfo``, old firmware (no exactType/frameworkVer) and new."""
+    info = _obj(_value(reply, "GetDevInfo"), "DevInfo", "GetDevInfo")
+    count = _int(info.get("channelNum"), "GetDevInfo channelNum", 1)
+    if not 0 <= count <= _MAX_CHANNELS:
+        raise RemoteProtocolError(f"GetDevInfo: channelNum {count} is out of range")
+    wifi = _int_or_none(info.get("wifi"), "GetDevInfo wifi")
+    exact = _opt_str(info, "exactType", "GetDevInfo exactType")
+    return DeviceInfo(
+        model=_str(info.get("model"), "GetDevInfo model"),
+        firmware=_str(info.get("firmVer"), "GetDevInfo firmVer"),
+        hardware=_str(info.get("hardVer"), "GetDevInfo hardVer"),
+        serial=_str(info.get("serial"), "GetDevInfo serial"),
+        name=_str(info.get("name"), "GetDevInfo name"),
+        type=_str(info.get("type"), "GetDevInfo type"),
+        exact_type=exact or None,
+        channel_count=count,
+        framework_version=_opt_str(info, "frameworkVer", "GetDevInfo frameworkVer") or None,
+        build_day=_opt_str(info, "buildDay", "GetDevInfo buildDay") or None,
+        wifi=None if wifi is None else wifi != 0,
+    )
+
+
+def parse_channel_status(reply: Reply) -> ChannelList:
+    """GetChannelstatus: with or without name/typeInfo, newer with sleep and uid."""
+    value = _value(reply, "GetChannelstatus")
+    entries = _list(value, "status", "GetChannelstatus status")
+    if len(entries) > _MAX_CHANNELS:
+        raise RemoteProtocolError(f"GetChannelstatus: {len(entries)} channels is too many")
+    channels = []
+    for index, entry in enumerate(entries):
+        if not isinstance(entry, Mapping):
+            raise RemoteProtocolError(f"GetChannelstatus: status[{index}] is not an object")
+        what = f"GetChannelstatus status[{index}]"
+        channel = _int(entry.get("channel"), f"{what}.channel", index)
+        if not 0 <= channel < _MAX_CHANNELS:
+            raise RemoteProtocolError(f"{what}: channel {channel} is out of range")
+        channels.append(
+            ChannelStatus(
+                channel=channel,
+                online=_flag(entry.get("online"), f"{what}.online"),
+                name=_str(entry.get("name"), f"{what}.name"),
+                sleeping=_flag(entry.get("sleep"), f"{what}.sleep"),
+                type_info=_str(entry.get("typeInfo"), f"{what}.typeInfo"),
+                uid=_str(entry.get("uid"), f"{what}.uid"),
+            )
+        )
+    count = _int(value.get("count"), "GetChannelstatus count", len(channels))
+    return ChannelList(count=count, channels=tuple(channels))
+
+
+# --- abilities ----------------------------------------------------------------------------------
+
+_AI_ABILITY_KEYS = {
+    "supportAiPeople": "people",
+    "supportAiVehicle": "vehicle",
+    "supportAiDogCat": "dog_cat",
+    "supportAiFace": "face",
+}
+
+
+def _ver(leaves: Obj, key: str) -> int | None:
+    """The ``ver`` of an ability leaf ``{"permit", "ver"}`` (None when the key is absent)."""
+    leaf = leaves.get(key)
+    if leaf is None:
+        return None
+    if isinstance(leaf, Mapping):
+        return _int(leaf.get("ver"), f"GetAbility {key}.ver", 0)
+    return _int(leaf, f"GetAbility {key}", 0)
+
+
+def _any_ver(leaves: Obj, *keys: str) -> bool | None:
+    """True if any of ``keys`` has ver > 0; None when none of them is present."""
+    vers = [v for v in (_ver(leaves, k) for k in keys) if v is not None]
+    return any(v > 0 for v in vers) if vers else None
+
+
+def _channel_ability(index: int, leaves: Obj) -> ChannelAbility:
+    ai_types = frozenset(
+        name for key, name in _AI_ABILITY_KEYS.items() if (_ver(leaves, key) or 0) > 0
+    )
+    motion = _any_ver(leaves, "alarmMd", "supportMd")
+    snap = _any_ver(leaves, "snap")
+    return ChannelAbility(
+        channel=index,
+        ptz_type=_ver(leaves, "ptzType") or 0,
+        ptz_control=bool(_any_ver(leaves, "ptzCtrl")),
+        ptz_presets=bool(_any_ver(leaves, "ptzPreset")),
+        ptz_patrol=bool(_any_ver(leaves, "ptzPatrol")),
+        spotlight=bool(_any_ver(leaves, "floodLight", "supportFLswitch", "supportFLBrightness")),
+        siren=bool(_any_ver(leaves, "alarmAudio", "supportAudioAlarm")),
+        ai=bool(_any_ver(leaves, "supportAi")) or bool(ai_types),
+        ai_types=ai_types,
+        # Absent means the firmware predates the key, not that the channel lacks it.
+        motion=True if motion is None else motion,
+        snap=True if snap is None else snap,
+        battery=bool(_any_ver(leaves, "battery")),
+    )
+
+
+def parse_ability(reply: Reply) -> Ability:
+    """GetAbility: global ``{permit, ver}`` leaves -> ``features``; ``abilityChn[i]`` -> channel i.
+
+    Global leaves that are not ``{..., "ver": n}`` objects are skipped (devices add odd keys).
+    """
+    ability = _obj(_value(reply, "GetAbility"), "Ability", "GetAbility")
+    features: dict[str, int] = {}
+    for key, leaf in ability.items():
+        if key == "abilityChn" or not isinstance(leaf, Mapping) or "ver" not in leaf:
+            continue
+        features[key] = _int(leaf.get("ver"), f"GetAbility {printable(key, 40)}.ver", 0)
+    entries = _list(ability, "abilityChn", "GetAbility abilityChn")
+    if len(entries) > _MAX_CHANNELS:
+        raise RemoteProtocolError(f"GetAbility: {len(entries)} channels is too many")
+    channels = []
+    for index, leaves in enumerate(entries):
+        if not isinstance(leaves, Mapping):
+            raise RemoteProtocolError(f"GetAbility: abilityChn[{index}] is not an object")
+        channels.append(_channel_ability(index, leaves))
+    return Ability(features=features, channels=tuple(channels))
+
+
+# --- detection state ----------------------------------------------------------------------------
+
+_AI_ALIASES = {
+    "people": "people",
+    "person": "people",
+    "human": "people",
+    "vehicle": "vehicle",
+    "car": "vehicle",
+    "dogcat": "dog_cat",
+    "pet": "dog_cat",
+    "face": "face",
+}
+_CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")
+
+
+def normalize_ai_type(name: str) -> str:
+    """``dogCat``/``dog_cat``/``pet`` -> ``dog_cat``, ``person`` -> ``people``, ``car`` ->
+    ``vehicle``; other names snake_cased as they come (``package``, ``other``)."""
+    snake = _CAMEL.sub("_", name.strip()).lower()
+    return _AI_ALIASES.get(snake.replace("_", ""), snake)
+
+
+def _ai_types(value: Obj, cmd: str) -> tuple[frozenset[str], frozenset[str]]:
+    """(detected, supported) from a GetAiState value or GetEvents ``ai`` object."""
+    detected: set[str] = set()
+    supported: set[str] = set()
+    for key, entry in value.items():
+        if not isinstance(key, str) or key == "channel" or not key.strip():
+            continue
+        what = f"{cmd} {printable(key, 40)}"
+        if isinstance(entry, Mapping):
+            # Current format: {"alarm_state": 0|1, "support": 0|1}; no "support" = supported.
+            name = normalize_ai_type(key)
+            if _flag(entry.get("support"), f"{what}.support", default=True):
+                supported.add(name)
+                if _flag(entry.get("alarm_state"), f"{what}.alarm_state"):
+                    detected.add(name)
+        elif key.endswith("_state") and len(key) > len("_state"):
+            # Legacy flat format: "people_state": 0|1; a key present means supported.
+            name = normalize_ai_type(key[: -len("_state")])
+            supported.add(name)
+            if _flag(entry, what):
+                detected.add(name)
+        # Lists are "smart AI" zones, other scalars are not detection types: skip both.
+    return frozenset(detected), frozenset(supported)
+
+
+def parse_md_state(reply: Reply, channel: int) -> MotionState:
+    """GetMdState: ``value.state`` 1 = motion now."""
+    value = _value(reply, "GetMdState")
+    if "state" not in value:
+        raise RemoteProtocolError("GetMdState: state is missing")
+    return MotionState(channel=channel, motion=_flag(value.get("state"), "GetMdState state"))
+
+
+def parse_ai_state(reply: Reply, channel: int) -> AiState:
+    """GetAiState, current (``{type: {alarm_state, support}}``) or legacy flat format."""
+    value = _value(reply, "GetAiState")
+    detected, supported = _ai_types(value, "GetAiState")
+    return AiState(channel=channel, detected=detected, supported=supported)
+
+
+def parse_events(reply: Reply, channel: int) -> EventsState:
+    """GetEvents: nested ``ai``, ``md`` and ``visitor`` objects.
+
+    Like reolink_aio, a reply that echoes another channel is rejected (RemoteProtocolError).
+    """
+    value = _value(reply, "GetEvents")
+    _channel_echo(value, channel, "GetEvents")
+    detected, supported = _ai_types(_obj(value, "ai", "GetEvents", required=False), "GetEvents ai")
+    md = _obj(value, "md", "GetEvents", required=False)
+    visitor = _obj(value, "visitor", "GetEvents", required=False)
+    md_supported = _flag(md.get("support"), "GetEvents md.support", default=bool(md))
+    return EventsState(
+        channel=channel,
+        motion=md_supported and _flag(md.get("alarm_state"), "GetEvents md.alarm_state"),
+        motion_supported=md_supported,
+        ai=AiState(channel=channel, detected=detected, supported=supported),
+        visitor=_flag(visitor.get("alarm_state"), "GetEvents visitor.alarm_state")
+        and _flag(visitor.get("support"), "GetEvents visitor.support", default=True),
+    )
+
+
+# --- PTZ and spotlight --------------------------------------------------------------------------
+
+
+def _id_range(raw: Obj | None) -> tuple[int | None, int | None]:
+    """``range.PtzPreset.id`` {min, max}, when the reply has a usable one (else None, None)."""
+    if raw is None:
+        return None, None
+    ranges = raw.get("range")
+    block = ranges.get("PtzPreset") if isinstance(ranges, Mapping) else None
+    bounds = block.get("id") if isinstance(block, Mapping) else None
+    if not isinstance(bounds, Mapping):
+        return None, None
+    low = _int_or_none(bounds.get("min"), "GetPtzPreset range id.min")
+    high = _int_or_none(bounds.get("max"), "GetPtzPreset range id.max")
+    if low is not None and high is not None and low > high:
+        raise RemoteProtocolError(f"GetPtzPreset: range id min {low} > max {high}")
+    return low, high
+
+
+def parse_ptz_presets(reply: Reply, channel: int) -> PtzPresets:
+    """GetPtzPreset: the ``enable == 1`` entries of ``value.PtzPreset`` and the id range."""
+    if isinstance(reply, (bytes, bytearray, memoryview)):
+        reply = decode_reply(bytes(reply), "GetPtzPreset")
+    value = _value(reply, "GetPtzPreset")
+    entries = _list(value, "PtzPreset", "GetPtzPreset PtzPreset")
+    presets: list[PtzPreset] = []
+    seen: set[int] = set()
+    for index, entry in enumerate(entries):
+        if not isinstance(entry, Mapping):
+            raise RemoteProtocolError(f"GetPtzPreset: PtzPreset[{index}] is not an object")
+        what = f"GetPtzPreset PtzPreset[{index}]"
+        if not _flag(entry.get("enable"), f"{what}.enable"):
+            continue
+        preset_id = _int(entry.get("id"), f"{what}.id")
+        if preset_id not in seen:
+            seen.add(preset_id)
+            presets.append(PtzPreset(id=preset_id, name=_str(entry.get("name"), f"{what}.name")))
+    low, high = _id_range(reply.raw if isinstance(reply, CommandReply) else None)
+    return PtzPresets(channel=channel, presets=tuple(presets), id_min=low, id_max=high)
+
+
+def parse_white_led(reply: Reply, channel: int) -> WhiteLedState:
+    """GetWhiteLed's ``value.WhiteLed``: state, mode, brightness."""
+    led = _obj(_value(reply, "GetWhiteLed"), "WhiteLed", "GetWhiteLed")
+    if "state" not in led:
+        raise RemoteProtocolError("GetWhiteLed: WhiteLed.state is missing")
+    return WhiteLedState(
+        channel=channel,
+        on=_flag(led.get("state"), "GetWhiteLed state"),
+        mode=_int_or_none(led.get("mode"), "GetWhiteLed mode"),
+        bright=_int_or_none(led.get("bright"), "GetWhiteLed bright"),
+    )

@@ -1,0 +1,262 @@
+"""The session and token state machine. Pure: the clock arrives as ``now`` arguments.
+
+States and what moves between them (the table ``_TRANSITIONS`` below is the whole truth)::
+
+    LOGGED_OUT --login_ok--> READY --lease nearly over (tick)--> EXPIRING --login_ok--> READY
+        |                      |  \\--auth_error (-6/-21 on a command)--> LOGGED_OUT (relogin once)
+        |                      \\--transport_failed--> BACKING_OFF --transport_ok--> READY
+        \\--login_refused (wrong credentials, locked, throttled, session table full)--> LOCKED_OUT
+    LOCKED_OUT --retry time reached (tick)--> LOGGED_OUT      any --logout--> LOGGED_OUT
+
+Rules the driver relies on:
+
+* **Account safety.** A Login refused for credentials, lock-out, throttling or a full session table
+  stops automatic logins. The next automatic try waits ``auth_backoff[0]`` (30 s), then
+  ``auth_backoff[1]`` (5 min), then ``auth_backoff[2]`` (15 min) for every later try. Independently
+  of that schedule, no Login at all (automatic or forced by the ``login`` command) is allowed while
+  ``max_failed_logins`` (3) refused Logins lie within the last ``failed_login_window`` (10 min):
+  the driver can never be what locks a camera account (firmware locks after about 5).
+* **Token refresh.** A token is renewed ``refresh_margin`` (60 s) before its lease ends, or at half
+  the lease for leases shorter than twice the margin (see :class:`TokenLease`).
+* **No login storm.** An auth error on a command (``-6``) sends the session to LOGGED_OUT; the loop
+  logs in once and retries the command once. A second auth error right after a fresh login is
+  reported, not retried, and the session waits ``auth_retry_delay`` before the next login.
+* **Transport failures** (connect refused, timeouts, garbage) back off ``backoff_initial`` doubling
+  to ``backoff_max``; the device counts as offline after ``offline_after`` failures in a row (or at
+  the first failure when it was never reached). A success resets the count.
+"""
+
+from __future__ import annotations
+
+import enum
+from typing import Dict, List, Optional, Tuple
+
+import attrs
+
+from .codes import AuthAction
+from .lease import TokenLease
+from .results import LoginToken
+
+__all__ = ["Session", "SessionPolicy", "SessionState"]
+
+
+class SessionState(enum.Enum):
+    LOGGED_OUT = "logged-out"
+    READY = "ready"
+    EXPIRING = "expiring"
+    BACKING_OFF = "backing-off"
+    LOCKED_OUT = "locked-out"
+
+
+class _Event(enum.Enum):
+    LOGIN_OK = "login_ok"
+    LOGIN_REFUSED = "login_refused"
+    AUTH_ERROR = "auth_error"
+    LEASE_ENDING = "lease_ending"
+    RETRY_DUE = "retry_due"
+    TRANSPORT_FAILED = "transport_failed"
+    TRANSPORT_OK = "transport_ok"
+    LOGOUT = "logout"
+
+
+S = SessionState
+E = _Event
+
+# (state, event) -> next state. A pair that is not here leaves the state as it is.
+_TRANSITIONS: Dict[Tuple[SessionState, _Event], SessionState] = {
+    (S.LOGGED_OUT, E.LOGIN_OK): S.READY,
+    (S.LOGGED_OUT, E.LOGIN_REFUSED): S.LOCKED_OUT,
+    (S.LOGGED_OUT, E.TRANSPORT_FAILED): S.BACKING_OFF,
+    (S.READY, E.LEASE_ENDING): S.EXPIRING,
+    (S.READY, E.AUTH_ERROR): S.LOGGED_OUT,
+    (S.READY, E.TRANSPORT_FAILED): S.BACKING_OFF,
+    (S.READY, E.LOGIN_OK): S.READY,
+    (S.READY, E.LOGIN_REFUSED): S.LOCKED_OUT,
+    (S.EXPIRING, E.LOGIN_OK): S.READY,
+    (S.EXPIRING, E.LOGIN_REFUSED): S.LOCKED_OUT,
+    (S.EXPIRING, E.AUTH_ERROR): S.LOGGED_OUT,
+    (S.EXPIRING, E.TRANSPORT_FAILED): S.BACKING_OFF,
+    (S.BACKING_OFF, E.TRANSPORT_OK): S.READY,
+    (S.BACKING_OFF, E.LOGIN_OK): S.READY,
+    (S.BACKING_OFF, E.LOGIN_REFUSED): S.LOCKED_OUT,
+    (S.BACKING_OFF, E.AUTH_ERROR): S.LOGGED_OUT,
+    (S.LOCKED_OUT, E.RETRY_DUE): S.LOGGED_OUT,
+    (S.LOCKED_OUT, E.LOGIN_OK): S.READY,
+    (S.LOCKED_OUT, E.TRANSPORT_FAILED): S.LOCKED_OUT,
+}
+for _state in SessionState:
+    _TRANSITIONS[(_state, E.LOGOUT)] = S.LOGGED_OUT
+
+
+@attrs.frozen
+class SessionPolicy:
+    """The numbers behind the rules in the module docstring (seconds)."""
+
+    refresh_margin: float = 60.0
+    auth_backoff: Tuple[float, ...] = (30.0, 300.0, 900.0)
+    auth_retry_delay: float = 5.0
+    failed_login_window: float = 600.0
+    max_failed_logins: int = 3
+    backoff_initial: float = 1.0
+    backoff_max: float = 60.0
+    offline_after: int = 2
+
+    def scaled(self, factor: float) -> SessionPolicy:
+        """The same rules with every duration multiplied by ``factor`` (for tests)."""
+        return attrs.evolve(
+            self,
+            refresh_margin=self.refresh_margin * factor,
+            auth_backoff=tuple(d * factor for d in self.auth_backoff),
+            auth_retry_delay=self.auth_retry_delay * factor,
+            failed_login_window=self.failed_login_window * factor,
+            backoff_initial=self.backoff_initial * factor,
+            backoff_max=self.backoff_max * factor,
+        )
+
+
+@attrs.define
+class Session:
+    """The driver's one session with a device: token, lease, and what may happen next."""
+
+    policy: SessionPolicy = attrs.field(factory=SessionPolicy)
+    state: SessionState = SessionState.LOGGED_OUT
+    lease: Optional[TokenLease] = attrs.field(default=None, repr=False)
+    #: when the next automatic login or request may happen (LOCKED_OUT / BACKING_OFF).
+    retry_at: float = 0.0
+    #: why the device is not usable right now ("" when fine).
+    reason: str = ""
+    refused_logins: List[float] = attrs.field(factory=list, repr=False)
+    _auth_failures: int = 0
+    _transport_failures: int = 0
+    _ever_reached: bool = False
+    _fresh_login: bool = False
+
+    # --- queries --------------------------------------------------------------------------
+
+    @property
+    def token(self) -> Optional[str]:
+        return self.lease.token if self.lease is not None else None
+
+    @property
+    def offline(self) -> bool:
+        """True when the device should be shown offline."""
+        if self.state is S.LOCKED_OUT:
+            return True
+        failures = self._transport_failures
+        return failures >= self.policy.offline_after or (failures > 0 and not self._ever_reached)
+
+    def tick(self, now: float) -> None:
+        """Advance time-driven transitions (lease ending, retry time reached)."""
+        if self.state is S.READY and self.lease is not None:
+            if self.lease.needs_refresh(now, self.policy.refresh_margin):
+                self._fire(E.LEASE_ENDING)
+        elif self.state is S.LOCKED_OUT and now >= self.retry_at:
+            self._fire(E.RETRY_DUE)
+
+    def login_due(self, now: float) -> bool:
+        """Should the loop log in now (automatically)?"""
+        self.tick(now)
+        if self.state in (S.LOGGED_OUT, S.EXPIRING):
+            return now >= self.retry_at and self.login_allowed(now) is None
+        if self.state is S.BACKING_OFF:
+            return self.lease is None and now >= self.retry_at
+        return False
+
+    def request_allowed(self, now: float) -> bool:
+        """May the loop send an ordinary (authenticated) request now?"""
+        self.tick(now)
+        if self.state is S.BACKING_OFF:
+            return now >= self.retry_at
+        return self.state in (S.READY, S.EXPIRING)
+
+    def login_allowed(self, now: float) -> Optional[str]:
+        """``None`` if a Login may be sent now, else the reason it may not (account safety)."""
+        window_start = now - self.policy.failed_login_window
+        self.refused_logins[:] = [t for t in self.refused_logins if t > window_start]
+        if len(self.refused_logins) >= self.policy.max_failed_logins:
+            wait = self.refused_logins[0] + self.policy.failed_login_window - now
+            return (
+                f"{len(self.refused_logins)} logins were refused in the last "
+                f"{self.policy.failed_login_window:.0f} s; no further login for {wait:.0f} s "
+                "so the camera account is not locked"
+            )
+        return None
+
+    def next_wakeup(self, now: float) -> Optional[float]:
+        """The earliest time at which :meth:`tick` may change something, if any."""
+        if self.state is S.READY and self.lease is not None:
+            return self.lease.refresh_at(self.policy.refresh_margin)
+        if self.state in (S.LOCKED_OUT, S.BACKING_OFF, S.LOGGED_OUT) and self.retry_at > now:
+            return self.retry_at
+        return None
+
+    # --- inputs ---------------------------------------------------------------------------
+
+    def on_login_ok(self, token: LoginToken, now: float) -> None:
+        self.lease = TokenLease.from_login(token, now)
+        self._auth_failures = 0
+        self._transport_failures = 0
+        self._ever_reached = True
+        self._fresh_login = True
+        self.retry_at = 0.0
+        self.reason = ""
+        self._fire(E.LOGIN_OK)
+
+    def on_login_refused(self, action: Optional[AuthAction], reason: str, now: float) -> float:
+        """A Login was answered with an error. Returns when the next automatic try may happen."""
+        self.lease = None
+        self._ever_reached = True
+        self._transport_failures = 0
+        if action is not AuthAction.RELOGIN:
+            self.refused_logins.append(now)
+        schedule = self.policy.auth_backoff
+        delay = schedule[min(self._auth_failures, len(schedule) - 1)]
+        self._auth_failures += 1
+        self.retry_at = now + delay
+        self.reason = reason
+        self._fire(E.LOGIN_REFUSED)
+        return self.retry_at
+
+    def on_auth_error(self, now: float) -> bool:
+        """A command was refused for its token. True if the loop should log in and retry once."""
+        fresh = self._fresh_login
+        self.lease = None
+        self._fire(E.AUTH_ERROR)
+        if fresh:
+            # The token was brand new and still refused: do not loop on Login.
+            self.retry_at = now + self.policy.auth_retry_delay
+            return False
+        return True
+
+    def on_request_ok(self, now: float) -> None:
+        del now
+        self._fresh_login = False
+        self._ever_reached = True
+        self._transport_failures = 0
+        if self.state is S.BACKING_OFF:
+            self.reason = ""
+            self._fire(E.TRANSPORT_OK)
+
+    def on_transport_failed(self, reason: str, now: float) -> float:
+        """A request failed on the network. Returns when the next try may happen."""
+        if self.state is S.LOCKED_OUT:
+            # The account-safety wait is longer than any network back-off: keep it.
+            return self.retry_at
+        self._transport_failures += 1
+        delay = min(
+            self.policy.backoff_initial * (2 ** (self._transport_failures - 1)),
+            self.policy.backoff_max,
+        )
+        self.retry_at = now + delay
+        self.reason = reason
+        self._fire(E.TRANSPORT_FAILED)
+        return self.retry_at
+
+    def on_logout(self) -> None:
+        """The token was given up (Logout sent, or the device rebooted)."""
+        self.lease = None
+        self._fresh_login = False
+        self._fire(E.LOGOUT)
+
+    def _fire(self, event: _Event) -> None:
+        self.state = _TRANSITIONS.get((self.state, event), self.state)

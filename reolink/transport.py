@@ -35,7 +35,7 @@ __all__ = [
 
 #: Largest JSON reply accepted. A 64-channel NVR batch answer is well under 200 KiB.
 DEFAULT_MAX_JSON_BYTES = 2 * 1024 * 1024
-#: Largest snapshot accepted. A 4K main-stream JPEG is 1–3 MiB.
+#: Largest snapshot accepted. A 4K main-stream JPEG is 1-3 MiB.
 DEFAULT_MAX_IMAGE_BYTES = 16 * 1024 * 1024
 
 

@@ -1,0 +1,72 @@
+"""Swappable HTTP transports for :mod:`reolink` (see :class:`reolink.transport.Transport`).
+
+* :class:`Urllib3Transport` — urllib3 2.x connection pool (the default);
+* :class:`StdlibTransport` — ``http.client`` only, for systems without urllib3;
+* :class:`MemoryTransport` — calls a Python function (the emulator) instead of the network.
+
+urllib3 is imported only when a urllib3 transport is asked for, so ``transports`` and the
+stdlib transport work where urllib3 is not installed.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from reolink.errors import ConfigError
+from reolink.transport import TLSOptions, Transport
+
+from ._stdlib import StdlibTransport
+from .memory import App, MemoryTransport
+
+if TYPE_CHECKING:
+    from ._urllib3 import Urllib3Transport
+
+__all__ = [
+    "App",
+    "MemoryTransport",
+    "StdlibTransport",
+    "Urllib3Transport",
+    "open_transport",
+]
+
+_KINDS = ("urllib3", "stdlib")
+
+
+def open_transport(
+    *,
+    scheme: str,
+    host: str,
+    port: int,
+    tls: TLSOptions | None = None,
+    kind: str = "urllib3",
+) -> Transport:
+    """Make the transport of ``kind`` (``"urllib3"`` or ``"stdlib"``) for one device.
+
+    ``host`` may be a name, an IPv4 address or an IPv6 literal (``"::1"`` or ``"[::1]"``).
+    ``tls`` applies to ``https`` only. Bad settings raise :class:`~reolink.errors.ConfigError`
+    (malformed fingerprint, unreadable CA file, unknown scheme or kind, port out of range).
+    Nothing connects until the first ``send``.
+    """
+    if kind not in _KINDS:
+        raise ConfigError(
+            f"transport kind must be one of {', '.join(_KINDS)}, not {kind!r}", attribute="kind"
+        )
+    if not isinstance(port, int) or isinstance(port, bool) or not 0 < port < 65536:
+        raise ConfigError(f"port must be 1-65535, not {port!r}", attribute="port")
+    if not host:
+        raise ConfigError("host must not be empty", attribute="host")
+    if kind == "stdlib":
+        return StdlibTransport(scheme, host, port, tls)
+    from ._urllib3 import Urllib3Transport
+
+    return Urllib3Transport(scheme, host, port, tls)
+
+
+def __getattr__(name: str) -> Any:
+    # Urllib3Transport is imported on first use only (PEP 562), so that importing
+    # ``transports`` does not need urllib3.
+    if name == "Urllib3Transport":
+        from ._urllib3 import Urllib3Transport
+
+        return Urllib3Transport
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

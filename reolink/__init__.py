@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 
 from ._version import __version__
+from .driver import AttributeEvent, ReolinkDriver, Timing
 from .errors import (
     ApiError,
     ArgumentError,
@@ -17,10 +18,10 @@ from .errors import (
     DeviceOffline,
     LockedOutError,
     NotConnected,
-    ReolinkError,
     RemoteProtocolError,
-    TLSError,
+    ReolinkError,
     Timeout,
+    TLSError,
     TransportError,
 )
 
@@ -29,6 +30,7 @@ logging.getLogger(__name__).addHandler(logging.NullHandler())
 __all__ = [
     "ApiError",
     "ArgumentError",
+    "AttributeEvent",
     "AuthError",
     "CommandError",
     "CommandTimeout",
@@ -38,10 +40,12 @@ __all__ = [
     "DeviceOffline",
     "LockedOutError",
     "NotConnected",
-    "ReolinkError",
     "RemoteProtocolError",
+    "ReolinkDriver",
+    "ReolinkError",
     "TLSError",
     "Timeout",
+    "Timing",
     "TransportError",
     "__version__",
 ]

@@ -112,6 +112,11 @@ class ChannelAbility:
     snap: bool = True
     battery: bool = False
 
+    @property
+    def ptz(self) -> bool:
+        """Any pan, tilt, zoom or focus control."""
+        return self.ptz_type > 0 or self.ptz_control
+
 
 @attrs.frozen
 class Ability:

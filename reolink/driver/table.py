@@ -1,0 +1,354 @@
+"""The command table and metadata hints: plain data a host can render without a camera.
+
+Argument validation for every command lives here too, so a bad argument is refused in the
+caller's thread before anything is queued or sent.
+"""
+
+from __future__ import annotations
+
+import copy
+from typing import Any, Dict, List, Mapping, Optional
+
+from ..errors import ArgumentError
+from ..protocol.results import AI_TYPES
+
+__all__ = ["COMMANDS", "METADATA", "PTZ_DRIVER_OPS", "command_table", "metadata", "validate_args"]
+
+#: The ops the driver page lists for the ``ptz`` command (patrol and ToPos have their own paths).
+PTZ_DRIVER_OPS = (
+    "Up",
+    "Down",
+    "Left",
+    "Right",
+    "LeftUp",
+    "RightUp",
+    "LeftDown",
+    "RightDown",
+    "ZoomInc",
+    "ZoomDec",
+    "FocusInc",
+    "FocusDec",
+    "IrisInc",
+    "IrisDec",
+    "Auto",
+    "Stop",
+)
+
+_ADDRESS = {
+    "name": "address",
+    "type": "string",
+    "required": True,
+    "pattern": "^(0|[1-9][0-9]{0,2})$",
+    "description": 'Channel index of the zone: "0" for a single camera, "0".."N-1" on an NVR.',
+}
+
+COMMANDS: List[Dict[str, Any]] = [
+    {
+        "name": "login",
+        "args": [],
+        "description": "Force a fresh Login and refresh the cached token.",
+    },
+    {"name": "logout", "args": [], "description": "Invalidate the current token."},
+    {
+        "name": "get_dev_info",
+        "args": [],
+        "description": "Device model, firmware, hardware, serial, name, type and channel count.",
+    },
+    {
+        "name": "get_channels",
+        "args": [],
+        "description": "List channels (id, name, online). Use the ids as zone addresses.",
+    },
+    {
+        "name": "snapshot",
+        "args": [_ADDRESS],
+        "description": "JPEG snapshot of a channel: {channel, length, contentType, base64}.",
+    },
+    {
+        "name": "get_motion",
+        "args": [_ADDRESS],
+        "description": "One-shot motion-detection state of a channel: {channel, motion}.",
+    },
+    {
+        "name": "get_ai_state",
+        "args": [_ADDRESS],
+        "description": "One-shot AI state of a channel ("
+        + " / ".join(AI_TYPES)
+        + "): {channel, detected, supported}.",
+    },
+    {
+        "name": "ptz",
+        "args": [
+            _ADDRESS,
+            {
+                "name": "op",
+                "type": "string",
+                "required": True,
+                "options": list(PTZ_DRIVER_OPS),
+                "description": "Movement to start (Stop stops any movement).",
+            },
+            {
+                "name": "speed",
+                "type": "int",
+                "required": False,
+                "default": 32,
+                "min": 1,
+                "max": 64,
+                "description": "Movement speed.",
+            },
+            {
+                "name": "duration",
+                "type": "int",
+                "required": False,
+                "default": 1000,
+                "min": 0,
+                "max": 60000,
+                "description": "Milliseconds before the driver sends Stop by itself "
+                "(0: no automatic Stop).",
+            },
+        ],
+        "description": "PTZ control; the driver sends Stop after duration ms.",
+    },
+    {
+        "name": "ptz_preset",
+        "args": [
+            _ADDRESS,
+            {
+                "name": "preset",
+                "type": "int",
+                "required": True,
+                "min": 0,
+                "max": 255,
+                "description": "Preset id as the device numbers it (usually 1-64; see get_presets "
+                "in the camera app).",
+            },
+            {
+                "name": "speed",
+                "type": "int",
+                "required": False,
+                "default": 32,
+                "min": 1,
+                "max": 64,
+                "description": "Movement speed.",
+            },
+        ],
+        "description": "Recall a PTZ preset.",
+    },
+    {
+        "name": "spotlight_on",
+        "args": [_ADDRESS],
+        "description": "Switch the white-light spotlight on (camera must have one).",
+    },
+    {
+        "name": "spotlight_off",
+        "args": [_ADDRESS],
+        "description": "Switch the white-light spotlight off (camera must have one).",
+    },
+    {
+        "name": "siren",
+        "args": [_ADDRESS],
+        "description": "One-shot audible alarm (camera must have a siren).",
+    },
+    {
+        "name": "reboot",
+        "args": [],
+        "description": "Reboot the device; the driver reconnects by itself afterwards.",
+    },
+]
+
+METADATA: Dict[str, Any] = {
+    "driver": "reolink",
+    "device_type": "camera",
+    "status": "stable",
+    "description": "Reolink cameras and NVRs over the LAN JSON API (/cgi-bin/api.cgi): motion and "
+    "AI detection polling, snapshots, PTZ, spotlight and siren.",
+    "attributes": [
+        {
+            "name": "ip",
+            "type": "string",
+            "required": True,
+            "secure": False,
+            "description": "LAN IP or host name of the camera or NVR.",
+        },
+        {
+            "name": "username",
+            "type": "string",
+            "required": True,
+            "secure": False,
+            "description": "Camera / NVR account. Operator-level minimum; admin recommended.",
+        },
+        {
+            "name": "password",
+            "type": "string",
+            "required": True,
+            "secure": True,
+            "description": "Camera / NVR account password.",
+        },
+        {
+            "name": "port",
+            "type": "int",
+            "required": False,
+            "default": 80,
+            "secure": False,
+            "description": "HTTP(S) port (443 is used when protocol is https and no port is set).",
+        },
+        {
+            "name": "protocol",
+            "type": "string",
+            "required": False,
+            "default": "http",
+            "options": ["http", "https"],
+            "secure": False,
+            "description": "http or https. Battery-powered models usually require https.",
+        },
+        {
+            "name": "status_interval",
+            "type": "int",
+            "required": False,
+            "default": 5000,
+            "min": 2000,
+            "secure": False,
+            "description": "Poll period in ms (values below 2000 are raised to 2000).",
+        },
+        {
+            "name": "request_timeout",
+            "type": "int",
+            "required": False,
+            "default": 8000,
+            "min": 100,
+            "max": 300000,
+            "secure": False,
+            "description": "Per-request timeout (ms).",
+        },
+        {
+            "name": "tls_fingerprint",
+            "type": "string",
+            "required": False,
+            "default": "",
+            "secure": False,
+            "description": "HTTPS only: accept only this SHA-256 certificate fingerprint.",
+        },
+        {
+            "name": "tls_verify",
+            "type": "string",
+            "required": False,
+            "default": "",
+            "secure": False,
+            "description": "HTTPS only: verify the certificate against this CA bundle file.",
+        },
+    ],
+    "zone_attributes": [
+        {
+            "name": "ai_types",
+            "type": "string",
+            "required": False,
+            "default": "",
+            "description": "Comma-separated AI types to report (people, vehicle, dog_cat, face); "
+            "empty = all reported.",
+        },
+    ],
+    "zone_address": 'Channel index as a string: "0" for a camera, "0".."N-1" on an NVR.',
+    "polled_attributes": {
+        "device": ["online", "error", "model", "firmware", "channel_count"],
+        "zone": ["online", "motion", "state", "ai_detected", "error"],
+    },
+    "sample_configuration": {
+        "attributes": {
+            "ip": "192.168.1.20",
+            "username": "gem",
+            "password": "********",
+            "port": "80",
+            "protocol": "http",
+            "status_interval": "5000",
+            "request_timeout": "8000",
+        },
+        "zones": {"0": {"ai_types": "people,vehicle"}},
+    },
+}
+
+_BY_NAME = {command["name"]: command for command in COMMANDS}
+
+
+def command_table() -> List[Dict[str, Any]]:
+    """A deep copy of the command table (the host may keep and change it freely)."""
+    return copy.deepcopy(COMMANDS)
+
+
+def metadata() -> Dict[str, Any]:
+    """A deep copy of the metadata hints."""
+    return copy.deepcopy(METADATA)
+
+
+def _int_arg(name: str, value: Any, spec: Mapping[str, Any]) -> int:
+    if isinstance(value, bool):
+        number: Optional[int] = None
+    elif isinstance(value, int):
+        number = value
+    elif (
+        isinstance(value, str)
+        # isascii: "²" and other Unicode digits pass isdigit() but int() refuses them.
+        and value.strip().isascii()
+        and value.strip().isdigit()
+        and len(value.strip()) <= 9
+    ):
+        number = int(value.strip())
+    else:
+        number = None
+    if number is None or not spec["min"] <= number <= spec["max"]:
+        raise ArgumentError(
+            f"argument {name!r} is {value!r:.60}: allowed is a whole number from "
+            f"{spec['min']} to {spec['max']}",
+            argument=name,
+        )
+    return number
+
+
+def validate_args(command: str, args: Mapping[str, Any]) -> Dict[str, Any]:
+    """Check a command's name and arguments; return them normalized (defaults filled in).
+
+    ``address`` stays a string here; the driver checks it against its zones and channels.
+    """
+    spec = _BY_NAME.get(command)
+    if spec is None:
+        raise ArgumentError(
+            f"unknown command {command!r:.60}; allowed: {', '.join(sorted(_BY_NAME))}",
+            argument="command",
+        )
+    allowed = {arg["name"]: arg for arg in spec["args"]}
+    unknown = sorted(set(args) - set(allowed))
+    if unknown:
+        takes = ", ".join(allowed) if allowed else "no arguments"
+        raise ArgumentError(
+            f"{command}: unknown argument(s) {', '.join(repr(u)[:40] for u in unknown)}; "
+            f"it takes {takes}",
+            argument=unknown[0],
+        )
+    result: Dict[str, Any] = {}
+    for name, arg in allowed.items():
+        value = args.get(name)
+        if value is None or value == "":
+            if arg["required"]:
+                raise ArgumentError(f"{command}: argument {name!r} is required", argument=name)
+            if "default" in arg:
+                result[name] = arg["default"]
+            continue
+        if arg["type"] == "int":
+            result[name] = _int_arg(name, value, arg)
+        elif "options" in arg:
+            options = arg["options"]
+            if not isinstance(value, str) or value not in options:
+                raise ArgumentError(
+                    f"{command}: argument {name!r} is {value!r:.60}; allowed: {', '.join(options)}",
+                    argument=name,
+                )
+            result[name] = value
+        else:
+            if isinstance(value, int) and not isinstance(value, bool):
+                value = str(value)
+            if not isinstance(value, str):
+                raise ArgumentError(
+                    f"{command}: argument {name!r} must be a string, got {type(value).__name__}",
+                    argument=name,
+                )
+            result[name] = value
+    return result

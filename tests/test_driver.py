@@ -1,0 +1,519 @@
+"""The driver against the emulator, in-process (memory transport): polling, commands, lifecycle."""
+
+from __future__ import annotations
+
+import base64
+import json
+import threading
+from typing import Any, Dict, List
+
+import pytest
+from conftest import FAST, Recorder, memory_driver
+
+from reolink.driver import ReolinkDriver
+from reolink.emulator import Emulator, Fault
+from reolink.errors import ArgumentError, ConfigError, NotConnected
+
+
+def cmds(emu: Emulator) -> List[List[str]]:
+    return [list(r.cmds) for r in emu.requests]
+
+
+def wait_cycles(driver: ReolinkDriver, n: int, timeout: float = 5.0) -> bool:
+    done = threading.Event()
+    start = driver.cycles
+
+    def check() -> None:
+        while not done.wait(0.005):
+            if driver.cycles >= start + n:
+                done.set()
+
+    waiter = threading.Thread(target=check)
+    waiter.start()
+    ok = done.wait(timeout)
+    done.set()
+    waiter.join()
+    return ok
+
+
+@pytest.fixture
+def camera() -> Any:
+    with Emulator(profile="camera") as emu:
+        yield emu
+
+
+@pytest.fixture
+def nvr() -> Any:
+    with Emulator(profile="nvr", channels=8) as emu:
+        yield emu
+
+
+def test_connect_reports_identity_and_online(camera: Emulator, recorder: Recorder) -> None:
+    driver = memory_driver(camera, {"0": {}}, recorder)
+    try:
+        assert driver.connect() is True
+        assert recorder.value("online") is True
+        assert recorder.value("model") == "RLC-811A"
+        assert recorder.value("channel_count") == 1
+        assert recorder.value("firmware")
+        assert recorder.wait_for("online", 1, "0")
+    finally:
+        driver.disconnect()
+    sent = cmds(camera)
+    assert sent[0] == ["Login"]
+    assert sent[1] == ["GetDevInfo", "GetAbility", "GetChannelstatus"]
+    assert sent[-1] == ["Logout"]
+    assert not driver.running
+    assert camera.sessions == []
+
+
+def test_motion_and_ai_edges_written_once(camera: Emulator, recorder: Recorder) -> None:
+    driver = memory_driver(camera, {"0": {}}, recorder)
+    driver.connect()
+    try:
+        assert recorder.wait_for("motion", 0, "0")
+        camera.set_ai(0, "people", True)
+        camera.set_ai(0, "vehicle", True)
+        assert recorder.wait_for("ai_detected", "people,vehicle", "0")
+        assert recorder.wait_for("motion", 1, "0")
+        assert recorder.value("state", "0") == "motion"
+        assert wait_cycles(driver, 3)
+        camera.clear(0)
+        assert recorder.wait_for("ai_detected", "", "0")
+        assert recorder.wait_for("state", "clear", "0")
+        assert wait_cycles(driver, 3)
+    finally:
+        driver.disconnect()
+    assert recorder.history("motion", "0") == [0, 1, 0]
+    assert recorder.history("state", "0") == ["clear", "motion", "clear"]
+    assert recorder.history("ai_detected", "0") == ["", "people,vehicle", ""]
+    # Each event knows the value it replaces.
+    edges = [e for e in recorder.events if e.name == "motion"]
+    assert [e.previous for e in edges] == [None, 0, 1]
+
+
+def test_camera_polls_one_get_events_per_cycle(camera: Emulator, recorder: Recorder) -> None:
+    driver = memory_driver(camera, {"0": {}}, recorder)
+    driver.connect()
+    try:
+        assert wait_cycles(driver, 3)
+    finally:
+        driver.disconnect()
+    polls = [c for c in cmds(camera)[2:-1]]
+    assert polls and all(c == ["GetEvents"] for c in polls)
+
+
+def test_ai_types_filter(camera: Emulator, recorder: Recorder) -> None:
+    driver = memory_driver(camera, {"0": {"ai_types": "vehicle, dog_cat"}}, recorder)
+    driver.connect()
+    try:
+        camera.set_ai(0, "people", True)
+        assert recorder.wait_for("motion", 1, "0")
+        assert wait_cycles(driver, 2)
+        assert recorder.value("ai_detected", "0") == ""
+        camera.set_ai(0, "dog_cat", True)
+        assert recorder.wait_for("ai_detected", "dog_cat", "0")
+    finally:
+        driver.disconnect()
+
+
+def test_nvr_falls_back_and_drops_ai_for_ai_less_channels(
+    nvr: Emulator, recorder: Recorder
+) -> None:
+    zones: Dict[str, Dict[str, str]] = {str(c): {} for c in range(8)}
+    driver = memory_driver(nvr, zones, recorder)
+    driver.connect()
+    try:
+        assert wait_cycles(driver, 3)
+        nvr.clear_requests()
+        assert wait_cycles(driver, 2)
+        batch = nvr.requests[-1].cmds
+    finally:
+        driver.disconnect()
+    # One request per cycle; AI-less channels cost one command, others two.
+    assert "GetEvents" not in batch
+    assert batch.count("GetMdState") == sum(
+        1 for c in range(8) if recorder.value("online", str(c)) == 1
+    )
+    assert batch.count("GetAiState") < batch.count("GetMdState")
+
+
+def test_nvr_offline_channel_zone_offline_then_rejoins(nvr: Emulator, recorder: Recorder) -> None:
+    driver = memory_driver(nvr, {"0": {}, "1": {}}, recorder)
+    driver.connect()
+    try:
+        assert recorder.wait_for("online", 1, "1")
+        nvr.set_motion(1, True)
+        assert recorder.wait_for("motion", 1, "1")
+        nvr.set_online(1, False)
+        assert recorder.wait_for("online", 0, "1")
+        # Whatever was on goes back off while the channel is away.
+        assert recorder.value("motion", "1") == 0
+        assert recorder.value("online", "0") == 1
+        nvr.set_online(1, True)
+        assert recorder.wait_for("online", 1, "1")
+        assert recorder.wait_for("motion", 1, "1")
+    finally:
+        driver.disconnect()
+
+
+def test_hub_sleeping_channel_is_skipped(recorder: Recorder) -> None:
+    with Emulator(profile="hub") as hub:
+        driver = memory_driver(hub, {"0": {}, "1": {}}, recorder)
+        driver.connect()
+        try:
+            assert recorder.wait_for("online", 0, "0")
+            assert "asleep" in recorder.value("error", "0")
+            assert recorder.wait_for("online", 1, "1")
+            hub.set_sleeping(0, False)
+            assert recorder.wait_for("online", 1, "0")
+        finally:
+            driver.disconnect()
+
+
+def test_legacy_firmware_flat_ai_without_get_events(recorder: Recorder) -> None:
+    with Emulator(profile="legacy") as legacy:
+        driver = memory_driver(legacy, {"0": {}}, recorder)
+        driver.connect()
+        try:
+            legacy.set_ai(0, "people", True)
+            assert recorder.wait_for("ai_detected", "people", "0")
+            assert recorder.value("motion", "0") == 1
+            legacy.clear(0)
+            assert recorder.wait_for("ai_detected", "", "0")
+        finally:
+            driver.disconnect()
+        later = cmds(legacy)[-3]
+        assert later == ["GetMdState", "GetAiState"]
+
+
+def test_zone_beyond_channel_count_is_reported_others_polled(
+    camera: Emulator, recorder: Recorder
+) -> None:
+    driver = memory_driver(camera, {"0": {}, "3": {}}, recorder)
+    driver.connect()
+    try:
+        assert "does not exist" in recorder.value("error", "3")
+        assert recorder.value("online", "3") == 0
+        assert recorder.wait_for("online", 1, "0")
+    finally:
+        driver.disconnect()
+
+
+def test_every_command_on_camera(camera: Emulator, recorder: Recorder) -> None:
+    driver = memory_driver(camera, {"0": {}}, recorder)
+    driver.connect()
+    try:
+        info = driver.command("get_dev_info")
+        assert info["model"] == "RLC-811A" and info["channel_count"] == 1
+        assert set(info) == {
+            "model",
+            "firmware",
+            "hardware",
+            "serial",
+            "name",
+            "type",
+            "channel_count",
+        }
+        channels = driver.command("get_channels")
+        assert channels == [{"id": 0, "name": channels[0]["name"], "online": True}]
+        camera.set_motion(0, True)
+        assert driver.command("get_motion", {"address": "0"}) == {"channel": 0, "motion": True}
+        camera.set_ai(0, "face", True)
+        ai = driver.command("get_ai_state", zone="0")
+        assert ai["channel"] == 0 and ai["detected"] == ["face"]
+        assert set(ai["supported"]) >= {"people", "vehicle"}
+        snap = driver.command("snapshot", {"address": "0"})
+        image = base64.b64decode(snap["base64"])
+        assert image[:2] == b"\xff\xd8" and snap["length"] == len(image)
+        assert snap["contentType"] == "image/jpeg"
+        assert driver.command("spotlight_on", {"address": "0"}) == {"channel": 0, "spotlight": "on"}
+        assert camera.spotlight(0) is True
+        driver.command("spotlight_off", {"address": "0"})
+        assert camera.spotlight(0) is False
+        plays = camera.siren_plays(0)
+        driver.command("siren", {"address": "0"})
+        assert camera.siren_plays(0) == plays + 1
+        assert driver.command("logout") == {"logged_out": True}
+        assert driver.command("login")["logged_in"] is True
+        json.dumps(channels)
+        with pytest.raises(ArgumentError, match="no PTZ"):
+            driver.command("ptz", {"address": "0", "op": "Left"})
+    finally:
+        driver.disconnect()
+
+
+def test_ptz_auto_stop_and_presets(recorder: Recorder) -> None:
+    with Emulator(profile="ptz") as ptz:
+        driver = memory_driver(ptz, {"0": {}}, recorder)
+        driver.connect()
+        try:
+            result = driver.command(
+                "ptz", {"address": "0", "op": "Left", "speed": 10, "duration": 60}
+            )
+            assert result == {"channel": 0, "op": "Left", "speed": 10, "duration": 60}
+            assert ptz.wait_for_requests(1, 1.0)
+            stopped = threading.Event()
+
+            def watch() -> None:
+                while not stopped.wait(0.01):
+                    if any(
+                        "PtzCtrl" in r.cmds and r.http is False for r in ptz.requests[-3:]
+                    ) and not ptz.position(0).get("moving"):
+                        stopped.set()
+
+            watcher = threading.Thread(target=watch)
+            watcher.start()
+            assert stopped.wait(3.0), "the automatic Stop was not sent"
+            watcher.join()
+            assert driver.command("ptz_preset", {"address": "0", "preset": "1"})["preset"] == 1
+            before = len(ptz.requests)
+            with pytest.raises(ArgumentError, match="not defined"):
+                driver.command("ptz_preset", {"address": "0", "preset": 63})
+            assert [r.cmds for r in ptz.requests[before:] if r.cmds != ["GetEvents"]] in (
+                [["GetPtzPreset"]],
+                [],
+            )
+        finally:
+            driver.disconnect()
+
+
+def test_disconnect_sends_pending_ptz_stop(recorder: Recorder) -> None:
+    with Emulator(profile="ptz") as ptz:
+        driver = memory_driver(ptz, {"0": {}}, recorder)
+        driver.connect()
+        driver.command("ptz", {"address": "0", "op": "Right", "duration": 60000})
+        assert ptz.position(0).get("moving")
+        driver.disconnect()
+        assert not ptz.position(0).get("moving")
+        assert cmds(ptz)[-2:] == [["PtzCtrl"], ["Logout"]]
+
+
+def test_nvr_channel_without_spotlight_refused_before_sending(
+    nvr: Emulator, recorder: Recorder
+) -> None:
+    driver = memory_driver(nvr, {"0": {}}, recorder)
+    driver.connect()
+    try:
+        refused = None
+        for channel in range(8):
+            ability = driver.ability.channel(channel) if driver.ability else None
+            if ability is not None and not ability.spotlight:
+                refused = channel
+                break
+        assert refused is not None, "the NVR profile should have a channel without spotlight"
+        before = [r for r in nvr.requests if "SetWhiteLed" in r.cmds]
+        with pytest.raises(ArgumentError, match="no spotlight"):
+            driver.command("spotlight_on", {"address": str(refused)})
+        assert [r for r in nvr.requests if "SetWhiteLed" in r.cmds] == before
+    finally:
+        driver.disconnect()
+
+
+@pytest.mark.parametrize(
+    ("name", "args", "match"),
+    [
+        ("ptz", {"address": "0", "op": "Sideways"}, "op"),
+        ("ptz", {"address": "0", "op": "Left", "speed": 65}, "speed"),
+        ("ptz", {"address": "0", "op": "Left", "speed": "fast"}, "speed"),
+        ("ptz", {"address": "0", "op": "Left", "duration": -5}, "duration"),
+        ("ptz_preset", {"address": "0", "preset": 999}, "preset"),
+        ("snapshot", {"address": "x"}, "address"),
+        ("snapshot", {"address": "7"}, "channel"),
+        ("snapshot", {}, "address"),
+        ("get_motion", {"address": "0", "extra": 1}, "extra"),
+        ("format_disk", {}, "unknown command"),
+        ("siren", {"address": "0\n"}, "address"),
+    ],
+)
+def test_bad_arguments_send_nothing(
+    camera: Emulator, recorder: Recorder, name: str, args: Dict[str, Any], match: str
+) -> None:
+    driver = memory_driver(camera, {"0": {}}, recorder)
+    driver.connect()
+    try:
+        assert wait_cycles(driver, 1)
+        camera.clear_requests()
+        with pytest.raises(ArgumentError, match=match):
+            driver.command(name, args)
+        assert not [r for r in camera.requests if r.cmds not in (["GetEvents"],)]
+    finally:
+        driver.disconnect()
+
+
+def test_bad_attributes_send_nothing(camera: Emulator, recorder: Recorder) -> None:
+    for attrs in (
+        {"ip": "1.2.3.4/x?cmd=Reboot", "username": "admin", "password": "admin123"},
+        {"ip": "127.0.0.1", "username": "admin", "password": "admin123", "port": "0"},
+        {"ip": "127.0.0.1", "username": "ad\nmin", "password": "admin123"},
+    ):
+        with pytest.raises(ConfigError):
+            memory_driver(camera, {"0": {}}, recorder, **attrs)
+    with pytest.raises(ConfigError, match="ai_types"):
+        memory_driver(camera, {"0": {"ai_types": "people,unicorn"}}, recorder)
+    assert camera.requests == []
+
+
+def test_commands_before_connect_and_after_disconnect(camera: Emulator, recorder: Recorder) -> None:
+    driver = memory_driver(camera, {"0": {}}, recorder)
+    with pytest.raises(NotConnected):
+        driver.command("get_dev_info")
+    driver.disconnect()  # before connect: harmless
+    with pytest.raises(NotConnected):
+        driver.connect()
+    assert camera.requests == []
+
+
+def test_disconnect_twice_and_from_inside_callback(camera: Emulator, recorder: Recorder) -> None:
+    driver = memory_driver(camera, {"0": {}}, recorder)
+    inside = threading.Event()
+
+    def hook(event: Any) -> None:
+        if event.name == "motion" and event.value == 1:
+            driver.disconnect()
+            inside.set()
+
+    recorder.hook = hook
+    driver.connect()
+    camera.set_motion(0, True)
+    assert inside.wait(5)
+    driver.disconnect()
+    driver.disconnect()
+    assert not driver.running
+    assert cmds(camera)[-1] == ["Logout"]
+    assert not [t for t in threading.enumerate() if t.name == f"reolink-{driver.config.label}"]
+
+
+def test_callback_exception_does_not_kill_the_loop(camera: Emulator, recorder: Recorder) -> None:
+    def hook(event: Any) -> None:
+        raise RuntimeError("host bug")
+
+    recorder.hook = hook
+    driver = memory_driver(camera, {"0": {}}, recorder)
+    driver.connect()
+    try:
+        camera.set_motion(0, True)
+        assert recorder.wait_for("motion", 1, "0")
+        camera.set_motion(0, False)
+        assert recorder.wait_for("motion", 0, "0")
+        assert driver.running
+    finally:
+        driver.disconnect()
+
+
+def test_commands_race_the_poll_loop_from_several_threads(
+    camera: Emulator, recorder: Recorder
+) -> None:
+    driver = memory_driver(camera, {"0": {}}, recorder)
+    driver.connect()
+    results: List[Any] = []
+    errors: List[BaseException] = []
+
+    def worker(i: int) -> None:
+        try:
+            for _ in range(5):
+                if i % 2:
+                    results.append(driver.command("get_motion", {"address": "0"}))
+                else:
+                    results.append(driver.command("get_dev_info"))
+        except BaseException as error:
+            errors.append(error)
+
+    threads = [threading.Thread(target=worker, args=(i,)) for i in range(6)]
+    try:
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(20)
+        assert wait_cycles(driver, 2)
+    finally:
+        driver.disconnect()
+    assert not errors
+    assert len(results) == 30
+    assert camera.login_count == 1
+
+
+def test_lease_expiry_refreshes_token_without_errors(recorder: Recorder) -> None:
+    # A 2 s lease; the scaled policy renews at max(expiry - 0.6 s, half the lease).
+    with Emulator(profile="camera", lease=2) as emu:
+        driver = memory_driver(emu, {"0": {}}, recorder)
+        driver.connect()
+        try:
+            assert wait_for(lambda: emu.login_count >= 3, 10)
+            assert recorder.value("online") is True
+        finally:
+            driver.disconnect()
+        replies_6 = [r for r in emu.requests if r.status != 200]
+        assert not replies_6
+        assert recorder.history("online") == [True]
+
+
+def test_minus_6_mid_session_logs_in_once_and_goes_on(camera: Emulator, recorder: Recorder) -> None:
+    driver = memory_driver(camera, {"0": {}}, recorder)
+    driver.connect()
+    try:
+        assert wait_cycles(driver, 1)
+        logins = camera.login_count
+        camera.add_fault(Fault("rsp_code", code=-6, count=1, cmd="GetEvents"))
+        assert wait_cycles(driver, 3)
+        assert camera.login_count == logins + 1
+        camera.set_motion(0, True)
+        assert recorder.wait_for("motion", 1, "0")
+        assert recorder.history("online") == [True]
+    finally:
+        driver.disconnect()
+
+
+def test_wrong_password_never_more_than_three_logins(recorder: Recorder) -> None:
+    # Scaled x0.01: back-off 0.3 s, 3 s, 9 s; window 6 s. Over 8 s: at most 3 logins.
+    with Emulator(profile="camera") as emu:
+        driver = memory_driver(emu, {"0": {}}, recorder, password="wrong-pass")
+        assert driver.connect() is False
+        assert recorder.value("online") is False
+        assert "login" in recorder.value("error")
+        assert "wrong-pass" not in recorder.value("error")
+        with pytest.raises(Exception, match="login"):
+            driver.command("get_dev_info")
+        wait_for(lambda: False, 8.0)
+        driver.disconnect()
+        logins = [r for r in emu.requests if r.cmds == ["Login"]]
+        assert 1 <= len(logins) <= 3
+
+
+def test_reboot_goes_offline_and_recovers(recorder: Recorder) -> None:
+    with Emulator(profile="camera") as emu:
+        emu.reboot_down_seconds = 0.5
+        driver = memory_driver(emu, {"0": {}}, recorder)
+        driver.connect()
+        try:
+            assert driver.command("reboot") == {"rebooting": True}
+            assert recorder.wait_for("online", False)
+            assert "reboot" in recorder.value("error")
+            assert recorder.wait_for("online", True, timeout=15)
+            emu.set_motion(0, True)
+            assert recorder.wait_for("motion", 1, "0")
+        finally:
+            driver.disconnect()
+
+
+def test_metadata_and_table_are_class_data() -> None:
+    table = ReolinkDriver.command_table()
+    assert {c["name"] for c in table} >= {"snapshot", "ptz", "reboot"}
+    meta = ReolinkDriver.metadata()
+    assert meta["device_type"] == "camera" and meta["status"] == "stable"
+    json.dumps([table, meta])
+
+
+def test_fast_timing_is_scaled() -> None:
+    assert FAST.session.auth_backoff[0] == pytest.approx(0.3)
+
+
+def wait_for(predicate: Any, timeout: float) -> bool:
+    """Poll a predicate on an Event's clock (no sleep)."""
+    tick = threading.Event()
+    deadline_steps = int(timeout / 0.01)
+    for _ in range(deadline_steps):
+        if predicate():
+            return True
+        tick.wait(0.01)
+    return bool(predicate())

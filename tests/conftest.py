@@ -129,3 +129,15 @@ def http_driver(
     }
     attrs.update(attributes)
     return ReolinkDriver(attrs, zones, callback, timing=timing)
+
+
+def wait_requests(emulator: Any, predicate: Callable[[], bool], timeout: float = 5.0) -> bool:
+    """Wait, on the emulator's request log condition, until ``predicate()`` holds."""
+    import time
+
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        remaining = deadline - time.monotonic()
+        if remaining <= 0 or not emulator.wait_for_requests(len(emulator.requests) + 1, remaining):
+            return bool(predicate())
+    return True

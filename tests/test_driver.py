@@ -8,32 +8,21 @@ import threading
 from typing import Any, Dict, List
 
 import pytest
-from conftest import FAST, Recorder, memory_driver
+from conftest import FAST, Recorder, memory_driver, wait_requests
 
-from reolink.driver import ReolinkDriver
+from reolink.driver import ReolinkDriver, Timing
 from reolink.emulator import Emulator, Fault
-from reolink.errors import ArgumentError, ConfigError, NotConnected
+from reolink.errors import ArgumentError, ConfigError, NotConnected, ReolinkError
 
 
 def cmds(emu: Emulator) -> List[List[str]]:
     return [list(r.cmds) for r in emu.requests]
 
 
-def wait_cycles(driver: ReolinkDriver, n: int, timeout: float = 5.0) -> bool:
-    done = threading.Event()
+def wait_cycles(emu: Emulator, driver: ReolinkDriver, n: int, timeout: float = 5.0) -> bool:
+    """Wait until the driver has completed ``n`` more poll cycles (on the emulator's log)."""
     start = driver.cycles
-
-    def check() -> None:
-        while not done.wait(0.005):
-            if driver.cycles >= start + n:
-                done.set()
-
-    waiter = threading.Thread(target=check)
-    waiter.start()
-    ok = done.wait(timeout)
-    done.set()
-    waiter.join()
-    return ok
+    return wait_requests(emu, lambda: driver.cycles >= start + n, timeout)
 
 
 @pytest.fixture
@@ -77,11 +66,11 @@ def test_motion_and_ai_edges_written_once(camera: Emulator, recorder: Recorder) 
         assert recorder.wait_for("ai_detected", "people,vehicle", "0")
         assert recorder.wait_for("motion", 1, "0")
         assert recorder.value("state", "0") == "motion"
-        assert wait_cycles(driver, 3)
+        assert wait_cycles(camera, driver, 3)
         camera.clear(0)
         assert recorder.wait_for("ai_detected", "", "0")
         assert recorder.wait_for("state", "clear", "0")
-        assert wait_cycles(driver, 3)
+        assert wait_cycles(camera, driver, 3)
     finally:
         driver.disconnect()
     assert recorder.history("motion", "0") == [0, 1, 0]
@@ -96,7 +85,7 @@ def test_camera_polls_one_get_events_per_cycle(camera: Emulator, recorder: Recor
     driver = memory_driver(camera, {"0": {}}, recorder)
     driver.connect()
     try:
-        assert wait_cycles(driver, 3)
+        assert wait_cycles(camera, driver, 3)
     finally:
         driver.disconnect()
     polls = [c for c in cmds(camera)[2:-1]]
@@ -109,7 +98,7 @@ def test_ai_types_filter(camera: Emulator, recorder: Recorder) -> None:
     try:
         camera.set_ai(0, "people", True)
         assert recorder.wait_for("motion", 1, "0")
-        assert wait_cycles(driver, 2)
+        assert wait_cycles(camera, driver, 2)
         assert recorder.value("ai_detected", "0") == ""
         camera.set_ai(0, "dog_cat", True)
         assert recorder.wait_for("ai_detected", "dog_cat", "0")
@@ -124,9 +113,9 @@ def test_nvr_falls_back_and_drops_ai_for_ai_less_channels(
     driver = memory_driver(nvr, zones, recorder)
     driver.connect()
     try:
-        assert wait_cycles(driver, 3)
+        assert wait_cycles(nvr, driver, 3)
         nvr.clear_requests()
-        assert wait_cycles(driver, 2)
+        assert wait_cycles(nvr, driver, 2)
         batch = nvr.requests[-1].cmds
     finally:
         driver.disconnect()
@@ -332,7 +321,7 @@ def test_bad_arguments_send_nothing(
     driver = memory_driver(camera, {"0": {}}, recorder)
     driver.connect()
     try:
-        assert wait_cycles(driver, 1)
+        assert wait_cycles(camera, driver, 1)
         camera.clear_requests()
         with pytest.raises(ArgumentError, match=match):
             driver.command(name, args)
@@ -425,7 +414,7 @@ def test_commands_race_the_poll_loop_from_several_threads(
             t.start()
         for t in threads:
             t.join(20)
-        assert wait_cycles(driver, 2)
+        assert wait_cycles(camera, driver, 2)
     finally:
         driver.disconnect()
     assert not errors
@@ -439,7 +428,7 @@ def test_lease_expiry_refreshes_token_without_errors(recorder: Recorder) -> None
         driver = memory_driver(emu, {"0": {}}, recorder)
         driver.connect()
         try:
-            assert wait_for(lambda: emu.login_count >= 3, 10)
+            assert wait_requests(emu, lambda: emu.login_count >= 3, 10)
             assert recorder.value("online") is True
         finally:
             driver.disconnect()
@@ -452,10 +441,10 @@ def test_minus_6_mid_session_logs_in_once_and_goes_on(camera: Emulator, recorder
     driver = memory_driver(camera, {"0": {}}, recorder)
     driver.connect()
     try:
-        assert wait_cycles(driver, 1)
+        assert wait_cycles(camera, driver, 1)
         logins = camera.login_count
         camera.add_fault(Fault("rsp_code", code=-6, count=1, cmd="GetEvents"))
-        assert wait_cycles(driver, 3)
+        assert wait_cycles(camera, driver, 3)
         assert camera.login_count == logins + 1
         camera.set_motion(0, True)
         assert recorder.wait_for("motion", 1, "0")
@@ -465,19 +454,26 @@ def test_minus_6_mid_session_logs_in_once_and_goes_on(camera: Emulator, recorder
 
 
 def test_wrong_password_never_more_than_three_logins(recorder: Recorder) -> None:
-    # Scaled x0.01: back-off 0.3 s, 3 s, 9 s; window 6 s. Over 8 s: at most 3 logins.
-    with Emulator(profile="camera") as emu:
-        driver = memory_driver(emu, {"0": {}}, recorder, password="wrong-pass")
+    # Timing x0.001: back-off 0.03 s, 0.3 s, 0.9 s...; the 10-minute window is 0.6 s.
+    timing = Timing().scaled(0.001, min_status_interval_ms=10)
+    window = timing.session.failed_login_window
+    with Emulator(profile="camera", lockout_attempts=5) as emu:
+        driver = memory_driver(emu, {"0": {}}, recorder, timing=timing, password="wrong-pass")
         assert driver.connect() is False
         assert recorder.value("online") is False
-        assert "login" in recorder.value("error")
+        assert "login" in recorder.value("error").lower()
         assert "wrong-pass" not in recorder.value("error")
-        with pytest.raises(Exception, match="login"):
+        with pytest.raises(ReolinkError, match=r"[Ll]ogin"):
             driver.command("get_dev_info")
-        wait_for(lambda: False, 8.0)
+        # Let four windows pass while the driver keeps trying on its own.
+        threading.Event().wait(window * 4)
         driver.disconnect()
-        logins = [r for r in emu.requests if r.cmds == ["Login"]]
-        assert 1 <= len(logins) <= 3
+        times = [r.time for r in emu.requests if r.cmds == ["Login"]]
+        assert len(times) >= 3  # it does keep trying...
+        for start in times:  # ...but never more than 3 within any window
+            assert len([t for t in times if start <= t < start + window]) <= 3
+        # ...and the emulated account (locks after 5 wrong passwords in 10 min) never locks.
+        assert len(times) < 5 or times[4] - times[0] > window
 
 
 def test_reboot_goes_offline_and_recovers(recorder: Recorder) -> None:
@@ -506,14 +502,3 @@ def test_metadata_and_table_are_class_data() -> None:
 
 def test_fast_timing_is_scaled() -> None:
     assert FAST.session.auth_backoff[0] == pytest.approx(0.3)
-
-
-def wait_for(predicate: Any, timeout: float) -> bool:
-    """Poll a predicate on an Event's clock (no sleep)."""
-    tick = threading.Event()
-    deadline_steps = int(timeout / 0.01)
-    for _ in range(deadline_steps):
-        if predicate():
-            return True
-        tick.wait(0.01)
-    return bool(predicate())

@@ -166,6 +166,10 @@ class DeviceClient:
                 cmd="Login",
                 rsp_code=None,
             )
+        if self.session.token is not None:
+            # Renewing: give the old session back first so the device's small session table
+            # never fills up with our own stale tokens (-5 max session).
+            self.logout(deadline=deadline)
         self.logins_sent += 1
         try:
             replies = self._post(

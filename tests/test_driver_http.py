@@ -1,0 +1,82 @@
+"""The driver over real HTTP and HTTPS on loopback, with both real transports."""
+
+from __future__ import annotations
+
+import base64
+from typing import Any, Iterator
+
+import pytest
+from conftest import FAST, Recorder, http_driver, wait_requests
+
+import transports
+from reolink.driver import ReolinkDriver
+from reolink.emulator import Emulator
+
+
+@pytest.fixture(params=["http", "https"])
+def emulator(request: Any) -> Iterator[Emulator]:
+    with Emulator(profile="nvr", channels=4, https=request.param == "https") as emu:
+        yield emu
+
+
+def test_poll_and_commands_over_the_wire(emulator: Emulator, recorder: Recorder) -> None:
+    driver = http_driver(emulator, {"0": {}, "1": {"ai_types": "people"}}, recorder)
+    assert driver.connect() is True
+    try:
+        emulator.set_ai(1, "people", True)
+        assert recorder.wait_for("ai_detected", "people", "1")
+        assert recorder.value("motion", "1") == 1
+        snap = driver.command("snapshot", {"address": "0"})
+        assert base64.b64decode(snap["base64"])[:2] == b"\xff\xd8"
+        channels = driver.command("get_channels")
+        assert [c["id"] for c in channels] == [0, 1, 2, 3]
+    finally:
+        driver.disconnect()
+    assert all(r.http for r in emulator.requests)
+    assert emulator.requests[-1].cmds == ["Logout"]
+    assert emulator.sessions == []
+
+
+@pytest.mark.parametrize("kind", ["urllib3", "stdlib"])
+def test_both_real_transports(kind: str, recorder: Recorder) -> None:
+    with Emulator(profile="camera") as emu:
+        driver = ReolinkDriver(
+            {
+                "ip": emu.host,
+                "port": str(emu.port),
+                "username": "admin",
+                "password": "admin123",
+                "status_interval": "50",
+                "request_timeout": "2000",
+            },
+            {"0": {}},
+            recorder,
+            timing=FAST,
+            transport_factory=lambda c: transports.open_transport(
+                scheme=c.protocol, host=c.ip, port=c.port, tls=c.tls, kind=kind
+            ),
+        )
+        assert driver.connect()
+        try:
+            emu.set_motion(0, True)
+            assert recorder.wait_for("motion", 1, "0")
+        finally:
+            driver.disconnect()
+
+
+def test_token_refresh_logs_out_the_old_session(recorder: Recorder) -> None:
+    with Emulator(profile="camera", lease=2) as emu:
+        driver = http_driver(emu, {"0": {}}, recorder)
+        driver.connect()
+        try:
+            # Two renewals: each gives back the old token before logging in again.
+            assert wait_requests(emu, lambda: emu.login_count >= 3, timeout=10)
+            assert len(emu.sessions) <= 1
+            assert recorder.history("online") == [True]
+        finally:
+            driver.disconnect()
+        cmds = [r.cmds for r in emu.requests]
+        logins = [i for i, c in enumerate(cmds) if c == ["Login"]]
+        assert len(logins) >= 3
+        assert all(cmds[i - 1] == ["Logout"] for i in logins[1:])
+        assert not [r for r in emu.requests if r.status not in (200, None)]

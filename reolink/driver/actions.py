@@ -238,8 +238,8 @@ def _ptz(
         return {"channel": channel, "op": op}
     _one(client, commands.build_ptz_ctrl(channel, op, speed=speed), deadline)
 
-    def stop() -> None:
-        _one(client, commands.build_ptz_ctrl(channel, "Stop"), None)
+    def stop(stop_deadline: Optional[float]) -> None:
+        _one(client, commands.build_ptz_ctrl(channel, "Stop"), stop_deadline)
 
     if duration > 0:
         # A later ptz on this channel replaces the pending Stop; disconnect sends it early.

@@ -26,6 +26,7 @@ from ..errors import (
     AuthError,
     BatchShapeError,
     ConnectError,
+    CredentialsError,
     LockedOutError,
     RemoteProtocolError,
     ReolinkError,
@@ -109,28 +110,61 @@ class DeviceClient:
     def _post(
         self, batch: Sequence[Command], token: Optional[str], deadline: Optional[float]
     ) -> List[CommandReply]:
-        connect_timeout, read_timeout = self._timeouts(deadline)
         first = str(batch[0].get("cmd")) if len(batch) == 1 else None
-        request = Request(
+        response = self.exchange(
             "POST",
             commands.api_target(cmd=first, token=token),
             pbatch.encode_body(batch),
-            headers=_JSON_HEADERS,
-            connect_timeout=connect_timeout,
-            read_timeout=read_timeout,
+            deadline=deadline,
             max_body=DEFAULT_MAX_JSON_BYTES,
+            read_only=_read_only(batch),
         )
-        response = self.transport_send(request, retry_reads=_read_only(batch))
-        envelope.check_status(response.status, response.content_type, response.body)
-        return pbatch.decode_batch(response.body, batch)
+        try:
+            envelope.check_status(response.status, response.content_type, response.body)
+            return pbatch.decode_batch(response.body, batch)
+        except RemoteProtocolError as error:
+            # Garbage in place of a reply counts as a failed exchange (the device is not
+            # usable), so a device that only answers HTML pages is shown offline.
+            self.session.on_transport_failed(str(error), self._clock())
+            raise
 
-    def transport_send(self, request: Request, *, retry_reads: bool) -> Response:
-        """Send with the retry policy; transport failures are fed to the session."""
+    def exchange(
+        self,
+        method: str,
+        target: str,
+        body: Optional[bytes],
+        *,
+        deadline: Optional[float],
+        max_body: int,
+        read_only: bool,
+    ) -> Response:
+        """One HTTP exchange under the retry policy; transport failures are fed to the session.
+
+        A connect failure is retried once (nothing reached the device). A read timeout is
+        retried only for read-only commands, and only within the caller's deadline: a poll has
+        none (the next cycle is its retry) and a command's retry gets only what is left of
+        its request_timeout.
+        """
+
+        def attempt() -> Response:
+            connect_timeout, read_timeout = self._timeouts(deadline)
+            request = Request(
+                method,
+                target,
+                body,
+                headers=_JSON_HEADERS if body is not None else {},
+                connect_timeout=connect_timeout,
+                read_timeout=read_timeout,
+                max_body=max_body,
+            )
+            return self._send(request)
 
         def retryable(error: BaseException) -> bool:
             if isinstance(error, TLSError):
                 return False
-            return isinstance(error, ConnectError) or (retry_reads and isinstance(error, Timeout))
+            if isinstance(error, Timeout):
+                return read_only and deadline is not None and deadline > self._clock()
+            return isinstance(error, ConnectError)
 
         retrying = tenacity.Retrying(
             stop=tenacity.stop_after_attempt(2) | tenacity.stop_when_event_set(self._stop),
@@ -140,8 +174,8 @@ class DeviceClient:
             reraise=True,
         )
         try:
-            return retrying(self._send, request)
-        except (TransportError, RemoteProtocolError) as error:
+            return retrying(attempt)
+        except TransportError as error:
             self.session.on_transport_failed(str(error), self._clock())
             raise
 
@@ -185,10 +219,6 @@ class DeviceClient:
                 error,
                 retry_at - self._clock(),
             )
-            raise
-        except RemoteProtocolError as error:
-            # Not a refusal by the device: garbage in place of the Login reply.
-            self.session.on_transport_failed(str(error), self._clock())
             raise
         self.session.on_login_ok(token, self._clock())
         self.blacklist.clear()
@@ -272,7 +302,7 @@ class DeviceClient:
             if len(batch) == 1:
                 raise
             return [self._call_alone(command, deadline) for command in batch]
-        auth_failed = [i for i, r in enumerate(replies) if isinstance(r.error, AuthError)]
+        auth_failed = [i for i, r in enumerate(replies) if _token_refused(r)]
         if auth_failed:
             if not self.session.on_auth_error(self._clock()):
                 return replies
@@ -285,7 +315,7 @@ class DeviceClient:
             retried = self._post([batch[i] for i in auth_failed], token, deadline)
             for index, reply in zip(auth_failed, retried):
                 replies[index] = reply
-            if any(isinstance(r.error, AuthError) for r in retried):
+            if any(_token_refused(r) for r in retried):
                 self.session.on_auth_error(self._clock())
         self.session.on_request_ok(self._clock())
         return replies
@@ -322,15 +352,14 @@ class DeviceClient:
         """Fetch a JPEG; re-login once if the token was refused. Returns (bytes, content type)."""
         for attempt in (1, 2):
             token = self.ensure_session(deadline)
-            connect_timeout, read_timeout = self._timeouts(deadline)
-            request = Request(
+            response = self.exchange(
                 "GET",
                 commands.snap_target(channel, rs=secrets.token_hex(8), token=token),
-                connect_timeout=connect_timeout,
-                read_timeout=read_timeout,
+                None,
+                deadline=deadline,
                 max_body=DEFAULT_MAX_IMAGE_BYTES,
+                read_only=True,
             )
-            response = self.transport_send(request, retry_reads=True)
             try:
                 image = snap.parse_snap(
                     response.status, response.content_type, response.body, channel=channel
@@ -350,6 +379,14 @@ class DeviceClient:
 
     def close(self) -> None:
         self.transport.close()
+
+
+def _token_refused(reply: CommandReply) -> bool:
+    """-6 please login first, -21 error token...: log in again (not wrong credentials)."""
+    error = reply.error
+    return isinstance(error, AuthError) and not isinstance(
+        error, (CredentialsError, LockedOutError)
+    )
 
 
 def is_not_supported(reply: CommandReply) -> bool:

@@ -44,6 +44,8 @@ log = logging.getLogger(__name__)
 
 Callback = Callable[[AttributeEvent], None]
 TransportFactory = Callable[[DeviceConfig], Transport]
+#: a timed action; it receives the deadline to respect (None: a normal request_timeout).
+TimerAction = Callable[[Optional[float]], None]
 
 
 @attrs.frozen
@@ -122,7 +124,7 @@ class ReolinkDriver:
         self._wake = threading.Event()
         self._ready = threading.Event()
         self._jobs: queue.Queue[_Job] = queue.Queue()
-        self._timers: List[Tuple[float, int, str, Callable[[], None]]] = []
+        self._timers: List[Tuple[float, int, str, TimerAction]] = []
         self._timer_ids = itertools.count()
         self._thread: Optional[threading.Thread] = None
         self._lock = threading.Lock()
@@ -135,6 +137,7 @@ class ReolinkDriver:
         self._identified = False
         self._next_poll = 0.0
         self._expect_drop_until = 0.0
+        self._stop_at: Optional[float] = None
         self.cycles = 0
 
     def __repr__(self) -> str:
@@ -201,6 +204,8 @@ class ReolinkDriver:
         Safe to call twice, before connect(), and from inside the callback (then it does not
         join: the thread ends as soon as the callback returns).
         """
+        if not self._stop.is_set():
+            self._stop_at = self._clock()
         self._stop.set()
         self._wake.set()
         thread = self._thread
@@ -462,7 +467,7 @@ class ReolinkDriver:
 
     # --- timers (PTZ auto-stop) -----------------------------------------------------------
 
-    def schedule(self, delay: float, key: str, action: Callable[[], None]) -> None:
+    def schedule(self, delay: float, key: str, action: TimerAction) -> None:
         """Run ``action`` on the device thread after ``delay`` s; replaces a timer with ``key``."""
         self.cancel_timer(key)
         heapq.heappush(self._timers, (self._clock() + delay, next(self._timer_ids), key, action))
@@ -475,7 +480,7 @@ class ReolinkDriver:
         while self._timers and self._timers[0][0] <= now:
             _, _, key, action = heapq.heappop(self._timers)
             try:
-                action()
+                action(None)
             except ReolinkError as error:
                 log.warning("%s: %s failed: %s", self.config.label, key, error)
 
@@ -488,7 +493,10 @@ class ReolinkDriver:
 
     def _shutdown(self, client: Optional[DeviceClient]) -> None:
         """Leave nothing behind: pending PTZ stops, Logout, connections; fail queued commands."""
-        deadline = self._clock() + self.config.request_timeout
+        # Whatever the in-flight request took, the thread must end within request_timeout + 1 s
+        # of disconnect(): the final Stop and Logout share what is left of that.
+        begun = self._stop_at if self._stop_at is not None else self._clock()
+        deadline = begun + self.config.request_timeout + 0.7
         while True:
             try:
                 job = self._jobs.get_nowait()
@@ -498,11 +506,11 @@ class ReolinkDriver:
                 job.future.set_exception(NotConnected(f"{job.name}: the driver was disconnected"))
         if client is None:
             return
-        reachable = not self.session.offline
+        reachable = not self.session.failing
         for _, _, key, action in sorted(self._timers):
             if reachable and key.startswith("ptz-stop") and self._clock() < deadline:
                 try:
-                    action()
+                    action(deadline)
                 except ReolinkError as error:
                     log.info("%s: final PTZ stop failed: %s", self.config.label, error)
         self._timers.clear()

@@ -145,6 +145,11 @@ class Session:
         failures = self._transport_failures
         return failures >= self.policy.offline_after or (failures > 0 and not self._ever_reached)
 
+    @property
+    def failing(self) -> bool:
+        """True when the last exchange with the device failed on the network."""
+        return self._transport_failures > 0
+
     def tick(self, now: float) -> None:
         """Advance time-driven transitions (lease ending, retry time reached)."""
         if self.state is S.READY and self.lease is not None:
@@ -159,7 +164,9 @@ class Session:
         if self.state in (S.LOGGED_OUT, S.EXPIRING):
             return now >= self.retry_at and self.login_allowed(now) is None
         if self.state is S.BACKING_OFF:
-            return self.lease is None and now >= self.retry_at
+            # The account-safety window holds here too: a network blip between refused
+            # Logins must not open a way around it.
+            return self.lease is None and now >= self.retry_at and self.login_allowed(now) is None
         return False
 
     def request_allowed(self, now: float) -> bool:
@@ -186,9 +193,13 @@ class Session:
         """The earliest time at which :meth:`tick` may change something, if any."""
         if self.state is S.READY and self.lease is not None:
             return self.lease.refresh_at(self.policy.refresh_margin)
+        waits = []
         if self.state in (S.LOCKED_OUT, S.BACKING_OFF, S.LOGGED_OUT) and self.retry_at > now:
-            return self.retry_at
-        return None
+            waits.append(self.retry_at)
+        if self.login_allowed(now) is not None:
+            # The account-safety window frees up when its oldest refused login leaves it.
+            waits.append(self.refused_logins[0] + self.policy.failed_login_window)
+        return max(waits) if waits else None
 
     # --- inputs ---------------------------------------------------------------------------
 

@@ -10,29 +10,14 @@ import copy
 from typing import Any, Dict, List, Mapping, Optional
 
 from ..errors import ArgumentError
+from ..protocol.commands import MOVE_OPS
 from ..protocol.results import AI_TYPES
 
 __all__ = ["COMMANDS", "METADATA", "PTZ_DRIVER_OPS", "command_table", "metadata", "validate_args"]
 
-#: The ops the driver page lists for the ``ptz`` command (patrol and ToPos have their own paths).
-PTZ_DRIVER_OPS = (
-    "Up",
-    "Down",
-    "Left",
-    "Right",
-    "LeftUp",
-    "RightUp",
-    "LeftDown",
-    "RightDown",
-    "ZoomInc",
-    "ZoomDec",
-    "FocusInc",
-    "FocusDec",
-    "IrisInc",
-    "IrisDec",
-    "Auto",
-    "Stop",
-)
+#: The ops of the ``ptz`` command: every continuous move, and Stop (the driver page's list plus
+#: the iris ops; patrols and ToPos have their own paths).
+PTZ_DRIVER_OPS = (*MOVE_OPS, "Stop")
 
 _ADDRESS = {
     "name": "address",

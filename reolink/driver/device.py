@@ -138,6 +138,7 @@ class ReolinkDriver:
         self._next_poll = 0.0
         self._expect_drop_until = 0.0
         self._stop_at: Optional[float] = None
+        self._last_exception: Optional[ReolinkError] = None
         self.cycles = 0
 
     def __repr__(self) -> str:
@@ -166,6 +167,11 @@ class ReolinkDriver:
     def last_error(self) -> str:
         value = self._store.get("device", None, "error")
         return value if isinstance(value, str) else ""
+
+    @property
+    def last_exception(self) -> Optional[ReolinkError]:
+        """The error that made the device go offline last (None while online)."""
+        return self._last_exception
 
     @property
     def requests_sent(self) -> int:
@@ -351,6 +357,7 @@ class ReolinkDriver:
         return True
 
     def _failed(self, error: ReolinkError) -> None:
+        self._last_exception = error
         now = self._clock()
         if now < self._expect_drop_until and isinstance(error, TransportError):
             log.info("%s: still rebooting (%s)", self.config.label, error)
@@ -371,6 +378,7 @@ class ReolinkDriver:
         self._ready.set()
 
     def _online(self) -> None:
+        self._last_exception = None
         if self._store.get("device", None, "online") is not True:
             log.info("%s: online", self.config.label)
         self._store.set("device", None, "error", "")

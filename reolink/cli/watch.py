@@ -1,0 +1,342 @@
+"""``reolink watch``: the driver's poll loop, shown as a live table or as JSON lines.
+
+Zones default to every channel of the device: a first short connection runs get_channels
+(names and ids), then the watching connection polls them all. With ``--zones`` the ids are
+given and one connection is enough.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import json
+import queue
+import shutil
+import sys
+import threading
+import time
+from typing import Any, Dict, List, Optional, TextIO, Tuple
+
+from ..driver import AttributeEvent, ReolinkDriver, Timing
+from ..driver.config import MIN_STATUS_INTERVAL_MS
+from ..errors import ReolinkError
+from .commands import connect_or_explain, disconnect_quietly, open_driver
+from .connection import (
+    EXIT_OK,
+    SecretBook,
+    UsageError,
+    add_connection_arguments,
+    configure_logging,
+    explain_error,
+    fail,
+    usage,
+)
+
+__all__ = ["LiveView", "add_watch_command", "run_watch", "watch_loop"]
+
+#: How often the table is redrawn at most, and at least (for the counters), in seconds.
+_REDRAW_MIN = 0.2
+_REDRAW_MAX = 1.0
+
+
+def add_watch_command(sub: Any) -> None:
+    parser = sub.add_parser(
+        "watch",
+        help="poll motion and AI detections and show changes as they happen",
+        description="Run the driver's poll loop and show every attribute change: a live table "
+        "on a terminal, one JSON object per change per line otherwise (or with --json).",
+    )
+    parser.add_argument(
+        "--zones", metavar="0,2", help="channels to watch (default: every channel of the device)"
+    )
+    parser.add_argument(
+        "--interval",
+        metavar="MS",
+        default="5000",
+        help=f"status_interval: poll period in ms (default 5000, minimum {MIN_STATUS_INTERVAL_MS})",
+    )
+    parser.add_argument("--seconds", type=float, help="stop after N seconds (default: Ctrl-C)")
+    parser.add_argument("--json", action="store_true", help="JSON lines even on a terminal")
+    # Tests and the demo poll an emulator faster than any real camera should be polled.
+    parser.add_argument(
+        "--min-interval", type=int, default=MIN_STATUS_INTERVAL_MS, help=argparse.SUPPRESS
+    )
+    add_connection_arguments(parser)
+    parser.set_defaults(run=run_watch)
+
+
+class LiveView:
+    """Renders attribute events: a table redrawn in place, or one JSON line per event."""
+
+    def __init__(self, out: TextIO, as_json: bool, title: str) -> None:
+        self.out = out
+        self.as_json = as_json
+        self.title = title
+        self.names: Dict[str, str] = {}
+        self.rows: Dict[str, Dict[str, Any]] = {}
+        self.device: Dict[str, Any] = {}
+        self.events = 0
+        self.counts: Dict[str, int] = {}
+        self.footer = ""
+        self._drawn_lines = 0
+
+    def set_channels(self, channels: List[Dict[str, Any]]) -> None:
+        for channel in channels:
+            address = str(channel.get("id"))
+            self.names[address] = str(channel.get("name", ""))
+            self._row(address)
+
+    def _row(self, address: str) -> Dict[str, Any]:
+        return self.rows.setdefault(
+            address, {"online": None, "motion": None, "ai_detected": "", "changed": None}
+        )
+
+    def add(self, event: AttributeEvent, when: float) -> None:
+        self.events += 1
+        if event.target == "zone" and event.name in ("motion", "ai_detected", "online"):
+            turned_on = event.value not in (0, "", None, False)
+            if turned_on and event.name != "online":
+                self.counts[event.name] = self.counts.get(event.name, 0) + 1
+            if event.name == "online" and event.value == 0:
+                self.counts["offline"] = self.counts.get("offline", 0) + 1
+        if self.as_json:
+            line = {
+                "time": _stamp(when, milliseconds=True),
+                "target": event.target,
+                "address": event.address,
+                "name": event.name,
+                "value": event.value,
+            }
+            self.out.write(json.dumps(line) + "\n")
+            self.out.flush()
+            return
+        if event.target == "device":
+            self.device[event.name] = event.value
+            return
+        assert event.address is not None
+        row = self._row(event.address)
+        row[event.name] = event.value
+        if event.name in ("online", "motion", "ai_detected", "error"):
+            row["changed"] = when
+
+    def draw(self) -> None:
+        """Redraw the table in place (table mode only)."""
+        if self.as_json:
+            return
+        # Lines longer than the terminal would wrap and break the cursor arithmetic.
+        width = max(20, shutil.get_terminal_size().columns - 1)
+        lines = [line[:width] for line in self._table()]
+        # Up to the first line drawn last time, clear to the end of the screen, draw again.
+        prefix = f"\x1b[{self._drawn_lines}F\x1b[J" if self._drawn_lines else ""
+        self.out.write(prefix + "\n".join(lines) + "\n")
+        self.out.flush()
+        self._drawn_lines = len(lines)
+
+    def _table(self) -> List[str]:
+        online = self.device.get("online")
+        state = "online" if online else ("offline" if online is False else "connecting")
+        if online is False and self.device.get("error"):
+            state += f": {self.device['error']}"
+        head = [
+            f"{self.title}  {self.device.get('model', '')} "
+            f"firmware {self.device.get('firmware', '?')}  {state}",
+            "",
+            f"{'CH':>3}  {'NAME':<18} {'ONLINE':<7} {'MOTION':<7} {'AI':<22} {'CHANGED':<8}",
+        ]
+        body = []
+        for address in sorted(self.rows, key=lambda a: int(a) if a.isdigit() else 0):
+            row = self.rows[address]
+            changed = row["changed"]
+            online = _flag(row["online"], "yes", "NO")
+            if not row["online"] and "asleep" in str(row.get("error", "")):
+                online = "asleep"
+            body.append(
+                f"{address:>3}  {self.names.get(address, '')[:18]:<18} "
+                f"{online:<7} {_flag(row['motion'], 'MOTION', '-'):<7} "
+                f"{(row['ai_detected'] or '-')[:22]:<22} "
+                f"{_stamp(changed) if changed else '':<8}"
+            )
+        return [*head, *body, "", self.footer]
+
+    def summary(self) -> str:
+        detail = ", ".join(
+            f"{self.counts.get(key, 0)} {label}"
+            for key, label in (
+                ("motion", "motion"),
+                ("ai_detected", "AI detection"),
+                ("offline", "channel offline"),
+            )
+        )
+        return f"{self.events} events seen ({detail})"
+
+
+def _flag(value: Any, on: str, off: str) -> str:
+    if value is None:
+        return "?"
+    return on if value else off
+
+
+def _stamp(when: float, milliseconds: bool = False) -> str:
+    moment = datetime.datetime.fromtimestamp(when).astimezone()
+    if milliseconds:
+        return moment.isoformat(timespec="milliseconds")
+    return moment.strftime("%H:%M:%S")
+
+
+def watch_loop(
+    drivers: List[ReolinkDriver],
+    events: queue.Queue[Tuple[AttributeEvent, float]],
+    view: LiveView,
+    seconds: Optional[float],
+    stop: Optional[threading.Event] = None,
+) -> None:
+    """Show events until ``seconds`` pass, ``stop`` is set or Ctrl-C; drivers keep polling."""
+    end = time.monotonic() + seconds if seconds is not None else None
+    stop = stop or threading.Event()
+    last_draw = 0.0
+    dirty = True
+    try:
+        while not stop.is_set():
+            now = time.monotonic()
+            if end is not None and now >= end:
+                break
+            wait = _REDRAW_MAX if end is None else min(_REDRAW_MAX, end - now)
+            if dirty and not view.as_json:
+                wait = min(wait, _REDRAW_MIN - (now - last_draw))
+            try:
+                event, when = events.get(timeout=max(0.0, wait))
+                view.add(event, when)
+                dirty = True
+            except queue.Empty:
+                pass
+            since = time.monotonic() - last_draw
+            if not view.as_json and ((dirty and since >= _REDRAW_MIN) or since >= _REDRAW_MAX):
+                view.footer = _footer(drivers, view, end)
+                view.draw()
+                last_draw = time.monotonic()
+                dirty = False
+    except KeyboardInterrupt:
+        pass
+    # Whatever arrived before the end is still shown.
+    while True:
+        try:
+            event, when = events.get_nowait()
+        except queue.Empty:
+            break
+        view.add(event, when)
+    if not view.as_json:
+        view.footer = _footer(drivers, view, None, stopped=True)
+        view.draw()
+
+
+def _footer(
+    drivers: List[ReolinkDriver], view: LiveView, end: Optional[float], stopped: bool = False
+) -> str:
+    if stopped:
+        left = "stopped"
+    elif end is None:
+        left = "Ctrl-C to stop"
+    else:
+        left = f"{max(0.0, end - time.monotonic()):.0f} s left"
+    return (
+        f"{view.events} events, {sum(d.requests_sent for d in drivers)} requests, "
+        f"{sum(d.logins_sent for d in drivers)} login(s)  {left}"
+    )
+
+
+def event_queue() -> Tuple[queue.Queue[Tuple[AttributeEvent, float]], Any]:
+    """A queue and the driver callback feeding it (events are shown on the main thread)."""
+    events: queue.Queue[Tuple[AttributeEvent, float]] = queue.Queue()
+
+    def callback(event: AttributeEvent) -> None:
+        events.put((event, time.time()))
+
+    return events, callback
+
+
+def _zones(text: Optional[str]) -> Optional[List[str]]:
+    if text is None:
+        return None
+    zones = [part.strip() for part in text.split(",") if part.strip()]
+    if not zones:
+        raise UsageError("--zones: give channel ids separated by commas, e.g. 0,2")
+    return zones
+
+
+def run_watch(args: argparse.Namespace) -> int:
+    """Watch a device; returns the exit status."""
+    secrets = SecretBook()
+    configure_logging(args.verbose, secrets)
+    as_json = bool(args.json) or not sys.stdout.isatty()
+    timing = Timing(min_status_interval_ms=max(1, args.min_interval))
+    extra = {"status_interval": args.interval}
+    events, callback = event_queue()
+    drivers: List[ReolinkDriver] = []
+    try:
+        zones = _zones(args.zones)
+        probe_zones: Optional[Dict[str, Dict[str, Any]]] = None
+        if zones is not None:
+            probe_zones = {address: {} for address in zones}
+        first = open_driver(args, secrets, probe_zones, callback if zones else None, extra, timing)
+    except UsageError as error:
+        return usage(f"watch: {error}")
+    drivers.append(first)
+    polled_ms = round(first.config.status_interval * 1000)
+    if args.interval.strip().isdigit() and int(args.interval) < polled_ms:
+        print(f"reolink: note: --interval raised to {polled_ms} ms (the minimum)", file=sys.stderr)
+    view = LiveView(sys.stdout, as_json, f"reolink watch {first.config.label}")
+    problem: Optional[str] = None
+    try:
+        problem = connect_or_explain(first)
+        if problem is None:
+            channels: List[Dict[str, Any]] = first.command("get_channels")
+            if zones is None:
+                # Learn every channel, then watch them all on a connection of their own.
+                disconnect_quietly(first)
+                zones = [str(channel["id"]) for channel in channels]
+                second = ReolinkDriver(
+                    {**_attributes_of(first), **extra},
+                    {address: {} for address in zones},
+                    callback,
+                    timing=timing,
+                )
+                secrets.sources.append(lambda: second.session.token)
+                drivers.append(second)
+                problem = connect_or_explain(second)
+        if problem is None:
+            assert zones is not None
+            view.set_channels([c for c in channels if str(c["id"]) in zones])
+            watch_loop(drivers, events, view, args.seconds)
+    except ReolinkError as error:
+        problem = explain_error(error, "watch")
+    except KeyboardInterrupt:
+        pass
+    finally:
+        for driver in drivers:
+            disconnect_quietly(driver)
+    if problem is not None:
+        return fail(problem)
+    line = (
+        f"watch: {view.summary()}, {sum(d.requests_sent for d in drivers)} requests sent, "
+        f"{sum(d.logins_sent for d in drivers)} login(s)"
+    )
+    print(line, file=sys.stderr if as_json else sys.stdout, flush=True)
+    return EXIT_OK
+
+
+def _attributes_of(driver: ReolinkDriver) -> Dict[str, Any]:
+    """The attribute mapping a driver was built from (to build its twin)."""
+    config = driver.config
+    attributes: Dict[str, Any] = {
+        "ip": config.ip,
+        "port": str(config.port),
+        "protocol": config.protocol,
+        "username": config.username,
+        "password": config.password,
+        "request_timeout": str(int(config.request_timeout * 1000)),
+    }
+    if config.tls.fingerprint:
+        attributes["tls_fingerprint"] = config.tls.fingerprint
+    if config.tls.ca_file:
+        attributes["tls_verify"] = config.tls.ca_file
+    return attributes

@@ -1,0 +1,323 @@
+"""Shared pieces of the benchmarks: the emulator child, clients (ours, reolink-aio, the floor)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import math
+import socket
+import statistics
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple
+
+import urllib3
+
+from reolink.driver import AttributeEvent, ReolinkDriver, Timing
+from reolink.transport import Request, Response, Transport
+
+HERE = Path(__file__).resolve().parent
+USER, PASSWORD = "admin", "admin123"
+#: No lower bound on status_interval: benchmarks poll back to back.
+BENCH_TIMING = Timing(min_status_interval_ms=1)
+
+
+# --- the emulator child -----------------------------------------------------------------
+
+
+class Fleet:
+    """Emulated devices in one child process (see _emuproc.py)."""
+
+    def __init__(self, devices: Sequence[Mapping[str, Any]], front: str = "native") -> None:
+        self.proc = subprocess.Popen(
+            [sys.executable, str(HERE / "_emuproc.py")],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+            bufsize=1,
+        )
+        self._lock = threading.Lock()
+        self.ports: List[int] = self.call("start", devices=list(devices), front=front)["ports"]
+
+    def call(self, op: str, **args: Any) -> Dict[str, Any]:
+        assert self.proc.stdin is not None and self.proc.stdout is not None
+        with self._lock:
+            self.proc.stdin.write(json.dumps(dict(args, op=op)) + "\n")
+            self.proc.stdin.flush()
+            line = self.proc.stdout.readline()
+        if not line:
+            raise RuntimeError(f"emulator process died (op {op})")
+        reply: Dict[str, Any] = json.loads(line)
+        if "error" in reply:
+            raise RuntimeError(f"emulator process: {reply['error']}")
+        return reply
+
+    def requests(self, dev: int = 0) -> List[Tuple[float, str, str, List[str], Any]]:
+        return [tuple(r) for r in self.call("requests", dev=dev)["requests"]]  # type: ignore[misc]
+
+    def cpu(self) -> Tuple[float, float]:
+        reply = self.call("cpu")
+        return float(reply["cpu"]), float(reply["wall"])
+
+    def close(self) -> None:
+        try:
+            self.call("stop")
+        except (RuntimeError, OSError, ValueError):
+            pass
+        try:
+            self.proc.wait(10)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait(5)
+
+    def __enter__(self) -> Fleet:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def closed_port() -> int:
+    """A loopback port nothing listens on (reolink-aio's Baichuan probe fails at once)."""
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    port = int(sock.getsockname()[1])
+    sock.close()
+    return port
+
+
+# --- statistics ---------------------------------------------------------------------------
+
+
+def summary(values: Sequence[float]) -> Dict[str, float]:
+    """median/min/max (and count) of ``values``."""
+    if not values:
+        return {"median": float("nan"), "min": float("nan"), "max": float("nan"), "n": 0}
+    return {
+        "median": statistics.median(values),
+        "min": min(values),
+        "max": max(values),
+        "n": len(values),
+    }
+
+
+def percentile(values: Sequence[float], q: float) -> float:
+    """The ``q`` quantile (0..1) by nearest rank."""
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    rank = max(0, min(len(ordered) - 1, math.ceil(q * len(ordered)) - 1))
+    return ordered[rank]
+
+
+# --- our driver ---------------------------------------------------------------------------
+
+
+class Tap:
+    """A transport wrapper recording (cycles-at-send, time, target, body) of every request.
+
+    With ``keep_body=False`` the body is replaced by whether it is a poll (holds GetMdState
+    or GetEvents), so a long run does not keep every body alive.
+    """
+
+    def __init__(self, inner: Transport, keep_body: bool = True) -> None:
+        self.inner = inner
+        self.keep_body = keep_body
+        self.driver: Optional[ReolinkDriver] = None
+        self.sent: List[Tuple[int, float, str, Any]] = []
+
+    def send(self, request: Request) -> Response:
+        cycles = self.driver.cycles if self.driver is not None else -1
+        body: Any = request.body
+        if not self.keep_body:
+            body = bool(body) and (b"GetMdState" in body or b"GetEvents" in body)
+        self.sent.append((cycles, time.monotonic(), request.target, body))
+        return self.inner.send(request)
+
+    def close(self) -> None:
+        self.inner.close()
+
+
+def zones_for(channels: int) -> Dict[str, Dict[str, str]]:
+    """A host configures one zone per channel, with no AI type filter."""
+    return {str(ch): {} for ch in range(channels)}
+
+
+def make_driver(
+    port: int,
+    channels: int,
+    *,
+    interval_ms: int,
+    kind: str = "urllib3",
+    callback: Optional[Callable[[AttributeEvent], None]] = None,
+    app: Any = None,
+    taps: Optional[List[Tap]] = None,
+    keep_body: bool = True,
+) -> ReolinkDriver:
+    """Our driver for the emulated device on ``port`` over ``kind`` (urllib3|stdlib|memory).
+
+    With ``taps``, the transport is wrapped in a :class:`Tap` that is appended to the list.
+    """
+    import transports
+
+    def factory(config: Any) -> Transport:
+        inner: Transport
+        if kind == "memory":
+            inner = transports.MemoryTransport(app)
+        else:
+            inner = transports.open_transport(scheme="http", host="127.0.0.1", port=port, kind=kind)
+        if taps is not None:
+            wrapped = Tap(inner, keep_body)
+            wrapped.driver = driver
+            taps.append(wrapped)
+            return wrapped
+        return inner
+
+    driver = ReolinkDriver(
+        {
+            "ip": "127.0.0.1",
+            "port": str(port),
+            "protocol": "http",
+            "username": USER,
+            "password": PASSWORD,
+            "status_interval": str(interval_ms),
+            "request_timeout": "8000",
+        },
+        zones_for(channels),
+        callback,
+        transport_factory=factory,
+        timing=BENCH_TIMING,
+    )
+    return driver
+
+
+def wait_cycles(driver: ReolinkDriver, target: int, timeout: float, step: float = 0.002) -> bool:
+    """Wait (sleeping, so this thread costs ~nothing) until ``driver.cycles >= target``."""
+    deadline = time.monotonic() + timeout
+    while driver.cycles < target:
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(step)
+    return True
+
+
+class ReplayApp:
+    """An in-memory "device" for MemoryTransport: forwards to the emulator over HTTP while
+    recording, then answers repeated POST bodies from the recording (no emulator cost)."""
+
+    def __init__(self, port: int) -> None:
+        self.pool = urllib3.HTTPConnectionPool("127.0.0.1", port, maxsize=1, retries=False)
+        self.cache: Dict[Tuple[str, bytes], Tuple[int, Dict[str, str], bytes]] = {}
+        self.replay = False
+        self.misses = 0
+
+    def __call__(
+        self, method: str, target: str, headers: Mapping[str, str], body: bytes
+    ) -> Tuple[int, Dict[str, str], bytes]:
+        key = (method, body)
+        if self.replay and method == "POST" and key in self.cache:
+            return self.cache[key]
+        if self.replay:
+            self.misses += 1
+        resp = self.pool.request(method, target, body=body or None, headers=dict(headers))
+        answer = (resp.status, dict(resp.headers), resp.data)
+        if method == "POST" and b'"Login"' not in body and b'"Logout"' not in body:
+            self.cache[key] = answer
+        return answer
+
+    def close(self) -> None:
+        self.pool.close()
+
+
+# --- the floor: bare urllib3 + json.loads -------------------------------------------------
+
+
+class Floor:
+    """The least any client must do: POST the same bodies, parse the JSON."""
+
+    def __init__(self, port: int) -> None:
+        self.pool = urllib3.HTTPConnectionPool("127.0.0.1", port, maxsize=1, retries=False)
+        login = [{"cmd": "Login", "param": {"User": {"userName": USER, "password": PASSWORD}}}]
+        resp = self.pool.request(
+            "POST",
+            "/cgi-bin/api.cgi?cmd=Login",
+            body=json.dumps(login).encode(),
+            headers={"Content-Type": "application/json"},
+        )
+        self.token = json.loads(resp.data)[0]["value"]["Token"]["name"]
+
+    def post(self, body: bytes) -> Any:
+        resp = self.pool.request(
+            "POST",
+            f"/cgi-bin/api.cgi?token={self.token}",
+            body=body,
+            headers={"Content-Type": "application/json"},
+        )
+        return json.loads(resp.data)
+
+    def get(self, target: str) -> bytes:
+        sep = "&" if "?" in target else "?"
+        return bytes(self.pool.request("GET", f"{target}{sep}token={self.token}").data)
+
+    def close(self) -> None:
+        try:
+            self.post(json.dumps([{"cmd": "Logout", "param": {}}]).encode())
+        finally:
+            self.pool.close()
+
+
+# --- reolink-aio ----------------------------------------------------------------------------
+
+
+def aio_available() -> bool:
+    try:
+        import reolink_aio.api  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+class Aio:
+    """reolink-aio's Host on a private event loop, driven the way Home Assistant polls."""
+
+    def __init__(self, port: int) -> None:
+        self.loop = asyncio.new_event_loop()
+        self.port = port
+        self.host: Any = None
+
+    def run(self, coro: Any) -> Any:
+        return self.loop.run_until_complete(coro)
+
+    def connect(self) -> None:
+        from reolink_aio.api import Host
+        from reolink_aio.enums import ConnectionEnum
+
+        async def make() -> Any:
+            return Host(
+                "127.0.0.1",
+                USER,
+                PASSWORD,
+                port=self.port,
+                use_https=False,
+                bc_port=closed_port(),
+                bc_connection=ConnectionEnum.tcp,
+            )
+
+        self.host = self.run(make())
+        self.run(self.host.get_host_data())
+
+    def poll(self, n: int) -> None:
+        async def loop() -> None:
+            for _ in range(n):
+                await self.host.get_motion_state_all_ch()
+
+        self.run(loop())
+
+    def close(self) -> None:
+        if self.host is not None:
+            self.run(self.host.logout())
+        self.loop.run_until_complete(asyncio.sleep(0))
+        self.loop.close()

@@ -1,0 +1,108 @@
+"""The driver process of the scale benchmark (figure 4): one driver per port, one JSON report.
+
+Run as ``python _scale_client.py PORTS_JSON INTERVAL_MS WARMUP_S SECONDS``; prints one JSON
+object on stdout. A fresh process per size, so peak RSS and the thread count are this size's.
+
+Cycle-start lateness: the driver schedules cycles start to start (cycle k is due at
+``first + k * interval``, re-anchored when a cycle is more than one interval late). A tapped
+transport stamps the first request of each cycle; lateness = stamp - due time.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import json
+import sys
+import threading
+import time
+from typing import Any, Dict, List
+
+from _common import Tap, make_driver, percentile
+
+
+def _lateness(stamps: List[float], interval: float) -> List[float]:
+    late = []
+    due = stamps[0]
+    for stamp in stamps[1:]:
+        due += interval
+        delay = stamp - due
+        late.append(delay)
+        if delay >= interval:
+            due = stamp
+    return late
+
+
+def _status(field: str) -> int:
+    """A number from /proc/self/status (VmHWM/VmRSS in kB, Threads).
+
+    Peak RSS comes from VmHWM, not getrusage: ru_maxrss survives execve, so a child would
+    report its parent's peak if that was higher.
+    """
+    with open("/proc/self/status", encoding="ascii") as fh:
+        for line in fh:
+            if line.startswith(field + ":"):
+                return int(line.split()[1])
+    return -1
+
+
+def main() -> int:
+    ports = json.loads(sys.argv[1])
+    interval_ms, warmup, seconds = int(sys.argv[2]), float(sys.argv[3]), float(sys.argv[4])
+    interval = interval_ms / 1000
+    rss_before = _status("VmHWM")
+    threads_before = threading.active_count()
+    taps: List[Tap] = []
+    drivers = [
+        make_driver(port, 8, interval_ms=interval_ms, taps=taps, keep_body=False) for port in ports
+    ]
+    for driver in drivers:
+        driver.connect(timeout=0)  # start every device thread; they log in in parallel
+    deadline = time.monotonic() + 60
+    while not all(d.online for d in drivers) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    online = sum(d.online for d in drivers)
+    time.sleep(warmup)
+    w0, p0 = time.monotonic(), time.process_time()
+    cycles0 = sum(d.cycles for d in drivers)
+    time.sleep(seconds)
+    w1, p1 = time.monotonic(), time.process_time()
+    cycles1 = sum(d.cycles for d in drivers)
+    threads = threading.active_count()
+    threads_os = _status("Threads")
+    late: List[float] = []
+    for tap in taps:
+        # The first request of each cycle inside the measured window.
+        firsts: Dict[int, float] = {}
+        for cycles, stamp, _target, is_poll in tap.sent:
+            if is_poll and w0 <= stamp <= w1:
+                firsts.setdefault(cycles, stamp)
+        stamps = [firsts[c] for c in sorted(firsts)]
+        if len(stamps) > 1:
+            late.extend(_lateness(stamps, interval))
+    rss = _status("VmHWM")
+    errors = sorted({d.last_error for d in drivers if d.last_error})
+    with concurrent.futures.ThreadPoolExecutor(32) as pool:
+        list(pool.map(lambda d: d.disconnect(), drivers))
+    result: Dict[str, Any] = {
+        "devices": len(ports),
+        "online": online,
+        "cycles": cycles1 - cycles0,
+        "expected_cycles": len(ports) * (w1 - w0) / interval,
+        "cpu_pct": 100 * (p1 - p0) / (w1 - w0),
+        "late_p50_ms": percentile(late, 0.5) * 1000,
+        "late_p99_ms": percentile(late, 0.99) * 1000,
+        "late_max_ms": max(late) * 1000 if late else float("nan"),
+        "late_n": len(late),
+        "rss_mb": rss / 1024,
+        "rss_before_mb": rss_before / 1024,
+        "threads": threads,
+        "threads_os": threads_os,
+        "threads_before": threads_before,
+        "errors": errors[:5],
+    }
+    print(json.dumps(result), flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -22,6 +22,7 @@ __all__ = [
     "ConnectError",
     "CredentialsError",
     "DeviceOffline",
+    "LeftOutError",
     "LockedOutError",
     "NotConnected",
     "RemoteProtocolError",
@@ -141,6 +142,10 @@ class ApiError(ReolinkError):
 
 class CommandError(ApiError):
     """The device refused or failed a command (not an authentication problem)."""
+
+
+class LeftOutError(CommandError):
+    """Not sent: the command kept timing out alone and is left out for the rest of the session."""
 
 
 class AuthError(ApiError):

@@ -293,13 +293,18 @@ def test_app_reboot_via_command_and_refusal() -> None:
 def test_stop_joins_every_thread_even_with_idle_and_stalled_connections() -> None:
     import threading
 
+    before = set(threading.enumerate())  # other tests' threads are not this emulator's
     emu = Emulator(profile="ptz", https=True, random_events=True).start()
     idle = socket.create_connection((emu.host, emu.port), timeout=5)  # never says hello
     emu.add_fault(Fault("stall"))
     stalled = socket.create_connection((emu.host, emu.port), timeout=5)
     try:
         emu.stop()
-        alive = [t.name for t in threading.enumerate() if t.name.startswith("reolink-emulator")]
+        alive = [
+            t.name
+            for t in threading.enumerate()
+            if t not in before and t.name.startswith("reolink-emulator")
+        ]
         assert alive == []
     finally:
         idle.close()

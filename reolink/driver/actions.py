@@ -127,12 +127,14 @@ def run(
         return _get_channels(driver, client, deadline)
     if name == "snapshot":
         image, content_type = client.snapshot(channel, deadline=deadline)
-        return {
-            "channel": channel,
-            "length": len(image),
-            "contentType": content_type,
-            "base64": base64.b64encode(image).decode("ascii"),
-        }
+        length = len(image)
+        # Drop each copy as soon as the next exists: peak memory stays near 2.7x the image
+        # (JPEG + base64 bytes, then base64 bytes + str) instead of 3.7x.
+        encoded = base64.b64encode(image)
+        del image
+        text = encoded.decode("ascii")
+        del encoded
+        return {"channel": channel, "length": length, "contentType": content_type, "base64": text}
     if name == "get_motion":
         state = parsers.parse_md_state(
             _one(client, commands.build_get_md_state(channel), deadline), channel

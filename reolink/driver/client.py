@@ -27,6 +27,7 @@ from ..errors import (
     BatchShapeError,
     ConnectError,
     CredentialsError,
+    LeftOutError,
     LockedOutError,
     RemoteProtocolError,
     ReolinkError,
@@ -91,6 +92,22 @@ class DeviceClient:
         self._lone_timeouts: Dict[Tuple[str, Optional[int]], int] = {}
         self.requests_sent = 0
         self.logins_sent = 0
+        self._retry_reads = False
+        self._retry_deadline: Optional[float] = None
+        # Encoded bodies of recent batches (id -> (batch, body); the batch is kept so its
+        # id cannot be reused) and the last chunked batch: polls repeat the same batch.
+        self._bodies: Dict[int, Tuple[Sequence[Command], bytes]] = {}
+        self._chunked: Tuple[Optional[Sequence[Command]], List[List[Command]]] = (None, [])
+        # The last all-success reply per batch: id -> (batch, body bytes, replies).
+        self._last_reply: Dict[int, Tuple[Sequence[Command], bytes, List[CommandReply]]] = {}
+        self._last_combined: Tuple[List[List[CommandReply]], List[CommandReply]] = ([], [])
+        self._retrying = tenacity.Retrying(
+            stop=tenacity.stop_after_attempt(2) | tenacity.stop_when_event_set(stop),
+            wait=tenacity.wait_fixed(0.05),
+            retry=tenacity.retry_if_exception(self._retryable),
+            sleep=tenacity.nap.sleep_using_event(stop),
+            reraise=True,
+        )
 
     # --- raw requests -----------------------------------------------------------------
 
@@ -104,29 +121,51 @@ class DeviceClient:
 
     def _send(self, request: Request) -> Response:
         self.requests_sent += 1
-        log.debug("%s: %s %s", self.config.label, request.method, redact_target(request.target))
+        if log.isEnabledFor(logging.DEBUG):
+            log.debug(
+                "%s: %s %s", self.config.label, request.method, redact_target(request.target)
+            )
         return self.transport.send(request)
 
     def _post(
         self, batch: Sequence[Command], token: Optional[str], deadline: Optional[float]
     ) -> List[CommandReply]:
         first = str(batch[0].get("cmd")) if len(batch) == 1 else None
+        # The poll batch is the same list object cycle after cycle: encode it once.
+        cached = self._bodies.get(id(batch))
+        if cached is not None and cached[0] is batch:
+            body = cached[1]
+        else:
+            body = pbatch.encode_body(batch)
+            if len(self._bodies) >= 8:
+                self._bodies.clear()
+            self._bodies[id(batch)] = (batch, body)
         response = self.exchange(
             "POST",
             commands.api_target(cmd=first, token=token),
-            pbatch.encode_body(batch),
+            body,
             deadline=deadline,
             max_body=DEFAULT_MAX_JSON_BYTES,
             read_only=_read_only(batch),
         )
+        last_batch, last_body, last_replies = self._last_reply.get(id(batch), (None, b"", []))
+        if last_batch is batch and response.status == 200 and response.body == last_body:
+            # Byte-for-byte the answer this batch got last time (the steady state of polling:
+            # nothing changed): the same, already validated replies.
+            return last_replies
         try:
             envelope.check_status(response.status, response.content_type, response.body)
-            return pbatch.decode_batch(response.body, batch)
+            replies = pbatch.decode_batch(response.body, batch)
         except RemoteProtocolError as error:
             # Garbage in place of a reply counts as a failed exchange (the device is not
             # usable), so a device that only answers HTML pages is shown offline.
             self.session.on_transport_failed(str(error), self._clock())
             raise
+        if all(reply.error is None for reply in replies):
+            if len(self._last_reply) >= 8:
+                self._last_reply.clear()
+            self._last_reply[id(batch)] = (batch, response.body, replies)
+        return replies
 
     def exchange(
         self,
@@ -159,25 +198,42 @@ class DeviceClient:
             )
             return self._send(request)
 
-        def retryable(error: BaseException) -> bool:
-            if isinstance(error, TLSError):
-                return False
-            if isinstance(error, Timeout):
-                return read_only and deadline is not None and deadline > self._clock()
-            return isinstance(error, ConnectError)
-
-        retrying = tenacity.Retrying(
-            stop=tenacity.stop_after_attempt(2) | tenacity.stop_when_event_set(self._stop),
-            wait=tenacity.wait_fixed(0.05),
-            retry=tenacity.retry_if_exception(retryable),
-            sleep=tenacity.nap.sleep_using_event(self._stop),
-            reraise=True,
-        )
+        self._retry_reads = read_only and deadline is not None
+        self._retry_deadline = deadline
         try:
-            return retrying(attempt)
+            return self._attempt_with_retry(attempt)
         except TransportError as error:
             self.session.on_transport_failed(str(error), self._clock())
             raise
+
+    def _attempt_with_retry(self, attempt: Callable[[], Response]) -> Response:
+        try:
+            # The first try runs bare: the retry machinery costs more than a loopback request
+            # and is only needed after a failure. tenacity then decides, replaying that failure
+            # as its first attempt: what is retryable, the wait, stopping on disconnect.
+            return attempt()
+        except TransportError as error:
+            if not self._retryable(error):
+                raise
+            first: List[BaseException] = [error]
+
+        def replayed() -> Response:
+            if first:
+                raise first.pop()
+            log.debug("%s: retrying once", self.config.label)
+            return attempt()
+
+        return self._retrying(replayed)
+
+    def _retryable(self, error: BaseException) -> bool:
+        """Connect failures always (nothing reached the device); read timeouts only for
+        read-only commands with time left before their deadline."""
+        if isinstance(error, TLSError):
+            return False
+        if isinstance(error, Timeout):
+            deadline = self._retry_deadline
+            return self._retry_reads and deadline is not None and deadline > self._clock()
+        return isinstance(error, ConnectError)
 
     # --- session ----------------------------------------------------------------------
 
@@ -266,19 +322,32 @@ class DeviceClient:
 
         Blacklisted commands are answered locally with a CommandError and not sent.
         """
+        if not self.blacklist:
+            if len(batch) <= pbatch.MAX_BATCH:
+                return self._call_chunk(batch, deadline)
+            if batch is not self._chunked[0]:
+                self._chunked = (batch, pbatch.chunk(batch))
+            parts = [self._call_chunk(part, deadline) for part in self._chunked[1]]
+            previous, combined = self._last_combined
+            if len(parts) == len(previous) and all(a is b for a, b in zip(parts, previous)):
+                return combined  # every chunk answered as last time: the same list again
+            combined = [reply for part_replies in parts for reply in part_replies]
+            self._last_combined = (parts, combined)
+            return combined
         replies: List[Optional[CommandReply]] = [None] * len(batch)
         todo = []
         for index, command in enumerate(batch):
             if _key(command) in self.blacklist:
+                cmd, channel = _key(command)
                 replies[index] = CommandReply(
-                    cmd=str(command.get("cmd")),
-                    error=codes.error_from_entry(
-                        {
-                            "cmd": command.get("cmd"),
-                            "code": 1,
-                            "error": {"rspCode": -8, "detail": "left out: keeps timing out"},
-                        },
-                        channel=_key(command)[1],
+                    cmd=cmd,
+                    error=LeftOutError(
+                        f"{cmd} (channel {channel}) left out: it kept timing out alone, so it "
+                        "is not sent again until the next login",
+                        cmd=cmd,
+                        rsp_code=-8,
+                        detail="timeout",
+                        channel=channel,
                     ),
                 )
             else:
@@ -316,7 +385,9 @@ class DeviceClient:
             for index, reply in zip(auth_failed, retried):
                 replies[index] = reply
             if any(_token_refused(r) for r in retried):
+                # Refused again with a brand-new token: the session backs off (no storm).
                 self.session.on_auth_error(self._clock())
+                return replies
         self.session.on_request_ok(self._clock())
         return replies
 

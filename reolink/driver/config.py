@@ -203,13 +203,31 @@ def parse_channel(address: Any) -> int:
     return int(text)
 
 
-def parse_zones(zones: Optional[ZonesArg]) -> Tuple[ZoneConfig, ...]:
+def parse_zones(zones: Any) -> Tuple[ZoneConfig, ...]:
+    """Validate zones: a mapping of address to attributes (or (address, attributes) pairs)."""
     if zones is None:
         return ()
-    items = zones.items() if isinstance(zones, Mapping) else zones
+    shape = (
+        "zones must map each zone address to its attributes, e.g. "
+        '{"0": {"ai_types": "people"}, "1": {}}'
+    )
+    if isinstance(zones, Mapping):
+        items = list(zones.items())
+    elif isinstance(zones, (str, bytes)) or not isinstance(zones, Iterable):
+        raise ConfigError(f"{shape}; got {type(zones).__name__}", attribute="zones")
+    else:
+        items = list(zones)
+        if not all(isinstance(item, tuple) and len(item) == 2 for item in items):
+            raise ConfigError(f"{shape} (or be (address, attributes) pairs)", attribute="zones")
     parsed = []
     seen = set()
     for address, attributes in items:
+        if attributes is not None and not isinstance(attributes, Mapping):
+            raise ConfigError(
+                f"zone {_show(address)}: {shape}; its attributes are a "
+                f"{type(attributes).__name__}",
+                attribute="zones",
+            )
         channel = parse_channel(address)
         if channel in seen:
             raise ConfigError(f"zone address {address!r} is given twice", attribute="address")

@@ -118,7 +118,9 @@ class ReolinkDriver:
         if callback is not None and not callable(callback):
             raise ConfigError("callback must be callable", attribute="callback")
         self._callback = callback
-        self._transport_factory = transport_factory or _default_transport
+        # Built here, in the caller's thread: a bad CA file or TLS setting is a ConfigError
+        # from the constructor, never a device thread that dies at start. No I/O happens yet.
+        self._transport = (transport_factory or _default_transport)(self.config)
         self._clock = clock
         self._stop = threading.Event()
         self._wake = threading.Event()
@@ -232,6 +234,12 @@ class ReolinkDriver:
         Arguments are validated here, in the caller's thread, before anything is queued; the
         command then runs on the device thread and this call waits at most request_timeout.
         """
+        if args is not None and not isinstance(args, Mapping):
+            raise ArgumentError(
+                f"{name}: args must be a mapping of argument name to value, "
+                f"got {type(args).__name__}",
+                argument="args",
+            )
         given = dict(args or {})
         if zone is not None and "address" not in given:
             given["address"] = zone
@@ -292,7 +300,7 @@ class ReolinkDriver:
         try:
             client = self._client = DeviceClient(
                 self.config,
-                self._transport_factory(self.config),
+                self._transport,
                 self.session,
                 clock=self._clock,
                 stop=self._stop,

@@ -19,7 +19,7 @@ from typing import Callable, Dict, FrozenSet, List, Mapping, Optional, Sequence,
 
 import attrs
 
-from ..errors import ApiError, ReolinkError
+from ..errors import ApiError, LeftOutError, ReolinkError
 from ..protocol import commands, parsers
 from ..protocol.results import AiState, ChannelList, CommandReply, sort_ai_types
 from .config import ZoneConfig
@@ -81,11 +81,19 @@ class Poller:
 
     def __init__(self, zones: Sequence[ZoneConfig], store: AttributeStore) -> None:
         self._store = store
-        self._channels: Dict[int, _Channel] = {z.channel: _Channel(zone=z) for z in zones}
+        ordered = sorted(zones, key=lambda z: z.channel)
+        self._channels: Dict[int, _Channel] = {z.channel: _Channel(zone=z) for z in ordered}
+        self._plan: List[Command] = []
+        self._plan_key: object = None
+        self._last_replies: Optional[Sequence[CommandReply]] = None
         self._multichannel = False
         self._channel_status_supported = True
         self._channel_status_at: Optional[float] = None
         self._channel_status_wanted = False
+        self._channel_status_value: object = None
+        # The last successful reply value per (cmd, channel). Most cycles nothing changes:
+        # an equal value means equal attributes, so parsing and writing are skipped.
+        self._last_value: Dict[Tuple[str, int], object] = {}
 
     # --- set-up -------------------------------------------------------------------------
 
@@ -128,23 +136,33 @@ class Poller:
     # --- one cycle ----------------------------------------------------------------------
 
     def plan(self, now: float) -> List[Command]:
-        """The commands of this cycle, in channel order."""
-        batch: List[Command] = []
-        for channel, state in sorted(self._channels.items()):
-            if state.available:
-                batch.extend(self._commands_for(channel, state.mode))
-        if (
+        """The commands of this cycle, in channel order.
+
+        The same list object comes back while nothing that shapes it changes (modes,
+        availability, whether GetChannelstatus is due), so the caller may cache its encoding.
+        Callers must not modify it.
+        """
+        states = self._channels.values()
+        with_status = (
             self._multichannel
             and self._channel_status_supported
             and (
                 self._channel_status_wanted
-                or any(not s.available or s.failing for s in self._channels.values())
+                or any(not s.available or s.failing for s in states)
                 or self._channel_status_at is None
                 or now - self._channel_status_at >= CHANNEL_STATUS_EVERY
             )
-        ):
-            batch.append(commands.build_get_channel_status())
-        return batch
+        )
+        key = (tuple((s.mode, s.available) for s in states), with_status)
+        if key != self._plan_key:
+            batch: List[Command] = []
+            for channel, state in self._channels.items():
+                if state.available:
+                    batch.extend(self._commands_for(channel, state.mode))
+            if with_status:
+                batch.append(commands.build_get_channel_status())
+            self._plan, self._plan_key = batch, key
+        return self._plan
 
     @staticmethod
     def _commands_for(channel: int, mode: Mode) -> List[Command]:
@@ -159,20 +177,31 @@ class Poller:
     ) -> List[Command]:
         """Apply one batch's replies. Returns follow-up commands for this same cycle
         (the fallback commands of channels that just turned out not to support GetEvents)."""
+        if replies is self._last_replies:
+            # The client hands back the very same replies when the device's answer did not
+            # change by a byte; nothing was forgotten since, so there is nothing to write.
+            return []
+        self._last_replies = replies
         follow_up: List[Command] = []
         motion: Dict[int, bool] = {}
         ai: Dict[int, AiState] = {}
         failed: Dict[int, str] = {}
+        status_reply: Optional[CommandReply] = None
         for command, reply in zip(batch, replies):
             cmd = str(command.get("cmd"))
             param = command.get("param")
             channel = param.get("channel") if isinstance(param, dict) else None
             if cmd == "GetChannelstatus":
-                self._apply_channel_status(reply, now)
+                status_reply = reply  # applied last: it says why a failing channel failed
                 continue
             if not isinstance(channel, int) or channel not in self._channels:
                 continue
             state = self._channels[channel]
+            if reply.error is None and not state.failing:
+                key = (cmd, channel)
+                if self._last_value.get(key) == reply.value:
+                    continue
+                self._last_value[key] = reply.value
             try:
                 if cmd == "GetEvents":
                     events = parsers.parse_events(reply, channel)
@@ -187,6 +216,14 @@ class Poller:
                         log.info("channel %d: no AI type supported; polling motion only", channel)
                         state.mode = Mode.MD
             except ApiError as error:
+                if isinstance(error, LeftOutError) and cmd != "GetMdState":
+                    # Left out for this session (it kept timing out alone): poll the channel
+                    # the next cheaper way instead of calling it failed.
+                    log.info("channel %d: %s", channel, error)
+                    state.mode = Mode.MD_AI if cmd == "GetEvents" else Mode.MD
+                    if cmd == "GetEvents":
+                        follow_up.extend(self._commands_for(channel, state.mode))
+                    continue
                 if _not_supported(error):
                     if cmd == "GetEvents":
                         log.info(
@@ -213,6 +250,8 @@ class Poller:
                 failed[channel] = str(error)
         for channel, reason in failed.items():
             self._channel_failed(channel, reason)
+        if status_reply is not None:
+            self._apply_channel_status(status_reply, now)
         for channel in set(motion) | set(ai):
             if channel in failed:
                 continue
@@ -243,6 +282,7 @@ class Poller:
 
     def _zone_off(self, state: _Channel, reason: str) -> None:
         """A zone that cannot be polled is offline, and whatever was "on" goes back off."""
+        self._forget(state.zone.channel)
         address = state.zone.address
         self._store.set("zone", address, "online", 0)
         self._store.set("zone", address, "error", reason)
@@ -252,7 +292,17 @@ class Poller:
         if self._store.get("zone", address, "ai_detected"):
             self._store.set("zone", address, "ai_detected", "")
 
+    def _forget(self, channel: int) -> None:
+        """Drop the remembered replies of a channel: its next answers are applied in full."""
+        self._last_replies = None
+        for cmd in ("GetEvents", "GetMdState", "GetAiState"):
+            self._last_value.pop((cmd, channel), None)
+
     def _apply_channel_status(self, reply: CommandReply, now: float) -> None:
+        if reply.error is None and reply.value == self._channel_status_value:
+            self._channel_status_at = now
+            self._channel_status_wanted = False
+            return
         try:
             channel_list = parsers.parse_channel_status(reply)
         except ApiError as error:
@@ -261,6 +311,7 @@ class Poller:
             return
         except ReolinkError:
             return
+        self._channel_status_value = reply.value
         self.apply_channel_list(channel_list, now)
 
     def apply_channel_list(self, channel_list: ChannelList, now: float) -> None:

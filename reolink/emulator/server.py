@@ -61,14 +61,25 @@ class _Server(ThreadingHTTPServer):
         super().__init__(addr, _Handler)
 
     def process_request(self, request: Any, client_address: Any) -> None:
+        # Track the socket before its thread starts, so stop() can always cut it short, even
+        # when it comes before the thread reaches its TLS handshake.
+        self.emu._track_conn(request, True)
         thread = threading.Thread(
-            target=self.process_request_thread,
+            target=self._serve_connection,
             args=(request, client_address),
             name="reolink-emulator-conn",
             daemon=True,
         )
         self.emu._track_thread(thread)
         thread.start()
+        if self.emu._stop.is_set():  # stop() ran in between: end this one too
+            self.emu._drop_connections()
+
+    def _serve_connection(self, request: Any, client_address: Any) -> None:
+        try:
+            self.process_request_thread(request, client_address)
+        finally:
+            self.emu._track_conn(request, False)
 
     def finish_request(self, request: Any, client_address: Any) -> None:
         if self.ctx is None:

@@ -92,5 +92,10 @@ def decode_batch(raw: bytes, commands: Sequence[Mapping[str, object]]) -> list[C
     for command, entry in zip(commands, entries):
         if not isinstance(command, Mapping):
             raise RemoteProtocolError("batch command is not a mapping")
-        replies.append(decode_entry(entry, _cmd_name(command), channel=command_channel(command)))
+        name = _cmd_name(command)
+        if type(entry) is dict and "error" not in entry and entry.get("code") == 0:
+            # Success needs no channel (only errors carry one): skip looking it up.
+            replies.append(decode_entry(entry, name))
+        else:
+            replies.append(decode_entry(entry, name, channel=command_channel(command)))
     return replies

@@ -269,6 +269,8 @@ def describe(rsp_code: int) -> str:
 
 def printable(text: str, limit: int = 80) -> str:
     """``text`` cut to ``limit`` characters, with control characters escaped (for messages)."""
+    if len(text) <= limit and text.isprintable():
+        return text  # the common case, on the hot path of every parsed reply
     cut = text[:limit]
     out = "".join(c if c.isprintable() else repr(c)[1:-1] for c in cut)
     return out + ("..." if len(text) > limit else "")

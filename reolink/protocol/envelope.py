@@ -87,11 +87,15 @@ def _finite_float(text: str) -> float:
     return value
 
 
+#: One decoder for every reply (json.loads with hooks would build a new one per call).
+_DECODER = json.JSONDecoder(parse_constant=_reject_constant, parse_float=_finite_float)
+
+
 def load_json(raw: bytes) -> object:
     """Decode a UTF-8 JSON body (BOM, tabs and ``" : "`` pretty printing are fine)."""
     if not isinstance(raw, (bytes, bytearray, memoryview)):
         raise RemoteProtocolError(f"expected a JSON body, got {type(raw).__name__}")
-    data = bytes(raw)
+    data = raw if type(raw) is bytes else bytes(raw)
     if data.startswith(_BOM):
         data = data[len(_BOM) :]
     if _looks_like_html(data):
@@ -105,7 +109,7 @@ def load_json(raw: bytes) -> object:
             f"expected a JSON array, got bytes that are not UTF-8 ({_excerpt(data)})"
         ) from err
     try:
-        return json.loads(text, parse_constant=_reject_constant, parse_float=_finite_float)
+        return _DECODER.decode(text)
     except RecursionError as err:
         # The C scanner gives up quickly on absurd nesting; it is an attack or garbage.
         raise RemoteProtocolError("expected a JSON array, got JSON nested too deeply") from err
@@ -152,6 +156,12 @@ def decode_entry(entry: object, cmd: str, *, channel: int | None = None) -> Comm
 
     ``cmd`` is what we sent; ``""`` means "use the name the device echoed".
     """
+    if cmd and type(entry) is dict and "error" not in entry:
+        # Fast path for the common success entry: code 0 and an object value.
+        code = entry.get("code")
+        value = entry.get("value", {})
+        if type(code) is int and code == 0 and type(value) is dict:
+            return CommandReply(cmd=cmd, value=value, raw=entry)
     if not cmd:
         echoed = entry.get("cmd") if isinstance(entry, dict) else None
         cmd = printable(echoed, 40) if isinstance(echoed, str) and echoed else "Unknown"

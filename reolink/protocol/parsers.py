@@ -13,6 +13,7 @@ come even with ``action 0``.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Mapping
 from typing import Union
@@ -329,11 +330,17 @@ _AI_ALIASES = {
 _CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")
 
 
+@functools.lru_cache(maxsize=256)
 def normalize_ai_type(name: str) -> str:
     """``dogCat``/``dog_cat``/``pet`` -> ``dog_cat``, ``person`` -> ``people``, ``car`` ->
     ``vehicle``; other names snake_cased as they come (``package``, ``other``)."""
     snake = _CAMEL.sub("_", name.strip()).lower()
     return _AI_ALIASES.get(snake.replace("_", ""), snake)
+
+
+def _what(cmd: str, key: str, field: str) -> str:
+    """The field's name for an error message (built only off the fast path)."""
+    return f"{cmd} {printable(key, 40)}{field}"
 
 
 def _ai_types(value: Obj, cmd: str) -> tuple[frozenset[str], frozenset[str]]:
@@ -343,19 +350,30 @@ def _ai_types(value: Obj, cmd: str) -> tuple[frozenset[str], frozenset[str]]:
     for key, entry in value.items():
         if not isinstance(key, str) or key == "channel" or not key.strip():
             continue
-        what = f"{cmd} {printable(key, 40)}"
         if isinstance(entry, Mapping):
             # Current format: {"alarm_state": 0|1, "support": 0|1}; no "support" = supported.
             name = normalize_ai_type(key)
-            if _flag(entry.get("support"), f"{what}.support", default=True):
+            # Plain 0/1 ints (what firmware sends) take the fast path; anything else goes
+            # through _flag, which also builds the field name for its error message.
+            support = entry.get("support")
+            if support is None or (
+                support != 0
+                if type(support) is int
+                else _flag(support, _what(cmd, key, ".support"))
+            ):
                 supported.add(name)
-                if _flag(entry.get("alarm_state"), f"{what}.alarm_state"):
+                alarm = entry.get("alarm_state")
+                if (
+                    alarm != 0
+                    if type(alarm) is int
+                    else _flag(alarm, _what(cmd, key, ".alarm_state"))
+                ):
                     detected.add(name)
         elif key.endswith("_state") and len(key) > len("_state"):
             # Legacy flat format: "people_state": 0|1; a key present means supported.
             name = normalize_ai_type(key[: -len("_state")])
             supported.add(name)
-            if _flag(entry, what):
+            if entry != 0 if type(entry) is int else _flag(entry, _what(cmd, key, "")):
                 detected.add(name)
         # Lists are "smart AI" zones, other scalars are not detection types: skip both.
     return frozenset(detected), frozenset(supported)

@@ -19,8 +19,9 @@ Rules the driver relies on:
 * **Token refresh.** A token is renewed ``refresh_margin`` (60 s) before its lease ends, or at half
   the lease for leases shorter than twice the margin (see :class:`TokenLease`).
 * **No login storm.** An auth error on a command (``-6``) sends the session to LOGGED_OUT; the loop
-  logs in once and retries the command once. A second auth error right after a fresh login is
-  reported, not retried, and the session waits ``auth_retry_delay`` before the next login.
+  logs in once and retries the command once. An auth error right after a fresh login is
+  reported, not retried, and the session goes LOCKED_OUT on the ``auth_backoff`` schedule until
+  an authenticated request succeeds again.
 * **Transport failures** (connect refused, timeouts, garbage) back off ``backoff_initial`` doubling
   to ``backoff_max``; the device counts as offline after ``offline_after`` failures in a row (or at
   the first failure when it was never reached). A success resets the count.
@@ -94,7 +95,6 @@ class SessionPolicy:
 
     refresh_margin: float = 60.0
     auth_backoff: Tuple[float, ...] = (30.0, 300.0, 900.0)
-    auth_retry_delay: float = 5.0
     failed_login_window: float = 600.0
     max_failed_logins: int = 3
     backoff_initial: float = 1.0
@@ -107,7 +107,6 @@ class SessionPolicy:
             self,
             refresh_margin=self.refresh_margin * factor,
             auth_backoff=tuple(d * factor for d in self.auth_backoff),
-            auth_retry_delay=self.auth_retry_delay * factor,
             failed_login_window=self.failed_login_window * factor,
             backoff_initial=self.backoff_initial * factor,
             backoff_max=self.backoff_max * factor,
@@ -130,6 +129,7 @@ class Session:
     _transport_failures: int = 0
     _ever_reached: bool = False
     _fresh_login: bool = False
+    _token_refusals: int = 0
 
     # --- queries --------------------------------------------------------------------------
 
@@ -234,14 +234,26 @@ class Session:
         self.lease = None
         self._fire(E.AUTH_ERROR)
         if fresh:
-            # The token was brand new and still refused: do not loop on Login.
-            self.retry_at = now + self.policy.auth_retry_delay
+            # A brand-new token refused at once: another client racing on Login, or firmware
+            # trouble. Logging in again now would be a login storm (and every superseded
+            # token holds a session slot), so back off like a refused login: 30 s, 5 min,
+            # then 15 min, until an authenticated request succeeds again.
+            schedule = self.policy.auth_backoff
+            delay = schedule[min(self._token_refusals, len(schedule) - 1)]
+            self._token_refusals += 1
+            self.retry_at = now + delay
+            self.reason = (
+                "the device refused a brand-new token (-6/-21): another client may be racing "
+                f"on Login; next login in {delay:.0f} s"
+            )
+            self._fire(E.LOGIN_REFUSED)
             return False
         return True
 
     def on_request_ok(self, now: float) -> None:
         del now
         self._fresh_login = False
+        self._token_refusals = 0
         self._ever_reached = True
         self._transport_failures = 0
         if self.state is S.BACKING_OFF:

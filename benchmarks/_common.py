@@ -170,8 +170,7 @@ def make_driver(
         else:
             inner = transports.open_transport(scheme="http", host="127.0.0.1", port=port, kind=kind)
         if taps is not None:
-            wrapped = Tap(inner, keep_body)
-            wrapped.driver = driver
+            wrapped = Tap(inner, keep_body)  # its driver is set once the driver exists
             taps.append(wrapped)
             return wrapped
         return inner
@@ -191,6 +190,8 @@ def make_driver(
         transport_factory=factory,
         timing=BENCH_TIMING,
     )
+    if taps:
+        taps[-1].driver = driver
     return driver
 
 

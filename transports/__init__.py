@@ -1,11 +1,13 @@
 """Swappable HTTP transports for :mod:`reolink` (see :class:`reolink.transport.Transport`).
 
-* :class:`Urllib3Transport` — urllib3 2.x connection pool (the default);
-* :class:`StdlibTransport` — ``http.client`` only, for systems without urllib3;
+* :class:`Urllib3Transport` — connections made by urllib3 2.x (the default);
+* :class:`StdlibTransport` — connections made by ``http.client``, for systems without urllib3;
 * :class:`MemoryTransport` — calls a Python function (the emulator) instead of the network.
 
-urllib3 is imported only when a urllib3 transport is asked for, so ``transports`` and the
-stdlib transport work where urllib3 is not installed.
+Both real transports run the same HTTP/1.1 exchange (:mod:`transports._http11`: one send, the
+reply read under a whole-response deadline and a size cap), so they behave the same; they
+differ in who makes the connection. urllib3 is imported only when a urllib3 transport is asked
+for, so ``transports`` and the stdlib transport work where urllib3 is not installed.
 """
 
 from __future__ import annotations

@@ -1,4 +1,7 @@
-"""A transport on the standard library's ``http.client``: no third-party dependency at all.
+"""A transport on the standard library only: no third-party dependency at all.
+
+``http.client`` makes the connection (TCP, TLS); the exchange on it is the one both real
+transports share (:mod:`transports._http11`).
 
 One kept-alive connection per device, reused between requests. Before reusing it we look
 whether the device closed it while it was idle (the socket is then readable: EOF) and open a
@@ -11,7 +14,6 @@ from __future__ import annotations
 
 import http.client
 import logging
-import select
 import socket
 import ssl
 import threading
@@ -21,22 +23,21 @@ from reolink.errors import (
     ConfigError,
     ConnectError,
     ResponseTooLarge,
-    Timeout,
     TLSError,
     TransportError,
-    TransportProtocolError,
 )
 from reolink.redact import redact_target
 from reolink.transport import Request, Response, TLSOptions
 
+from ._http11 import exchange
 from ._tls import FingerprintMismatch, check_fingerprint, make_stdlib_context, parse_fingerprint
 from ._wire import (
-    DeadlineConnectionMixin,
+    HeadBuilder,
     StaleConnectionError,
     authority,
-    build_headers,
+    closed_while_idle,
     normalize_host,
-    read_capped,
+    reply_error,
 )
 
 __all__ = ["StdlibTransport"]
@@ -44,15 +45,21 @@ __all__ = ["StdlibTransport"]
 log = logging.getLogger(__name__)
 
 
-class _HTTPConnection(DeadlineConnectionMixin, http.client.HTTPConnection):
-    pass
+class _HTTPConnection(http.client.HTTPConnection):
+    """Used to connect only (TCP_NODELAY, audit hook); the exchange is ours (see _http11)."""
+
+    #: Replies read on this connection (it is never reconnected: a new one is made instead).
+    replies_served = 0
 
 
-class _HTTPSConnection(DeadlineConnectionMixin, http.client.HTTPSConnection):
+class _HTTPSConnection(http.client.HTTPSConnection):
+    replies_served = 0
+
     def __init__(
-        self, host: str, port: int, *, context: ssl.SSLContext, pin: bytes | None
+        self, host: str, port: int, *, context: ssl.SSLContext, pin: bytes | None,
+        timeout: float,
     ) -> None:
-        super().__init__(host, port, context=context)
+        super().__init__(host, port, context=context, timeout=timeout)
         self._pin = pin
 
     def connect(self) -> None:
@@ -70,20 +77,6 @@ class _HTTPSConnection(DeadlineConnectionMixin, http.client.HTTPSConnection):
 _Connection = Union[_HTTPConnection, _HTTPSConnection]
 
 
-def _closed_while_idle(sock: socket.socket) -> bool:
-    """True when an idle kept-alive socket is readable: the peer closed it (or sent junk)."""
-    try:
-        if hasattr(select, "poll"):
-            # poll() has no FD_SETSIZE limit; hosts with many open files exceed 1024.
-            poller = select.poll()
-            poller.register(sock, select.POLLIN)
-            return bool(poller.poll(0))
-        readable, _, _ = select.select([sock], [], [], 0)  # Windows
-        return bool(readable)
-    except (OSError, ValueError):
-        return True
-
-
 def _translate(err: BaseException, phase: str, where: str, request: Request) -> TransportError:
     """The one place where a socket / ssl / http.client exception becomes ours."""
     if phase == "connect":
@@ -98,18 +91,7 @@ def _translate(err: BaseException, phase: str, where: str, request: Request) -> 
         if isinstance(err, ConnectionRefusedError):
             return ConnectError(f"{where}: connection refused")
         return ConnectError(f"{where}: connection failed: {err}")
-    if isinstance(err, socket.timeout):
-        return Timeout(f"{where}: no complete response within {request.read_timeout} s")
-    if isinstance(err, http.client.IncompleteRead):
-        return TransportProtocolError(
-            f"{where}: connection closed mid-reply ({len(err.partial)} bytes read, "
-            f"{err.expected} more expected)"
-        )
-    if isinstance(err, http.client.RemoteDisconnected):
-        return TransportProtocolError(f"{where}: connection closed before any reply")
-    if isinstance(err, http.client.HTTPException):
-        return TransportProtocolError(f"{where}: invalid HTTP reply ({type(err).__name__})")
-    return TransportProtocolError(f"{where}: connection broken: {err}")
+    return reply_error(err, where, request)
 
 
 class StdlibTransport:
@@ -137,6 +119,7 @@ class StdlibTransport:
             if self._tls.fingerprint:
                 self._pin = parse_fingerprint(self._tls.fingerprint)
             self._context = make_stdlib_context(self._tls)
+        self._heads = HeadBuilder(self._host, port, 443 if scheme == "https" else 80)
         self._conn: _Connection | None = None
         self._lock = threading.Lock()
 
@@ -150,9 +133,13 @@ class StdlibTransport:
             try:
                 return self._exchange(request)
             except StaleConnectionError:
+                pass
+            # Outside the except block, so that a failure of the retry is not chained to the
+            # stale connection's error.
+            if log.isEnabledFor(logging.DEBUG):
                 log.debug("%s: kept-alive connection was closed by the device; reconnecting",
                           self._where)
-                return self._exchange(request)
+            return self._exchange(request)
 
     def close(self) -> None:
         """Close the connection. Idempotent; a later ``send`` opens a new one."""
@@ -164,51 +151,35 @@ class StdlibTransport:
         if conn is not None:
             conn.close()
 
-    def _new_connection(self) -> _Connection:
+    def _new_connection(self, timeout: float) -> _Connection:
         if self._context is not None:
-            return _HTTPSConnection(self._host, self._port, context=self._context, pin=self._pin)
-        return _HTTPConnection(self._host, self._port)
+            return _HTTPSConnection(
+                self._host, self._port, context=self._context, pin=self._pin, timeout=timeout
+            )
+        return _HTTPConnection(self._host, self._port, timeout=timeout)
 
     def _exchange(self, request: Request) -> Response:
         """One attempt. Raises ours, or StaleConnectionError for the idle-close race."""
-        phase = "connect"
+        head = self._heads.head(request)  # a bad target or header: ValueError, nothing sent
+        conn = self._conn
         try:
-            conn = self._conn
-            if conn is not None and (conn.sock is None or _closed_while_idle(conn.sock)):
+            if conn is not None and (conn.sock is None or closed_while_idle(conn.sock)):
                 self._discard()
                 conn = None
             if conn is None:
-                conn = self._conn = self._new_connection()
-                conn.timeout = request.connect_timeout
+                conn = self._new_connection(request.connect_timeout)
                 conn.connect()
-                log.debug("%s: connected", self._where)
-            reused = conn.replies_served > 0
-            phase = "send"
-            conn.sock.settimeout(request.connect_timeout)
-            headers = build_headers(request.headers, request.body is not None)
-            try:
-                conn.request(request.method, request.target, request.body, headers)
-            except (BrokenPipeError, ConnectionResetError) as err:
-                if reused:
-                    raise StaleConnectionError(
-                        "kept-alive connection closed before the request was sent"
-                    ) from err
-                raise
-            phase = "reply"
-            conn.timeout = request.read_timeout  # the whole-response budget, see _wire
-            response = conn.getresponse()
-            body = read_capped(
-                response.read, response.getheader("content-length"), request.max_body, self._where
+                self._conn = conn
+                if log.isEnabledFor(logging.DEBUG):
+                    log.debug("%s: connected", self._where)
+        except OSError as err:
+            if conn is not None:
+                conn.close()
+            raise _translate(err, "connect", self._where, request) from err
+        try:
+            status, headers, body, keep = exchange(
+                conn.sock, head, request, conn.replies_served > 0, self._where
             )
-            if response.length:
-                # http.client's read(amount) returns b"" on early EOF instead of failing.
-                raise http.client.IncompleteRead(body, response.length)
-            if response.will_close:
-                self._discard()
-            log.debug("%s %s -> %s (%d bytes)", request.method, redact_target(request.target),
-                      response.status, len(body))
-            return Response(status=response.status, headers=dict(response.getheaders()),
-                            body=body)
         except StaleConnectionError:
             self._discard()
             raise
@@ -217,4 +188,12 @@ class StdlibTransport:
             raise
         except (OSError, http.client.HTTPException) as err:
             self._discard()
-            raise _translate(err, phase, self._where, request) from err
+            raise _translate(err, "reply", self._where, request) from err
+        if keep:
+            conn.replies_served += 1
+        else:
+            self._discard()
+        if log.isEnabledFor(logging.DEBUG):
+            log.debug("%s %s -> %s (%d bytes)", request.method, redact_target(request.target),
+                      status, len(body))
+        return Response(status=status, headers=headers, body=body)

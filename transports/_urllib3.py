@@ -1,46 +1,50 @@
-"""A transport on urllib3 2.x: one connection pool per device, no retries, no redirects.
+"""A transport on urllib3 2.x connections: no retries, no redirects.
 
 Imported only when a urllib3 transport is asked for (``transports.open_transport`` imports it
 lazily), so the rest of the driver runs without urllib3.
 
-Keep-alive: the pool keeps the connection; urllib3 checks an idle pooled connection before
-reusing it and reconnects when the device closed it. If the device closes it in the very moment
-we reuse it, the request fails before any byte of the reply arrives; that one case, and only
-that one, is retried once on a fresh connection (urllib3 itself runs with ``retries=False``).
+urllib3 makes the connections (name resolution, socket options, TLS set-up and checks, its
+connection errors); the exchange on them is the one both real transports share
+(:mod:`transports._http11`), not urllib3's pool and response machinery, which cost more CPU
+per request than the whole rest of the exchange.
+
+Keep-alive: up to ``pool_maxsize`` idle connections are kept. Before reusing one we look
+whether the device closed it while it was idle (the socket is then readable) and open a fresh
+one. If the device closes it in the very moment we reuse it, the request fails before any byte
+of the reply arrives; that one case, and only that one, is retried once on a fresh connection.
 """
 
 from __future__ import annotations
 
+import http.client
 import logging
 import socket
+import ssl
 import threading
-from typing import Any, TypeVar
+from typing import Any, List, TypeVar, Union
 
-import urllib3
 from urllib3 import exceptions as u3
 from urllib3.connection import HTTPConnection, HTTPSConnection
-from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 
 from reolink.errors import (
     ConfigError,
     ConnectError,
     ResponseTooLarge,
-    Timeout,
     TLSError,
     TransportError,
-    TransportProtocolError,
 )
 from reolink.redact import redact_target
 from reolink.transport import Request, Response, TLSOptions
 
+from ._http11 import exchange
 from ._tls import FingerprintMismatch, check_fingerprint, parse_fingerprint, validate_ca_file
 from ._wire import (
-    DeadlineConnectionMixin,
+    HeadBuilder,
     StaleConnectionError,
     authority,
-    build_headers,
+    closed_while_idle,
     normalize_host,
-    read_capped,
+    reply_error,
 )
 
 __all__ = ["Urllib3Transport"]
@@ -50,89 +54,32 @@ log = logging.getLogger(__name__)
 _E = TypeVar("_E", bound=BaseException)
 
 
-class _HTTPConnection(DeadlineConnectionMixin, HTTPConnection):
-    pass
+class _HTTPConnection(HTTPConnection):
+    """Used to connect only (DNS, socket options); the exchange is ours (see _http11)."""
+
+    #: Replies read on this connection (it is never reconnected: a new one is made instead).
+    replies_served = 0
 
 
-class _HTTPSConnection(DeadlineConnectionMixin, HTTPSConnection):
-    #: Set by the pool right after construction; None outside "pin" mode.
+class _HTTPSConnection(HTTPSConnection):
+    replies_served = 0
+    #: Set right after construction; None outside "pin" mode.
     pin: bytes | None = None
 
     def connect(self) -> None:
         super().connect()
         if self.pin is not None:
             # The handshake accepted any certificate (CERT_NONE); the pin decides, before a
-            # single byte of the request (and its token) is sent. FingerprintMismatch is an
-            # ssl.SSLError, so urllib3 reports it like any handshake failure.
+            # single byte of the request (and its token) is sent.
+            sock: Any = self.sock  # an ssl.SSLSocket once connected
             try:
-                check_fingerprint(self.sock.getpeercert(binary_form=True), self.pin)
+                check_fingerprint(sock.getpeercert(binary_form=True), self.pin)
             except FingerprintMismatch:
                 self.close()
                 raise
 
 
-class _HTTPPool(HTTPConnectionPool):
-    ConnectionCls = _HTTPConnection
-
-
-class _HTTPSPool(HTTPSConnectionPool):
-    """An HTTPS pool for one device that does not emit ``InsecureRequestWarning``.
-
-    Cameras ship self-signed certificates, so in the default mode we connect with
-    ``CERT_NONE`` on purpose (the user chose it; "pin" mode checks the fingerprint instead).
-    urllib3 2.x warns from ``HTTPSConnectionPool._validate_conn`` whenever ``not
-    conn.is_verified``. Silencing that through ``warnings`` filters would change global state
-    (and ``warnings.catch_warnings`` is not thread-safe), so this private subclass does the
-    rest of ``_validate_conn`` (connect early) and skips only the warning, for this pool only.
-    """
-
-    ConnectionCls = _HTTPSConnection
-
-    def __init__(self, *args: Any, pin: bytes | None = None, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self._pin = pin
-
-    def _new_conn(self) -> Any:
-        conn = super()._new_conn()
-        if isinstance(conn, _HTTPSConnection):
-            conn.pin = self._pin
-        return conn
-
-    def _validate_conn(self, conn: Any) -> None:
-        # Deliberately not calling HTTPSConnectionPool._validate_conn (it only connects and
-        # warns); HTTPConnectionPool._validate_conn is the (empty) base hook.
-        HTTPConnectionPool._validate_conn(self, conn)
-        if conn.is_closed:
-            conn.connect()
-
-
-class _RedactTargets(logging.Filter):
-    """Redacts ``token=``/``password=`` query values in urllib3's own log records.
-
-    urllib3 logs the request target at DEBUG (``"GET /cgi-bin/api.cgi?...&token=..." 200``) and,
-    for malformed reply headers, at WARNING. The token must never reach a log, so the first
-    Urllib3Transport puts this filter on those two urllib3 loggers. It is the one piece of
-    process-wide state this module sets up: idempotent, and it only rewrites secret query values.
-    """
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        if isinstance(record.msg, str):
-            record.msg = redact_target(record.msg)
-        if isinstance(record.args, tuple):
-            record.args = tuple(
-                redact_target(arg) if isinstance(arg, str) else arg for arg in record.args
-            )
-        return True
-
-
-_URLLIB3_LOGGERS_WITH_TARGETS = ("urllib3.connectionpool", "urllib3.connection")
-
-
-def _install_log_redaction() -> None:
-    for name in _URLLIB3_LOGGERS_WITH_TARGETS:
-        logger = logging.getLogger(name)
-        if not any(isinstance(f, _RedactTargets) for f in logger.filters):
-            logger.addFilter(_RedactTargets())
+_Connection = Union[_HTTPConnection, _HTTPSConnection]
 
 
 def _find(err: BaseException, kind: type[_E]) -> _E | None:
@@ -157,37 +104,38 @@ def _reason(err: BaseException) -> str:
     return str(inner) if inner is not None else type(err).__name__
 
 
-def _translate(err: BaseException, in_body: bool, where: str, request: Request) -> TransportError:
-    """The one place where a urllib3 / socket / ssl exception becomes ours."""
-    pin = _find(err, FingerprintMismatch)
-    if pin is not None:
-        return TLSError(f"{where}: TLS {pin}")
-    if isinstance(err, u3.NameResolutionError):
-        return ConnectError(f"{where}: host name could not be resolved ({_reason(err)})")
-    if isinstance(err, u3.NewConnectionError):
-        if _find(err, ConnectionRefusedError) is not None:
-            return ConnectError(f"{where}: connection refused")
+def _translate(
+    err: BaseException, connected: bool, where: str, request: Request
+) -> TransportError:
+    """The one place where a urllib3 / socket / ssl / http.client exception becomes ours.
+
+    ``connected`` is false for failures while connecting (TCP and TLS handshake): those become
+    ``ConnectError`` / ``TLSError``; later ones are translated by :func:`reply_error`.
+    """
+    if not connected:
+        pin = _find(err, FingerprintMismatch)
+        if pin is not None:
+            return TLSError(f"{where}: TLS {pin}")
+        if isinstance(err, u3.NameResolutionError):
+            return ConnectError(f"{where}: host name could not be resolved ({_reason(err)})")
+        if isinstance(err, u3.NewConnectionError):
+            if _find(err, ConnectionRefusedError) is not None:
+                return ConnectError(f"{where}: connection refused")
+            return ConnectError(f"{where}: connection failed: {_reason(err)}")
+        if isinstance(err, u3.ConnectTimeoutError) or isinstance(err, socket.timeout):
+            return ConnectError(f"{where}: connect timed out after {request.connect_timeout} s")
+        if _find(err, ssl.SSLError) is not None or _find(err, ssl.CertificateError) is not None:
+            return TLSError(f"{where}: TLS handshake failed: {_reason(err)}")
         return ConnectError(f"{where}: connection failed: {_reason(err)}")
-    if isinstance(err, u3.ConnectTimeoutError):
-        return ConnectError(f"{where}: connect timed out after {request.connect_timeout} s")
-    if isinstance(err, u3.SSLError) and not in_body:
-        # Reply-time TLS errors were turned into ConnectionAbortedError by the connection, so
-        # an SSLError from urlopen comes from the handshake.
-        return TLSError(f"{where}: TLS handshake failed: {_reason(err)}")
-    if isinstance(err, u3.ReadTimeoutError) or _find(err, socket.timeout) is not None:
-        return Timeout(f"{where}: no complete response within {request.read_timeout} s")
-    if isinstance(err, u3.IncompleteRead) or _find(err, u3.IncompleteRead) is not None:
-        return TransportProtocolError(f"{where}: connection closed mid-reply")
-    if _find(err, ConnectionError) is not None:
-        return TransportProtocolError(f"{where}: connection broken: {_reason(err)}")
-    return TransportProtocolError(f"{where}: invalid HTTP reply ({type(err).__name__})")
+    return reply_error(err, where, request)
 
 
 class Urllib3Transport:
-    """HTTP(S) to one device over a urllib3 connection pool.
+    """HTTP(S) to one device over urllib3 connections.
 
-    ``pool_maxsize`` is how many kept-alive connections the pool keeps (1 suits a device
-    thread that sends one request at a time; cameras allow few concurrent connections).
+    ``pool_maxsize`` is how many kept-alive connections are kept (1 suits a device thread that
+    sends one request at a time; cameras allow few concurrent connections). Thread-safe:
+    concurrent requests each get a connection of their own.
     """
 
     def __init__(
@@ -220,93 +168,106 @@ class Urllib3Transport:
             elif self._tls.mode == "verify":
                 assert self._tls.ca_file is not None  # mode "verify" implies it
                 validate_ca_file(self._tls.ca_file)
-        self._pool: HTTPConnectionPool | None = None
+        self._heads = HeadBuilder(self._host, port, 443 if scheme == "https" else 80)
+        self._idle: List[_Connection] = []
+        #: Bumped by close(): connections checked out before it are not kept afterwards.
+        self._generation = 0
         self._lock = threading.Lock()
-        _install_log_redaction()
 
     def __repr__(self) -> str:
         tls = f" tls={self._tls.mode}" if self._scheme == "https" else ""
         return f"<Urllib3Transport {self._scheme}://{self._where}{tls}>"
 
-    def _get_pool(self) -> HTTPConnectionPool:
-        with self._lock:
-            if self._pool is None:
-                self._pool = self._make_pool()
-            return self._pool
-
-    def _make_pool(self) -> HTTPConnectionPool:
-        common: Any = {"maxsize": self._pool_maxsize, "block": False, "retries": False}
+    def _new_conn(self, connect_timeout: float) -> _Connection:
         if self._scheme == "http":
-            return _HTTPPool(self._host, self._port, **common)
+            return _HTTPConnection(self._host, self._port, timeout=connect_timeout)
         if self._tls.mode == "verify":
-            return _HTTPSPool(
-                self._host, self._port, cert_reqs="CERT_REQUIRED", ca_certs=self._tls.ca_file,
-                **common,
+            return _HTTPSConnection(
+                self._host, self._port, timeout=connect_timeout, cert_reqs="CERT_REQUIRED",
+                ca_certs=self._tls.ca_file,
             )
-        return _HTTPSPool(
-            self._host, self._port, cert_reqs="CERT_NONE", assert_hostname=False,
-            pin=self._pin, **common,
+        # Cameras ship self-signed certificates: no chain check on purpose (the user chose
+        # it; "pin" mode checks the fingerprint instead). urllib3 warns about unverified
+        # HTTPS only from its pool, which is not used here, so nothing global is silenced.
+        conn = _HTTPSConnection(
+            self._host, self._port, timeout=connect_timeout, cert_reqs="CERT_NONE",
+            assert_hostname=False,
         )
+        conn.pin = self._pin
+        return conn
+
+    def _checkout(self, request: Request, fresh: bool) -> tuple[_Connection, int]:
+        """An idle connection still open (unless ``fresh``), or a new connected one."""
+        with self._lock:
+            generation = self._generation
+            conn = self._idle.pop() if self._idle and not fresh else None
+        while conn is not None:
+            if conn.sock is not None and not closed_while_idle(conn.sock):
+                return conn, generation
+            conn.close()
+            with self._lock:
+                conn = self._idle.pop() if self._idle else None
+        conn = self._new_conn(request.connect_timeout)
+        try:
+            conn.connect()
+        except (u3.HTTPError, OSError) as err:
+            conn.close()
+            raise _translate(err, False, self._where, request) from err
+        if log.isEnabledFor(logging.DEBUG):
+            log.debug("%s: connected", self._where)
+        return conn, generation
+
+    def _checkin(self, conn: _Connection, generation: int) -> None:
+        with self._lock:
+            if generation == self._generation and len(self._idle) < self._pool_maxsize:
+                self._idle.append(conn)
+                return
+        conn.close()
 
     def close(self) -> None:
-        """Close every pooled connection. Idempotent; a later ``send`` opens a new pool."""
+        """Close every idle connection. Idempotent; a later ``send`` connects again.
+
+        A connection in use by a concurrent ``send`` is closed when that ``send`` ends.
+        """
         with self._lock:
-            pool, self._pool = self._pool, None
-        if pool is not None:
-            pool.close()
+            idle, self._idle = self._idle, []
+            self._generation += 1
+        for conn in idle:
+            conn.close()
 
     def send(self, request: Request) -> Response:
         """Send ``request`` and return the whole response (see :mod:`reolink.transport`)."""
         try:
-            return self._exchange(request)
+            return self._exchange(request, fresh=False)
         except StaleConnectionError:
+            pass
+        # Outside the except block, so that a failure of the retry is not chained to the
+        # stale connection's error.
+        if log.isEnabledFor(logging.DEBUG):
             log.debug("%s: kept-alive connection was closed by the device; reconnecting",
                       self._where)
-            return self._exchange(request)
+        return self._exchange(request, fresh=True)
 
-    def _exchange(self, request: Request) -> Response:
+    def _exchange(self, request: Request, fresh: bool) -> Response:
         """One attempt. Raises ours, or StaleConnectionError for the idle-close race."""
-        pool = self._get_pool()
-        in_body = False
-        response: urllib3.BaseHTTPResponse | None = None
+        head = self._heads.head(request)  # a bad target or header: ValueError, nothing sent
+        conn, generation = self._checkout(request, fresh)
         try:
-            response = pool.urlopen(
-                request.method,
-                request.target,
-                body=request.body,
-                headers=build_headers(request.headers, request.body is not None),
-                retries=False,
-                redirect=False,
-                assert_same_host=False,
-                timeout=urllib3.Timeout(
-                    connect=request.connect_timeout, read=request.read_timeout
-                ),
-                preload_content=False,
-                release_conn=False,
+            status, headers, body, keep = exchange(
+                conn.sock, head, request, conn.replies_served > 0, self._where
             )
-            in_body = True
-            body = read_capped(
-                response.read, response.headers.get("content-length"), request.max_body,
-                self._where,
-            )
-            status, headers = response.status, dict(response.headers.items())
-        except ResponseTooLarge:
-            _discard(response)
+        except (StaleConnectionError, ResponseTooLarge):
+            conn.close()
             raise
-        except (u3.HTTPError, OSError) as err:
-            _discard(response)
-            stale = _find(err, StaleConnectionError)
-            if stale is not None and not in_body:
-                raise stale from err
-            raise _translate(err, in_body, self._where, request) from err
-        response.release_conn()
-        log.debug("%s %s -> %s (%d bytes)", request.method, redact_target(request.target),
-                  status, len(body))
+        except (OSError, http.client.HTTPException) as err:
+            conn.close()
+            raise _translate(err, True, self._where, request) from err
+        if keep:
+            conn.replies_served += 1
+            self._checkin(conn, generation)
+        else:
+            conn.close()
+        if log.isEnabledFor(logging.DEBUG):
+            log.debug("%s %s -> %s (%d bytes)", request.method, redact_target(request.target),
+                      status, len(body))
         return Response(status=status, headers=headers, body=body)
-
-
-def _discard(response: urllib3.BaseHTTPResponse | None) -> None:
-    """Close the response's connection (it is not reusable) and give the slot back."""
-    if response is not None:
-        response.close()
-        response.release_conn()

@@ -23,7 +23,7 @@ from reolink.errors import (
 )
 from reolink.transport import Request, Response
 
-from ._wire import build_headers
+from ._wire import default_headers
 
 __all__ = ["App", "MemoryTransport"]
 
@@ -70,10 +70,7 @@ class MemoryTransport:
 
     def send(self, request: Request) -> Response:
         """Hand ``request`` to the app and return its reply."""
-        headers = {
-            name.lower(): value
-            for name, value in build_headers(request.headers, request.body is not None).items()
-        }
+        headers = default_headers(request.headers, request.body is not None)
         self.closed = False
         with self._count_lock:
             self.requests_sent += 1

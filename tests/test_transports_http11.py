@@ -1,0 +1,472 @@
+"""The HTTP/1.1 exchange both real transports share (transports._http11), over loopback.
+
+Replies are scripted byte for byte, so the corners of the reply grammar and of keep-alive are
+checked for both transports: interim replies, HTTP/1.0, close-delimited and chunked bodies,
+large bodies read in one piece, extra bytes, bad lengths, the deadline on large bodies.
+"""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from typing import Callable, Iterator, List
+
+import pytest
+
+from reolink.errors import ResponseTooLarge, Timeout, TransportProtocolError
+from reolink.transport import DEFAULT_MAX_IMAGE_BYTES, Request, Transport
+from transports import open_transport
+from transports._wire import HeadBuilder
+
+KINDS = ["urllib3", "stdlib"]
+TOKEN = "tok-SECRET-789"
+TARGET = f"/cgi-bin/api.cgi?cmd=GetDevInfo&token={TOKEN}"
+
+
+def read_request(conn: socket.socket) -> bytes:
+    """One request: head plus a Content-Length body ("" when the peer closed)."""
+    data = b""
+    while b"\r\n\r\n" not in data:
+        chunk = conn.recv(65536)
+        if not chunk:
+            return b""
+        data += chunk
+    head, _, rest = data.partition(b"\r\n\r\n")
+    length = 0
+    for line in head.split(b"\r\n")[1:]:
+        name, _, value = line.partition(b":")
+        if name.strip().lower() == b"content-length":
+            length = int(value)
+    while len(rest) < length:
+        rest += conn.recv(65536)
+    return head + b"\r\n\r\n" + rest
+
+
+Script = Callable[[socket.socket, threading.Event], None]
+
+
+class Server:
+    """Loopback TCP server running ``script(conn, stop)`` per connection; records requests."""
+
+    def __init__(self, script: Script) -> None:
+        self.script = script
+        self.stop = threading.Event()
+        self.connections = 0
+        self.requests: List[bytes] = []
+        self._listener = socket.create_server(("127.0.0.1", 0))
+        self._listener.settimeout(0.05)
+        self.port: int = self._listener.getsockname()[1]
+        self._threads: List[threading.Thread] = []
+        self._acceptor = threading.Thread(target=self._accept, daemon=True)
+        self._acceptor.start()
+
+    def _accept(self) -> None:
+        while not self.stop.is_set():
+            try:
+                conn, _ = self._listener.accept()
+            except socket.timeout:
+                continue
+            except OSError:
+                return
+            self.connections += 1
+            thread = threading.Thread(target=self._run, args=(conn,), daemon=True)
+            self._threads.append(thread)
+            thread.start()
+
+    def _run(self, conn: socket.socket) -> None:
+        with conn:
+            try:
+                self.script(conn, self.stop)
+            except OSError:
+                pass
+
+    def read(self, conn: socket.socket) -> bytes:
+        request = read_request(conn)
+        if request:
+            self.requests.append(request)
+        return request
+
+    def close(self) -> None:
+        self.stop.set()
+        self._acceptor.join(5)
+        self._listener.close()
+        for thread in self._threads:
+            thread.join(5)
+
+
+@pytest.fixture
+def serve() -> Iterator[Callable[[Callable[[Server], Script]], Server]]:
+    servers: List[Server] = []
+
+    def start(make: Callable[[Server], Script]) -> Server:
+        server = Server(lambda conn, stop: None)
+        server.script = make(server)
+        servers.append(server)
+        return server
+
+    yield start
+    for server in servers:
+        server.close()
+
+
+def replies(*answers: bytes) -> Callable[[Server], Script]:
+    """Per connection: read a request, send the next answer; close after the last one."""
+
+    def make(server: Server) -> Script:
+        def script(conn: socket.socket, stop: threading.Event) -> None:
+            for answer in answers:
+                if not server.read(conn):
+                    return
+                conn.sendall(answer)
+
+        return script
+
+    return make
+
+
+def make(kind: str, port: int) -> Transport:
+    return open_transport(scheme="http", host="127.0.0.1", port=port, kind=kind)
+
+
+OK = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"
+
+
+# --- the reply grammar ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_lenient_head_bare_lf_folded_and_junk_lines(
+    serve: Callable[..., Server], kind: str
+) -> None:
+    reply = (
+        b"HTTP/1.1 201 Created\nX-Folded: one\n two\nnot a header line\n"
+        b"Content-Type: text/html\nContent-Length: 6\n\nab\r\n\r\n"
+    )
+    srv = serve(replies(reply, OK))
+    transport = make(kind, srv.port)
+    try:
+        response = transport.send(Request("GET", TARGET))
+        assert (response.status, response.body) == (201, b"ab\r\n\r\n")
+        assert response.headers["x-folded"] == "one two"
+        assert response.content_type == "text/html"
+        assert transport.send(Request("GET", TARGET)).body == b"ok"
+    finally:
+        transport.close()
+    assert srv.connections == 1
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_interim_100_continue_is_skipped(serve: Callable[..., Server], kind: str) -> None:
+    srv = serve(replies(b"HTTP/1.1 100 Continue\r\n\r\n" + OK, OK))
+    transport = make(kind, srv.port)
+    try:
+        response = transport.send(Request("POST", TARGET, body=b"[]"))
+        assert (response.status, response.body) == (200, b"ok")
+        assert transport.send(Request("POST", TARGET, body=b"[]")).body == b"ok"
+    finally:
+        transport.close()
+    assert srv.connections == 1
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_http10_reply_closes_the_connection(serve: Callable[..., Server], kind: str) -> None:
+    # HTTP/1.0 without keep-alive, and a body delimited by the close (no Content-Length).
+    def make_script(server: Server) -> Script:
+        def script(conn: socket.socket, stop: threading.Event) -> None:
+            server.read(conn)
+            conn.sendall(b"HTTP/1.0 200 OK\r\nContent-Type: text/html\r\n\r\n")
+            conn.sendall(b"x" * 100_000)
+
+        return script
+
+    srv = serve(make_script)
+    transport = make(kind, srv.port)
+    try:
+        assert transport.send(Request("GET", TARGET)).body == b"x" * 100_000
+        assert transport.send(Request("GET", TARGET)).body == b"x" * 100_000
+    finally:
+        transport.close()
+    assert srv.connections == 2
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_close_delimited_body_over_the_cap(serve: Callable[..., Server], kind: str) -> None:
+    def make_script(server: Server) -> Script:
+        def script(conn: socket.socket, stop: threading.Event) -> None:
+            server.read(conn)
+            conn.sendall(b"HTTP/1.1 200 OK\r\nConnection: close\r\n\r\n" + b"x" * 5000)
+            stop.wait(10)
+
+        return script
+
+    srv = serve(make_script)
+    transport = make(kind, srv.port)
+    with pytest.raises(ResponseTooLarge) as info:
+        transport.send(Request("GET", TARGET, max_body=4000))
+    assert info.value.limit == 4000
+    transport.close()
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_connection_close_header_is_honoured(serve: Callable[..., Server], kind: str) -> None:
+    closing = b"HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: 2\r\n\r\nok"
+    srv = serve(replies(closing))
+    transport = make(kind, srv.port)
+    try:
+        for _ in range(3):
+            assert transport.send(Request("GET", TARGET)).body == b"ok"
+    finally:
+        transport.close()
+    assert srv.connections == 3
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_head_204_and_304_have_no_body(serve: Callable[..., Server], kind: str) -> None:
+    srv = serve(replies(
+        b"HTTP/1.1 200 OK\r\nContent-Length: 1234\r\n\r\n",  # HEAD: the length is not sent
+        b"HTTP/1.1 204 No Content\r\n\r\n",
+        b"HTTP/1.1 304 Not Modified\r\nContent-Length: 99\r\n\r\n",
+        OK,
+    ))
+    transport = make(kind, srv.port)
+    try:
+        head = transport.send(Request("HEAD", TARGET))
+        assert (head.status, head.body, head.headers["content-length"]) == (200, b"", "1234")
+        assert transport.send(Request("GET", TARGET)).status == 204
+        assert transport.send(Request("GET", TARGET)).status == 304
+        assert transport.send(Request("GET", TARGET)).body == b"ok"
+    finally:
+        transport.close()
+    assert srv.connections == 1
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_chunked_with_extensions_and_trailers(serve: Callable[..., Server], kind: str) -> None:
+    reply = (
+        b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
+        b"5;name=value\r\nhello\r\n1\r\n \r\n5\r\nworld\r\n0\r\nX-Trailer: 1\r\n\r\n"
+    )
+    srv = serve(replies(reply, OK))
+    transport = make(kind, srv.port)
+    try:
+        assert transport.send(Request("GET", TARGET)).body == b"hello world"
+        assert transport.send(Request("GET", TARGET)).body == b"ok"
+    finally:
+        transport.close()
+    assert srv.connections == 1
+
+
+@pytest.mark.parametrize(
+    "reply",
+    [
+        b"HTTP/1.1 200 OK\r\nContent-Length: 2x\r\n\r\nok",
+        b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nContent-Length: 3\r\n\r\nok",
+        b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\nok\r\n0\r\n\r\n",
+        b"HTTP/2 200 OK\r\nContent-Length: 2\r\n\r\nok",
+        b"HTTP/1.1 2000 OK\r\nContent-Length: 2\r\n\r\nok",
+    ],
+    ids=["length-not-a-number", "conflicting-lengths", "bad-chunk-size", "version", "status"],
+)
+@pytest.mark.parametrize("kind", KINDS)
+def test_malformed_replies_are_protocol_errors(
+    serve: Callable[..., Server], kind: str, reply: bytes
+) -> None:
+    srv = serve(replies(reply))
+    transport = make(kind, srv.port)
+    with pytest.raises(TransportProtocolError) as info:
+        transport.send(Request("GET", TARGET))
+    assert TOKEN not in str(info.value)
+    assert info.value.__cause__ is not None
+    transport.close()
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_repeated_equal_lengths_are_accepted(serve: Callable[..., Server], kind: str) -> None:
+    srv = serve(replies(b"HTTP/1.1 200 OK\r\nContent-Length: 2, 2\r\nContent-Length: 2\r\n\r\nok"))
+    transport = make(kind, srv.port)
+    try:
+        assert transport.send(Request("GET", TARGET)).body == b"ok"
+    finally:
+        transport.close()
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_extra_bytes_after_the_body_discard_the_connection(
+    serve: Callable[..., Server], kind: str
+) -> None:
+    srv = serve(replies(OK + b"junk", OK))
+    transport = make(kind, srv.port)
+    try:
+        assert transport.send(Request("GET", TARGET)).body == b"ok"
+        assert transport.send(Request("GET", TARGET)).body == b"ok"
+    finally:
+        transport.close()
+    assert srv.connections == 2  # the junk was not taken for the start of the next reply
+
+
+# --- large bodies ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_large_body_in_pieces_arrives_whole(serve: Callable[..., Server], kind: str) -> None:
+    image = bytes(range(256)) * 800  # 204800 bytes
+    head = b"HTTP/1.1 200 OK\r\nContent-Type: image/jpeg\r\nContent-Length: %d\r\n\r\n" % len(
+        image
+    )
+
+    def make_script(server: Server) -> Script:
+        def script(conn: socket.socket, stop: threading.Event) -> None:
+            while server.read(conn):
+                conn.sendall(head + image[:1000])
+                for offset in range(1000, len(image), 30_000):
+                    conn.sendall(image[offset:offset + 30_000])
+
+        return script
+
+    srv = serve(make_script)
+    transport = make(kind, srv.port)
+    try:
+        for _ in range(3):
+            response = transport.send(Request("GET", TARGET, max_body=DEFAULT_MAX_IMAGE_BYTES))
+            assert response.body == image
+            assert type(response.body) is bytes
+    finally:
+        transport.close()
+    assert srv.connections == 1
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_large_body_cut_short(serve: Callable[..., Server], kind: str) -> None:
+    srv = serve(replies(b"HTTP/1.1 200 OK\r\nContent-Length: 200000\r\n\r\n" + b"x" * 100_000))
+    transport = make(kind, srv.port)
+    with pytest.raises(TransportProtocolError, match="closed mid-reply"):
+        transport.send(Request("GET", TARGET, max_body=DEFAULT_MAX_IMAGE_BYTES))
+    transport.close()
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_large_body_slow_drip_hits_the_deadline(serve: Callable[..., Server], kind: str) -> None:
+    def make_script(server: Server) -> Script:
+        def script(conn: socket.socket, stop: threading.Event) -> None:
+            server.read(conn)
+            conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 200000\r\n\r\n" + b"x" * 70_000)
+            while not stop.wait(0.05):
+                conn.sendall(b"x" * 10)
+
+        return script
+
+    srv = serve(make_script)
+    transport = make(kind, srv.port)
+    started = time.monotonic()
+    with pytest.raises(Timeout):
+        transport.send(Request("GET", TARGET, read_timeout=0.4, max_body=DEFAULT_MAX_IMAGE_BYTES))
+    assert time.monotonic() - started < 1.2
+    transport.close()
+
+
+# --- keep-alive and the stale-connection retry ------------------------------------------------
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_device_that_drops_every_reused_request_fails_cleanly(
+    serve: Callable[..., Server], kind: str
+) -> None:
+    # First connection: one reply, then the next request is dropped (stale). The retry's fresh
+    # connection is dropped too: a TransportError, not the internal StaleConnectionError.
+    def make_script(server: Server) -> Script:
+        def script(conn: socket.socket, stop: threading.Event) -> None:
+            server.read(conn)
+            if server.connections == 1:
+                conn.sendall(OK)
+                server.read(conn)
+
+        return script
+
+    srv = serve(make_script)
+    transport = make(kind, srv.port)
+    try:
+        assert transport.send(Request("GET", TARGET)).body == b"ok"
+        with pytest.raises(TransportProtocolError, match="closed before any reply"):
+            transport.send(Request("GET", TARGET))
+    finally:
+        transport.close()
+    assert srv.connections == 2
+
+
+# --- the request ---------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_request_head_on_the_wire(serve: Callable[..., Server], kind: str) -> None:
+    srv = serve(replies(OK, OK, OK))
+    transport = make(kind, srv.port)
+    try:
+        transport.send(Request("POST", TARGET))
+        transport.send(Request("GET", TARGET))
+        transport.send(Request("POST", TARGET, body=b"[1]", headers={"X-A": "b"}))
+    finally:
+        transport.close()
+    post_empty, get, post = (r.decode("latin-1") for r in srv.requests)
+    assert post_empty.startswith(f"POST {TARGET} HTTP/1.1\r\n")
+    assert "\r\nContent-Length: 0\r\n" in post_empty
+    assert "Content-Type" not in post_empty
+    assert "Content-Length" not in get
+    assert f"\r\nHost: 127.0.0.1:{srv.port}\r\n" in get
+    assert "\r\nAccept-Encoding: identity\r\n" in get
+    assert post.endswith("\r\nContent-Length: 3\r\n\r\n[1]")
+    assert "\r\nContent-Type: application/json\r\n" in post
+    assert "\r\nX-A: b\r\n" in post
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_control_characters_are_refused_before_sending(
+    serve: Callable[..., Server], kind: str
+) -> None:
+    srv = serve(replies(OK))
+    transport = make(kind, srv.port)
+    with pytest.raises(ValueError) as info:
+        transport.send(Request("GET", TARGET + " HTTP/1.1\r\nX-Injected: 1"))
+    assert TOKEN not in str(info.value)
+    with pytest.raises(ValueError):
+        transport.send(Request("GET", TARGET, headers={"X-A": "b\r\nX-Injected: 1"}))
+    transport.close()
+    assert srv.requests == []
+
+
+def test_host_header_omits_the_default_port() -> None:
+    def host(builder: HeadBuilder) -> str:
+        head = builder.head(Request("GET", "/")).decode("ascii")
+        return next(line for line in head.split("\r\n") if line.startswith("Host: "))
+
+    assert host(HeadBuilder("cam.local", 80, 80)) == "Host: cam.local"
+    assert host(HeadBuilder("cam.local", 443, 443)) == "Host: cam.local"
+    assert host(HeadBuilder("::1", 8443, 443)) == "Host: [::1]:8443"
+    assert host(HeadBuilder("10.0.0.2", 80, 443)) == "Host: 10.0.0.2:80"
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_slow_drip_with_equal_timeouts_hits_the_deadline(
+    serve: Callable[..., Server], kind: str
+) -> None:
+    # The driver passes connect_timeout == read_timeout: the timeout set for sending is kept
+    # for the reply, and must still end the reply at the deadline, not after each byte.
+    head = b"HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nContent-Length: 100\r\n\r\n"
+
+    def make_script(server: Server) -> Script:
+        def script(conn: socket.socket, stop: threading.Event) -> None:
+            server.read(conn)
+            for byte in head:
+                if stop.wait(0.05):
+                    return
+                conn.sendall(bytes([byte]))
+
+        return script
+
+    srv = serve(make_script)
+    transport = make(kind, srv.port)
+    started = time.monotonic()
+    with pytest.raises(Timeout):
+        transport.send(Request("GET", TARGET, connect_timeout=0.4, read_timeout=0.4))
+    assert time.monotonic() - started < 1.0
+    transport.close()

@@ -141,3 +141,14 @@ def wait_requests(emulator: Any, predicate: Callable[[], bool], timeout: float =
         if remaining <= 0 or not emulator.wait_for_requests(len(emulator.requests) + 1, remaining):
             return bool(predicate())
     return True
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    """``--soak-minutes``: wall-clock length of the soak test (default 1; time runs x100)."""
+    parser.addoption(
+        "--soak-minutes",
+        action="store",
+        type=float,
+        default=1.0,
+        help="how long tests/test_reliability_soak.py runs, in wall-clock minutes (default 1)",
+    )

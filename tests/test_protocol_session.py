@@ -121,29 +121,34 @@ def test_auth_error_relogs_in_once_then_stops() -> None:
     assert not session.request_allowed(10.0)
     assert session.login_due(10.0)
     session.on_login_ok(token(), 10.5)
-    # The brand-new token is refused too: report, and back off like a refused login.
+    # The brand-new token is refused too: report; one more login after a short delay.
     assert session.on_auth_error(11.0) is False
+    assert session.state is S.LOGGED_OUT
+    assert session.retry_at == 11.0 + 5.0
+    assert not session.login_due(15.99)
+    assert session.next_wakeup(11.0) == 16.0
+    assert session.login_due(16.0)
+    # Refused again: now back off like a refused login, escalating: 30 s, 5 min, 15 min.
+    session.on_login_ok(token(), 16.0)
+    assert session.on_auth_error(16.5) is False
     assert session.state is S.LOCKED_OUT
     assert session.offline
     assert "brand-new token" in session.reason
-    assert session.retry_at == 11.0 + 30.0
-    assert not session.login_due(11.0)
-    assert not session.login_due(40.99)
-    assert session.next_wakeup(11.0) == 41.0
-    assert session.login_due(41.0)
-    # It escalates while every fresh token is refused: 30 s, 5 min, then 15 min...
-    session.on_login_ok(token(), 41.0)
-    assert session.on_auth_error(41.5) is False
-    assert session.retry_at == 41.5 + 300.0
-    session.on_login_ok(token(), 341.5)
-    assert session.on_auth_error(342.0) is False
-    assert session.retry_at == 342.0 + 900.0
+    assert session.retry_at == 16.5 + 30.0
+    assert not session.login_due(46.49)
+    assert session.login_due(46.5)
+    session.on_login_ok(token(), 46.5)
+    assert session.on_auth_error(47.0) is False
+    assert session.retry_at == 47.0 + 300.0
+    session.on_login_ok(token(), 347.0)
+    assert session.on_auth_error(347.5) is False
+    assert session.retry_at == 347.5 + 900.0
     # An auth error is not a refused Login: it does not count toward the account-safety window.
     assert session.refused_logins == []
-    assert session.login_allowed(1242.0) is None
+    assert session.login_allowed(1247.5) is None
     # One authenticated request that works resets the escalation.
-    session.on_login_ok(token(), 1242.0)
-    session.on_request_ok(1243.0)
+    session.on_login_ok(token(), 1247.5)
+    session.on_request_ok(1248.0)
     assert session.on_auth_error(1300.0) is True
 
 
@@ -454,6 +459,7 @@ def test_policy_defaults() -> None:
     policy = SessionPolicy()
     assert policy.refresh_margin == 60.0
     assert policy.auth_backoff == (30.0, 300.0, 900.0)
+    assert policy.auth_retry_delay == 5.0
     assert policy.failed_login_window == 600.0
     assert policy.max_failed_logins == 3
     assert policy.backoff_initial == 1.0
@@ -466,6 +472,7 @@ def test_policy_scaled() -> None:
     fast = policy.scaled(0.01)
     assert fast.refresh_margin == pytest.approx(0.6)
     assert fast.auth_backoff == pytest.approx((0.3, 3.0, 9.0))
+    assert fast.auth_retry_delay == pytest.approx(0.05)
     assert fast.failed_login_window == pytest.approx(6.0)
     assert fast.backoff_initial == pytest.approx(0.01)
     assert fast.backoff_max == pytest.approx(0.6)

@@ -120,7 +120,13 @@ class ReolinkDriver:
         self._callback = callback
         # Built here, in the caller's thread: a bad CA file or TLS setting is a ConfigError
         # from the constructor, never a device thread that dies at start. No I/O happens yet.
-        self._transport = (transport_factory or _default_transport)(self.config)
+        try:
+            self._transport = (transport_factory or _default_transport)(self.config)
+        except ConfigError as error:
+            attribute = {"ca_file": "tls_verify", "fingerprint": "tls_fingerprint"}.get(
+                error.attribute or "", error.attribute
+            )
+            raise ConfigError(str(error), attribute=attribute) from error
         self._clock = clock
         self._stop = threading.Event()
         self._wake = threading.Event()
@@ -337,6 +343,9 @@ class ReolinkDriver:
             self.session.request_allowed(now) or self.session.login_due(now)
         ):
             self._poll(client)
+        elif self.session.state is SessionState.LOCKED_OUT:
+            # Logins are paused (refused, or fresh tokens refused again): say so.
+            self._offline(self.session.reason or "logins are paused")
         self._wait(self._next_wakeup())
 
     def _next_wakeup(self) -> float:

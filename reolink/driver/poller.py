@@ -19,7 +19,7 @@ from typing import Callable, Dict, FrozenSet, List, Mapping, Optional, Sequence,
 
 import attrs
 
-from ..errors import ApiError, LeftOutError, ReolinkError
+from ..errors import ApiError, AuthError, LeftOutError, ReolinkError
 from ..protocol import commands, parsers
 from ..protocol.results import AiState, ChannelList, CommandReply, sort_ai_types
 from .config import ZoneConfig
@@ -216,6 +216,10 @@ class Poller:
                         log.info("channel %d: no AI type supported; polling motion only", channel)
                         state.mode = Mode.MD
             except ApiError as error:
+                if isinstance(error, AuthError):
+                    # The session's business (it logs in again or backs off), not the
+                    # channel's: leave the zone as it was.
+                    continue
                 if isinstance(error, LeftOutError) and cmd != "GetMdState":
                     # Left out for this session (it kept timing out alone): poll the channel
                     # the next cheaper way instead of calling it failed.

@@ -20,8 +20,9 @@ Rules the driver relies on:
   the lease for leases shorter than twice the margin (see :class:`TokenLease`).
 * **No login storm.** An auth error on a command (``-6``) sends the session to LOGGED_OUT; the loop
   logs in once and retries the command once. An auth error right after a fresh login is
-  reported, not retried, and the session goes LOCKED_OUT on the ``auth_backoff`` schedule until
-  an authenticated request succeeds again.
+  reported, not retried: the next login waits ``auth_retry_delay`` (5 s) the first time, then
+  the session goes LOCKED_OUT on the ``auth_backoff`` schedule until an authenticated request
+  succeeds again.
 * **Transport failures** (connect refused, timeouts, garbage) back off ``backoff_initial`` doubling
   to ``backoff_max``; the device counts as offline after ``offline_after`` failures in a row (or at
   the first failure when it was never reached). A success resets the count.
@@ -95,6 +96,7 @@ class SessionPolicy:
 
     refresh_margin: float = 60.0
     auth_backoff: Tuple[float, ...] = (30.0, 300.0, 900.0)
+    auth_retry_delay: float = 5.0
     failed_login_window: float = 600.0
     max_failed_logins: int = 3
     backoff_initial: float = 1.0
@@ -107,6 +109,7 @@ class SessionPolicy:
             self,
             refresh_margin=self.refresh_margin * factor,
             auth_backoff=tuple(d * factor for d in self.auth_backoff),
+            auth_retry_delay=self.auth_retry_delay * factor,
             failed_login_window=self.failed_login_window * factor,
             backoff_initial=self.backoff_initial * factor,
             backoff_max=self.backoff_max * factor,
@@ -238,13 +241,17 @@ class Session:
             # trouble. Logging in again now would be a login storm (and every superseded
             # token holds a session slot), so back off like a refused login: 30 s, 5 min,
             # then 15 min, until an authenticated request succeeds again.
-            schedule = self.policy.auth_backoff
-            delay = schedule[min(self._token_refusals, len(schedule) - 1)]
             self._token_refusals += 1
+            if self._token_refusals == 1:
+                # Once can be a glitch (a renewal racing the device): one more login soon.
+                self.retry_at = now + self.policy.auth_retry_delay
+                return False
+            schedule = self.policy.auth_backoff
+            delay = schedule[min(self._token_refusals - 2, len(schedule) - 1)]
             self.retry_at = now + delay
             self.reason = (
-                "the device refused a brand-new token (-6/-21): another client may be racing "
-                f"on Login; next login in {delay:.0f} s"
+                "the device refused a brand-new token (-6/-21) again: another client may be "
+                f"racing on Login; next login in {delay:.0f} s"
             )
             self._fire(E.LOGIN_REFUSED)
             return False

@@ -1,0 +1,631 @@
+"""The fault matrix: every emulated failure over real HTTP, and what the driver makes of it.
+
+Every test runs the driver with the scaled timing (all durations x0.01: back-off 10 ms doubling
+to 0.6 s, auth back-off 0.3 s / 3 s / 9 s, the account-safety window 6 s) against an emulator
+on loopback, polling every 100 ms with a 500 ms request timeout. For each fault it shows:
+
+* the device thread survives (``driver.running``), no thread dies (conftest's excepthook);
+* ``online``/``error`` reflect the fault within ``DETECT`` (two intervals + slack);
+* polling recovers by itself within ``RECOVER`` of the fault ending (two intervals + the
+  longest transport back-off + slack), and motion edges that begin afterwards all arrive;
+* commands during the fault fail with a clear error within ``request_timeout`` + ``CMD_SLACK``;
+* Login requests stay within the account-safety rule (counted in ``emulator.requests``).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import threading
+import time
+import urllib.request
+from typing import Any, Callable, Iterator, List, Optional
+
+import pytest
+from conftest import FAST, Recorder, http_driver
+
+from reolink.driver import ReolinkDriver
+from reolink.emulator import Emulator, Fault
+from reolink.emulator.core import RequestRecord
+from reolink.errors import (
+    AuthError,
+    ConnectError,
+    LockedOutError,
+    ReolinkError,
+)
+
+INTERVAL = 0.1
+TIMEOUT = 0.5
+ATTRS = {"status_interval": str(int(INTERVAL * 1000)), "request_timeout": str(int(TIMEOUT * 1000))}
+#: Scheduling slack for a loaded CI machine.
+SLACK = 0.4
+#: A fault must show on ``online``/``error`` within two poll intervals.
+DETECT = 2 * INTERVAL + SLACK
+#: Polling must be back within two intervals after the fault ends, plus the longest transport
+#: back-off of the scaled policy (10 ms doubling to 0.6 s).
+BACKOFF_MAX = FAST.session.backoff_max
+RECOVER = 2 * INTERVAL + BACKOFF_MAX + SLACK
+#: The driver gives a command request_timeout (+0.25 s to hand the answer back); this is ours.
+CMD_SLACK = 0.5
+
+
+# --- helpers ---------------------------------------------------------------------------------
+
+
+def wait_until(predicate: Callable[[], bool], timeout: float) -> bool:
+    """Poll ``predicate`` on an Event's clock (no sleep) until true or ``timeout``."""
+    tick = threading.Event()
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        tick.wait(0.005)
+    return bool(predicate())
+
+
+def pause(seconds: float) -> None:
+    """Let the driver run for a while (an Event wait, not time.sleep)."""
+    threading.Event().wait(seconds)
+
+
+def logins(emu: Emulator) -> List[RequestRecord]:
+    return [r for r in emu.requests if r.cmds == ["Login"]]
+
+
+def start(emu: Emulator, recorder: Recorder, zones: Any = None, **attrs: str) -> ReolinkDriver:
+    merged = dict(ATTRS)
+    merged.update(attrs)
+    driver = http_driver(emu, {"0": {}} if zones is None else zones, recorder, **merged)
+    return driver
+
+
+def connected(emu: Emulator, recorder: Recorder, zones: Any = None, **attrs: str) -> ReolinkDriver:
+    driver = start(emu, recorder, zones, **attrs)
+    assert driver.connect() is True
+    assert wait_until(lambda: driver.cycles >= 2, 2.0)
+    return driver
+
+
+def timed_command(driver: ReolinkDriver, name: str, args: Any = None) -> tuple[float, Any]:
+    """Run a command; return (seconds taken, result or the ReolinkError raised)."""
+    started = time.monotonic()
+    try:
+        result: Any = driver.command(name, args)
+    except ReolinkError as error:
+        result = error
+    return time.monotonic() - started, result
+
+
+def motion_round_trip(emu: Emulator, recorder: Recorder, channel: int = 0, edges: int = 4) -> None:
+    """Raise and clear motion ``edges`` times; every edge must reach the callback, in order."""
+    address = str(channel)
+    # The zone first shows "no motion" (it may just be coming back online).
+    assert recorder.wait_for("motion", 0, address, timeout=2 * INTERVAL + SLACK)
+    before = len(recorder.history("motion", address))
+    for i in range(edges):
+        on = i % 2 == 0
+        emu.set_motion(channel, on)
+        assert recorder.wait_for("motion", 1 if on else 0, address, timeout=2 * INTERVAL + SLACK)
+    seen = recorder.history("motion", address)[before:]
+    assert seen == [1, 0] * (edges // 2)
+
+
+def raw_login(emu: Emulator, password: str = "admin123") -> Any:
+    """A Login from another client (a phone app, a second controller) straight to the device."""
+    body = json.dumps(
+        [{"cmd": "Login", "param": {"User": {"userName": "admin", "password": password}}}]
+    ).encode()
+    request = urllib.request.Request(f"{emu.url}/cgi-bin/api.cgi?cmd=Login", data=body)
+    with urllib.request.urlopen(request, timeout=2) as reply:
+        return json.loads(reply.read())[0]
+
+
+def raw_logout(emu: Emulator, token: str) -> None:
+    body = json.dumps([{"cmd": "Logout", "param": {}}]).encode()
+    request = urllib.request.Request(
+        f"{emu.url}/cgi-bin/api.cgi?cmd=Logout&token={token}", data=body
+    )
+    with urllib.request.urlopen(request, timeout=2) as reply:
+        reply.read()
+
+
+@pytest.fixture
+def camera() -> Iterator[Emulator]:
+    with Emulator(profile="camera") as emu:
+        yield emu
+
+
+@pytest.fixture
+def nvr() -> Iterator[Emulator]:
+    with Emulator(profile="nvr", channels=4) as emu:
+        yield emu
+
+
+# --- transient faults: the whole request fails for a while -----------------------------------
+
+#: kind -> (Fault kwargs, what the command error / device error must say)
+TRANSIENT = {
+    "refuse": ({"seconds": 1.0}, r"connection refused"),
+    "drop": ({"count": None}, r"connection broken|closed"),
+    "drop_mid_reply": ({"count": None}, r"closed mid-reply|connection broken"),
+    "stall": ({"count": None, "seconds": 2.0}, r"no complete response|no answer|within"),
+    "http_502": ({"count": None}, r"502"),
+    "html_index": ({"count": None}, r"HTML"),
+    "truncated": ({"count": None}, r"(invalid|truncated) JSON"),
+    "short_reply": ({"count": None}, r"reply entries|fewer|short"),
+}
+
+
+def _detect_bound(kind: str) -> float:
+    if kind == "stall":
+        # The device counts as offline after offline_after (2) failed cycles in a row, each
+        # one request_timeout long (a poll's read timeout is not retried: the next cycle is).
+        return DETECT + FAST.session.offline_after * TIMEOUT
+    return DETECT
+
+
+@pytest.mark.parametrize(
+    "kind",
+    list(TRANSIENT),
+)
+def test_transient_fault_survived(
+    camera: Emulator, recorder: Recorder, kind: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.ERROR, logger="reolink")
+    kwargs, reason = TRANSIENT[kind]
+    driver = connected(camera, recorder)
+    try:
+        logins_before = len(logins(camera))
+        armed = time.monotonic()
+        camera.add_fault(Fault(kind, **kwargs))
+
+        # A command during the fault fails clearly and within request_timeout (+ slack).
+        took, result = timed_command(driver, "get_motion", {"address": "0"})
+        assert isinstance(result, ReolinkError), result
+        assert took < TIMEOUT + CMD_SLACK
+        assert str(result)
+
+        detected = recorder.wait_for("online", False, timeout=_detect_bound(kind))
+        detected_in = time.monotonic() - armed
+        error_then = recorder.value("error") or ""
+        assert driver.running
+
+        # The fault ends; polling comes back by itself.
+        if kind == "refuse":
+            assert camera.wait_until_up(2.0)
+        camera.clear_faults()
+        ended = time.monotonic()
+        cycles = driver.cycles
+        extra = TIMEOUT if kind == "stall" else 0.0  # a request may be stalled right now
+        assert wait_until(lambda: driver.online and driver.cycles > cycles + 1, RECOVER + extra)
+        assert time.monotonic() - ended < RECOVER + extra
+        assert recorder.value("online", "0") == 1
+        motion_round_trip(camera, recorder)
+
+        # The token stayed valid through a transport fault: no Login at all was needed.
+        assert len(logins(camera)) == logins_before
+        assert driver.running
+
+        # Last: the truth was shown in time, in the driver's own words.
+        assert detected, f"device still online {detected_in:.2f} s after the fault ({kind})"
+        assert re.search(reason, error_then), error_then
+        assert "offline" in str(recorder.history("error", "0"))
+        assert re.search(reason, str(result)), result
+        assert "internal error" not in str(result)
+        assert not [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR]
+    finally:
+        driver.disconnect()
+    assert not driver.running
+
+
+def test_single_garbage_replies_are_one_failed_cycle_only(
+    camera: Emulator, recorder: Recorder
+) -> None:
+    """One bad reply of each kind in a row: polling goes on, nothing stays broken."""
+    driver = connected(camera, recorder)
+    try:
+        for kind in (
+            "drop",
+            "drop_mid_reply",
+            "http_502",
+            "html_index",
+            "truncated",
+            "short_reply",
+        ):
+            camera.add_fault(Fault(kind, count=1, cmd="GetEvents"))
+            assert wait_until(lambda: not camera._faults.pending(), 2.0), kind
+        cycles = driver.cycles
+        assert wait_until(lambda: driver.cycles >= cycles + 3, RECOVER)
+        motion_round_trip(camera, recorder)
+        assert driver.running and driver.online
+        assert len(logins(camera)) == 1
+    finally:
+        driver.disconnect()
+
+
+# --- reboot, lease, -6 -----------------------------------------------------------------------
+
+
+def test_reboot_tokens_invalid_one_login_after(camera: Emulator, recorder: Recorder) -> None:
+    driver = connected(camera, recorder)
+    try:
+        token_before = camera.sessions[0]
+        rebooted = time.monotonic()
+        camera.reboot(down_seconds=1.0)
+        assert recorder.wait_for("online", False, timeout=DETECT)
+        assert time.monotonic() - rebooted < DETECT
+        assert "refused" in recorder.value("error") or "connection" in recorder.value("error")
+
+        took, result = timed_command(driver, "get_dev_info")
+        assert isinstance(result, ConnectError), result
+        assert took < TIMEOUT + CMD_SLACK
+
+        assert camera.wait_until_up(3.0)
+        up = time.monotonic()
+        assert recorder.wait_for("online", True, timeout=RECOVER)
+        assert time.monotonic() - up < RECOVER
+        motion_round_trip(camera, recorder)
+        # The old token died with the reboot; one Login made a new one, and only one.
+        assert len(logins(camera)) == 2
+        assert token_before not in camera.sessions
+        assert driver.running
+    finally:
+        driver.disconnect()
+
+
+def test_short_lease_renewed_before_it_ends(recorder: Recorder) -> None:
+    """A 2 s lease (scaled refresh margin 0.6 s): the token is renewed ahead, never used late."""
+    lease = 2
+    with Emulator(profile="camera", lease=lease) as emu:
+        driver = connected(emu, recorder)
+        try:
+            assert wait_until(lambda: emu.login_count >= 3, 4 * lease)
+            motion_round_trip(emu, recorder)
+        finally:
+            driver.disconnect()
+        issued: dict = {}
+        login_at: Optional[float] = None
+        for record in emu.requests:
+            if record.cmds == ["Login"]:
+                login_at = record.time
+            elif record.token and record.token != "null":
+                issued.setdefault(record.token, login_at)
+                assert login_at is not None
+                assert record.time < issued[record.token] + lease, "token used after its lease"
+        assert len(issued) >= 3
+    assert recorder.history("online") == [True]
+    assert recorder.history("online", "0") == [1]
+
+
+def test_single_minus_6_logs_in_once_and_goes_on(camera: Emulator, recorder: Recorder) -> None:
+    driver = connected(camera, recorder)
+    try:
+        camera.add_fault(Fault("rsp_code", code=-6, count=1, cmd="GetEvents"))
+        assert wait_until(lambda: not camera._faults.pending(), 2.0)
+        cycles = driver.cycles
+        assert wait_until(lambda: driver.cycles >= cycles + 3, RECOVER)
+        motion_round_trip(camera, recorder)
+        assert len(logins(camera)) == 2
+        assert recorder.history("online") == [True]
+    finally:
+        driver.disconnect()
+
+
+def test_single_minus_6_right_after_a_login_is_survived(
+    camera: Emulator, recorder: Recorder
+) -> None:
+    driver = connected(camera, recorder)
+    try:
+        # A fresh Login (the command; lease renewals do the same), then one -6 on the next
+        # poll, the first request with the new token (it comes tens of ms later).
+        assert driver.command("login")["logged_in"] is True
+        camera.add_fault(Fault("rsp_code", code=-6, count=1, cmd="GetEvents"))
+        assert wait_until(lambda: not camera._faults.pending(), 2.0)
+        pause(3 * INTERVAL)
+        assert recorder.history("online", "0") == [1], recorder.value("error", "0")
+        assert recorder.history("online") == [True]
+        motion_round_trip(camera, recorder)
+    finally:
+        driver.disconnect()
+
+
+def test_persistent_minus_6_no_login_storm(camera: Emulator, recorder: Recorder) -> None:
+    driver = connected(camera, recorder)
+    try:
+        camera.add_fault(Fault("rsp_code", code=-6, count=None, cmd="GetEvents"))
+        pause(2.0)  # 200 s of device time
+        storm = len(logins(camera)) - 1
+        camera.clear_faults()
+        # A Login per doubling back-off from auth_retry_delay would be 5 in these 2 s; one
+        # per poll cycle is the storm (and fills the session table: -5).
+        assert storm <= 5, f"{storm} Logins in 2 s of persistent -6"
+        assert "max session" not in str(recorder.history("error"))
+        # The zone shows the truth meanwhile: its polls are refused.
+        assert recorder.value("online", "0") == 0
+        # Back after the fault ends, within the auth back-off step then in effect (two
+        # refusals with a fresh token: the second step, 3 s scaled = 5 min real).
+        bound = FAST.session.auth_backoff[1] + 2 * INTERVAL + SLACK
+        assert wait_until(lambda: driver.online and recorder.value("online", "0") == 1, bound)
+        motion_round_trip(camera, recorder)
+    finally:
+        driver.disconnect()
+
+
+# --- login refusals: -5, -105, lock-out, wrong password --------------------------------------
+
+
+def test_max_session_minus_5_waits_for_a_free_slot(recorder: Recorder) -> None:
+    with Emulator(profile="camera", max_sessions=1) as emu:
+        other = raw_login(emu)["value"]["Token"]["name"]  # another client holds the only slot
+        driver = start(emu, recorder)
+        try:
+            assert driver.connect() is False
+            assert driver.running
+            assert "max session" in recorder.value("error")
+            took, result = timed_command(driver, "get_motion", {"address": "0"})
+            assert isinstance(result, LockedOutError), result
+            assert took < TIMEOUT + CMD_SLACK
+            raw_logout(emu, other)
+            freed = time.monotonic()
+            # The next automatic Login comes after the first auth back-off step (0.3 s).
+            bound = FAST.session.auth_backoff[0] + 2 * INTERVAL + SLACK
+            assert recorder.wait_for("online", True, timeout=bound)
+            assert time.monotonic() - freed < bound
+            motion_round_trip(emu, recorder)
+        finally:
+            driver.disconnect()
+        assert len([r for r in logins(emu) if r.token is not None]) <= 3
+
+
+def test_minus_105_frequent_logins_backs_off(recorder: Recorder) -> None:
+    with Emulator(profile="camera") as emu:
+        emu.add_fault(Fault("rsp_code", code=-105, count=None, cmd="Login"))
+        driver = start(emu, recorder)
+        try:
+            assert driver.connect() is False
+            assert "Frequent logins" in recorder.value("error")
+            pause(1.0)  # 100 s of device time: at most the 0.3 s retry happened
+            assert len(logins(emu)) <= 2
+            took, result = timed_command(driver, "get_dev_info")
+            assert isinstance(result, LockedOutError), result
+            assert "Frequent logins" in str(result)
+            assert took < TIMEOUT + CMD_SLACK
+            emu.clear_faults()
+            # The next try is 3 s after the second refusal (scaled 5 min); then it works.
+            assert recorder.wait_for("online", True, timeout=FAST.session.auth_backoff[1] + 1.0)
+            motion_round_trip(emu, recorder)
+        finally:
+            driver.disconnect()
+        assert len(logins(emu)) <= 3
+
+
+def test_locked_account_waits_out_the_lock(recorder: Recorder) -> None:
+    """Someone else locked the account; the driver waits, then gets in with no extra failures."""
+    with Emulator(profile="camera", lockout_attempts=2, lockout_duration=0.2) as emu:
+        for _ in range(2):
+            assert raw_login(emu, password="not-the-password")["code"] == 1
+        driver = start(emu, recorder)
+        try:
+            assert driver.connect() is False
+            assert "locked" in recorder.value("error")
+            took, result = timed_command(driver, "get_motion", {"address": "0"})
+            assert isinstance(result, AuthError), result
+            assert took < TIMEOUT + CMD_SLACK
+            bound = FAST.session.auth_backoff[0] + 2 * INTERVAL + SLACK
+            assert recorder.wait_for("online", True, timeout=bound)
+            motion_round_trip(emu, recorder)
+        finally:
+            driver.disconnect()
+        assert len(logins(emu)) - 2 == 2  # the refused one, then the one that worked
+
+
+def test_wrong_password_never_locks_the_account(recorder: Recorder) -> None:
+    """Firmware here locks after 4 failures; the driver sends at most 3 in the (scaled) 10 min."""
+    with Emulator(profile="camera", lockout_attempts=4) as emu:
+        driver = start(emu, recorder, password="wrong-pass")
+        try:
+            assert driver.connect() is False
+            assert "login failed" in recorder.value("error")
+            took, result = timed_command(driver, "get_dev_info")
+            assert isinstance(result, AuthError), result
+            assert took < TIMEOUT + CMD_SLACK
+            # Back-off 0.3 s then 3 s: the third Login goes at ~3.3 s; the fourth is not
+            # allowed before the 6 s window has passed.
+            pause(3.6)
+            failed = len(logins(emu))
+            assert driver.running
+        finally:
+            driver.disconnect()
+        assert 2 <= failed <= 3
+        # The account is not locked: the right password still works.
+        assert raw_login(emu)["code"] == 0
+        assert len(logins(emu)) == failed + 1
+
+
+# --- batches: short or collapsed replies, commands that keep timing out ----------------------
+
+
+def _singles_after(records: List[RequestRecord], index: int) -> List[List[str]]:
+    """The single-command requests that directly follow request ``index``."""
+    singles = []
+    for record in records[index + 1 :]:
+        if len(record.cmds) != 1:
+            break
+        singles.append(record.cmds)
+    return singles
+
+
+@pytest.mark.parametrize(
+    "fault",
+    [
+        Fault("batch_error", code=-8, count=1, cmd="GetMdState"),
+        Fault("batch_error", code=-10, count=1, cmd="GetMdState"),
+        Fault("short_reply", count=1, cmd="GetMdState"),
+    ],
+    ids=["batch-8", "batch-10", "short"],
+)
+def test_bad_batch_retried_command_by_command(
+    nvr: Emulator, recorder: Recorder, fault: Fault
+) -> None:
+    driver = connected(nvr, recorder, {"0": {}, "1": {}, "2": {}})
+    try:
+        nvr.clear_requests()
+        nvr.add_fault(fault)
+        assert wait_until(lambda: not nvr._faults.pending(), 2.0)
+        cycles = driver.cycles
+        assert wait_until(lambda: driver.cycles >= cycles + 2, RECOVER)
+        records = nvr.requests
+        faulty = next(i for i, r in enumerate(records) if "GetMdState" in r.cmds)
+        batch = records[faulty].cmds
+        assert len(batch) == 6  # GetMdState + GetAiState for 3 channels
+        assert _singles_after(records, faulty) == [[c] for c in batch]
+        # Nothing went offline for one bad reply.
+        assert recorder.history("online") == [True]
+        assert all(recorder.history("online", a) == [1] for a in "012")
+        motion_round_trip(nvr, recorder, channel=2)
+    finally:
+        driver.disconnect()
+
+
+def test_command_timing_out_alone_is_left_out_for_the_session(
+    nvr: Emulator, recorder: Recorder
+) -> None:
+    """GetAiState keeps answering -8, even alone: after two lone tries it is no longer sent."""
+    driver = connected(nvr, recorder, {"0": {}, "1": {}})
+    try:
+        nvr.add_fault(Fault("batch_error", code=-8, count=None, cmd="GetAiState"))
+        nvr.clear_requests()
+        assert wait_until(lambda: driver.cycles >= 6, 3.0)
+        pause(4 * INTERVAL)
+        records = nvr.requests
+        tried_alone = [r for r in records if r.cmds == ["GetAiState"]]
+        # Two channels, two lone tries each (client.BLACKLIST_AFTER), then never again.
+        assert len(tried_alone) == 4
+        last_try = max(i for i, r in enumerate(records) if "GetAiState" in r.cmds)
+        later = records[last_try + 1 :]
+        assert len([r for r in later if "GetMdState" in r.cmds]) >= 3
+        assert all("GetAiState" not in r.cmds for r in later)
+        assert driver.running and driver.online
+    finally:
+        driver.disconnect()
+
+
+def test_left_out_command_is_tried_again_after_a_new_login(
+    nvr: Emulator, recorder: Recorder
+) -> None:
+    driver = connected(nvr, recorder, {"0": {}, "1": {}})
+    try:
+        nvr.add_fault(Fault("batch_error", code=-8, count=None, cmd="GetAiState"))
+        assert wait_until(
+            lambda: len([r for r in nvr.requests if r.cmds == ["GetAiState"]]) >= 4, 3.0
+        )
+        nvr.clear_faults()
+        assert driver.command("login")["logged_in"] is True
+        mark = len(nvr.requests)
+        assert wait_until(lambda: any("GetAiState" in r.cmds for r in nvr.requests[mark:]), 2.0)
+        nvr.set_ai(1, "people", True)
+        assert recorder.wait_for("ai_detected", "people", "1", timeout=2 * INTERVAL + SLACK)
+    finally:
+        driver.disconnect()
+
+
+def test_left_out_command_does_not_silence_the_zone(nvr: Emulator, recorder: Recorder) -> None:
+    driver = connected(nvr, recorder, {"0": {}, "1": {}})
+    try:
+        nvr.add_fault(Fault("batch_error", code=-8, count=None, cmd="GetAiState"))
+        assert wait_until(lambda: driver.cycles >= 6, 3.0)
+        nvr.set_motion(1, True)
+        assert recorder.wait_for("motion", 1, "1", timeout=2 * INTERVAL + SLACK)
+        assert recorder.value("online", "1") == 1
+    finally:
+        driver.disconnect()
+
+
+# --- channels: offline (NVR), asleep (hub) ---------------------------------------------------
+
+
+def test_nvr_channel_offline_and_back(nvr: Emulator, recorder: Recorder) -> None:
+    driver = connected(nvr, recorder, {"0": {}, "1": {}})
+    try:
+        went = time.monotonic()
+        nvr.set_online(1, False)
+        assert recorder.wait_for("online", 0, "1", timeout=DETECT)
+        assert wait_until(lambda: recorder.value("error", "1") == "channel is offline", DETECT)
+        assert time.monotonic() - went < DETECT + INTERVAL
+        # The device and the other channel are unaffected.
+        assert recorder.history("online") == [True]
+        motion_round_trip(nvr, recorder, channel=0)
+        took, result = timed_command(driver, "get_motion", {"address": "1"})
+        assert took < TIMEOUT + CMD_SLACK
+        assert isinstance(result, ReolinkError), result
+        back = time.monotonic()
+        nvr.set_online(1, True)
+        assert recorder.wait_for("online", 1, "1", timeout=RECOVER)
+        assert time.monotonic() - back < RECOVER
+        assert recorder.value("error", "1") == ""
+        motion_round_trip(nvr, recorder, channel=1)
+        assert len(logins(nvr)) == 1
+    finally:
+        driver.disconnect()
+
+
+def test_nvr_channel_offline_error_does_not_flap(nvr: Emulator, recorder: Recorder) -> None:
+    driver = connected(nvr, recorder, {"0": {}, "1": {}})
+    try:
+        nvr.set_online(1, False)
+        assert wait_until(lambda: recorder.value("error", "1") == "channel is offline", DETECT)
+        pause(3 * INTERVAL)
+        errors = [e for e in recorder.history("error", "1") if e]
+        assert errors[errors.index("channel is offline") :] == ["channel is offline"]
+    finally:
+        driver.disconnect()
+
+
+def test_hub_sleeping_channel_not_polled_until_awake(recorder: Recorder) -> None:
+    with Emulator(profile="hub") as hub:
+        driver = connected(hub, recorder, {"1": {}, "2": {}})
+        try:
+            per_batch = max(r.cmds.count("GetEvents") for r in hub.requests)
+            assert per_batch == 2
+            hub.set_sleeping(1, True)
+            assert recorder.wait_for("online", 0, "1", timeout=DETECT)
+            assert wait_until(lambda: "asleep" in recorder.value("error", "1"), DETECT)
+            hub.clear_requests()
+            pause(4 * INTERVAL)
+            polls = [r for r in hub.requests if "GetEvents" in r.cmds]
+            # Only the awake channel is polled: a sleeping battery camera must not be woken.
+            assert polls and all(r.cmds.count("GetEvents") == 1 for r in polls)
+            motion_round_trip(hub, recorder, channel=2)
+            took, result = timed_command(driver, "get_dev_info")
+            assert took < TIMEOUT + CMD_SLACK and isinstance(result, dict)
+            hub.set_sleeping(1, False)
+            assert recorder.wait_for("online", 1, "1", timeout=RECOVER)
+            motion_round_trip(hub, recorder, channel=1)
+            assert recorder.history("online") == [True]
+        finally:
+            driver.disconnect()
+
+
+# --- DNS -------------------------------------------------------------------------------------
+
+
+def test_unresolvable_host_name(camera: Emulator, recorder: Recorder) -> None:
+    driver = start(camera, recorder, ip="camera.invalid")
+    try:
+        started = time.monotonic()
+        assert driver.connect() is False
+        assert time.monotonic() - started < 4 * TIMEOUT + 1.0
+        assert driver.running
+        assert recorder.value("online") is False
+        assert "could not be resolved" in recorder.value("error")
+        assert "camera.invalid" in recorder.value("error")
+        took, result = timed_command(driver, "get_motion", {"address": "0"})
+        assert isinstance(result, ConnectError) and "resolved" in str(result), result
+        assert took < TIMEOUT + CMD_SLACK
+        pause(3 * INTERVAL)
+        assert driver.running
+    finally:
+        driver.disconnect()
+    assert not driver.running
+    assert camera.requests == []

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import base64
+import threading
+import time
 from typing import Any, Iterator
 
 import pytest
@@ -80,3 +82,20 @@ def test_token_refresh_logs_out_the_old_session(recorder: Recorder) -> None:
         assert len(logins) >= 3
         assert all(cmds[i - 1] == ["Logout"] for i in logins[1:])
         assert not [r for r in emu.requests if r.status not in (200, None)]
+
+
+def test_disconnect_during_a_stalled_poll_is_bounded(recorder: Recorder) -> None:
+    from reolink.emulator import Fault
+
+    with Emulator(profile="camera") as emu:
+        driver = http_driver(emu, {"0": {}}, recorder, request_timeout="1000")
+        assert driver.connect()
+        emu.add_fault(Fault("stall", count=None))  # every request from now on hangs
+        assert emu.wait_for_requests(len(emu.requests) + 1, 2.0)
+        started = time.monotonic()
+        driver.disconnect()
+        took = time.monotonic() - started
+        assert took < 1.0 + 1.0, f"disconnect took {took:.2f} s"
+        assert not driver.running
+        assert not [t for t in threading.enumerate() if t.name == f"reolink-{driver.config.label}"]
+        emu.clear_faults()

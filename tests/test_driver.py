@@ -502,3 +502,13 @@ def test_metadata_and_table_are_class_data() -> None:
 
 def test_fast_timing_is_scaled() -> None:
     assert FAST.session.auth_backoff[0] == pytest.approx(0.3)
+
+
+@pytest.mark.parametrize("size", [0, 1, 2, 3, 4, 12287, 12288, 12289, 200_000])
+def test_snapshot_base64_matches_the_standard_encoding(size: int) -> None:
+    import os
+
+    from reolink.driver.actions import _base64
+
+    data = os.urandom(size)
+    assert bytes(_base64(data)) == base64.b64encode(data)

@@ -6,7 +6,7 @@ otherwise. Capability checks (spotlight, siren, PTZ presets) happen before anyth
 
 from __future__ import annotations
 
-import base64
+import binascii
 import logging
 from typing import TYPE_CHECKING, Any, Dict, FrozenSet, List, Mapping, Optional, Tuple
 
@@ -130,7 +130,7 @@ def run(
         length = len(image)
         # Drop each copy as soon as the next exists: peak memory stays near 2.7x the image
         # (JPEG + base64 bytes, then base64 bytes + str) instead of 3.7x.
-        encoded = base64.b64encode(image)
+        encoded = _base64(image)
         del image
         text = encoded.decode("ascii")
         del encoded
@@ -179,6 +179,28 @@ def run(
     raise ReolinkError(
         f"command {name!r} is in the table but has no implementation"
     )  # pragma: no cover
+
+
+#: 12 KiB of image per base64 step (a multiple of 3, so the pieces join without padding);
+#: binascii allocates about twice a step as scratch, so small steps keep the peak low.
+_B64_STEP = 3 * 4096
+
+
+def _base64(image: bytes) -> bytearray:
+    """base64 of ``image`` written piece by piece into one exact-size buffer.
+
+    ``base64.b64encode`` of a whole snapshot briefly needs scratch space about twice the
+    image; this way the only large allocation is the result itself.
+    """
+    out = bytearray(4 * ((len(image) + 2) // 3))
+    position = 0
+    with memoryview(image) as view, memoryview(out) as target:
+        for start in range(0, len(image), _B64_STEP):
+            piece = binascii.b2a_base64(view[start : start + _B64_STEP], newline=False)
+            target[position : position + len(piece)] = piece
+            position += len(piece)
+            del piece  # free it before the next step allocates its successor
+    return out
 
 
 def _get_channels(

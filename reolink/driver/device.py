@@ -223,7 +223,10 @@ class ReolinkDriver:
         self._stop.set()
         self._wake.set()
         thread = self._thread
-        if thread is None or thread is threading.current_thread():
+        if thread is None:
+            self._transport.close()  # never connected: nothing was opened, but be tidy
+            return
+        if thread is threading.current_thread():
             return
         thread.join(timeout if timeout is not None else self.config.request_timeout + 1.0)
         if thread.is_alive():

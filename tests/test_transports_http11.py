@@ -13,6 +13,7 @@ import time
 from typing import Callable, Iterator, List
 
 import pytest
+from rawserver import RawServer, Script
 
 from reolink.errors import ResponseTooLarge, Timeout, TransportProtocolError
 from reolink.transport import DEFAULT_MAX_IMAGE_BYTES, Request, Transport
@@ -43,56 +44,18 @@ def read_request(conn: socket.socket) -> bytes:
     return head + b"\r\n\r\n" + rest
 
 
-Script = Callable[[socket.socket, threading.Event], None]
-
-
-class Server:
-    """Loopback TCP server running ``script(conn, stop)`` per connection; records requests."""
+class Server(RawServer):
+    """A RawServer that also records the requests its scripts read."""
 
     def __init__(self, script: Script) -> None:
-        self.script = script
-        self.stop = threading.Event()
-        self.connections = 0
+        super().__init__(script)
         self.requests: List[bytes] = []
-        self._listener = socket.create_server(("127.0.0.1", 0))
-        self._listener.settimeout(0.05)
-        self.port: int = self._listener.getsockname()[1]
-        self._threads: List[threading.Thread] = []
-        self._acceptor = threading.Thread(target=self._accept, daemon=True)
-        self._acceptor.start()
-
-    def _accept(self) -> None:
-        while not self.stop.is_set():
-            try:
-                conn, _ = self._listener.accept()
-            except socket.timeout:
-                continue
-            except OSError:
-                return
-            self.connections += 1
-            thread = threading.Thread(target=self._run, args=(conn,), daemon=True)
-            self._threads.append(thread)
-            thread.start()
-
-    def _run(self, conn: socket.socket) -> None:
-        with conn:
-            try:
-                self.script(conn, self.stop)
-            except OSError:
-                pass
 
     def read(self, conn: socket.socket) -> bytes:
         request = read_request(conn)
         if request:
             self.requests.append(request)
         return request
-
-    def close(self) -> None:
-        self.stop.set()
-        self._acceptor.join(5)
-        self._listener.close()
-        for thread in self._threads:
-            thread.join(5)
 
 
 @pytest.fixture

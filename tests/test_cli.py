@@ -564,3 +564,38 @@ def test_live_table_redraws_in_place() -> None:
     row = next(line for line in second.splitlines() if "Front Yard" in line)
     assert "MOTION" in row and "people" in row
     assert view.summary().startswith("4 events seen (1 motion, 1 AI detection")
+
+
+def test_reolink_emulate_serves_https_until_sigterm() -> None:
+    import json as _json
+    import re
+    import signal
+    import ssl
+    import urllib.request
+
+    argv = ["emulate", "--profile", "nvr", "--https", "--channels", "4"]
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "reolink", *argv],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert proc.stdout is not None
+        line = proc.stdout.readline()
+        match = re.fullmatch(r"listening on (https://127\.0\.0\.1:\d+)\n", line)
+        assert match, line
+        context = ssl.create_default_context()
+        context.check_hostname = False
+        context.verify_mode = ssl.CERT_NONE
+        body = b'[{"cmd":"Login","param":{"User":{"userName":"admin","password":"admin123"}}}]'
+        request = urllib.request.Request(
+            match.group(1) + "/cgi-bin/api.cgi?cmd=Login&token=null", data=body
+        )
+        with urllib.request.urlopen(request, context=context, timeout=TIMEOUT) as reply:
+            assert reply.headers["Content-Type"].startswith("text/html")
+            assert _json.loads(reply.read())[0]["value"]["Token"]["leaseTime"] == 3600
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        _out, _err = proc.communicate(timeout=TIMEOUT)  # also closes the pipes
+    assert proc.returncode == 0, _err

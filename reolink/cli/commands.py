@@ -109,6 +109,8 @@ def connect_or_explain(driver: ReolinkDriver) -> Optional[str]:
     """connect(); None when online, else the one error line to print."""
     if driver.connect():
         return None
+    if driver.last_exception is not None:  # classify by the error itself, not its wording
+        return explain_error(driver.last_exception, "connect")
     return explain_offline(driver.last_error)
 
 

@@ -129,10 +129,6 @@ class Poller:
             self._channel_status_supported = False
         return bad
 
-    @property
-    def channels(self) -> Mapping[int, Mode]:
-        return {c: s.mode for c, s in self._channels.items()}
-
     # --- one cycle ----------------------------------------------------------------------
 
     def plan(self, now: float) -> List[Command]:

@@ -131,3 +131,14 @@ def test_cmd_override_and_malformed_entries() -> None:
     assert isinstance(bare, ApiError) and bare.rsp_code is None and bare.cmd == "Unknown"
     weird = error_from_entry({"cmd": "X\n" * 50, "code": 1, "error": {"detail": "a\x00b"}})
     assert "\n" not in str(weird) and "\x00" not in str(weird)
+
+
+def test_is_not_supported() -> None:
+    from reolink.errors import CommandError
+    from reolink.protocol.codes import is_not_supported
+
+    assert is_not_supported(CommandError("x", cmd="GetEvents", rsp_code=-9))
+    assert is_not_supported(CommandError("x", cmd="Unknown", rsp_code=-4))
+    assert not is_not_supported(CommandError("x", cmd="GetEvents", rsp_code=-17))
+    assert not is_not_supported(None)
+    assert not is_not_supported(ValueError("-9"))

@@ -11,9 +11,9 @@ import logging
 from typing import TYPE_CHECKING, Any, Dict, FrozenSet, List, Mapping, Optional, Tuple
 
 from ..errors import ApiError, ArgumentError, RemoteProtocolError, ReolinkError
-from ..protocol import commands, parsers
+from ..protocol import codes, commands, parsers
 from ..protocol.results import Ability, ChannelAbility, ChannelList, CommandReply, DeviceInfo
-from .client import DeviceClient, is_not_supported
+from .client import DeviceClient
 
 if TYPE_CHECKING:
     from .device import ReolinkDriver
@@ -100,7 +100,7 @@ def _presets(
         reply = _one(client, commands.build_get_ptz_preset(channel), deadline)
         return parsers.parse_ptz_presets(reply, channel).ids
     except ApiError as error:
-        if is_not_supported(CommandReply(cmd=error.cmd, error=error)):
+        if codes.is_not_supported(error):
             return None
         raise
 
@@ -212,7 +212,7 @@ def _get_channels(
         driver.device_info = info
     if info.is_multichannel:
         reply = client.call([commands.build_get_channel_status()], deadline=deadline)[0]
-        if not is_not_supported(reply):
+        if not codes.is_not_supported(reply.error):
             listed = parsers.parse_channel_status(reply)
             return [
                 {
@@ -235,10 +235,10 @@ def _get_channels(
 
 def _get_ai_state(client: DeviceClient, channel: int, deadline: float) -> Dict[str, Any]:
     reply = client.call([commands.build_get_ai_state(channel)], deadline=deadline)[0]
-    if is_not_supported(reply):
+    if codes.is_not_supported(reply.error):
         # Some firmware only answers GetEvents; try it before saying "no AI".
         events_reply = client.call([commands.build_get_events(channel)], deadline=deadline)[0]
-        if is_not_supported(events_reply):
+        if codes.is_not_supported(events_reply.error):
             assert reply.error is not None
             raise reply.error
         state = parsers.parse_events(events_reply, channel).ai

@@ -56,7 +56,6 @@ log = logging.getLogger(__name__)
 Command = Mapping[str, object]
 #: after this many lone timeouts a (cmd, channel) pair is left out of batches for the session.
 BLACKLIST_AFTER = 2
-_NOT_SUPPORTED = (-9,)
 _JSON_HEADERS = {"Content-Type": "application/json"}
 
 
@@ -457,12 +456,4 @@ def _token_refused(reply: CommandReply) -> bool:
     error = reply.error
     return isinstance(error, AuthError) and not isinstance(
         error, (CredentialsError, LockedOutError)
-    )
-
-
-def is_not_supported(reply: CommandReply) -> bool:
-    """The device does not know or support this command (-9, or echoed as "Unknown")."""
-    error = reply.error
-    return isinstance(error, ApiError) and (
-        error.rsp_code in _NOT_SUPPORTED or error.cmd == "Unknown"
     )

@@ -20,7 +20,7 @@ from typing import Callable, Dict, FrozenSet, List, Mapping, Optional, Sequence,
 import attrs
 
 from ..errors import ApiError, AuthError, LeftOutError, ReolinkError
-from ..protocol import commands, parsers
+from ..protocol import codes, commands, parsers
 from ..protocol.results import AiState, ChannelList, CommandReply, sort_ai_types
 from .config import ZoneConfig
 from .events import AttributeValue
@@ -224,7 +224,7 @@ class Poller:
                     if cmd == "GetEvents":
                         follow_up.extend(self._commands_for(channel, state.mode))
                     continue
-                if _not_supported(error):
+                if codes.is_not_supported(error):
                     if cmd == "GetEvents":
                         log.info(
                             "channel %d: GetEvents not supported; polling GetMdState+GetAiState",
@@ -306,7 +306,7 @@ class Poller:
         try:
             channel_list = parsers.parse_channel_status(reply)
         except ApiError as error:
-            if _not_supported(error):
+            if codes.is_not_supported(error):
                 self._channel_status_supported = False
             return
         except ReolinkError:
@@ -342,10 +342,6 @@ class Poller:
         """The device is unreachable: every zone goes offline and back to "nothing detected"."""
         for state in self._channels.values():
             self._zone_off(state, f"device offline: {reason}")
-
-
-def _not_supported(error: ApiError) -> bool:
-    return error.rsp_code == -9 or error.cmd == "Unknown"
 
 
 def _ai_text(detected: FrozenSet[str], wanted: Optional[FrozenSet[str]]) -> str:

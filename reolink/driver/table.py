@@ -27,6 +27,16 @@ _ADDRESS = {
     "description": 'Channel index of the zone: "0" for a single camera, "0".."N-1" on an NVR.',
 }
 
+_SPEED = {
+    "name": "speed",
+    "type": "int",
+    "required": False,
+    "default": 32,
+    "min": 1,
+    "max": 64,
+    "description": "Movement speed.",
+}
+
 COMMANDS: List[Dict[str, Any]] = [
     {
         "name": "login",
@@ -72,15 +82,7 @@ COMMANDS: List[Dict[str, Any]] = [
                 "options": list(PTZ_DRIVER_OPS),
                 "description": "Movement to start (Stop stops any movement).",
             },
-            {
-                "name": "speed",
-                "type": "int",
-                "required": False,
-                "default": 32,
-                "min": 1,
-                "max": 64,
-                "description": "Movement speed.",
-            },
+            _SPEED,
             {
                 "name": "duration",
                 "type": "int",
@@ -107,15 +109,7 @@ COMMANDS: List[Dict[str, Any]] = [
                 "description": "Preset id as the device numbers it (usually 1-64; see get_presets "
                 "in the camera app).",
             },
-            {
-                "name": "speed",
-                "type": "int",
-                "required": False,
-                "default": 32,
-                "min": 1,
-                "max": 64,
-                "description": "Movement speed.",
-            },
+            _SPEED,
         ],
         "description": "Recall a PTZ preset.",
     },

@@ -261,6 +261,11 @@ _ERROR_CLASS: dict[AuthAction | None, type[ApiError]] = {
 }
 
 
+def is_not_supported(error: object) -> bool:
+    """The device does not know or support the command: -9, or the command echoed as "Unknown"."""
+    return isinstance(error, ApiError) and (error.rsp_code == -9 or error.cmd == "Unknown")
+
+
 def describe(rsp_code: int) -> str:
     """The V8 meaning of an rspCode, or ``"unknown rspCode"``."""
     entry = RSP_CODES.get(rsp_code)

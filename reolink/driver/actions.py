@@ -34,11 +34,12 @@ def _one(client: DeviceClient, command: Command, deadline: Optional[float]) -> C
 
 def identify(
     client: DeviceClient,
-) -> Tuple[DeviceInfo, Optional[Ability], Optional[ChannelList], Optional[bool]]:
+) -> Tuple[DeviceInfo, Optional[Ability], Optional[ChannelList]]:
     """Login, then one batch of GetDevInfo, GetAbility and GetChannelstatus.
 
     GetChannelstatus is only read on NVRs and hubs (cameras answer it -9, in place). Returns
-    (device info, abilities or None, channel list or None, GetEvents support or None = probe).
+    (device info, abilities or None, channel list or None). GetEvents support is probed by
+    the first poll, not here.
     """
     client.ensure_session()
     batch = [
@@ -64,7 +65,7 @@ def identify(
                 error,
                 info.channel_count,
             )
-    return info, ability, channel_list, None
+    return info, ability, channel_list
 
 
 def _dev_info_dict(info: DeviceInfo) -> Dict[str, Any]:

@@ -408,13 +408,12 @@ class ReolinkDriver:
         """Login, GetDevInfo, GetChannelstatus (NVR/hub), GetAbility; then polling starts."""
 
         def identify() -> None:
-            info, ability, channel_list, events = actions.identify(client)
+            info, ability, channel_list = actions.identify(client)
             self.device_info, self.ability = info, ability
             bad = self._poller.configure(
                 info.channel_count,
                 multichannel=info.is_multichannel,
                 channel_list=channel_list,
-                events_supported=events,
                 now=self._clock(),
             )
             for address in bad:
@@ -447,7 +446,7 @@ class ReolinkDriver:
         interval = self.config.status_interval
         # Start to start: the next cycle is due one interval after this one began; cycles
         # missed while a slow one ran are skipped, never stacked.
-        self._next_poll = max(self._next_poll + interval, start)
+        self._next_poll += interval
         if self._next_poll <= start:
             self._next_poll = start + interval
         batch = self._poller.plan(start)

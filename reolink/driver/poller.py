@@ -103,7 +103,6 @@ class Poller:
         *,
         multichannel: bool,
         channel_list: Optional[ChannelList],
-        events_supported: Optional[bool],
         now: float,
     ) -> List[str]:
         """Apply what connect() learned; returns the addresses of zones beyond the channel count."""
@@ -121,8 +120,6 @@ class Poller:
                     f"channel(s), addresses 0..{channel_count - 1}",
                 )
                 self._store.set("zone", state.zone.address, "online", 0)
-            elif events_supported is False and state.mode is Mode.EVENTS:
-                state.mode = Mode.MD_AI
         if channel_list is not None:
             self.apply_channel_list(channel_list, now)
         elif multichannel:

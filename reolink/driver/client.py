@@ -60,9 +60,7 @@ _JSON_HEADERS = {"Content-Type": "application/json"}
 
 
 def _key(command: Command) -> Tuple[str, Optional[int]]:
-    param = command.get("param")
-    channel = param.get("channel") if isinstance(param, dict) else None
-    return str(command.get("cmd")), channel if isinstance(channel, int) else None
+    return str(command.get("cmd")), pbatch.command_channel(command)
 
 
 def _read_only(batch: Sequence[Command]) -> bool:

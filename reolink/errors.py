@@ -63,7 +63,21 @@ class ArgumentError(ReolinkError, ValueError):
 
 
 class TransportError(ReolinkError):
-    """The request did not produce a complete HTTP response."""
+    """The request did not produce a complete HTTP response.
+
+    ``request_sent`` tells whether the device may have received the request (and so may have
+    executed it). It is False only when the request provably never left: the connection could
+    not be made, or writing failed before any byte of the request was sent. Only such a request
+    may be sent again for a command that changes something (see :mod:`reolink.transport`).
+    """
+
+    #: Class default; an instance may override it (``TransportProtocolError(..., request_sent=False)``).
+    request_sent: bool = True
+
+    def __init__(self, message: str = "", *, request_sent: Optional[bool] = None) -> None:
+        super().__init__(message)
+        if request_sent is not None:
+            self.request_sent = request_sent
 
 
 class ConnectError(TransportError):
@@ -71,6 +85,8 @@ class ConnectError(TransportError):
 
     The request never reached the device, so it is always safe to retry.
     """
+
+    request_sent = False
 
 
 class TLSError(ConnectError):
@@ -92,7 +108,7 @@ class ResponseTooLarge(TransportProtocolError):
     """The device sent more bytes than the response-size cap allows; the rest was not read."""
 
     def __init__(self, message: str, *, limit: int) -> None:
-        super().__init__(message)
+        super().__init__(message, request_sent=True)
         self.limit = limit
 
 

@@ -58,6 +58,10 @@ class Request:
     connect_timeout: float = 5.0
     read_timeout: float = 8.0
     max_body: int = DEFAULT_MAX_JSON_BYTES
+    #: Set by the driver for read-only requests (GetMdState, GetAiState, GetDevInfo, ...): safe to
+    #: send again even if the device may have received it. Never set for a command that changes
+    #: something (PtzCtrl, AudioAlarmPlay, Reboot, Set*): see the request-safety rule above.
+    repeatable: bool = False
 
 
 @attrs.frozen

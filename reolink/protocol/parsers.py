@@ -290,6 +290,7 @@ def _channel_ability(index: int, leaves: Obj) -> ChannelAbility:
         motion=True if motion is None else motion,
         snap=True if snap is None else snap,
         battery=bool(_any_ver(leaves, "battery")),
+        webhook=bool(_any_ver(leaves, "supportWebhook")),
     )
 
 

@@ -111,6 +111,8 @@ class ChannelAbility:
     motion: bool = True
     snap: bool = True
     battery: bool = False
+    #: ``supportWebhook``: the device can call a URL on motion/AI (see protocol.webhook).
+    webhook: bool = False
 
     @property
     def ptz(self) -> bool:

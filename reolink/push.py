@@ -1,0 +1,550 @@
+"""The push listener: one small HTTP server on one thread that a device's webhook call wakes.
+
+A Reolink device with a webhook calls a URL when motion or AI starts (see
+:mod:`reolink.protocol.webhook`). The call's body is undocumented and differs between
+firmware, so the listener never reads meaning into it: a request to a device's path means
+"something happened on that device, read its state now", nothing more.
+
+* **One listener, every driver.** A :class:`PushListener` serves any number of devices, each
+  through its own :class:`Registration`: an unguessable path (``/reolink/push/<token>``, 192
+  random bits from :mod:`secrets`) and a ``wake`` callable. A host may create a listener and hand
+  it to its drivers; drivers given none use a shared one from :func:`register_shared`.
+* **Only a known path wakes.** A request to a registered path calls that registration's
+  ``wake()`` once; anything else is answered 404 and wakes nothing. The body is read up to
+  ``body_limit`` bytes and ignored; the reply is an empty 200 with ``Connection: close``.
+* **``wake`` runs on the listener thread** and must be cheap and non-blocking (set an event,
+  put on a queue): while it runs, no other request is served. An exception from it is logged
+  and swallowed.
+* **Hostile peers cannot stall it.** Sockets are non-blocking and served by one selector loop;
+  each connection has ``deadline`` seconds from accept to a complete request (slowloris); at most
+  ``max_connections`` are held and the oldest is closed to admit a new one; heads are capped at
+  8 KiB. Paths are secrets: they never appear in logs, reprs or exception messages.
+* **Shared listeners leave nothing behind.** :func:`register_shared` creates the listener for a
+  ``(host, port)`` on first use and closes it (joining its thread) when its last registration is
+  unregistered; between uses no listener, thread or socket exists.
+
+The device calls plain HTTP: it must be able to reach ``host:port`` (firewalls!).
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+import selectors
+import socket
+import threading
+import time
+from collections import OrderedDict
+from typing import Callable, Dict, List, Optional, Tuple
+
+import attrs
+
+from reolink.errors import ReolinkError
+
+__all__ = [
+    "PATH_PREFIX",
+    "PushListener",
+    "PushListenerError",
+    "PushStats",
+    "Registration",
+    "register_shared",
+    "shared_listener_count",
+]
+
+log = logging.getLogger(__name__)
+
+#: Every device path starts with this; the rest is the secret token.
+PATH_PREFIX = "/reolink/push/"
+_TOKEN_BYTES = 24  # 192 random bits, URL-safe base64: 32 characters
+_MAX_HEAD = 8192
+_RECV = 8192
+_OK = b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+_CONTINUE = b"HTTP/1.1 100 Continue\r\n\r\n"
+
+
+def _reply(status: int, reason: str) -> bytes:
+    return f"HTTP/1.1 {status} {reason}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n".encode()
+
+
+_NOT_FOUND = _reply(404, "Not Found")
+_BAD_REQUEST = _reply(400, "Bad Request")
+_TOO_LARGE = _reply(413, "Content Too Large")
+_HEAD_TOO_LARGE = _reply(431, "Request Header Fields Too Large")
+
+
+class PushListenerError(ReolinkError):
+    """The push listener could not bind (port busy, address not local) or was closed."""
+
+    def __init__(self, message: str, *, port: Optional[int] = None) -> None:
+        super().__init__(message)
+        self.port = port
+
+
+@attrs.frozen
+class PushStats:
+    """Counters of a listener since it started."""
+
+    connections: int  #: accepted
+    open_connections: int  #: held right now
+    wakes: int  #: requests to a known path (each woke its device once)
+    not_found: int  #: requests to an unknown path (404, nothing woken)
+    bad_requests: int  #: garbage, oversized heads or bodies
+    timed_out: int  #: closed at their deadline
+    evicted: int  #: closed to admit a newer connection over max_connections
+    wake_errors: int  #: wake callables that raised
+
+
+class Registration:
+    """One device's path on a listener. ``path`` is a secret: the repr never shows it."""
+
+    def __init__(self, listener: PushListener, path: str, wake: Callable[[], None]) -> None:
+        self._listener = listener
+        self._path = path
+        self._wake = wake
+        #: requests that woke this registration
+        self.wakes = 0
+        #: ``time.monotonic()`` of the last wake, None before the first
+        self.last_wake: Optional[float] = None
+        self.active = True
+
+    @property
+    def path(self) -> str:
+        """The secret request path (``/reolink/push/<token>``). Keep it out of logs."""
+        return self._path
+
+    @property
+    def listener(self) -> PushListener:
+        return self._listener
+
+    def url(self, host: str) -> str:
+        """The URL a device calls: ``http://host:port/reolink/push/<token>`` (secret)."""
+        shown = f"[{host}]" if ":" in host and not host.startswith("[") else host
+        return f"http://{shown}:{self._listener.port}{self._path}"
+
+    def unregister(self) -> None:
+        """Stop answering this path (idempotent); a shared listener closes with its last one."""
+        self._listener.unregister(self)
+
+    def __repr__(self) -> str:
+        state = "active" if self.active else "unregistered"
+        return f"<Registration {state} wakes={self.wakes}>"
+
+
+class _Conn:
+    __slots__ = ("buf", "deadline", "head_done", "need", "peer", "sock")
+
+    def __init__(self, sock: socket.socket, peer: str, deadline: float) -> None:
+        self.sock = sock
+        self.peer = peer
+        self.deadline = deadline
+        self.buf = bytearray()
+        self.need = 0
+        self.head_done = False
+
+
+class PushListener:
+    """An HTTP listener for device webhook calls, serving many devices on one thread.
+
+    ``host`` "" binds every local address (IPv4 and IPv6 where the system allows both);
+    ``port`` 0 takes any free port (see :attr:`port` once started). ``deadline``: seconds a
+    connection may take to deliver a whole request. ``body_limit``: bytes of body read and
+    ignored (a larger body is refused with 413, after the wake). ``max_connections``: sockets
+    held at once; the oldest is closed to admit a new one.
+
+    :meth:`start` binds (raising :class:`PushListenerError` when it cannot) and starts the
+    thread; :meth:`register` starts the listener if needed. :meth:`close` joins the thread.
+    """
+
+    def __init__(
+        self,
+        host: str = "",
+        port: int = 0,
+        *,
+        deadline: float = 5.0,
+        body_limit: int = 16384,
+        max_connections: int = 256,
+    ) -> None:
+        if not isinstance(port, int) or isinstance(port, bool) or not 0 <= port <= 65535:
+            raise ValueError(f"port must be 0..65535, got {port!r}")
+        if deadline <= 0 or body_limit < 0 or max_connections < 1:
+            raise ValueError("deadline > 0, body_limit >= 0 and max_connections >= 1 are required")
+        self.host = host
+        self._requested_port = port
+        self.deadline = deadline
+        self.body_limit = body_limit
+        self.max_connections = max_connections
+        self._lock = threading.Lock()
+        self._routes: Dict[str, Registration] = {}
+        self._conns: OrderedDict[int, _Conn] = OrderedDict()
+        self._server: Optional[socket.socket] = None
+        self._sel: Optional[selectors.BaseSelector] = None
+        self._waker: Optional[Tuple[socket.socket, socket.socket]] = None
+        self._thread: Optional[threading.Thread] = None
+        self._closing = False
+        self._closed = False
+        self._counts = dict.fromkeys(
+            ("connections", "wakes", "not_found", "bad_requests", "timed_out", "evicted",
+             "wake_errors"), 0)
+        #: set by register_shared: called (under the shared lock) when the last one goes
+        self._shared_key: Optional[Tuple[str, int]] = None
+
+    # ------------------------------------------------------------------ lifecycle
+    @property
+    def port(self) -> int:
+        """The bound port (the requested one until :meth:`start`)."""
+        server = self._server
+        return int(server.getsockname()[1]) if server is not None else self._requested_port
+
+    @property
+    def running(self) -> bool:
+        thread = self._thread
+        return thread is not None and thread.is_alive()
+
+    def start(self) -> PushListener:
+        """Bind and serve (idempotent). Raises PushListenerError when the port cannot be bound."""
+        with self._lock:
+            if self._closed:
+                raise PushListenerError("this push listener is closed; create a new one")
+            if self._thread is not None:
+                return self
+            self._server = self._bind()
+            self._sel = selectors.DefaultSelector()
+            self._waker = socket.socketpair()
+            for sock in (self._server, *self._waker):
+                sock.setblocking(False)
+            self._sel.register(self._server, selectors.EVENT_READ, "accept")
+            self._sel.register(self._waker[0], selectors.EVENT_READ, "wakeup")
+            self._thread = threading.Thread(
+                target=self._run, name="reolink-push-listener", daemon=True
+            )
+            self._thread.start()
+        log.debug("push listener serving on port %s", self.port)
+        return self
+
+    def _bind(self) -> socket.socket:
+        port = self._requested_port
+        try:
+            if self.host == "" and socket.has_dualstack_ipv6():
+                return socket.create_server(
+                    ("", port), family=socket.AF_INET6, backlog=1024, dualstack_ipv6=True
+                )
+            family = socket.AF_INET6 if ":" in self.host else socket.AF_INET
+            return socket.create_server((self.host, port), family=family, backlog=1024)
+        except OSError as err:
+            where = f"{self.host or 'all addresses'} port {port}"
+            raise PushListenerError(
+                f"push listener cannot bind {where}: {err.strerror or err}. "
+                "Choose another push_port (0 = any free port) or free this one",
+                port=port,
+            ) from err
+
+    def close(self, timeout: float = 5.0) -> None:
+        """Stop serving, close every socket and join the thread (idempotent).
+
+        Raises RuntimeError if the thread is still alive after ``timeout``. Called from the
+        listener thread itself (from a ``wake``), it only asks the loop to end.
+        """
+        with self._lock:
+            self._closed = True
+            self._closing = True
+            thread, waker = self._thread, self._waker
+            for registration in self._routes.values():
+                registration.active = False
+            self._routes.clear()
+        if thread is None:
+            return
+        if waker is not None:
+            try:
+                waker[1].send(b"x")
+            except OSError:
+                pass  # the loop is already closing the pair
+        if thread is threading.current_thread():
+            return
+        thread.join(timeout)
+        if thread.is_alive():
+            raise RuntimeError(f"push listener thread did not stop within {timeout} s")
+
+    def __enter__(self) -> PushListener:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        state = "running" if self.running else ("closed" if self._closed else "idle")
+        return f"<PushListener {state} port={self.port} registrations={len(self._routes)}>"
+
+    # ------------------------------------------------------------------ registrations
+    def register(self, wake: Callable[[], None]) -> Registration:
+        """A new path that calls ``wake()`` (on the listener thread) for each request to it."""
+        if not callable(wake):
+            raise TypeError("wake must be callable")
+        self.start()
+        path = PATH_PREFIX + secrets.token_urlsafe(_TOKEN_BYTES)
+        registration = Registration(self, path, wake)
+        with self._lock:
+            if self._closed:
+                raise PushListenerError("this push listener is closed; create a new one")
+            self._routes[path] = registration
+        return registration
+
+    def unregister(self, registration: Registration) -> None:
+        """Forget ``registration``'s path (idempotent): later requests to it get 404."""
+        if self._shared_key is not None:
+            _SHARED.release(self, registration)
+        else:
+            self._remove(registration)
+
+    def _remove(self, registration: Registration) -> int:
+        """Drop the route; return how many registrations remain."""
+        with self._lock:
+            if self._routes.get(registration.path) is registration:
+                del self._routes[registration.path]
+            registration.active = False
+            return len(self._routes)
+
+    @property
+    def registrations(self) -> int:
+        with self._lock:
+            return len(self._routes)
+
+    def stats(self) -> PushStats:
+        """A snapshot of the counters."""
+        with self._lock:
+            return PushStats(open_connections=len(self._conns), **self._counts)
+
+    # ------------------------------------------------------------------ the loop
+    def _run(self) -> None:
+        sel = self._sel
+        assert sel is not None
+        try:
+            while not self._closing:
+                for key, _mask in sel.select(self._timeout()):
+                    if key.data == "accept":
+                        self._accept()
+                    elif key.data == "wakeup":
+                        self._drain_waker()
+                    else:
+                        self._on_readable(key.data)
+                self._expire(time.monotonic())
+        except Exception:  # the loop must not die silently: log, then clean up
+            log.exception("push listener loop failed; push wakes stop until it is restarted")
+        finally:
+            self._shutdown()
+
+    def _timeout(self) -> Optional[float]:
+        if not self._conns:
+            return None
+        oldest = next(iter(self._conns.values()))
+        return max(0.0, oldest.deadline - time.monotonic())
+
+    def _drain_waker(self) -> None:
+        assert self._waker is not None
+        try:
+            self._waker[0].recv(64)
+        except OSError:
+            pass
+
+    def _accept(self) -> None:
+        assert self._server is not None and self._sel is not None
+        deadline = time.monotonic() + self.deadline
+        for _ in range(256):  # a burst, then let the loop serve what it has
+            try:
+                sock, addr = self._server.accept()
+            except (BlockingIOError, InterruptedError):
+                return
+            except OSError as err:  # EMFILE and friends: keep serving what is open
+                log.warning("push listener could not accept a connection: %s", err)
+                return
+            sock.setblocking(False)
+            conn = _Conn(sock, str(addr[0]), deadline)
+            with self._lock:
+                self._conns[sock.fileno()] = conn
+                self._counts["connections"] += 1
+            self._sel.register(sock, selectors.EVENT_READ, conn)
+            while len(self._conns) > self.max_connections:
+                self._close(next(iter(self._conns.values())), "evicted")
+
+    def _expire(self, now: float) -> None:
+        while self._conns:
+            oldest = next(iter(self._conns.values()))
+            if oldest.deadline > now:
+                return
+            self._close(oldest, "timed_out")
+
+    def _close(self, conn: _Conn, counter: Optional[str] = None) -> None:
+        assert self._sel is not None
+        with self._lock:
+            if self._conns.pop(conn.sock.fileno(), None) is None:
+                return
+            if counter is not None:
+                self._counts[counter] += 1
+        try:
+            self._sel.unregister(conn.sock)
+        except (KeyError, ValueError):
+            pass
+        conn.sock.close()
+
+    def _finish(self, conn: _Conn, reply: bytes, counter: Optional[str] = None) -> None:
+        try:
+            conn.sock.send(reply)  # tiny: fits the empty send buffer of a fresh socket
+        except OSError:
+            pass
+        self._close(conn, counter)
+
+    def _on_readable(self, conn: _Conn) -> None:
+        try:
+            data = conn.sock.recv(_RECV)
+        except (BlockingIOError, InterruptedError):
+            return
+        except OSError:
+            data = b""
+        if not data:
+            self._close(conn)
+            return
+        if conn.head_done:
+            conn.need -= len(data)
+            if conn.need <= 0:
+                self._finish(conn, _OK)
+            return
+        conn.buf += data
+        end = conn.buf.find(b"\r\n\r\n")
+        if end < 0:
+            if len(conn.buf) > _MAX_HEAD:
+                self._finish(conn, _HEAD_TOO_LARGE, "bad_requests")
+            return
+        self._on_head(conn, bytes(conn.buf[:end]), len(conn.buf) - end - 4)
+
+    def _on_head(self, conn: _Conn, head: bytes, body_so_far: int) -> None:
+        parsed = _parse_head(head)
+        if parsed is None:
+            self._finish(conn, _BAD_REQUEST, "bad_requests")
+            return
+        path, length, expect_continue = parsed
+        with self._lock:
+            registration = self._routes.get(path)
+        if registration is None:
+            log.debug("push listener: request from %s for an unknown path: 404", conn.peer)
+            self._finish(conn, _NOT_FOUND, "not_found")
+            return
+        self._wake(registration)
+        if length > self.body_limit:
+            self._finish(conn, _TOO_LARGE, "bad_requests")
+            return
+        conn.head_done, conn.buf = True, bytearray()
+        conn.need = length - body_so_far
+        if conn.need <= 0:
+            self._finish(conn, _OK)
+        elif expect_continue:
+            try:
+                conn.sock.send(_CONTINUE)
+            except OSError:
+                self._close(conn)
+
+    def _wake(self, registration: Registration) -> None:
+        registration.wakes += 1
+        registration.last_wake = time.monotonic()
+        with self._lock:
+            self._counts["wakes"] += 1
+        try:
+            registration._wake()
+        except Exception:  # a host callback must not stop the listener
+            with self._lock:
+                self._counts["wake_errors"] += 1
+            log.exception("push listener: a wake callback raised")
+
+    def _shutdown(self) -> None:
+        conns: List[_Conn] = list(self._conns.values())
+        for conn in conns:
+            self._close(conn)
+        sel, server, waker = self._sel, self._server, self._waker
+        if sel is not None:
+            sel.close()
+        for sock in (server, *(waker or ())):
+            if sock is not None:
+                sock.close()
+
+
+def _parse_head(head: bytes) -> Optional[Tuple[str, int, bool]]:
+    """(path without query, Content-Length, Expect: 100-continue) or None for garbage."""
+    try:
+        text = head.decode("ascii")
+    except UnicodeDecodeError:
+        return None
+    lines = text.split("\r\n")
+    parts = lines[0].split(" ")
+    if len(parts) != 3 or not parts[0].isalpha() or not parts[2].startswith("HTTP/1."):
+        return None
+    target = parts[1]
+    if not target.startswith("/"):
+        return None
+    length, expect = 0, False
+    for line in lines[1:]:
+        name, sep, value = line.partition(":")
+        if not sep:
+            return None
+        name, value = name.strip().lower(), value.strip()
+        if name == "content-length":
+            if not value.isdigit() or len(value) > 12:
+                return None
+            length = int(value)
+        elif name == "transfer-encoding":
+            return None  # chunked bodies are not something a camera sends: refuse, simply
+        elif name == "expect":
+            expect = value.lower() == "100-continue"
+    return target.split("?", 1)[0], length, expect
+
+
+# ---------------------------------------------------------------------- shared listeners
+class _SharedListeners:
+    """The lazily created listeners of :func:`register_shared`, keyed by (host, port).
+
+    An entry exists only while it has registrations: the last unregister closes the listener
+    and removes it, so nothing outlives its users.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._listeners: Dict[Tuple[str, int], PushListener] = {}
+
+    def register(self, wake: Callable[[], None], host: str, port: int) -> Registration:
+        with self._lock:
+            listener = self._listeners.get((host, port))
+            if listener is None:
+                listener = PushListener(host, port)
+                listener.start()  # raises PushListenerError (port busy) before it is kept
+                listener._shared_key = (host, port)
+                self._listeners[(host, port)] = listener
+            return listener.register(wake)
+
+    def release(self, listener: PushListener, registration: Registration) -> None:
+        with self._lock:
+            remaining = listener._remove(registration)
+            key = listener._shared_key
+            if remaining or key is None or self._listeners.get(key) is not listener:
+                return
+            del self._listeners[key]
+        listener.close()
+
+    def count(self) -> int:
+        with self._lock:
+            return len(self._listeners)
+
+
+_SHARED = _SharedListeners()
+
+
+def register_shared(
+    wake: Callable[[], None], *, host: str = "", port: int = 0
+) -> Registration:
+    """Register on the shared listener for ``(host, port)``, creating it on first use.
+
+    The listener closes (and its thread ends) when its last registration is unregistered.
+    Raises PushListenerError when it has to be created and cannot bind.
+    """
+    return _SHARED.register(wake, host, port)
+
+
+def shared_listener_count() -> int:
+    """How many shared listeners exist now (0 once every registration is gone)."""
+    return _SHARED.count()

@@ -143,6 +143,7 @@ class Emulator:
             self._up.set()
             self._started = True
         self._scheduler.start()
+        self.device.webhooks.start()
         if self._events:
             schedule_script(self._scheduler, self._events, self.clock(), self._apply_event)
         if self._random_events:
@@ -158,6 +159,7 @@ class Emulator:
             self._started = False
         self._scheduler.stop(timeout)
         self._scheduler.clear()
+        self.device.webhooks.stop(timeout)
         if listener is not None:
             listener.close()
         self._drop_connections()
@@ -274,7 +276,10 @@ class Emulator:
 
     def set_motion(self, channel: int, on: bool) -> None:
         with self.device.lock:
-            self._spec_state(channel).motion = bool(on)
+            state = self._spec_state(channel)
+            started, state.motion = on and not state.motion, bool(on)
+        if started:  # firmware calls its webhooks when an event starts, never when it ends
+            self.device.webhooks.event_started(channel, "motion")
 
     def set_ai(self, channel: int, ai_type: str, on: bool) -> None:
         """Raise/clear an AI detection (also reported as motion while on, as cameras do)."""
@@ -282,7 +287,9 @@ class Emulator:
             state = self._spec_state(channel)
             if ai_type not in state.ai:
                 raise ValueError(f"channel {channel} has no {ai_type!r} detection")
-            state.ai[ai_type] = bool(on)
+            started, state.ai[ai_type] = on and not state.ai[ai_type], bool(on)
+        if started:
+            self.device.webhooks.event_started(channel, ai_type)
 
     def set_visitor(self, channel: int, on: bool) -> None:
         with self.device.lock:

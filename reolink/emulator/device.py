@@ -29,6 +29,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Deque, Dict, List, Optional, Tuple
 
 from .profiles import Profile, abilities
+from .webhook import Webhooks
 
 __all__ = ["DETAILS", "MAX_BATCH", "ChannelState", "CmdError", "Device", "Reply", "render"]
 
@@ -171,6 +172,7 @@ class Device:
         self._locked_until = float("-inf")
         self._snap_cache: Dict[int, bytes] = {}
         self.ability = abilities(profile)
+        self.webhooks = Webhooks(profile)  # slot tables, push settings, the POST sender
         self.channels: List[ChannelState] = []
         for i, spec in enumerate(profile.channels):
             state = ChannelState(online=spec.online, sleeping=spec.sleeping, name=spec.name)

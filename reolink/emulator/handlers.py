@@ -6,6 +6,7 @@ from typing import Any, Dict, List, Optional
 
 from . import info as _info  # noqa: F401 - registers the static getters
 from . import jpeg, ptz
+from . import webhook_cmds as _webhook_cmds  # noqa: F401 - registers the webhook commands
 from .device import DETAILS, CmdError, Device, Reply, error_entry, json_reply, render
 from .profiles import AI_TYPES
 from .registry import Result, check_channel, dispatch, ok, register

@@ -66,6 +66,8 @@ class Profile:
     schedule_version: int = 1
     snap_inline_auth: bool = True
     disk_num: int = 0
+    #: webhook slots per channel (GetWebHook/SetWebHook/TestWebHook); 0 = no webhook (-9)
+    webhook_slots: int = 0
     presets: Tuple[Tuple[int, str], ...] = field(
         default=((1, "Gate"), (2, "Driveway"), (3, "Home"))
     )
@@ -116,6 +118,9 @@ _BASE_CMDS = frozenset(
     }
 )
 _NEW_FW_CMDS = _BASE_CMDS | {"GetAiState", "GetEvents"}
+# Newer firmware: the webhook and GetPushV20 (older firmware has GetPush only).
+_WEBHOOK_CMDS = frozenset({"GetWebHook", "SetWebHook", "TestWebHook", "GetPushV20", "GetPush"})
+_WEBHOOK_SLOTS = 5
 
 
 def _camera() -> Profile:
@@ -141,8 +146,9 @@ def _camera() -> Profile:
         serial="00000000000001",
         uid="95270000EMU0001A",
         channels=(ch,),
-        known_cmds=_NEW_FW_CMDS,
+        known_cmds=_NEW_FW_CMDS | _WEBHOOK_CMDS,
         disk_num=1,
+        webhook_slots=_WEBHOOK_SLOTS,
     )
 
 
@@ -169,8 +175,9 @@ def _ptz() -> Profile:
         serial="00000000000002",
         uid="95270000EMU0002B",
         channels=(ch,),
-        known_cmds=_NEW_FW_CMDS,
+        known_cmds=_NEW_FW_CMDS | _WEBHOOK_CMDS,
         disk_num=1,
+        webhook_slots=_WEBHOOK_SLOTS,
     )
 
 
@@ -229,8 +236,9 @@ def _nvr(channels: int) -> Profile:
         serial="00000000000016",
         uid="95270000EMUNVR16",
         channels=tuple(specs),
-        known_cmds=_BASE_CMDS | {"GetChannelstatus", "GetAiState"},
+        known_cmds=_BASE_CMDS | {"GetChannelstatus", "GetAiState"} | _WEBHOOK_CMDS,
         disk_num=1,
+        webhook_slots=_WEBHOOK_SLOTS,
     )
 
 
@@ -255,7 +263,7 @@ def _legacy() -> Profile:
         serial="00000000000003",
         uid="95270000EMU0003C",
         channels=(ch,),
-        known_cmds=_BASE_CMDS | {"GetAiState", "GetAudioAlarm"},
+        known_cmds=_BASE_CMDS | {"GetAiState", "GetAudioAlarm", "GetPush"},
         ai_format="flat",
         schedule_version=0,
         disk_num=1,
@@ -303,9 +311,10 @@ def _hub(channels: int) -> Profile:
         serial="00000000000099",
         uid="95270000EMUHUB01",
         channels=tuple(specs),
-        known_cmds=_NEW_FW_CMDS | {"GetChannelstatus", "GetBatteryInfo"},
+        known_cmds=_NEW_FW_CMDS | {"GetChannelstatus", "GetBatteryInfo"} | _WEBHOOK_CMDS,
         snap_inline_auth=False,
         disk_num=1,
+        webhook_slots=_WEBHOOK_SLOTS,
     )
 
 
@@ -402,6 +411,7 @@ def abilities(profile: Profile) -> Dict[str, Any]:
                 "enc": _leaf(1 if up else 0),
                 "recCfg": _leaf(1 if up else 0),
                 "supportDoorbellLight": _leaf(1 if spec.doorbell else 0),
+                "supportWebhook": _leaf(1 if up and profile.webhook_slots else 0),
             }
         )
     ability["abilityChn"] = chans

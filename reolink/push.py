@@ -97,10 +97,18 @@ class PushStats:
 class Registration:
     """One device's path on a listener. ``path`` is a secret: the repr never shows it."""
 
-    def __init__(self, listener: PushListener, path: str, wake: Callable[[], None]) -> None:
+    def __init__(
+        self,
+        listener: PushListener,
+        path: str,
+        wake: Callable[[], None],
+        label: Optional[str] = None,
+    ) -> None:
         self._listener = listener
         self._path = path
         self._wake = wake
+        #: the device label (``host:port``) for log records; None when the caller gave none
+        self.label = label
         #: requests that woke this registration
         self.wakes = 0
         #: ``time.monotonic()`` of the last wake, None before the first
@@ -275,13 +283,18 @@ class PushListener:
         return f"<PushListener {state} port={self.port} registrations={len(self._routes)}>"
 
     # ------------------------------------------------------------------ registrations
-    def register(self, wake: Callable[[], None]) -> Registration:
-        """A new path that calls ``wake()`` (on the listener thread) for each request to it."""
+    def register(
+        self, wake: Callable[[], None], *, label: Optional[str] = None
+    ) -> Registration:
+        """A new path that calls ``wake()`` (on the listener thread) for each request to it.
+
+        ``label`` (the device's ``host:port``) names the device in log records.
+        """
         if not callable(wake):
             raise TypeError("wake must be callable")
         self.start()
         path = PATH_PREFIX + secrets.token_urlsafe(_TOKEN_BYTES)
-        registration = Registration(self, path, wake)
+        registration = Registration(self, path, wake, label)
         with self._lock:
             if self._closed:
                 raise PushListenerError("this push listener is closed; create a new one")
@@ -451,7 +464,11 @@ class PushListener:
         except Exception:  # a host callback must not stop the listener
             with self._lock:
                 self._counts["wake_errors"] += 1
-            log.exception("push listener: a wake callback raised")
+            log.exception(
+                "push listener: the wake callback of %s raised",
+                registration.label or "a device",
+                extra={"reolink_device": registration.label},
+            )
 
     def _shutdown(self) -> None:
         conns: List[_Conn] = list(self._conns.values())
@@ -507,7 +524,9 @@ class _SharedListeners:
         self._lock = threading.Lock()
         self._listeners: Dict[Tuple[str, int], PushListener] = {}
 
-    def register(self, wake: Callable[[], None], host: str, port: int) -> Registration:
+    def register(
+        self, wake: Callable[[], None], host: str, port: int, label: Optional[str]
+    ) -> Registration:
         with self._lock:
             listener = self._listeners.get((host, port))
             if listener is None:
@@ -515,7 +534,7 @@ class _SharedListeners:
                 listener.start()  # raises PushListenerError (port busy) before it is kept
                 listener._shared_key = (host, port)
                 self._listeners[(host, port)] = listener
-            return listener.register(wake)
+            return listener.register(wake, label=label)
 
     def release(self, listener: PushListener, registration: Registration) -> None:
         with self._lock:
@@ -535,14 +554,14 @@ _SHARED = _SharedListeners()
 
 
 def register_shared(
-    wake: Callable[[], None], *, host: str = "", port: int = 0
+    wake: Callable[[], None], *, host: str = "", port: int = 0, label: Optional[str] = None
 ) -> Registration:
     """Register on the shared listener for ``(host, port)``, creating it on first use.
 
     The listener closes (and its thread ends) when its last registration is unregistered.
     Raises PushListenerError when it has to be created and cannot bind.
     """
-    return _SHARED.register(wake, host, port)
+    return _SHARED.register(wake, host, port, label)
 
 
 def shared_listener_count() -> int:

@@ -198,14 +198,16 @@ def test_paths_stay_out_of_reprs_logs_and_errors(
     def boom() -> None:
         raise RuntimeError("host bug")
 
-    reg = listener.register(boom)
+    reg = listener.register(boom, label="192.0.2.7:80")
     token = reg.path[len(PATH_PREFIX):]
     assert post(listener.port, reg.path) == 200  # the wake raised; the reply is still 200
     assert post(listener.port, reg.path + "zz") == 404
     assert listener.stats().wake_errors == 1
     for text in (repr(reg), repr(listener), caplog.text):
         assert token not in text
-    assert "a wake callback raised" in caplog.text
+    assert "the wake callback of 192.0.2.7:80 raised" in caplog.text
+    record = next(r for r in caplog.records if "wake callback" in r.getMessage())
+    assert record.reolink_device == "192.0.2.7:80"  # type: ignore[attr-defined]
 
 
 def test_url_formats_hosts() -> None:

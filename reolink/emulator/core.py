@@ -278,8 +278,8 @@ class Emulator:
         with self.device.lock:
             state = self._spec_state(channel)
             started, state.motion = on and not state.motion, bool(on)
-        if started:  # firmware calls its webhooks when an event starts, never when it ends
-            self.device.webhooks.event_started(channel, "motion")
+            if started:  # firmware calls its webhooks when an event starts, never when it ends
+                self.device.webhooks.event_started(channel, "motion")
 
     def set_ai(self, channel: int, ai_type: str, on: bool) -> None:
         """Raise/clear an AI detection (also reported as motion while on, as cameras do)."""
@@ -288,8 +288,8 @@ class Emulator:
             if ai_type not in state.ai:
                 raise ValueError(f"channel {channel} has no {ai_type!r} detection")
             started, state.ai[ai_type] = on and not state.ai[ai_type], bool(on)
-        if started:
-            self.device.webhooks.event_started(channel, ai_type)
+            if started:
+                self.device.webhooks.event_started(channel, ai_type)
 
     def set_visitor(self, channel: int, on: bool) -> None:
         with self.device.lock:

@@ -225,7 +225,10 @@ class Webhooks:
         self.sender.post(url, self._body(channel, "test"), "test", channel)
 
     def event_started(self, channel: int, kind: str) -> int:
-        """A motion/AI event began: POST to every enabled slot while push is on; return count."""
+        """A motion/AI event began: POST to every enabled slot while push is on; return count.
+
+        Called under the device lock; only queues (the sender thread does the network).
+        """
         if not (self.supported and self.push_enabled and self.schedule_enabled[channel]):
             return 0
         urls = [s["hookUrl"] for s in self.slots[channel] if s["indexEnable"] == 1]

@@ -399,11 +399,14 @@ class PushListener:
         conn.sock.close()
 
     def _finish(self, conn: _Conn, reply: bytes, counter: Optional[str] = None) -> None:
+        if counter is not None:  # counted before the reply leaves: a peer that has it sees it
+            with self._lock:
+                self._counts[counter] += 1
         try:
             conn.sock.send(reply)  # tiny: fits the empty send buffer of a fresh socket
         except OSError:
             pass
-        self._close(conn, counter)
+        self._close(conn)
 
     def _on_readable(self, conn: _Conn) -> None:
         try:

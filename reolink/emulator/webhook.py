@@ -140,7 +140,12 @@ class Sender:
             conn = http.client.HTTPConnection(
                 split.hostname or "", split.port or 80, timeout=self.timeout
             )
+            conn.connect()
             with self._cond:
+                # Published only once connected, so stop() always has a socket to shut down.
+                if self._stopping:
+                    conn.close()
+                    raise ConnectionAbortedError("emulator stopping")
                 self._current = conn
             try:
                 conn.request("POST", target, body=body, headers={

@@ -39,7 +39,7 @@ from typing import Callable, Dict, List, Optional, Tuple
 
 import attrs
 
-from reolink.errors import ReolinkError
+from reolink.errors import ConfigError, ReolinkError
 
 __all__ = [
     "PATH_PREFIX",
@@ -173,9 +173,18 @@ class PushListener:
         max_connections: int = 256,
     ) -> None:
         if not isinstance(port, int) or isinstance(port, bool) or not 0 <= port <= 65535:
-            raise ValueError(f"port must be 0..65535, got {port!r}")
+            raise ConfigError(
+                f"push_port must be an integer 0..65535 (0 = any free port), got {port!r}",
+                attribute="push_port",
+            )
+        if not isinstance(host, str):
+            raise ConfigError(
+                f"push_host must be a string (an address of this host, or '' for all), "
+                f"got {type(host).__name__}",
+                attribute="push_host",
+            )
         if deadline <= 0 or body_limit < 0 or max_connections < 1:
-            raise ValueError("deadline > 0, body_limit >= 0 and max_connections >= 1 are required")
+            raise ConfigError("deadline > 0, body_limit >= 0 and max_connections >= 1 are required")
         self.host = host
         self._requested_port = port
         self.deadline = deadline

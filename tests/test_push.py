@@ -10,6 +10,7 @@ from typing import Iterator, List
 
 import pytest
 
+from reolink.errors import ConfigError
 from reolink.push import (
     PATH_PREFIX,
     PushListener,
@@ -296,7 +297,14 @@ def test_registration_repr_is_plain() -> None:
         assert repr(reg) == "<Registration active wakes=0>"
 
 
-@pytest.mark.parametrize("bad", [-1, 65536, True, "80"])
+@pytest.mark.parametrize("bad", [-1, 65536, True, "80", 80.0])
 def test_bad_port_is_refused(bad: object) -> None:
-    with pytest.raises(ValueError, match="port"):
+    with pytest.raises(ConfigError, match=r"push_port must be an integer 0\.\.65535") as info:
         PushListener("127.0.0.1", bad)  # type: ignore[arg-type]
+    assert info.value.attribute == "push_port"
+
+
+def test_bad_host_is_refused() -> None:
+    with pytest.raises(ConfigError, match="push_host must be a string") as info:
+        PushListener(None, 0)  # type: ignore[arg-type]
+    assert info.value.attribute == "push_host"

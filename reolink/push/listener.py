@@ -1,30 +1,4 @@
-"""The push listener: one small HTTP server on one thread that a device's webhook call wakes.
-
-A Reolink device with a webhook calls a URL when motion or AI starts (see
-:mod:`reolink.protocol.webhook`). The call's body is undocumented and differs between
-firmware, so the listener never reads meaning into it: a request to a device's path means
-"something happened on that device, read its state now", nothing more.
-
-* **One listener, every driver.** A :class:`PushListener` serves any number of devices, each
-  through its own :class:`Registration`: an unguessable path (``/reolink/push/<token>``, 192
-  random bits from :mod:`secrets`) and a ``wake`` callable. A host may create a listener and hand
-  it to its drivers; drivers given none use a shared one from :func:`register_shared`.
-* **Only a known path wakes.** A request to a registered path calls that registration's
-  ``wake()`` once; anything else is answered 404 and wakes nothing. The body is read up to
-  ``body_limit`` bytes and ignored; the reply is an empty 200 with ``Connection: close``.
-* **``wake`` runs on the listener thread** and must be cheap and non-blocking (set an event,
-  put on a queue): while it runs, no other request is served. An exception from it is logged
-  and swallowed.
-* **Hostile peers cannot stall it.** Sockets are non-blocking and served by one selector loop;
-  each connection has ``deadline`` seconds from accept to a complete request (slowloris); at most
-  ``max_connections`` are held and the oldest is closed to admit a new one; heads are capped at
-  8 KiB. Paths are secrets: they never appear in logs, reprs or exception messages.
-* **Shared listeners leave nothing behind.** :func:`register_shared` creates the listener for a
-  ``(host, port)`` on first use and closes it (joining its thread) when its last registration is
-  unregistered; between uses no listener, thread or socket exists.
-
-The device calls plain HTTP: it must be able to reach ``host:port`` (firewalls!).
-"""
+"""The push listener and its registrations (see :mod:`reolink.push` for the contract)."""
 
 from __future__ import annotations
 
@@ -41,35 +15,16 @@ import attrs
 
 from reolink.errors import ConfigError, ReolinkError
 
-__all__ = [
-    "PATH_PREFIX",
-    "PushListener",
-    "PushListenerError",
-    "PushStats",
-    "Registration",
-    "register_shared",
-    "shared_listener_count",
-]
+from . import _http
+
+__all__ = ["PATH_PREFIX", "PushListener", "PushListenerError", "PushStats", "Registration"]
 
 log = logging.getLogger(__name__)
 
 #: Every device path starts with this; the rest is the secret token.
 PATH_PREFIX = "/reolink/push/"
 _TOKEN_BYTES = 24  # 192 random bits, URL-safe base64: 32 characters
-_MAX_HEAD = 8192
 _RECV = 8192
-_OK = b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
-_CONTINUE = b"HTTP/1.1 100 Continue\r\n\r\n"
-
-
-def _reply(status: int, reason: str) -> bytes:
-    return f"HTTP/1.1 {status} {reason}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n".encode()
-
-
-_NOT_FOUND = _reply(404, "Not Found")
-_BAD_REQUEST = _reply(400, "Bad Request")
-_TOO_LARGE = _reply(413, "Content Too Large")
-_HEAD_TOO_LARGE = _reply(431, "Request Header Fields Too Large")
 
 
 class PushListenerError(ReolinkError):
@@ -202,7 +157,9 @@ class PushListener:
         self._counts = dict.fromkeys(
             ("connections", "wakes", "not_found", "bad_requests", "timed_out", "evicted",
              "wake_errors"), 0)
-        #: set by register_shared: called (under the shared lock) when the last one goes
+        #: set by the shared registry (reolink.push.shared): it removes and closes a shared
+        #: listener with its last registration; its key there
+        self._release: Optional[Callable[[PushListener, Registration], None]] = None
         self._shared_key: Optional[Tuple[str, int]] = None
 
     # ------------------------------------------------------------------ lifecycle
@@ -312,8 +269,8 @@ class PushListener:
 
     def unregister(self, registration: Registration) -> None:
         """Forget ``registration``'s path (idempotent): later requests to it get 404."""
-        if self._shared_key is not None:
-            _SHARED.release(self, registration)
+        if self._release is not None:
+            self._release(self, registration)
         else:
             self._remove(registration)
 
@@ -430,39 +387,39 @@ class PushListener:
         if conn.head_done:
             conn.need -= len(data)
             if conn.need <= 0:
-                self._finish(conn, _OK)
+                self._finish(conn, _http.OK)
             return
         conn.buf += data
         end = conn.buf.find(b"\r\n\r\n")
         if end < 0:
-            if len(conn.buf) > _MAX_HEAD:
-                self._finish(conn, _HEAD_TOO_LARGE, "bad_requests")
+            if len(conn.buf) > _http.MAX_HEAD:
+                self._finish(conn, _http.HEAD_TOO_LARGE, "bad_requests")
             return
         self._on_head(conn, bytes(conn.buf[:end]), len(conn.buf) - end - 4)
 
     def _on_head(self, conn: _Conn, head: bytes, body_so_far: int) -> None:
-        parsed = _parse_head(head)
+        parsed = _http.parse_head(head)
         if parsed is None:
-            self._finish(conn, _BAD_REQUEST, "bad_requests")
+            self._finish(conn, _http.BAD_REQUEST, "bad_requests")
             return
         path, length, expect_continue = parsed
         with self._lock:
             registration = self._routes.get(path)
         if registration is None:
             log.debug("push listener: request from %s for an unknown path: 404", conn.peer)
-            self._finish(conn, _NOT_FOUND, "not_found")
+            self._finish(conn, _http.NOT_FOUND, "not_found")
             return
         self._wake(registration)
         if length > self.body_limit:
-            self._finish(conn, _TOO_LARGE, "bad_requests")
+            self._finish(conn, _http.TOO_LARGE, "bad_requests")
             return
         conn.head_done, conn.buf = True, bytearray()
         conn.need = length - body_so_far
         if conn.need <= 0:
-            self._finish(conn, _OK)
+            self._finish(conn, _http.OK)
         elif expect_continue:
             try:
-                conn.sock.send(_CONTINUE)
+                conn.sock.send(_http.CONTINUE)
             except OSError:
                 self._close(conn)
 
@@ -492,90 +449,3 @@ class PushListener:
         for sock in (server, *(waker or ())):
             if sock is not None:
                 sock.close()
-
-
-def _parse_head(head: bytes) -> Optional[Tuple[str, int, bool]]:
-    """(path without query, Content-Length, Expect: 100-continue) or None for garbage."""
-    try:
-        text = head.decode("ascii")
-    except UnicodeDecodeError:
-        return None
-    lines = text.split("\r\n")
-    parts = lines[0].split(" ")
-    if len(parts) != 3 or not parts[0].isalpha() or not parts[2].startswith("HTTP/1."):
-        return None
-    target = parts[1]
-    if not target.startswith("/"):
-        return None
-    length, expect = 0, False
-    for line in lines[1:]:
-        name, sep, value = line.partition(":")
-        if not sep:
-            return None
-        name, value = name.strip().lower(), value.strip()
-        if name == "content-length":
-            if not value.isdigit() or len(value) > 12:
-                return None
-            length = int(value)
-        elif name == "transfer-encoding":
-            return None  # chunked bodies are not something a camera sends: refuse, simply
-        elif name == "expect":
-            expect = value.lower() == "100-continue"
-    return target.split("?", 1)[0], length, expect
-
-
-# ---------------------------------------------------------------------- shared listeners
-class _SharedListeners:
-    """The lazily created listeners of :func:`register_shared`, keyed by (host, port).
-
-    An entry exists only while it has registrations: the last unregister closes the listener
-    and removes it, so nothing outlives its users.
-    """
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._listeners: Dict[Tuple[str, int], PushListener] = {}
-
-    def register(
-        self, wake: Callable[[], None], host: str, port: int, label: Optional[str]
-    ) -> Registration:
-        with self._lock:
-            listener = self._listeners.get((host, port))
-            if listener is None:
-                listener = PushListener(host, port)
-                listener.start()  # raises PushListenerError (port busy) before it is kept
-                listener._shared_key = (host, port)
-                self._listeners[(host, port)] = listener
-            return listener.register(wake, label=label)
-
-    def release(self, listener: PushListener, registration: Registration) -> None:
-        with self._lock:
-            remaining = listener._remove(registration)
-            key = listener._shared_key
-            if remaining or key is None or self._listeners.get(key) is not listener:
-                return
-            del self._listeners[key]
-        listener.close()
-
-    def count(self) -> int:
-        with self._lock:
-            return len(self._listeners)
-
-
-_SHARED = _SharedListeners()
-
-
-def register_shared(
-    wake: Callable[[], None], *, host: str = "", port: int = 0, label: Optional[str] = None
-) -> Registration:
-    """Register on the shared listener for ``(host, port)``, creating it on first use.
-
-    The listener closes (and its thread ends) when its last registration is unregistered.
-    Raises PushListenerError when it has to be created and cannot bind.
-    """
-    return _SHARED.register(wake, host, port, label)
-
-
-def shared_listener_count() -> int:
-    """How many shared listeners exist now (0 once every registration is gone)."""
-    return _SHARED.count()

@@ -71,7 +71,7 @@ class TransportError(ReolinkError):
     may be sent again for a command that changes something (see :mod:`reolink.transport`).
     """
 
-    #: Class default; an instance may override it (``TransportProtocolError(..., request_sent=False)``).
+    #: Class default; an instance may override it (``request_sent=False`` in the constructor).
     request_sent: bool = True
 
     def __init__(self, message: str = "", *, request_sent: Optional[bool] = None) -> None:

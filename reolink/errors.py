@@ -33,6 +33,7 @@ __all__ = [
     "Timeout",
     "TransportError",
     "TransportProtocolError",
+    "WrongProtocolError",
 ]
 
 
@@ -102,6 +103,18 @@ class Timeout(TransportError):
 
 class TransportProtocolError(TransportError):
     """The connection broke or the HTTP framing was invalid after the request was sent."""
+
+
+class WrongProtocolError(TransportError):
+    """The port speaks the other protocol: HTTPS asked of a plain-HTTP port, or the reverse.
+
+    ``expected`` is the protocol the port speaks (``"http"`` or ``"https"``): the fix is the
+    device's ``protocol`` setting, not a timeout or a certificate option.
+    """
+
+    def __init__(self, message: str, *, expected: str, request_sent: Optional[bool] = None) -> None:
+        super().__init__(message, request_sent=request_sent)
+        self.expected = expected
 
 
 class ResponseTooLarge(TransportProtocolError):

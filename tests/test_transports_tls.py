@@ -17,7 +17,7 @@ from typing import Any, Iterator, List, Optional, Tuple
 import pytest
 import trustme
 
-from reolink.errors import ConfigError, TLSError
+from reolink.errors import ConfigError, TLSError, WrongProtocolError
 from reolink.transport import Request, TLSOptions, Transport
 from transports import StdlibTransport, Urllib3Transport, open_transport
 
@@ -203,8 +203,9 @@ def test_ca_file_mode_checks_the_host(
     assert name_only_server.requests == []
 
 
+@pytest.mark.parametrize("pinned", [False, True], ids=["no-pin", "pin"])
 @pytest.mark.parametrize("kind", KINDS)
-def test_https_to_a_plain_http_port_is_a_tls_error(kind: str) -> None:
+def test_https_to_a_plain_http_port_says_so(kind: str, pinned: bool) -> None:
     stop = threading.Event()
     listener = socket.create_server(("127.0.0.1", 0))
 
@@ -217,13 +218,20 @@ def test_https_to_a_plain_http_port_is_a_tls_error(kind: str) -> None:
 
     thread = threading.Thread(target=plain_http, daemon=True)
     thread.start()
+    tls = TLSOptions(fingerprint="ab" * 32) if pinned else None
     try:
-        with pytest.raises(TLSError):
-            make(kind, listener.getsockname()[1]).send(Request("GET", TARGET))
+        with pytest.raises(WrongProtocolError) as info:
+            make(kind, listener.getsockname()[1], tls).send(Request("GET", TARGET))
     finally:
         stop.set()
         thread.join(5)
         listener.close()
+    message = str(info.value)
+    assert "speaks plain HTTP" in message
+    assert "use protocol http" in message
+    assert "fingerprint" not in message and "verify" not in message
+    assert info.value.expected == "http"
+    assert info.value.request_sent is False
 
 
 @pytest.mark.parametrize("cls", [StdlibTransport, Urllib3Transport])

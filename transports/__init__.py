@@ -4,10 +4,12 @@
 * :class:`StdlibTransport` — connections made by ``http.client``, for systems without urllib3;
 * :class:`MemoryTransport` — calls a Python function (the emulator) instead of the network.
 
-Both real transports run the same HTTP/1.1 exchange (:mod:`transports._http11`: one send, the
-reply read under a whole-response deadline and a size cap), so they behave the same; they
+Both real transports run the same HTTP/1.1 exchange (:mod:`transports._exchange`: one send, the
+reply parsed by ``http.client`` under a whole-response deadline and a size cap) and the same
+keep-alive and request-safety rule (:mod:`transports._base`), so they behave the same; they
 differ in who makes the connection. urllib3 is imported only when a urllib3 transport is asked
-for, so ``transports`` and the stdlib transport work where urllib3 is not installed.
+for, so ``transports`` and the stdlib transport work where urllib3 is not installed, and
+``open_transport`` falls back to the stdlib transport by itself there.
 """
 
 from __future__ import annotations
@@ -29,9 +31,19 @@ __all__ = [
     "StdlibTransport",
     "Urllib3Transport",
     "open_transport",
+    "urllib3_available",
 ]
 
-_KINDS = ("urllib3", "stdlib")
+_KINDS = ("auto", "urllib3", "stdlib")
+
+
+def urllib3_available() -> bool:
+    """Whether the urllib3 transport can be used (urllib3 2.x importable)."""
+    try:
+        from . import _urllib3  # noqa: F401
+    except ImportError:
+        return False
+    return True
 
 
 def open_transport(
@@ -40,13 +52,15 @@ def open_transport(
     host: str,
     port: int,
     tls: TLSOptions | None = None,
-    kind: str = "urllib3",
+    kind: str = "auto",
 ) -> Transport:
-    """Make the transport of ``kind`` (``"urllib3"`` or ``"stdlib"``) for one device.
+    """Make the transport of ``kind`` for one device.
 
-    ``host`` may be a name, an IPv4 address or an IPv6 literal (``"::1"`` or ``"[::1]"``).
-    ``tls`` applies to ``https`` only. Bad settings raise :class:`~reolink.errors.ConfigError`
-    (malformed fingerprint, unreadable CA file, unknown scheme or kind, port out of range).
+    ``kind``: ``"auto"`` (the default: urllib3 when it is installed, else the stdlib
+    transport), ``"urllib3"`` or ``"stdlib"``. ``host`` may be a name, an IPv4 address or an
+    IPv6 literal (``"::1"`` or ``"[::1]"``). ``tls`` applies to ``https`` only. Bad settings
+    raise :class:`~reolink.errors.ConfigError` (malformed fingerprint, unreadable CA file,
+    unknown scheme or kind, port out of range, kind ``"urllib3"`` without urllib3).
     Nothing connects until the first ``send``.
     """
     if kind not in _KINDS:
@@ -57,8 +71,16 @@ def open_transport(
         raise ConfigError(f"port must be 1-65535, not {port!r}", attribute="port")
     if not host:
         raise ConfigError("host must not be empty", attribute="host")
+    if kind == "auto":
+        kind = "urllib3" if urllib3_available() else "stdlib"
     if kind == "stdlib":
         return StdlibTransport(scheme, host, port, tls)
+    if not urllib3_available():
+        raise ConfigError(
+            "transport kind 'urllib3' needs urllib3 2.x, which is not installed: install it, "
+            "or use kind 'stdlib' (or 'auto')",
+            attribute="kind",
+        )
     from ._urllib3 import Urllib3Transport
 
     return Urllib3Transport(scheme, host, port, tls)

@@ -1,6 +1,9 @@
-"""TLS helpers shared by the transports: fingerprint pins, CA bundles, SSL contexts.
+"""TLS for both real transports: one SSL context per device, one pin check, one CA check.
 
-Nothing here imports urllib3: the stdlib transport must work without it.
+Both transports hand the same :func:`make_context` context to their connections (urllib3's
+``ssl_context``, http.client's ``context``) and run :func:`verify_pin` right after the handshake,
+before a byte of the request (and its token) is sent. Nothing here imports urllib3: the stdlib
+transport must work without it.
 """
 
 from __future__ import annotations
@@ -17,9 +20,10 @@ __all__ = [
     "FingerprintMismatch",
     "check_fingerprint",
     "format_fingerprint",
-    "make_stdlib_context",
+    "make_context",
     "parse_fingerprint",
     "validate_ca_file",
+    "verify_pin",
 ]
 
 _SHA256_HEX_DIGITS = 64
@@ -90,8 +94,19 @@ def validate_ca_file(ca_file: str) -> None:
         ) from err
 
 
-def make_stdlib_context(tls: TLSOptions) -> ssl.SSLContext:
-    """An :class:`ssl.SSLContext` for ``http.client`` matching the TLS mode.
+def verify_pin(sock: object, pin: bytes | None) -> None:
+    """After the handshake: raise :class:`FingerprintMismatch` unless the peer is the pinned one.
+
+    ``sock`` is the connection's ``ssl.SSLSocket``; ``pin`` None (not "pin" mode) checks nothing.
+    """
+    if pin is None:
+        return
+    assert isinstance(sock, ssl.SSLSocket)
+    check_fingerprint(sock.getpeercert(binary_form=True), pin)
+
+
+def make_context(tls: TLSOptions) -> ssl.SSLContext:
+    """The :class:`ssl.SSLContext` of one device's connections, matching the TLS mode.
 
     * ``verify``: chain checked against ``ca_file`` and the host name (or IP SAN) checked;
     * ``pin`` and ``self-signed``: no chain check (cameras ship self-signed certificates);

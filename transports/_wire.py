@@ -1,31 +1,26 @@
-"""Pieces shared by the real transports: host names, request heads, idle checks, reply errors.
+"""Pieces shared by the transports: host names, request heads, idle checks.
 
 Nothing here imports urllib3: the stdlib transport must work without it. The exchange itself
 (send the request, read the whole reply under the deadline and the cap) is in
-:mod:`transports._http11`; both real transports run it on their own connections.
+:mod:`transports._exchange`; both real transports run it on their own connections.
 """
 
 from __future__ import annotations
 
-import http.client
 import re
 import select
 import socket
 from collections.abc import Mapping
 
 from reolink import __version__
-from reolink.errors import Timeout, TransportError, TransportProtocolError
 from reolink.transport import Request
 
 __all__ = [
     "HeadBuilder",
-    "StaleConnectionError",
-    "TruncatedHeadersError",
     "authority",
     "closed_while_idle",
     "default_headers",
     "normalize_host",
-    "reply_error",
 ]
 
 USER_AGENT = f"reolink-python/{__version__}"
@@ -45,19 +40,6 @@ _BAD_HEADER_VALUE = re.compile(r"\n(?![ \t])|\r(?![ \t\n])")
 
 #: Prebuilt header blocks kept per transport (distinct header sets a driver sends: two or three).
 _HEAD_CACHE_SIZE = 16
-
-
-class StaleConnectionError(ConnectionResetError):
-    """A kept-alive connection was closed by the device before it sent any byte of the reply.
-
-    This is the idle-close race every HTTP/1.1 client knows: the device dropped the idle
-    connection just as we reused it. The transports retry such a request once on a fresh
-    connection, and only this case (see their docstrings).
-    """
-
-
-class TruncatedHeadersError(http.client.HTTPException):
-    """The connection ended inside the reply's header block (no blank line after the headers)."""
 
 
 def normalize_host(host: str) -> str:
@@ -160,19 +142,3 @@ def closed_while_idle(sock: socket.socket) -> bool:
         return bool(readable)
     except (OSError, ValueError):
         return True
-
-
-def reply_error(err: BaseException, where: str, request: Request) -> TransportError:
-    """What a failure after the connection was up (sending, or reading the reply) becomes."""
-    if isinstance(err, socket.timeout):
-        return Timeout(f"{where}: no complete response within {request.read_timeout} s")
-    if isinstance(err, http.client.IncompleteRead):
-        return TransportProtocolError(
-            f"{where}: connection closed mid-reply ({len(err.partial)} bytes read, "
-            f"{err.expected} more expected)"
-        )
-    if isinstance(err, http.client.RemoteDisconnected):
-        return TransportProtocolError(f"{where}: connection closed before any reply")
-    if isinstance(err, http.client.HTTPException):
-        return TransportProtocolError(f"{where}: invalid HTTP reply ({type(err).__name__})")
-    return TransportProtocolError(f"{where}: connection broken: {err}")

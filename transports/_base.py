@@ -1,0 +1,203 @@
+"""What both real transports share: settings, kept-alive connections, the request-safety rule.
+
+A subclass only says how a connection is made (:meth:`ConnectionTransport._new_conn`: urllib3's
+or http.client's connection classes, with the shared SSL context and pin check of
+:mod:`transports._tls`); the exchange on it is :func:`transports._exchange.exchange`, and
+errors are translated by :mod:`transports._errors`.
+
+Keep-alive: up to ``pool_maxsize`` idle connections are kept. Before reusing one we look
+whether the device closed it while it was idle (the socket is then readable) and open a fresh
+one. The device may still close it in the very moment we reuse it. What happens then is the
+request-safety rule of :mod:`reolink.transport`:
+
+* the first write failed: nothing left, the request is sent again on a fresh connection;
+* the request left and the connection ended before any byte of a reply: sent again on a fresh
+  connection only when ``request.repeatable`` (a read-only batch); otherwise the error says the
+  device may have executed it (``request_sent`` True), and nothing is sent again.
+
+A request is sent at most twice, and a second time only in those two cases.
+"""
+
+from __future__ import annotations
+
+import http.client
+import logging
+import ssl
+import threading
+from typing import Any, ClassVar, List, Optional, Protocol, Tuple
+
+from reolink.errors import ConfigError, TransportError, TransportProtocolError
+from reolink.redact import redact_target
+from reolink.transport import Request, Response, TLSOptions
+
+from ._errors import NoReply, NothingSent, connect_error, lost_reply_error, reply_error
+from ._exchange import exchange
+from ._tls import make_context, parse_fingerprint
+from ._wire import HeadBuilder, authority, closed_while_idle, normalize_host
+
+__all__ = ["Connection", "ConnectionTransport"]
+
+
+class Connection(Protocol):
+    """What the transports need of urllib3's and http.client's connection objects."""
+
+    sock: Any
+
+    def connect(self) -> None: ...
+
+    def close(self) -> None: ...
+
+
+class _SendAgain(Exception):
+    """Internal: the attempt failed in a way that makes sending the request again safe."""
+
+
+class ConnectionTransport:
+    """HTTP(S) to one device; subclasses make the connections.
+
+    Thread-safe: concurrent requests each get a connection of their own.
+    """
+
+    #: The logger of the subclass (``reolink.transports.<kind>``).
+    _log: ClassVar[logging.Logger]
+    #: What the subclass's ``connect()`` raises besides OSError (urllib3's own errors).
+    _connect_errors: ClassVar[Tuple[type[BaseException], ...]] = (OSError,)
+
+    def __init__(
+        self,
+        scheme: str,
+        host: str,
+        port: int,
+        tls: Optional[TLSOptions] = None,
+        *,
+        pool_maxsize: int = 1,
+    ) -> None:
+        if scheme not in ("http", "https"):
+            raise ConfigError(
+                f"scheme must be 'http' or 'https', not {scheme!r}", attribute="scheme"
+            )
+        if pool_maxsize < 1:
+            raise ConfigError("pool_maxsize must be at least 1", attribute="pool_maxsize")
+        self._scheme = scheme
+        self._host = normalize_host(host)
+        self._port = port
+        self._tls = tls or TLSOptions()
+        self._pool_maxsize = pool_maxsize
+        self._where = authority(self._host, port)
+        self._extra = {"reolink_device": self._where}
+        self._context: Optional[ssl.SSLContext] = None
+        self._pin: Optional[bytes] = None
+        if scheme == "https":
+            # Made now, so that a bad fingerprint or CA file fails at configuration time.
+            if self._tls.mode == "pin":
+                assert self._tls.fingerprint is not None  # mode "pin" implies it
+                self._pin = parse_fingerprint(self._tls.fingerprint)
+            self._context = make_context(self._tls)
+        self._heads = HeadBuilder(self._host, port, 443 if scheme == "https" else 80)
+        self._idle: List[Connection] = []
+        #: Bumped by close(): connections checked out before it are not kept afterwards.
+        self._generation = 0
+        self._lock = threading.Lock()
+
+    def __repr__(self) -> str:
+        tls = f" tls={self._tls.mode}" if self._scheme == "https" else ""
+        return f"<{type(self).__name__} {self._scheme}://{self._where}{tls}>"
+
+    def _new_conn(self, connect_timeout: float) -> Connection:
+        """A new, not yet connected connection to the device."""
+        raise NotImplementedError
+
+    def close(self) -> None:
+        """Close every idle connection. Idempotent; a later ``send`` connects again.
+
+        A connection in use by a concurrent ``send`` is closed when that ``send`` ends.
+        """
+        with self._lock:
+            idle, self._idle = self._idle, []
+            self._generation += 1
+        for conn in idle:
+            conn.close()
+
+    def send(self, request: Request) -> Response:
+        """Send ``request`` and return the whole response (see :mod:`reolink.transport`)."""
+        head = self._heads.head(request)  # a bad target or header: ValueError, nothing sent
+        try:
+            return self._attempt(request, head, fresh=False)
+        except _SendAgain as again:
+            reason = str(again)
+        # Outside the except block, so that a failure of the second attempt is not chained
+        # to the first one's.
+        self._log.debug("%s: %s; sending it again on a new connection", self._where, reason,
+                        extra=self._extra)
+        return self._attempt(request, head, fresh=True)
+
+    def _attempt(self, request: Request, head: bytes, fresh: bool) -> Response:
+        """One attempt; raises ours, or _SendAgain when a second one is safe."""
+        conn, reused, generation = self._checkout(request, fresh)
+        try:
+            status, headers, body, keep = exchange(conn.sock, head, request, self._where)
+        except TransportError:
+            conn.close()
+            raise
+        except (OSError, http.client.HTTPException) as err:
+            conn.close()
+            raise self._failure(err, request, reused) from err
+        except BaseException:
+            conn.close()
+            raise
+        if keep:
+            self._checkin(conn, generation)
+        else:
+            conn.close()
+        if self._log.isEnabledFor(logging.DEBUG):
+            self._log.debug("%s: %s %s -> %s (%d bytes)", self._where, request.method,
+                            redact_target(request.target), status, len(body), extra=self._extra)
+        return Response(status=status, headers=headers, body=body)
+
+    def _failure(self, err: BaseException, request: Request, reused: bool) -> Exception:
+        """What a failed exchange raises: ours, or _SendAgain (see the module docstring)."""
+        if isinstance(err, NothingSent):
+            if reused:
+                return _SendAgain("the kept-alive connection was closed before the request left")
+            return TransportProtocolError(
+                f"{self._where}: connection broken before the request was sent "
+                f"({err.__cause__ or err})",
+                request_sent=False,
+            )
+        if isinstance(err, NoReply):
+            if reused and request.repeatable:
+                return _SendAgain(
+                    "the kept-alive connection ended before any reply (read-only request)"
+                )
+            return lost_reply_error(
+                err, self._where, request, plain_http=self._scheme == "http" and not reused
+            )
+        return reply_error(err, self._where, request)
+
+    def _checkout(self, request: Request, fresh: bool) -> Tuple[Connection, bool, int]:
+        """(an idle connection still open, or a new one; whether it is reused; generation)."""
+        with self._lock:
+            generation = self._generation
+            conn = self._idle.pop() if self._idle and not fresh else None
+        while conn is not None:
+            if conn.sock is not None and not closed_while_idle(conn.sock):
+                return conn, True, generation
+            conn.close()
+            with self._lock:
+                conn = self._idle.pop() if self._idle else None
+        conn = self._new_conn(request.connect_timeout)
+        try:
+            conn.connect()
+        except self._connect_errors as err:
+            conn.close()
+            raise connect_error(err, self._where, request) from err
+        if self._log.isEnabledFor(logging.DEBUG):
+            self._log.debug("%s: connected", self._where, extra=self._extra)
+        return conn, False, generation
+
+    def _checkin(self, conn: Connection, generation: int) -> None:
+        with self._lock:
+            if generation == self._generation and len(self._idle) < self._pool_maxsize:
+                self._idle.append(conn)
+                return
+        conn.close()

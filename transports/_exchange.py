@@ -1,0 +1,307 @@
+"""One HTTP/1.1 exchange on a connected socket: send the request, read the whole reply.
+
+Both real transports run this on their own connections (they differ only in how they connect),
+so the contract of :mod:`reolink.transport` is kept in one place. The reply is parsed by the
+standard library's :class:`http.client.HTTPResponse` (what urllib3 parses with too); what we add
+on top of it:
+
+* **the whole-response deadline**: ``HTTPResponse`` reads through ``sock.makefile("rb")``; it
+  gets a buffered reader of our own instead, whose every read from the socket first checks the
+  deadline (``read_timeout`` counted from just after the request was sent) and sets the socket
+  timeout to what is left of it. A device that drips a byte every 100 ms is cut off when the
+  budget runs out, not after each byte. The timeout is set again only when the one set earlier
+  could overshoot the deadline by more than :data:`DEADLINE_SLACK`, so a reply that arrives at
+  once costs one ``settimeout``;
+* **the size cap**: a declared ``Content-Length`` above ``max_body`` fails before the body is
+  read; a chunked or close-delimited body fails as soon as it passes the cap; a compressed body
+  (``gzip`` / ``deflate``, never asked for: we send ``Accept-Encoding: identity``) is decoded
+  and the cap applies to the decoded size too (a decompression bomb stops at the cap);
+* **strict lengths**: several ``Content-Length`` values that disagree, or one that is not a
+  number, fail instead of falling back to reading until the close;
+* **what happened to the request**: the first write is checked on its own, so that a
+  connection that is already dead when we write raises :class:`NothingSent` (provably nothing
+  left); a connection that ends before the first byte of a reply raises :class:`NoReply` (the
+  request left, the device may have run it). The transport decides what to do with each
+  (see :mod:`transports._base`);
+* **keep-alive**: the connection is kept only when the reply said so, was final (not 1xx), and
+  nothing came after its end.
+
+Other failures are raised as ``OSError`` / ``http.client.HTTPException`` (translated by
+:func:`transports._errors.reply_error`) or as our own ``TransportProtocolError`` /
+``ResponseTooLarge`` (already carrying the device's name).
+"""
+
+from __future__ import annotations
+
+import http.client
+import io
+import socket
+import ssl
+import time
+import zlib
+from typing import TYPE_CHECKING, Dict, List, Optional, Tuple
+
+from reolink.errors import ResponseTooLarge, TransportProtocolError
+from reolink.transport import Request
+
+from ._errors import NoReply, NothingSent, WrongProtocol
+
+if TYPE_CHECKING:
+    from _typeshed import WriteableBuffer
+
+__all__ = ["DEADLINE_SLACK", "Reply", "exchange"]
+
+#: How far (seconds) a read may overshoot the whole-response deadline before the socket
+#: timeout is set again. Setting it before every read costs a call per read for nothing.
+DEADLINE_SLACK = 0.01
+#: Bytes asked for per read of a body whose length is not known in advance.
+READ_SIZE = 64 * 1024
+#: Buffer of the reader ``HTTPResponse`` reads through (large bodies bypass it).
+_BUFFER = 16 * 1024
+#: The first write is at most one TLS record: if it fails, no complete record (and so no
+#: byte the device could read) has left.
+_FIRST_WRITE = 16 * 1024
+#: A TLS record header (alert 0x15, handshake 0x16; version 3.x): the port speaks TLS.
+_TLS_RECORD_STARTS = ("\x15\x03", "\x16\x03")
+
+#: status, headers (lower-case names, last value wins), body, keep the connection.
+Reply = Tuple[int, Dict[str, str], bytes, bool]
+
+_monotonic = time.monotonic
+
+
+class _DeadlineRaw(io.RawIOBase):
+    """Reads from the socket under the whole-response deadline; counts the bytes received."""
+
+    def __init__(self, sock: socket.socket, budget: float, armed_at: Optional[float]) -> None:
+        """``armed_at``: when the socket timeout was last set to ``budget`` (None: set it now)."""
+        super().__init__()
+        self.sock = sock
+        self.budget = budget
+        now = _monotonic()
+        self.deadline = now + budget
+        self.received = 0
+        if armed_at is None:
+            sock.settimeout(budget)
+            armed_at = now
+        self.armed_at = armed_at
+
+    def readable(self) -> bool:
+        return True
+
+    def tell(self) -> int:
+        # Lets the buffered reader's tell() say how much of what we received it handed out.
+        return self.received
+
+    def readinto(self, buffer: WriteableBuffer) -> int:
+        now = _monotonic()
+        # The timeout set at armed_at ends at deadline + (now - armed_at) if set now.
+        if now - self.armed_at > DEADLINE_SLACK:
+            remaining = self.deadline - now
+            if remaining <= 0:
+                raise socket.timeout(f"no complete response within {self.budget} s")
+            self.sock.settimeout(remaining)
+            self.armed_at = now
+        try:
+            count = self.sock.recv_into(buffer)
+        except ssl.SSLError as err:
+            # Not a handshake failure: the connection broke while reading the reply.
+            raise ConnectionAbortedError(f"TLS error while reading the reply: {err}") from err
+        self.received += count
+        return count
+
+
+class _Reader(io.BufferedReader):
+    """What ``HTTPResponse`` reads through. Closing it leaves the socket (and us) alone."""
+
+    #: A line ended without its LF: the connection ended inside it (http.client would take
+    #: a head cut short for a complete one).
+    cut_line = False
+
+    def readline(self, size: Optional[int] = -1) -> bytes:
+        line = super().readline(size)
+        if not line.endswith(b"\n") and (size is None or size < 0 or len(line) < size):
+            self.cut_line = True
+        return line
+
+    def close(self) -> None:
+        # HTTPResponse closes its file when the body is done; we still need tell() then.
+        pass
+
+    def leftover(self) -> int:
+        """Bytes received but not consumed: something came after the end of the reply."""
+        raw = self.raw
+        assert isinstance(raw, _DeadlineRaw)
+        return raw.received - self.tell()
+
+
+class _SocketShim:
+    """Stands in for the socket ``HTTPResponse`` is given: its ``makefile`` is our reader."""
+
+    __slots__ = ("reader",)
+
+    def __init__(self, reader: _Reader) -> None:
+        self.reader = reader
+
+    def makefile(self, mode: str) -> _Reader:
+        return self.reader
+
+
+def _send(sock: socket.socket, data: bytes, timeout: float) -> None:
+    """Write the request; :class:`NothingSent` when the first write fails (nothing left)."""
+    sock.settimeout(timeout)
+    first = data[:_FIRST_WRITE]
+    try:
+        sent = sock.send(first)
+    except OSError as err:
+        # A failed send() wrote nothing (a failed TLS write: at most part of one record,
+        # which the device cannot decrypt, let alone run).
+        raise NothingSent(f"the connection failed before the request was sent: {err}") from err
+    if sent < len(data):
+        try:
+            sock.sendall(memoryview(data)[sent:])
+        except ssl.SSLError as err:
+            raise ConnectionAbortedError(f"TLS error while sending the request: {err}") from err
+
+
+def _begin(response: http.client.HTTPResponse, reader: _Reader, raw: _DeadlineRaw) -> None:
+    """Read the status line and headers; tell a lost reply, a cut head and a TLS peer apart."""
+    try:
+        response.begin()
+    except (ConnectionResetError, ConnectionAbortedError, BrokenPipeError) as err:
+        # RemoteDisconnected (closed without a status line) is a ConnectionResetError too.
+        if raw.received == 0:
+            reset = not isinstance(err, http.client.RemoteDisconnected)
+            raise NoReply("reset" if reset else "closed") from err
+        raise
+    except http.client.BadStatusLine as err:
+        if err.args and str(err.args[0]).startswith(_TLS_RECORD_STARTS):
+            raise WrongProtocol("https") from err
+        raise
+    if reader.cut_line:
+        raise http.client.RemoteDisconnected("connection closed inside the reply head")
+
+
+def _unfold(value: str) -> str:
+    """A header value with obsolete line folding (``one\\n two``) as one line (``one two``)."""
+    if "\n" not in value:
+        return value
+    return " ".join(part.strip() for part in value.splitlines())
+
+
+def _strict_length(response: http.client.HTTPResponse) -> None:
+    """Refuse ``Content-Length`` values http.client would quietly ignore (read to the close)."""
+    declared = response.msg.get_all("content-length")
+    if not declared or response.chunked:
+        return
+    if response.length == 0 and (response.status < 200 or response.status in (204, 304)):
+        return  # no body whatever the header says (a HEAD reply: length 0 too)
+    values = {v.strip() for joined in declared for v in str(joined).split(",")}
+    if len(values) != 1:
+        raise http.client.HTTPException("conflicting Content-Length values")
+    value = values.pop()
+    if not (value.isdigit() and value.isascii()):
+        raise http.client.HTTPException("Content-Length is not a number")
+    if response.length is None:
+        # "2, 2" (equal repeats) is one length; http.client would read to the close instead.
+        response.length = int(value)
+
+
+def _read_body(response: http.client.HTTPResponse, max_body: int, where: str) -> bytes:
+    """The whole body, under the cap (the deadline is the reader's)."""
+    if response.length is not None:
+        if response.length > max_body:
+            raise ResponseTooLarge(
+                f"{where}: response declares {response.length} bytes, more than the "
+                f"{max_body}-byte cap",
+                limit=max_body,
+            )
+        return response.read()  # IncompleteRead when the connection ends early
+    # Chunked or delimited by the close: read in pieces, stop as soon as the cap is passed.
+    pieces: List[bytes] = []
+    total = 0
+    while True:
+        piece = response.read(min(READ_SIZE, max_body + 1 - total))
+        if not piece:
+            return b"".join(pieces)
+        pieces.append(piece)
+        total += len(piece)
+        if total > max_body:
+            raise ResponseTooLarge(
+                f"{where}: response body exceeds the {max_body}-byte cap", limit=max_body
+            )
+
+
+def _decoder(coding: str, body: bytes, where: str) -> Optional[zlib._Decompress]:
+    """A decompressor for ``coding``, None for identity; refuse codings we cannot decode."""
+    if coding in ("", "identity"):
+        return None
+    if coding in ("gzip", "x-gzip"):
+        return zlib.decompressobj(16 + zlib.MAX_WBITS)
+    if coding == "deflate":
+        # "deflate" is meant to be zlib-wrapped; some servers send raw deflate.
+        wrapped = (
+            len(body) >= 2 and body[0] & 0x0F == 8 and int.from_bytes(body[:2], "big") % 31 == 0
+        )
+        return zlib.decompressobj(zlib.MAX_WBITS if wrapped else -zlib.MAX_WBITS)
+    raise TransportProtocolError(
+        f"{where}: reply uses Content-Encoding {coding!r}, which is not decoded "
+        "(the request asked for identity)"
+    )
+
+
+def _decode(headers: Dict[str, str], body: bytes, max_body: int, where: str) -> bytes:
+    """Decode a gzip / deflate body (never asked for), the cap applied to the decoded size."""
+    coding = headers.get("content-encoding", "").strip().lower()
+    decoder = _decoder(coding, body, where)
+    if decoder is None:
+        return body
+    try:
+        decoded = decoder.decompress(body, max_body + 1)
+        if len(decoded) <= max_body and not decoder.unconsumed_tail:
+            decoded += decoder.flush()
+    except zlib.error as err:
+        raise TransportProtocolError(f"{where}: invalid {coding} body ({err})") from err
+    if len(decoded) > max_body or decoder.unconsumed_tail:
+        raise ResponseTooLarge(
+            f"{where}: {coding} body decodes to more than the {max_body}-byte cap "
+            "for decoded bodies",
+            limit=max_body,
+        )
+    if not decoder.eof or decoder.unused_data:
+        raise TransportProtocolError(f"{where}: {coding} body is truncated or has trailing data")
+    # The headers now describe the decoded body.
+    del headers["content-encoding"]
+    headers.pop("content-length", None)
+    return decoded
+
+
+def exchange(
+    sock: socket.socket, head: bytes, request: Request, where: str
+) -> Reply:
+    """Send ``head`` (and ``request.body``) on ``sock``, read the whole reply.
+
+    ``where`` (the device's ``host:port``) prefixes the messages of the errors raised as ours.
+    The caller must discard the connection when this raises or the returned keep flag is false.
+    """
+    sent_at = _monotonic()
+    _send(sock, head + request.body if request.body else head, request.connect_timeout)
+    # The driver gives both timeouts the same value: the timeout set for sending is then
+    # already the one for the reply (set a moment before the deadline starts: never later).
+    same = request.read_timeout == request.connect_timeout
+    raw = _DeadlineRaw(sock, request.read_timeout, sent_at if same else None)
+    reader = _Reader(raw, _BUFFER)
+    response = http.client.HTTPResponse(
+        _SocketShim(reader), method=request.method  # type: ignore[arg-type]
+    )
+    _begin(response, reader, raw)
+    _strict_length(response)
+    headers = {name.lower(): _unfold(value) for name, value in response.getheaders()}
+    body = _read_body(response, request.max_body, where)
+    if body:
+        body = _decode(headers, body, request.max_body, where)
+    status = response.status
+    # A 1xx other than 100 Continue is returned by http.client as the reply: its real reply
+    # may follow on the connection, so the connection is never used again.
+    keep = not response.will_close and status >= 200 and reader.leftover() == 0
+    return status, headers, body, keep

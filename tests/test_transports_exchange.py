@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import socket
 import threading
+import zlib
 from typing import Callable, Iterator, List
 
 import pytest
@@ -423,4 +424,80 @@ def test_slow_drip_with_equal_timeouts_hits_the_deadline(
     transport = make(kind, srv.port)
     with pytest.raises(Timeout):
         transport.send(Request("GET", TARGET, connect_timeout=0.4, read_timeout=0.4))
+    transport.close()
+
+
+# --- compressed replies (never asked for) ---------------------------------------------------
+
+
+def _deflate(data: bytes, wbits: int) -> bytes:
+    packer = zlib.compressobj(9, zlib.DEFLATED, wbits)
+    return packer.compress(data) + packer.flush()
+
+
+@pytest.mark.parametrize(
+    ("coding", "wbits"),
+    [("gzip", 16 + zlib.MAX_WBITS), ("x-gzip", 16 + zlib.MAX_WBITS),
+     ("deflate", zlib.MAX_WBITS), ("deflate", -zlib.MAX_WBITS)],
+    ids=["gzip", "x-gzip", "deflate-zlib", "deflate-raw"],
+)
+@pytest.mark.parametrize("kind", KINDS)
+def test_compressed_reply_is_decoded(
+    serve: Callable[..., Server], kind: str, coding: str, wbits: int
+) -> None:
+    payload = b'[{"cmd":"GetDevInfo","code":0,"value":{"DevInfo":{"name":"Caf\xc3\xa9"}}}]' * 20
+    packed = _deflate(payload, wbits)
+    reply = b"HTTP/1.1 200 OK\r\nContent-Encoding: %s\r\nContent-Length: %d\r\n\r\n%s" % (
+        coding.encode(), len(packed), packed
+    )
+    srv = serve(replies(reply, OK))
+    transport = make(kind, srv.port)
+    try:
+        response = transport.send(Request("POST", TARGET, body=b"[]"))
+        assert transport.send(Request("POST", TARGET, body=b"[]")).body == b"ok"
+    finally:
+        transport.close()
+    assert response.body == payload
+    assert "content-encoding" not in response.headers  # the headers describe what we return
+    assert b"\r\nAccept-Encoding: identity\r\n" in srv.requests[0]
+
+
+@pytest.mark.parametrize("chunked", [False, True], ids=["length", "chunked"])
+@pytest.mark.parametrize("kind", KINDS)
+def test_decompression_bomb_stops_at_the_decoded_cap(
+    serve: Callable[..., Server], kind: str, chunked: bool
+) -> None:
+    bomb = _deflate(b"\0" * 5_000_000, 16 + zlib.MAX_WBITS)  # ~5 KB on the wire
+    if chunked:
+        framing = b"Transfer-Encoding: chunked\r\n\r\n%x\r\n%s\r\n0\r\n\r\n" % (len(bomb), bomb)
+    else:
+        framing = b"Content-Length: %d\r\n\r\n%s" % (len(bomb), bomb)
+    srv = serve(replies(b"HTTP/1.1 200 OK\r\nContent-Encoding: gzip\r\n" + framing))
+    transport = make(kind, srv.port)
+    with pytest.raises(ResponseTooLarge) as info:
+        transport.send(Request("GET", TARGET, max_body=100_000))
+    transport.close()
+    assert info.value.limit == 100_000
+    assert "decodes to more than the 100000-byte cap" in str(info.value)
+
+
+@pytest.mark.parametrize(
+    ("headers", "body", "expected"),
+    [
+        (b"Content-Encoding: gzip\r\n", b"not gzip at all", "invalid gzip body"),
+        (b"Content-Encoding: gzip\r\n", _deflate(b"x" * 100, 31)[:-6], "truncated"),
+        (b"Content-Encoding: br\r\n", b"\x0b\x02\x80", "Content-Encoding 'br'"),
+    ],
+    ids=["garbage", "truncated", "unknown-coding"],
+)
+@pytest.mark.parametrize("kind", KINDS)
+def test_bad_compressed_reply_is_a_protocol_error(
+    serve: Callable[..., Server], kind: str, headers: bytes, body: bytes, expected: str
+) -> None:
+    srv = serve(replies(
+        b"HTTP/1.1 200 OK\r\n%sContent-Length: %d\r\n\r\n%s" % (headers, len(body), body)
+    ))
+    transport = make(kind, srv.port)
+    with pytest.raises(TransportProtocolError, match=expected):
+        transport.send(Request("GET", TARGET))
     transport.close()

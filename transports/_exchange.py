@@ -209,7 +209,7 @@ def _strict_length(response: http.client.HTTPResponse) -> None:
 
 def _read_body(response: http.client.HTTPResponse, max_body: int, where: str) -> bytes:
     """The whole body, under the cap (the deadline is the reader's)."""
-    if response.length is not None:
+    if response.length is not None and not response.chunked:
         if response.length > max_body:
             raise ResponseTooLarge(
                 f"{where}: response declares {response.length} bytes, more than the "

@@ -3,18 +3,39 @@
 Implementations live in the top-level ``transports`` package (urllib3, stdlib ``http.client``,
 in-memory). The driver only ever sees :class:`Transport`, :class:`Request` and :class:`Response`,
 and only the errors of :mod:`reolink.errors` (``ConnectError``, ``TLSError``, ``Timeout``,
-``TransportProtocolError``, ``ResponseTooLarge``): every foreign exception is translated inside
-the transport.
+``TransportProtocolError``, ``ResponseTooLarge``, ``WrongProtocolError``): every foreign
+exception is translated inside the transport.
+
+**The request-safety rule** (every layer obeys it: transport, client retry, re-login, CLI).
+A request is sent again only when
+
+* it provably never reached the device: the connection could not be made, or the first write
+  failed before any byte of the request left; or
+* ``request.repeatable`` is True (the driver sets it for read-only batches: GetMdState,
+  GetAiState, GetEvents, GetDevInfo, GetChannelstatus, GetAbility, ...).
+
+A command that changes something (PtzCtrl, AudioAlarmPlay, Reboot, SetWhiteLed, Set*) whose
+reply is lost is never sent again: it fails with a ``TransportError`` whose ``request_sent`` is
+True and whose message says the device may have executed it. ``request_sent`` is False only
+when the request provably never left (``ConnectError``, ``TLSError``, a failed first write).
+
+Inside a real transport the rule has one use: a kept-alive connection the device closed just as
+we reused it. When the first write fails, the request is sent on a fresh connection; when the
+request left and the connection ended before any byte of a reply, it is sent on a fresh
+connection only if it is repeatable. Never more than once, and never after any byte of a
+reply arrived.
 
 Contract of :meth:`Transport.send`:
 
-* ``request.connect_timeout`` bounds establishing the connection (TCP + TLS);
+* ``request.connect_timeout`` bounds establishing the connection (TCP + TLS) and the write;
 * ``request.read_timeout`` bounds the *whole* wait for the response, headers and body together,
   measured from when the request was sent: a device that drips one byte a second is cut off when
   the budget runs out (``Timeout``), not after each byte;
-* at most ``request.max_body`` body bytes are accepted; a device that sends more is cut off with
-  ``ResponseTooLarge`` and the connection is discarded, never buffered whole;
-* no retries (the driver's retry policy decides what may be retried);
+* at most ``request.max_body`` body bytes are accepted (after decoding, for a gzip or deflate
+  body the device sends although ``Accept-Encoding: identity`` was asked); a device that sends
+  more is cut off with ``ResponseTooLarge`` and the connection is discarded, never buffered
+  whole;
+* no retries beyond the rule above (the driver's retry policy decides the rest);
 * connections are kept alive and reused between requests to the same device.
 """
 

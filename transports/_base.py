@@ -30,9 +30,16 @@ from reolink.errors import ConfigError, TransportError, TransportProtocolError
 from reolink.redact import redact_target
 from reolink.transport import Request, Response, TLSOptions
 
-from ._errors import NoReply, NothingSent, connect_error, lost_reply_error, reply_error
+from ._errors import (
+    NoReply,
+    NothingSent,
+    WrongProtocol,
+    connect_error,
+    lost_reply_error,
+    reply_error,
+)
 from ._exchange import exchange
-from ._tls import make_context, parse_fingerprint
+from ._tls import make_context, parse_fingerprint, speaks_tls
 from ._wire import HeadBuilder, authority, closed_while_idle, normalize_host
 
 __all__ = ["Connection", "ConnectionTransport"]
@@ -169,10 +176,18 @@ class ConnectionTransport:
                 return _SendAgain(
                     "the kept-alive connection ended before any reply (read-only request)"
                 )
-            return lost_reply_error(
-                err, self._where, request, plain_http=self._scheme == "http" and not reused
-            )
+            # A TLS server resets a plain-HTTP request at once: ask the port, then say so.
+            plain_http = self._scheme == "http" and not reused
+            if plain_http and err.args == ("reset",) and self._expects_https(request):
+                return reply_error(WrongProtocol("https"), self._where, request)
+            return lost_reply_error(err, self._where, request)
         return reply_error(err, self._where, request)
+
+    def _expects_https(self, request: Request) -> bool:
+        """A plain-HTTP request reset at once, on a new connection: does the port speak TLS?"""
+        self._log.debug("%s: request reset at once; checking whether the port expects HTTPS",
+                        self._where, extra=self._extra)
+        return speaks_tls(self._host, self._port, request.connect_timeout)
 
     def _checkout(self, request: Request, fresh: bool) -> Tuple[Connection, bool, int]:
         """(an idle connection still open, or a new one; whether it is reused; generation)."""

@@ -117,16 +117,14 @@ def maybe_executed(request: Request) -> str:
     return "; the device may have executed the request (it was not sent again)"
 
 
-def lost_reply_error(
-    err: NoReply, where: str, request: Request, plain_http: bool
-) -> TransportError:
-    """The request left, and the connection ended before any byte of a reply."""
+def lost_reply_error(err: NoReply, where: str, request: Request) -> TransportError:
+    """The request left, and the connection ended before any byte of a reply.
+
+    Not a timeout (nothing timed out): the message never suggests a longer one.
+    """
     how = "reset by the device" if err.args and err.args[0] == "reset" else "closed by the device"
-    # A TLS server resets a plain-HTTP request at once: the likeliest cause on a fresh
-    # plain-HTTP connection, so say it (not "raise the timeout": nothing timed out).
-    hint = " (if the port expects HTTPS, use protocol https)" if plain_http else ""
     return TransportProtocolError(
-        f"{where}: connection {how} before any reply{hint}{maybe_executed(request)}"
+        f"{where}: connection {how} before any reply{maybe_executed(request)}"
     )
 
 
@@ -135,8 +133,7 @@ def reply_error(err: BaseException, where: str, request: Request) -> TransportEr
     note = maybe_executed(request)
     if isinstance(err, WrongProtocol):
         return WrongProtocolError(
-            f"{where}: the port expects HTTPS (it answered with a TLS alert, not HTTP): "
-            "use protocol https",
+            f"{where}: the port expects HTTPS (it answers with TLS, not HTTP): use protocol https",
             expected="https",
         )
     if isinstance(err, socket.timeout):

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import socket
 import ssl
 import string
 
@@ -22,6 +23,7 @@ __all__ = [
     "format_fingerprint",
     "make_context",
     "parse_fingerprint",
+    "speaks_tls",
     "validate_ca_file",
     "verify_pin",
 ]
@@ -120,3 +122,20 @@ def make_context(tls: TLSOptions) -> ssl.SSLContext:
     context.check_hostname = False
     context.verify_mode = ssl.CERT_NONE
     return context
+
+
+def speaks_tls(host: str, port: int, timeout: float) -> bool:
+    """Whether ``host:port`` completes a TLS handshake (no request is sent; any certificate).
+
+    Asked only after a plain-HTTP request was reset at once with no reply, so that the error
+    can say "the port expects HTTPS" instead of guessing.
+    """
+    context = ssl.create_default_context()
+    context.check_hostname = False
+    context.verify_mode = ssl.CERT_NONE
+    try:
+        with socket.create_connection((host, port), timeout=timeout) as sock, \
+                context.wrap_socket(sock):
+            return True
+    except (OSError, ValueError):
+        return False

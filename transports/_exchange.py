@@ -81,6 +81,8 @@ class _DeadlineRaw(io.RawIOBase):
         now = _monotonic()
         self.deadline = now + budget
         self.received = 0
+        #: The peer closed (a read returned nothing).
+        self.eof = False
         if armed_at is None:
             sock.settimeout(budget)
             armed_at = now
@@ -108,21 +110,13 @@ class _DeadlineRaw(io.RawIOBase):
             # Not a handshake failure: the connection broke while reading the reply.
             raise ConnectionAbortedError(f"TLS error while reading the reply: {err}") from err
         self.received += count
+        if not count:
+            self.eof = True
         return count
 
 
 class _Reader(io.BufferedReader):
     """What ``HTTPResponse`` reads through. Closing it leaves the socket (and us) alone."""
-
-    #: A line ended without its LF: the connection ended inside it (http.client would take
-    #: a head cut short for a complete one).
-    cut_line = False
-
-    def readline(self, size: Optional[int] = -1) -> bytes:
-        line = super().readline(size)
-        if not line.endswith(b"\n") and (size is None or size < 0 or len(line) < size):
-            self.cut_line = True
-        return line
 
     def close(self) -> None:
         # HTTPResponse closes its file when the body is done; we still need tell() then.
@@ -164,7 +158,7 @@ def _send(sock: socket.socket, data: bytes, timeout: float) -> None:
             raise ConnectionAbortedError(f"TLS error while sending the request: {err}") from err
 
 
-def _begin(response: http.client.HTTPResponse, reader: _Reader, raw: _DeadlineRaw) -> None:
+def _begin(response: http.client.HTTPResponse, raw: _DeadlineRaw) -> None:
     """Read the status line and headers; tell a lost reply, a cut head and a TLS peer apart."""
     try:
         response.begin()
@@ -178,33 +172,37 @@ def _begin(response: http.client.HTTPResponse, reader: _Reader, raw: _DeadlineRa
         if err.args and str(err.args[0]).startswith(_TLS_RECORD_STARTS):
             raise WrongProtocol("https") from err
         raise
-    if reader.cut_line:
+    if raw.eof:
+        # The buffered reader reads on only for a line it has not seen the end of: the close
+        # cut a line of the head (http.client would take the head for a whole one).
         raise http.client.RemoteDisconnected("connection closed inside the reply head")
 
 
-def _unfold(value: str) -> str:
-    """A header value with obsolete line folding (``one\\n two``) as one line (``one two``)."""
-    if "\n" not in value:
-        return value
-    return " ".join(part.strip() for part in value.splitlines())
+def _headers(response: http.client.HTTPResponse) -> Dict[str, str]:
+    """The reply's headers (lower-case names, last value wins), its lengths checked strictly.
 
-
-def _strict_length(response: http.client.HTTPResponse) -> None:
-    """Refuse ``Content-Length`` values http.client would quietly ignore (read to the close)."""
-    declared = response.msg.get_all("content-length")
-    if not declared or response.chunked:
-        return
-    if response.length == 0 and (response.status < 200 or response.status in (204, 304)):
-        return  # no body whatever the header says (a HEAD reply: length 0 too)
-    values = {v.strip() for joined in declared for v in str(joined).split(",")}
-    if len(values) != 1:
+    Several ``Content-Length`` values that disagree, or one that is not a number, fail instead
+    of being ignored (http.client then reads to the close); equal repeats (``2, 2``) are one.
+    """
+    headers: Dict[str, str] = {}
+    lengths: List[str] = []
+    for name, value in response.msg.items():
+        name = name.lower()
+        if "\n" in value:  # obsolete line folding: one line
+            value = " ".join(part.strip() for part in value.splitlines())
+        headers[name] = value
+        if name == "content-length":
+            lengths.extend(v.strip() for v in value.split(","))
+    no_body = response.length == 0 and (response.status < 200 or response.status in (204, 304))
+    if not lengths or response.chunked or no_body:
+        return headers
+    if len(set(lengths)) != 1:
         raise http.client.HTTPException("conflicting Content-Length values")
-    value = values.pop()
-    if not (value.isdigit() and value.isascii()):
+    if not (lengths[0].isdigit() and lengths[0].isascii()):
         raise http.client.HTTPException("Content-Length is not a number")
     if response.length is None:
-        # "2, 2" (equal repeats) is one length; http.client would read to the close instead.
-        response.length = int(value)
+        response.length = int(lengths[0])
+    return headers
 
 
 def _read_body(response: http.client.HTTPResponse, max_body: int, where: str) -> bytes:
@@ -294,9 +292,8 @@ def exchange(
     response = http.client.HTTPResponse(
         _SocketShim(reader), method=request.method  # type: ignore[arg-type]
     )
-    _begin(response, reader, raw)
-    _strict_length(response)
-    headers = {name.lower(): _unfold(value) for name, value in response.getheaders()}
+    _begin(response, raw)
+    headers = _headers(response)
     body = _read_body(response, request.max_body, where)
     if body:
         body = _decode(headers, body, request.max_body, where)

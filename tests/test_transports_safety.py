@@ -20,7 +20,8 @@ from rawserver import RawServer
 import transports._base
 from reolink.errors import TransportError, TransportProtocolError
 from reolink.transport import Request, Transport
-from transports import open_transport
+from transports import StdlibTransport, Urllib3Transport, open_transport
+from transports._errors import NoReply, NothingSent
 
 KINDS = ["urllib3", "stdlib"]
 OK = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"
@@ -187,3 +188,29 @@ def test_fresh_connection_lost_reply_is_not_sent_again(
     assert info.value.request_sent is True
     assert "closed by the device before any reply" in str(info.value)
     assert "may have executed" not in str(info.value)  # read-only: nothing to worry about
+
+
+@pytest.mark.parametrize("cls", [StdlibTransport, Urllib3Transport])
+def test_what_each_failure_becomes(cls: type) -> None:
+    # The decision table of the rule, without a network: (what failed, on a reused connection,
+    # repeatable) -> sent again, or the error and whether the request may have been sent.
+    transport = cls("http", "cam.local", 80)
+    command = Request("POST", "/cgi-bin/api.cgi", body=SIREN)
+    poll = Request("POST", "/cgi-bin/api.cgi", body=b"[]", repeatable=True)
+    nothing, closed = NothingSent("broken pipe"), NoReply("closed")
+
+    def outcome(err: BaseException, request: Request, reused: bool) -> str:
+        result = transport._failure(err, request, reused)
+        if type(result).__name__ == "_SendAgain":
+            return "again"
+        assert isinstance(result, TransportError)
+        assert "cam.local:80" in str(result)
+        return "sent" if result.request_sent else "not-sent"
+
+    assert outcome(nothing, command, reused=True) == "again"
+    assert outcome(nothing, command, reused=False) == "not-sent"
+    assert outcome(closed, command, reused=True) == "sent"
+    assert outcome(closed, command, reused=False) == "sent"
+    assert outcome(closed, poll, reused=True) == "again"
+    assert outcome(closed, poll, reused=False) == "sent"
+    assert "may have executed" in str(transport._failure(closed, command, True))

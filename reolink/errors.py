@@ -90,6 +90,20 @@ class ConnectError(TransportError):
     request_sent = False
 
 
+class WrongProtocolError(ConnectError):
+    """The port speaks the other protocol: HTTPS asked of a plain-HTTP port, or the reverse.
+
+    ``expected`` is the protocol the port speaks (``"http"`` or ``"https"``): the fix is the
+    device's ``protocol`` setting, not a timeout or a certificate option. The device's API never
+    saw the request (a TLS handshake a plain-HTTP server refused, or plain bytes a TLS server
+    refused), so, like every ``ConnectError``, it is safe to send again.
+    """
+
+    def __init__(self, message: str, *, expected: str) -> None:
+        super().__init__(message)
+        self.expected = expected
+
+
 class TLSError(ConnectError):
     """The TLS handshake failed: wrong certificate, pinned fingerprint mismatch, bad CA."""
 
@@ -103,18 +117,6 @@ class Timeout(TransportError):
 
 class TransportProtocolError(TransportError):
     """The connection broke or the HTTP framing was invalid after the request was sent."""
-
-
-class WrongProtocolError(TransportError):
-    """The port speaks the other protocol: HTTPS asked of a plain-HTTP port, or the reverse.
-
-    ``expected`` is the protocol the port speaks (``"http"`` or ``"https"``): the fix is the
-    device's ``protocol`` setting, not a timeout or a certificate option.
-    """
-
-    def __init__(self, message: str, *, expected: str, request_sent: Optional[bool] = None) -> None:
-        super().__init__(message, request_sent=request_sent)
-        self.expected = expected
 
 
 class ResponseTooLarge(TransportProtocolError):

@@ -68,6 +68,8 @@ def test_https_to_the_emulators_plain_http_port(plain_emulator: Emulator, kind: 
 def test_plain_http_to_the_emulators_https_port(tls_emulator: Emulator, kind: str) -> None:
     err = fail(kind, "http", tls_emulator.port)
     assert isinstance(err, WrongProtocolError)
+    assert isinstance(err, ConnectError)  # the device's API never saw it: safe to send again
+    assert err.request_sent is False
     assert err.expected == "https"
     assert "port expects HTTPS" in str(err)
     assert "use protocol https" in str(err)
@@ -87,6 +89,7 @@ def test_plain_http_answered_with_a_tls_alert(kind: str) -> None:
         server.close()
     assert isinstance(err, WrongProtocolError)
     assert err.expected == "https"
+    assert err.request_sent is False
     assert_no_wrong_advice(str(err))
 
 

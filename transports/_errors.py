@@ -97,7 +97,6 @@ def connect_error(err: BaseException, where: str, request: Request) -> Transport
             f"{where}: the port speaks plain HTTP, not HTTPS: use protocol http "
             "(or the device's HTTPS port)",
             expected="http",
-            request_sent=False,
         )
     if find(err, socket.gaierror) is not None:
         return ConnectError(f"{where}: host name could not be resolved ({_reason(err)})")
@@ -133,7 +132,7 @@ def reply_error(err: BaseException, where: str, request: Request) -> TransportEr
     note = maybe_executed(request)
     if isinstance(err, WrongProtocol):
         return WrongProtocolError(
-            f"{where}: the port expects HTTPS (it answers with TLS, not HTTP): use protocol https",
+            f"{where}: the port expects HTTPS, not plain HTTP: use protocol https",
             expected="https",
         )
     if isinstance(err, socket.timeout):

@@ -21,8 +21,8 @@ def cmds(emu: Emulator) -> List[List[str]]:
 
 def wait_cycles(emu: Emulator, driver: ReolinkDriver, n: int, timeout: float = 5.0) -> bool:
     """Wait until the driver has completed ``n`` more poll cycles (on the emulator's log)."""
-    start = driver.cycles
-    return wait_requests(emu, lambda: driver.cycles >= start + n, timeout)
+    start = driver.stats().cycles
+    return wait_requests(emu, lambda: driver.stats().cycles >= start + n, timeout)
 
 
 @pytest.fixture
@@ -284,12 +284,10 @@ def test_nvr_channel_without_spotlight_refused_before_sending(
     driver = memory_driver(nvr, {"0": {}}, recorder)
     driver.connect()
     try:
-        refused = None
-        for channel in range(8):
-            ability = driver.ability.channel(channel) if driver.ability else None
-            if ability is not None and not ability.spotlight:
-                refused = channel
-                break
+        # The emulator's profile says which channel has no spotlight; GetAbility tells the driver.
+        refused = next(
+            (i for i, spec in enumerate(nvr.profile.channels) if not spec.spotlight), None
+        )
         assert refused is not None, "the NVR profile should have a channel without spotlight"
         before = [r for r in nvr.requests if "SetWhiteLed" in r.cmds]
         with pytest.raises(ArgumentError, match="no spotlight"):
@@ -370,7 +368,7 @@ def test_disconnect_twice_and_from_inside_callback(camera: Emulator, recorder: R
     driver.disconnect()
     assert not driver.running
     assert cmds(camera)[-1] == ["Logout"]
-    assert not [t for t in threading.enumerate() if t.name == f"reolink-{driver.config.label}"]
+    assert not [t for t in threading.enumerate() if t.name == f"reolink-{driver.label}"]
 
 
 def test_callback_exception_does_not_kill_the_loop(camera: Emulator, recorder: Recorder) -> None:
@@ -508,7 +506,7 @@ def test_fast_timing_is_scaled() -> None:
 def test_snapshot_base64_matches_the_standard_encoding(size: int) -> None:
     import os
 
-    from reolink.driver.actions import _base64
+    from reolink.driver.commands import _base64
 
     data = os.urandom(size)
     assert bytes(_base64(data)) == base64.b64encode(data)

@@ -97,5 +97,5 @@ def test_disconnect_during_a_stalled_poll_is_bounded(recorder: Recorder) -> None
         took = time.monotonic() - started
         assert took < 1.0 + 1.0, f"disconnect took {took:.2f} s"
         assert not driver.running
-        assert not [t for t in threading.enumerate() if t.name == f"reolink-{driver.config.label}"]
+        assert not [t for t in threading.enumerate() if t.name == f"reolink-{driver.label}"]
         emu.clear_faults()

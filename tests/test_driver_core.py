@@ -405,14 +405,19 @@ def test_refused_login_never_more_than_3_in_10_minutes(code: int, detail_action:
     device = FakeDevice(password="right")
     if code != -7:
         device.script += [("Login", code)] * 1000
-    h = Harness(device, password="wrong")
+    h = Harness(device, password="wrong-pass")
     h.run(2 * 3600)
+    # A command meanwhile says why, sends nothing, and never shows the password.
+    sent = len(device.log)
+    error = h.command("get_dev_info")
+    assert "login" in str(error).lower() and "wrong-pass" not in str(error)
+    assert len(device.log) == sent
     logins = h.sent("Login")
     assert len(logins) >= 3
     for start in logins:
         assert len([t for t in logins if start <= t < start + 600]) <= 3
     assert h.value("online") is False
-    assert "login" in h.value("error").lower()
+    assert "login" in h.value("error").lower() and "wrong-pass" not in h.value("error")
     assert h.offline and h.offline[0].error is not None
 
 

@@ -1,8 +1,8 @@
 """Driver logging: every record names its device exactly once and carries it in ``extra``.
 
 Messages read ``"<host:port>: what happened"``; the label is also put on the record as
-``record.reolink_device`` so a host can filter one device. Reasons that already start with the
-label (transport errors name the host they failed to reach) lose that prefix when logged.
+``record.reolink_device`` so a host can filter one device. Reasons and errors that name the
+label themselves (transport errors name the host they failed to reach) lose it when logged.
 """
 
 from __future__ import annotations
@@ -14,11 +14,12 @@ __all__ = ["DeviceLog", "without_label"]
 
 
 def without_label(label: str, text: str) -> str:
-    """``text`` without a leading ``"<label>: "`` (so a logged message names the device once)."""
-    prefix = f"{label}: "
-    while text.startswith(prefix):
-        text = text[len(prefix) :]
-    return text
+    """``text`` without ``"<label>: "`` prefixes (so a logged message names the device once).
+
+    Transport errors start with the host they failed to reach, and reasons nest them
+    (``"rebooting: 10.0.0.5:80: connection refused"``).
+    """
+    return text.replace(f"{label}: ", "")
 
 
 class DeviceLog:
@@ -36,7 +37,10 @@ class DeviceLog:
 
     def _log(self, level: int, message: str, args: Any, exc_info: bool = False) -> None:
         if self._logger.isEnabledFor(level):
-            clean = tuple(without_label(self.label, a) if isinstance(a, str) else a for a in args)
+            clean = tuple(
+                without_label(self.label, str(a)) if isinstance(a, (str, Exception)) else a
+                for a in args
+            )
             self._logger.log(
                 level, "%s: " + message, self.label, *clean, extra=self._extra, exc_info=exc_info
             )

@@ -652,3 +652,38 @@ def test_info_is_quiet_in_the_steady_state(
     finally:
         driver.disconnect()
     assert noisy == []
+
+
+# --- the loop's own duties -------------------------------------------------------------------
+
+
+def test_a_command_wakes_the_idle_loop(camera: Emulator, recorder: Recorder) -> None:
+    """Polls every 60 s: a command still runs at once (it would time out otherwise)."""
+    driver = memory_driver(camera, {"0": {}}, recorder, status_interval="60000")
+    driver.connect()
+    try:
+        assert recorder.wait_for("online", True, "0")
+        polls = len([r for r in camera.requests if r.cmds == ["GetEvents"]])
+        assert driver.command("get_motion", {"address": "0"})["motion"] is False
+        assert driver.command("siren", {"address": "0"})["siren"] == "played"
+        # No poll was needed to get the loop going.
+        assert len([r for r in camera.requests if r.cmds == ["GetEvents"]]) == polls
+    finally:
+        driver.disconnect()
+
+
+def test_callbacks_all_run_on_the_device_thread(camera: Emulator, recorder: Recorder) -> None:
+    threads: List[str] = []
+    recorder.hook = lambda event: threads.append(threading.current_thread().name)
+    camera.reboot_down_seconds = 0.2
+    driver = memory_driver(camera, {"0": {}}, recorder)
+    driver.connect()
+    try:
+        camera.set_motion(0, True)
+        assert recorder.wait_for("motion", 1, "0")
+        driver.command("reboot")  # offline and back: events caused by a command, too
+        assert recorder.wait_for("online", True, timeout=10)
+    finally:
+        driver.disconnect()
+    assert set(threads) == {f"reolink-{driver.label}"}
+    assert len(threads) == len(recorder.events)

@@ -340,6 +340,17 @@ def test_changes_reach_the_host_when_polls_run_back_to_back() -> None:
     assert h.history("motion", "0") == [0, 1]
 
 
+def test_a_poll_due_while_a_command_ran_goes_out_right_after_it() -> None:
+    device = FakeDevice()
+    h = Harness(device)
+    h.run(4.5)
+    h.now = INTERVAL  # the poll is due just as the host's command arrives
+    h.command("siren", {"address": "0"})
+    h.run(0)
+    assert [cmds for _, cmds, _ in device.log[-2:]] == [["AudioAlarmPlay"], ["GetEvents"]]
+    assert h.sent("GetEvents")[-1] == INTERVAL
+
+
 def test_push_wake_polls_at_once() -> None:
     device = FakeDevice()
     h = Harness(device)
@@ -656,3 +667,88 @@ def test_the_core_reads_no_clock_and_does_no_io() -> None:
     source = Path(core.__file__).read_text()
     for banned in ("import time", "import socket", "import threading", "monotonic(", "sleep("):
         assert banned not in source
+
+
+# --- the session's decisions, one table (reolink.protocol.session.Session) --------------------
+
+
+def _session(state: str) -> Any:
+    """A Session put in a named situation at t=100 (policy defaults)."""
+    from reolink.protocol.codes import AuthAction
+    from reolink.protocol.results import LoginToken
+    from reolink.protocol.session import Session
+
+    session = Session()
+    token = LoginToken(name="t0000000000001", lease_time=3600)
+    if state == "new":
+        return session
+    if state == "ready":
+        session.on_login_ok(token, 90.0)
+    elif state == "expiring":
+        session.on_login_ok(token, 100.0 - 3560.0)
+    elif state == "backing-off":
+        session.on_login_ok(token, 90.0)
+        session.on_request_ok(95.0)
+        session.on_transport_failed("stall", 99.5)  # retry at 100.5
+    elif state == "refused":
+        session.on_login_refused(AuthAction.BAD_CREDENTIALS, "login failed", 95.0)  # 30 s
+    elif state == "three-refused":
+        for t in (10.0, 50.0, 95.0):
+            session.on_login_refused(AuthAction.BAD_CREDENTIALS, "login failed", t)
+        session.retry_at = 0.0  # the back-off is over; the window is not
+    return session
+
+
+@pytest.mark.parametrize(
+    ("state", "identified", "poll_due", "step"),
+    [
+        ("new", False, False, "identify"),
+        ("ready", True, False, "idle"),
+        ("ready", True, True, "poll"),
+        ("ready", False, False, "identify"),
+        ("expiring", True, False, "renew"),
+        ("expiring", True, True, "renew"),
+        ("backing-off", True, True, "idle"),
+        ("refused", True, True, "show-offline"),
+        ("refused", False, False, "show-offline"),
+        ("three-refused", False, False, "show-offline"),
+    ],
+)
+def test_session_next_step(state: str, identified: bool, poll_due: bool, step: str) -> None:
+    session = _session(state)
+    chosen = session.next_step(100.0, identified=identified, poll_due=poll_due)
+    assert chosen.value == step
+
+
+@pytest.mark.parametrize(
+    ("state", "manual", "allowed"),
+    [
+        ("new", False, True),
+        ("refused", False, False),  # paused 30 s after a refused Login...
+        ("refused", True, True),  # ...but the host's own login command may try
+        ("three-refused", False, False),  # 3 refusals in 10 minutes: nobody may log in
+        ("three-refused", True, False),
+    ],
+)
+def test_session_login_refusal(state: str, manual: bool, allowed: bool) -> None:
+    refusal = _session(state).login_refusal(100.0, manual=manual)
+    assert (refusal is None) is allowed
+
+
+@pytest.mark.parametrize(
+    ("state", "token", "login", "refused"),
+    [
+        ("new", False, True, False),
+        ("ready", True, False, False),
+        ("backing-off", True, False, False),
+        ("expiring", False, True, False),
+        ("refused", False, False, True),
+    ],
+)
+def test_session_authorize(state: str, token: bool, login: bool, refused: bool) -> None:
+    grant = _session(state).authorize(100.0)
+    assert (grant.token is not None, grant.login, grant.refused is not None) == (
+        token,
+        login,
+        refused,
+    )

@@ -80,6 +80,12 @@ def _key(command: Command) -> Tuple[str, Optional[int]]:
     return str(command.get("cmd")), pbatch.command_channel(command)
 
 
+def _names(batch: Sequence[Command]) -> str:
+    """How a batch is named in messages: its first commands."""
+    names = "+".join(str(c.get("cmd")) for c in batch[:3])
+    return names + ("+..." if len(batch) > 3 else "")
+
+
 def is_read_only(batch: Sequence[Command]) -> bool:
     """True when every command only reads (``Get*``): safe to send again."""
     return all(str(c.get("cmd", "")).startswith("Get") for c in batch)
@@ -140,7 +146,7 @@ class DeviceClient:
         deadline: Optional[float],
         max_body: int,
         repeatable: bool,
-        what: str,
+        what: Union[str, Sequence[Command]],
     ) -> Flow[Response]:
         """One HTTP exchange under the request-safety rule; failures are fed to the session."""
         for attempt in (1, 2):
@@ -161,13 +167,14 @@ class DeviceClient:
             try:
                 response = yield Send(request)
             except TransportError as error:
+                name = what if isinstance(what, str) else _names(what)
                 if attempt == 1 and self._may_send_again(error, repeatable, deadline):
-                    self.log.debug("%s failed (%s); sending it once more", what, error)
+                    self.log.debug("%s failed (%s); sending it once more", name, error)
                     yield Pause(self.now + RETRY_PAUSE)
                     continue
                 self.session.on_transport_failed(str(error), self.now)
                 if error.request_sent and not repeatable:
-                    raise lost_reply(error, what) from error
+                    raise lost_reply(error, name) from error
                 raise
             assert response is not None
             return response
@@ -207,7 +214,7 @@ class DeviceClient:
             deadline=deadline,
             max_body=DEFAULT_MAX_JSON_BYTES,
             repeatable=is_read_only(batch) if repeatable is None else repeatable,
-            what="+".join(str(c.get("cmd")) for c in batch[:3]),
+            what=batch,
         )
         last = self._last_reply.get(body)
         if last is not None and response.status == 200 and response.body == last[0]:
@@ -382,7 +389,8 @@ class DeviceClient:
             for command in batch:
                 alone.append((yield from self._call_alone(command, deadline)))
             return alone, None
-        refused = [i for i, r in enumerate(replies) if _token_refused(r)]
+        # An all-success answer (``answered``) has no refused token: skip the scan.
+        refused = [] if answered is not None else _refused_indexes(replies)
         if refused:
             replies = list(replies)
             again = yield from self._after_token_refused(batch, replies, refused, deadline)
@@ -471,6 +479,10 @@ class DeviceClient:
             self.session.on_request_ok(self.now)
             return image, response.content_type or "image/jpeg"
         raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _refused_indexes(replies: Sequence[CommandReply]) -> List[int]:
+    return [i for i, r in enumerate(replies) if r.error is not None and _token_refused(r)]
 
 
 def _token_refused(reply: CommandReply) -> bool:

@@ -154,7 +154,9 @@ class DriverCore:
         try:
             step = flow.throw(error) if error is not None else flow.send(value)
         except StopIteration:
-            self._flow_ended = True
+            # One step per event: what is due next is looked at on the next event (a flow
+            # that just ended leaves nothing due before the wake-up it computes).
+            self._flow_ended = self._stepped = True
             return
         except Exception:  # a driver bug: log it, keep the device going
             self.log.exception("unexpected error in the device loop")
@@ -226,10 +228,12 @@ class DriverCore:
         now = self.now
         poll_at = self.next_poll if self.identified else now
         if poll_at <= now:
-            # Not identified, or a poll is due that the session holds back (backing off,
-            # logins paused): look again an interval from now, or when the session frees up.
-            # Waking at a past poll time would spin.
-            poll_at = now + self.config.status_interval
+            step = self.session.next_step(now, identified=self.identified, poll_due=True)
+            if step in (Step.SHOW_OFFLINE, Step.IDLE):
+                # Held back by the session (backing off, logins paused): look again an
+                # interval from now, or when the session frees up. Waking at a past poll
+                # time would spin.
+                poll_at = now + self.config.status_interval
         candidates = [poll_at]
         session_at = self.session.next_wakeup(now)
         if session_at is not None:
@@ -328,7 +332,9 @@ class DriverCore:
             self.next_poll = start + interval
         plan = self.poller.plan(start)
         try:
-            replies, bodies = yield from self.client.call_parts(plan.parts, plan.commands)
+            replies, bodies = yield from self.client.call_parts(
+                plan.parts, plan.commands, repeatable=plan.repeatable
+            )
             answer = (plan.key, bodies) if bodies is not None else None
             pending = self.poller.apply(plan.commands, replies, self.now, answer)
             while pending:

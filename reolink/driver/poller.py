@@ -50,6 +50,8 @@ class Plan:
     key: Hashable
     commands: Sequence[Command]
     parts: Sequence[Tuple[Sequence[Command], bytes]]
+    #: every command only reads (GetEvents, GetMdState...): safe to send again
+    repeatable: bool = True
 
 
 @attrs.define
@@ -162,7 +164,8 @@ class Poller:
             if with_status:
                 batch.append(commands.build_get_channel_status())
             parts = [(part, pbatch.encode_body(part)) for part in pbatch.chunk(batch)]
-            self._plan = Plan(key=key, commands=batch, parts=parts)
+            read_only = all(str(c.get("cmd", "")).startswith("Get") for c in batch)
+            self._plan = Plan(key=key, commands=batch, parts=parts, repeatable=read_only)
         return self._plan
 
     def apply(

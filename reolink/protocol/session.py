@@ -245,6 +245,7 @@ class Session:
 
     def next_step(self, now: float, *, identified: bool, poll_due: bool) -> Step:
         """What the driver loop does next, given whether the device is identified and a poll due."""
+        self.tick(now)
         if not identified:
             if self.login_due(now) or self.state in (S.READY, S.EXPIRING):
                 return Step.IDENTIFY

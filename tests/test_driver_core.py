@@ -475,18 +475,27 @@ def test_unreachable_at_start_is_offline_at_once_and_backs_off() -> None:
     assert h.value("online") is True
 
 
-def test_transport_backoff_doubles_to_60_s() -> None:
+@pytest.mark.parametrize(
+    ("failure", "gaps"),
+    [
+        # A poll that times out is not repeated within its cycle (no deadline): the next try
+        # waits the back-off, doubling from 1 s to 60 s.
+        (Timeout("no reply within 8 s"), [1, 2, 4, 8, 16, 32, 60, 60, 60, 60]),
+        # Connection refused: the request never left, so it goes once more after 50 ms,
+        # and each failed pair backs off the same way.
+        (ConnectError("connection refused"), [0.05, 1, 0.05, 2, 0.05, 4, 0.05, 8, 0.05, 16]),
+    ],
+)
+def test_transport_backoff_doubles_to_60_s(failure: TransportError, gaps: List[float]) -> None:
     device = FakeDevice()
     h = Harness(device)
     h.run(INTERVAL)
     start = len(device.log)
-    device.failures += [Timeout("stall")] * 12
+    device.failures += [failure] * 40
     h.run(600)
     times = [t for t, _, _ in device.log[start:]]
-    gaps = [round(b - a, 1) for a, b in zip(times, times[1:])][:10]
-    # Polls keep their interval until the back-off is longer; it caps at 60 s.
-    assert max(gaps) <= 60.0
-    assert any(g > INTERVAL for g in gaps)
+    assert [b - a for a, b in zip(times, times[1:])][: len(gaps)] == pytest.approx(gaps)
+    assert h.value("online") is False
 
 
 # --- commands: request safety -------------------------------------------------------------

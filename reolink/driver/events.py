@@ -23,7 +23,8 @@ class AttributeEvent:
     online), ``model``, ``firmware`` (str), ``channel_count`` (int).
     Zone attributes: ``online`` (bool, like the device's), ``motion`` (1/0), ``state``
     (``"motion"``/``"clear"``), ``ai_detected`` (comma list such as ``"people,vehicle"``,
-    ``""`` when nothing is detected), ``error`` (str: why the zone cannot be polled, ``""`` when fine).
+    ``""`` when nothing is detected), ``error`` (str: why the zone cannot be polled, ``""``
+    when fine).
     """
 
     target: str

@@ -761,3 +761,32 @@ def test_session_authorize(state: str, token: bool, login: bool, refused: bool) 
         login,
         refused,
     )
+
+
+def test_no_import_cycle_inside_the_driver_package() -> None:
+    """Every relative import counts, TYPE_CHECKING ones too."""
+    import ast
+    from pathlib import Path
+
+    import reolink.driver
+
+    package = Path(reolink.driver.__file__).parent
+    imports: Dict[str, Set[str]] = {}
+    for path in package.glob("*.py"):
+        found: Set[str] = set()
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ImportFrom) and node.level == 1:
+                if node.module:
+                    found.add(node.module.split(".")[0])
+                else:
+                    found.update(alias.name for alias in node.names)
+        imports[path.stem] = found - {"__init__"}
+
+    def reaches(start: str, goal: str, seen: Set[str]) -> bool:
+        for name in imports.get(start, set()):
+            if name == goal or (name not in seen and reaches(name, goal, seen | {name})):
+                return True
+        return False
+
+    cycles = [name for name in imports if name != "__init__" and reaches(name, name, {name})]
+    assert cycles == []

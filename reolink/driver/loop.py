@@ -113,10 +113,17 @@ class DeviceLoop:
         event: Event = Start()
         told_to_stop = False
         while True:
-            if self._obey(self._core.handle(self._clock(), event)):
+            try:
+                actions = self._core.handle(self._clock(), event)
+            except Exception:  # a driver bug: the thread carries on, as the host expects
+                self._log.exception("unexpected error in the driver core")
+                actions = [WaitUntil(self._clock() + self._core.config.status_interval)]
+            if self._obey(actions):
                 return
             if self.stopping.is_set() and not told_to_stop:
                 told_to_stop = True
+                # Whatever request was about to go out is dropped: the core winds down.
+                self._outstanding = None
                 since = self._stop_at if self._stop_at is not None else self._clock()
                 event = Disconnect(since)
             else:

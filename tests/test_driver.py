@@ -12,7 +12,7 @@ import pytest
 from conftest import FAST, Recorder, memory_driver, wait_requests
 
 from reolink.driver import ReolinkDriver
-from reolink.emulator import Emulator, Fault
+from reolink.emulator import Emulator
 from reolink.errors import ArgumentError, ConfigError, DeviceOffline, NotConnected, ReolinkError
 
 
@@ -413,38 +413,6 @@ def test_commands_race_the_poll_loop_from_several_threads(
     assert camera.login_count == 1
 
 
-def test_minus_6_mid_session_logs_in_once_and_goes_on(camera: Emulator, recorder: Recorder) -> None:
-    driver = memory_driver(camera, {"0": {}}, recorder)
-    driver.connect()
-    try:
-        assert wait_cycles(camera, driver, 1)
-        logins = camera.login_count
-        camera.add_fault(Fault("rsp_code", code=-6, count=1, cmd="GetEvents"))
-        assert wait_cycles(camera, driver, 3)
-        assert camera.login_count == logins + 1
-        camera.set_motion(0, True)
-        assert recorder.wait_for("motion", 1, "0")
-        assert recorder.history("online") == [True]
-    finally:
-        driver.disconnect()
-
-
-def test_reboot_goes_offline_and_recovers(recorder: Recorder) -> None:
-    with Emulator(profile="camera") as emu:
-        emu.reboot_down_seconds = 0.5
-        driver = memory_driver(emu, {"0": {}}, recorder)
-        driver.connect()
-        try:
-            assert driver.command("reboot") == {"rebooting": True}
-            assert recorder.wait_for("online", False)
-            assert "reboot" in recorder.value("error")
-            assert recorder.wait_for("online", True, timeout=15)
-            emu.set_motion(0, True)
-            assert recorder.wait_for("motion", 1, "0")
-        finally:
-            driver.disconnect()
-
-
 def test_metadata_and_table_are_class_data() -> None:
     table = ReolinkDriver.command_table()
     assert {c["name"] for c in table} >= {"snapshot", "ptz", "reboot"}
@@ -522,7 +490,18 @@ def test_public_surface_is_what_hosts_use(camera: Emulator, recorder: Recorder) 
     for gone in ("schedule", "cancel_timer", "expect_reboot", "session", "config", "cycles"):
         assert not hasattr(driver, gone), gone
     assert driver.label == "127.0.0.1:80"
-    assert driver.stats().cycles == 0
+    assert driver.stats().cycles == 0 and driver.session_token is None
+    twin = driver.with_zones({"0": {}, "1": {}})
+    assert twin.label == driver.label and set(twin.values()["zones"]) == {"0", "1"}
+    driver.connect()
+    try:
+        assert wait_cycles(camera, driver, 2)
+        assert driver.session_token in camera.sessions
+    finally:
+        driver.disconnect()
+    stats = driver.stats()
+    assert stats.cycles >= 2 and stats.logins_sent == 1
+    assert stats.requests_sent == len(camera.requests)  # every request, the Logout too
 
 
 def test_command_from_the_callback_raises_at_once(camera: Emulator, recorder: Recorder) -> None:

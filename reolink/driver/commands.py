@@ -223,8 +223,7 @@ def _snapshot(call: _Call) -> Flow[Any]:
         if why is None:
             raise
         raise DeviceOffline(
-            f"snapshot: channel {call.channel} is {why}, so it has no picture (the device "
-            f"answered: {error})"
+            f"channel {call.channel} is {why}, so it has no picture (the device answered: {error})"
         ) from error
     length = len(image)
     # Drop each copy as soon as the next exists: peak memory stays near 2.7x the image

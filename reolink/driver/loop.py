@@ -29,6 +29,7 @@ from .messages import (
     Finished,
     Offline,
     Online,
+    PushWake,
     Ready,
     Replied,
     Resolve,
@@ -66,6 +67,7 @@ class DeviceLoop:
         self.ready = threading.Event()
         self.stopping = threading.Event()
         self._wake = threading.Event()
+        self._pushed = threading.Event()
         self._jobs: queue.SimpleQueue[Job] = queue.SimpleQueue()
         self._futures: Dict[int, Tuple[str, concurrent.futures.Future[Any]]] = {}
         self._stop_at: Optional[float] = None
@@ -81,6 +83,11 @@ class DeviceLoop:
 
     def submit(self, job: Job) -> None:
         self._jobs.put(job)
+        self._wake.set()
+
+    def push_wake(self) -> None:
+        """The device pushed an event (webhook): feed the core a PushWake (it polls at once)."""
+        self._pushed.set()
         self._wake.set()
 
     def stop(self) -> None:
@@ -144,6 +151,9 @@ class DeviceLoop:
         if send is not None:
             self._outstanding = None
             return self._send(send)
+        if self._pushed.is_set():
+            self._pushed.clear()
+            return PushWake()
         delay = self._until - self._clock()
         if delay > 0 and self._jobs.empty():
             self._wake.wait(delay)

@@ -20,17 +20,20 @@ Rules the driver relies on:
   ``auth_backoff[1]`` (5 min), then ``auth_backoff[2]`` (15 min) for every later try. Independently
   of that schedule, no Login at all (automatic or forced by the ``login`` command) is allowed while
   ``max_failed_logins`` (3) refused Logins lie within the last ``failed_login_window`` (10 min):
-  the driver can never be what locks a camera account (firmware locks after about 5).
+  the driver can never be what locks a camera account (firmware locks after about 5). While
+  automatic logins are paused, only the host's ``login`` command may try
+  (:meth:`Session.login_refusal` holds both rules).
 * **Token refresh.** A token is renewed ``refresh_margin`` (60 s) before its lease ends, or at half
   the lease for leases shorter than twice the margin (see :class:`TokenLease`).
 * **No login storm.** An auth error on a command (``-6``) sends the session to LOGGED_OUT; the loop
   logs in once and retries the command once. An auth error right after a fresh login is
   reported, not retried: the next login waits ``auth_retry_delay`` (5 s) the first time, then
   the session goes LOCKED_OUT on the ``auth_backoff`` schedule until an authenticated request
-  succeeds again.
+  succeeds again (:meth:`Session.on_auth_error`).
 * **Transport failures** (connect refused, timeouts, garbage) back off ``backoff_initial`` doubling
   to ``backoff_max``; the device counts as offline after ``offline_after`` failures in a row (or at
-  the first failure when it was never reached). A success resets the count.
+  the first failure when it was never reached). A success resets the count
+  (:meth:`Session.on_transport_failed`, :attr:`Session.offline`).
 """
 
 from __future__ import annotations

@@ -130,7 +130,7 @@ class Tap:
         self.sent: List[Tuple[int, float, str, Any]] = []
 
     def send(self, request: Request) -> Response:
-        cycles = self.driver.cycles if self.driver is not None else -1
+        cycles = self.driver.stats().cycles if self.driver is not None else -1
         body: Any = request.body
         if not self.keep_body:
             body = bool(body) and (b"GetMdState" in body or b"GetEvents" in body)
@@ -196,9 +196,9 @@ def make_driver(
 
 
 def wait_cycles(driver: ReolinkDriver, target: int, timeout: float, step: float = 0.002) -> bool:
-    """Wait (sleeping, so this thread costs ~nothing) until ``driver.cycles >= target``."""
+    """Wait (sleeping, so this thread costs ~nothing) until ``driver.stats().cycles >= target``."""
     deadline = time.monotonic() + timeout
-    while driver.cycles < target:
+    while driver.stats().cycles < target:
         if time.monotonic() > deadline:
             return False
         time.sleep(step)

@@ -62,7 +62,7 @@ def latency(events: int, interval_ms: int, devices: int, seed: int = 5) -> Dict[
         finally:
             for driver in drivers:
                 driver.disconnect()
-    labels = [d.config.label for d in drivers]
+    labels = [d.label for d in drivers]
     lat: List[float] = []
     missed = 0
     for dev, _ch, kind, on, _at, actual in flips:

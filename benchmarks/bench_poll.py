@@ -40,19 +40,19 @@ def expected_commands(profile: Dict[str, Any]) -> Tuple[int, bool]:
 
 def _edge(driver: ReolinkDriver, timeout: float = 10.0) -> int:
     """Wait for the next cycle to end; return the cycle count right after it."""
-    start = driver.cycles
+    start = driver.stats().cycles
     wait_cycles(driver, start + 1, timeout, step=0.0005)
-    return driver.cycles
+    return driver.stats().cycles
 
 
 def _window(fleet: Fleet, dev: int, driver: ReolinkDriver, cycles: int) -> Dict[str, Any]:
     """Requests the emulator logged during ``cycles`` whole poll cycles (100 ms apart)."""
     _edge(driver)
     fleet.call("clear_requests")
-    c0 = driver.cycles
+    c0 = driver.stats().cycles
     wait_cycles(driver, c0 + cycles, 30, step=0.0005)
     recs = fleet.requests(dev)
-    c1 = driver.cycles
+    c1 = driver.stats().cycles
     cmds = [c for r in recs for c in r[3]]
     return {
         "cycles": c1 - c0,
@@ -87,7 +87,7 @@ def requests_per_cycle(sizes: Sequence[int], cycles: int, with_aio: bool) -> Lis
                 for ch, spec in enumerate(prof["channels"]):
                     if not spec["online"]:
                         fleet.call("set_online", dev=dev, channel=ch, on=True)
-                wait_cycles(driver, driver.cycles + 3, 10)
+                wait_cycles(driver, driver.stats().cycles + 3, 10)
                 prof = fleet.call("profile", dev=dev)
                 cmds, status = expected_commands(prof)
                 row["all_online"] = {
@@ -176,7 +176,7 @@ def _measure_driver(
     wait_cycles(driver, warmup, 30)
     if app is not None:
         app.replay = True
-        wait_cycles(driver, driver.cycles + 5, 30)
+        wait_cycles(driver, driver.stats().cycles + 5, 30)
     c0 = _edge(driver)
     p0 = time.process_time()
     time.sleep(seconds)
@@ -215,7 +215,7 @@ def cpu_per_cycle(
                 probe = make_driver(port, n, interval_ms=1, taps=taps)
                 probe.connect()
                 wait_cycles(probe, 20, 30)
-                last = probe.cycles - 1
+                last = probe.stats().cycles - 1
                 probe.disconnect()
                 bodies = [b for c, _, t, b in taps[0].sent if c == last and b]
                 info["floor_bodies"] = len(bodies)

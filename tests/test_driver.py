@@ -4,15 +4,16 @@ from __future__ import annotations
 
 import base64
 import json
+import logging
 import threading
 from typing import Any, Dict, List
 
 import pytest
 from conftest import FAST, Recorder, memory_driver, wait_requests
 
-from reolink.driver import ReolinkDriver, Timing
-from reolink.emulator import Emulator, Fault
-from reolink.errors import ArgumentError, ConfigError, NotConnected, ReolinkError
+from reolink.driver import ReolinkDriver
+from reolink.emulator import Emulator
+from reolink.errors import ArgumentError, ConfigError, DeviceOffline, NotConnected, ReolinkError
 
 
 def cmds(emu: Emulator) -> List[List[str]]:
@@ -21,8 +22,8 @@ def cmds(emu: Emulator) -> List[List[str]]:
 
 def wait_cycles(emu: Emulator, driver: ReolinkDriver, n: int, timeout: float = 5.0) -> bool:
     """Wait until the driver has completed ``n`` more poll cycles (on the emulator's log)."""
-    start = driver.cycles
-    return wait_requests(emu, lambda: driver.cycles >= start + n, timeout)
+    start = driver.stats().cycles
+    return wait_requests(emu, lambda: driver.stats().cycles >= start + n, timeout)
 
 
 @pytest.fixture
@@ -241,20 +242,12 @@ def test_ptz_auto_stop_and_presets(recorder: Recorder) -> None:
                 "ptz", {"address": "0", "op": "Left", "speed": 10, "duration": 60}
             )
             assert result == {"channel": 0, "op": "Left", "speed": 10, "duration": 60}
-            assert ptz.wait_for_requests(1, 1.0)
-            stopped = threading.Event()
-
-            def watch() -> None:
-                while not stopped.wait(0.01):
-                    if any(
-                        "PtzCtrl" in r.cmds and r.http is False for r in ptz.requests[-3:]
-                    ) and not ptz.position(0).get("moving"):
-                        stopped.set()
-
-            watcher = threading.Thread(target=watch)
-            watcher.start()
-            assert stopped.wait(3.0), "the automatic Stop was not sent"
-            watcher.join()
+            # The move, then the automatic Stop 60 ms later (its timing: test_driver_core.py).
+            moves = lambda: [r for r in ptz.requests if r.cmds == ["PtzCtrl"]]  # noqa: E731
+            assert wait_requests(
+                ptz, lambda: len(moves()) >= 2 and not ptz.position(0).get("moving"), 3.0
+            ), "the automatic Stop was not sent"
+            assert len(moves()) == 2
             assert driver.command("ptz_preset", {"address": "0", "preset": "1"})["preset"] == 1
             before = len(ptz.requests)
             with pytest.raises(ArgumentError, match="not defined"):
@@ -284,12 +277,10 @@ def test_nvr_channel_without_spotlight_refused_before_sending(
     driver = memory_driver(nvr, {"0": {}}, recorder)
     driver.connect()
     try:
-        refused = None
-        for channel in range(8):
-            ability = driver.ability.channel(channel) if driver.ability else None
-            if ability is not None and not ability.spotlight:
-                refused = channel
-                break
+        # The emulator's profile says which channel has no spotlight; GetAbility tells the driver.
+        refused = next(
+            (i for i, spec in enumerate(nvr.profile.channels) if not spec.spotlight), None
+        )
         assert refused is not None, "the NVR profile should have a channel without spotlight"
         before = [r for r in nvr.requests if "SetWhiteLed" in r.cmds]
         with pytest.raises(ArgumentError, match="no spotlight"):
@@ -370,7 +361,7 @@ def test_disconnect_twice_and_from_inside_callback(camera: Emulator, recorder: R
     driver.disconnect()
     assert not driver.running
     assert cmds(camera)[-1] == ["Logout"]
-    assert not [t for t in threading.enumerate() if t.name == f"reolink-{driver.config.label}"]
+    assert not [t for t in threading.enumerate() if t.name == f"reolink-{driver.label}"]
 
 
 def test_callback_exception_does_not_kill_the_loop(camera: Emulator, recorder: Recorder) -> None:
@@ -422,76 +413,6 @@ def test_commands_race_the_poll_loop_from_several_threads(
     assert camera.login_count == 1
 
 
-def test_lease_expiry_refreshes_token_without_errors(recorder: Recorder) -> None:
-    # A 2 s lease; the scaled policy renews at max(expiry - 0.6 s, half the lease).
-    with Emulator(profile="camera", lease=2) as emu:
-        driver = memory_driver(emu, {"0": {}}, recorder)
-        driver.connect()
-        try:
-            assert wait_requests(emu, lambda: emu.login_count >= 3, 10)
-            assert recorder.value("online") is True
-        finally:
-            driver.disconnect()
-        replies_6 = [r for r in emu.requests if r.status != 200]
-        assert not replies_6
-        assert recorder.history("online") == [True]
-
-
-def test_minus_6_mid_session_logs_in_once_and_goes_on(camera: Emulator, recorder: Recorder) -> None:
-    driver = memory_driver(camera, {"0": {}}, recorder)
-    driver.connect()
-    try:
-        assert wait_cycles(camera, driver, 1)
-        logins = camera.login_count
-        camera.add_fault(Fault("rsp_code", code=-6, count=1, cmd="GetEvents"))
-        assert wait_cycles(camera, driver, 3)
-        assert camera.login_count == logins + 1
-        camera.set_motion(0, True)
-        assert recorder.wait_for("motion", 1, "0")
-        assert recorder.history("online") == [True]
-    finally:
-        driver.disconnect()
-
-
-def test_wrong_password_never_more_than_three_logins(recorder: Recorder) -> None:
-    # Timing x0.001: back-off 0.03 s, 0.3 s, 0.9 s...; the 10-minute window is 0.6 s.
-    timing = Timing().scaled(0.001, min_status_interval_ms=10)
-    window = timing.session.failed_login_window
-    with Emulator(profile="camera", lockout_attempts=5) as emu:
-        driver = memory_driver(emu, {"0": {}}, recorder, timing=timing, password="wrong-pass")
-        assert driver.connect() is False
-        assert recorder.value("online") is False
-        assert "login" in recorder.value("error").lower()
-        assert "wrong-pass" not in recorder.value("error")
-        with pytest.raises(ReolinkError, match=r"[Ll]ogin"):
-            driver.command("get_dev_info")
-        # Let four windows pass while the driver keeps trying on its own.
-        threading.Event().wait(window * 4)
-        driver.disconnect()
-        times = [r.time for r in emu.requests if r.cmds == ["Login"]]
-        assert len(times) >= 3  # it does keep trying...
-        for start in times:  # ...but never more than 3 within any window
-            assert len([t for t in times if start <= t < start + window]) <= 3
-        # ...and the emulated account (locks after 5 wrong passwords in 10 min) never locks.
-        assert len(times) < 5 or times[4] - times[0] > window
-
-
-def test_reboot_goes_offline_and_recovers(recorder: Recorder) -> None:
-    with Emulator(profile="camera") as emu:
-        emu.reboot_down_seconds = 0.5
-        driver = memory_driver(emu, {"0": {}}, recorder)
-        driver.connect()
-        try:
-            assert driver.command("reboot") == {"rebooting": True}
-            assert recorder.wait_for("online", False)
-            assert "reboot" in recorder.value("error")
-            assert recorder.wait_for("online", True, timeout=15)
-            emu.set_motion(0, True)
-            assert recorder.wait_for("motion", 1, "0")
-        finally:
-            driver.disconnect()
-
-
 def test_metadata_and_table_are_class_data() -> None:
     table = ReolinkDriver.command_table()
     assert {c["name"] for c in table} >= {"snapshot", "ptz", "reboot"}
@@ -508,7 +429,232 @@ def test_fast_timing_is_scaled() -> None:
 def test_snapshot_base64_matches_the_standard_encoding(size: int) -> None:
     import os
 
-    from reolink.driver.actions import _base64
+    from reolink.driver.commands import _base64
 
     data = os.urandom(size)
     assert bytes(_base64(data)) == base64.b64encode(data)
+
+
+# --- the host's view: values(), types, metadata, surface, logging (issue 11 items 3 and 5) ----
+
+
+def test_values_hold_every_attribute_for_a_resync(nvr: Emulator, recorder: Recorder) -> None:
+    driver = memory_driver(nvr, {"0": {}, "5": {}}, recorder)
+    try:
+        assert driver.values() == {"device": {}, "zones": {"0": {}, "5": {}}}
+        driver.connect()
+        assert recorder.wait_for("online", True, "0")
+        values = driver.values()
+    finally:
+        driver.disconnect()
+    meta = ReolinkDriver.metadata()["polled_attributes"]
+    assert set(values["device"]) == {a["name"] for a in meta["device"]}
+    assert set(values["zones"]["0"]) == {a["name"] for a in meta["zone"]}
+    assert values["device"]["online"] is True and values["device"]["error"] == ""
+    assert values["zones"]["5"]["online"] is False  # channel 5 of the nvr profile is offline
+    # The latest value of each attribute, as the callback saw it last.
+    for event in recorder.events:
+        group = values["device"] if event.target == "device" else values["zones"][event.address]
+        if recorder.value(event.name, event.address) == event.value:
+            assert group[event.name] == event.value
+
+
+def test_online_is_a_bool_for_the_device_and_its_zones(nvr: Emulator, recorder: Recorder) -> None:
+    driver = memory_driver(nvr, {"0": {}, "5": {}}, recorder)
+    driver.connect()
+    try:
+        assert recorder.wait_for("online", True, "0")
+    finally:
+        driver.disconnect()
+    kinds = {type(e.value) for e in recorder.events if e.name == "online"}
+    assert kinds == {bool}
+    meta = ReolinkDriver.metadata()["polled_attributes"]
+    assert [a["type"] for a in meta["device"] + meta["zone"] if a["name"] == "online"] == [
+        "bool",
+        "bool",
+    ]
+
+
+def test_metadata_lists_polled_attributes_with_types_and_ai_types_options() -> None:
+    meta = ReolinkDriver.metadata()
+    for group in ("device", "zone"):
+        for attribute in meta["polled_attributes"][group]:
+            assert attribute["type"] in ("bool", "int", "string")
+            assert attribute["description"]
+    ai_types = next(a for a in meta["zone_attributes"] if a["name"] == "ai_types")
+    assert ai_types["options"] == ["people", "vehicle", "dog_cat", "face"]
+
+
+def test_public_surface_is_what_hosts_use(camera: Emulator, recorder: Recorder) -> None:
+    driver = memory_driver(camera, {"0": {}}, recorder)
+    for gone in ("schedule", "cancel_timer", "expect_reboot", "session", "config", "cycles"):
+        assert not hasattr(driver, gone), gone
+    assert driver.label == "127.0.0.1:80"
+    assert driver.stats().cycles == 0 and driver.session_token is None
+    twin = driver.with_zones({"0": {}, "1": {}})
+    assert twin.label == driver.label and set(twin.values()["zones"]) == {"0", "1"}
+    driver.connect()
+    try:
+        assert wait_cycles(camera, driver, 2)
+        assert driver.session_token in camera.sessions
+    finally:
+        driver.disconnect()
+    stats = driver.stats()
+    assert stats.cycles >= 2 and stats.logins_sent == 1
+    assert stats.requests_sent == len(camera.requests)  # every request, the Logout too
+
+
+def test_command_from_the_callback_raises_at_once(camera: Emulator, recorder: Recorder) -> None:
+    driver = memory_driver(camera, {"0": {}}, recorder)
+    caught: List[BaseException] = []
+    done = threading.Event()
+
+    def hook(event: Any) -> None:
+        if event.name == "motion" and not done.is_set():
+            try:
+                driver.command("get_dev_info")
+            except ReolinkError as error:
+                caught.append(error)
+            done.set()
+
+    recorder.hook = hook
+    driver.connect()
+    try:
+        assert done.wait(5)
+        sent = len([r for r in camera.requests if "GetDevInfo" in r.cmds])
+        assert wait_cycles(camera, driver, 2)  # the loop carried on at once
+    finally:
+        driver.disconnect()
+    assert len(caught) == 1 and "callback" in str(caught[0])
+    assert "thread of your own" in str(caught[0])
+    assert sent == 1  # identification only: the command was never queued
+
+
+def test_a_callback_that_stalls_connect_is_warned_about_once(
+    camera: Emulator, recorder: Recorder, caplog: pytest.LogCaptureFixture
+) -> None:
+    release = threading.Event()
+    recorder.hook = lambda event: release.wait(10)
+    driver = memory_driver(camera, {"0": {}}, recorder)
+    try:
+        with caplog.at_level(logging.WARNING, logger="reolink"):
+            driver.connect(timeout=0.2)  # the callback holds the device thread
+            driver.connect(timeout=0.2)
+    finally:
+        release.set()
+        driver.disconnect()
+    stalls = [r for r in caplog.records if "callback" in r.getMessage()]
+    assert len(stalls) == 1
+    assert "must return quickly" in stalls[0].getMessage()
+
+
+def test_snapshot_of_an_offline_nvr_channel_says_the_channel_is_offline(
+    nvr: Emulator, recorder: Recorder
+) -> None:
+    from reolink.cli.connection import explain_error
+
+    driver = memory_driver(nvr, {"0": {}}, recorder)
+    driver.connect()
+    try:
+        with pytest.raises(DeviceOffline) as caught:
+            driver.command("snapshot", {"address": "5"})
+    finally:
+        driver.disconnect()
+    assert "channel 5 is offline" in str(caught.value)
+    assert "password" not in explain_error(caught.value, "snapshot").lower()
+
+
+def _driver_records(caplog: pytest.LogCaptureFixture) -> List[logging.LogRecord]:
+    return [r for r in caplog.records if r.name.startswith("reolink.driver")]
+
+
+def test_each_log_message_names_its_device_once(
+    nvr: Emulator, recorder: Recorder, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG, logger="reolink")
+    driver = memory_driver(nvr, {"0": {}, "5": {}}, recorder)
+    driver.connect()
+    try:
+        assert recorder.wait_for("online", False, "5")
+        nvr.set_online(5, True)
+        assert recorder.wait_for("online", True, "5")
+    finally:
+        driver.disconnect()
+    # An unreachable device: transport errors name the host themselves.
+    refused = http_driver_refused(recorder)
+    try:
+        assert refused.connect() is False
+    finally:
+        refused.disconnect()
+    records = _driver_records(caplog)
+    assert any("channel 5 is" in r.getMessage() for r in records)
+    assert any("offline" in r.getMessage() and r.levelno == logging.WARNING for r in records)
+    for record in records:
+        label = getattr(record, "reolink_device", None)
+        assert label in (driver.label, refused.label), record.getMessage()
+        assert record.getMessage().count(label) == 1, record.getMessage()
+
+
+def http_driver_refused(recorder: Recorder) -> ReolinkDriver:
+    """A driver for a loopback port nobody listens on (connection refused at once)."""
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    attributes = {"ip": "127.0.0.1", "port": str(port), "username": "admin", "password": "x"}
+    return ReolinkDriver(
+        {**attributes, "request_timeout": "1000"}, {"0": {}}, recorder, timing=FAST
+    )
+
+
+def test_info_is_quiet_in_the_steady_state(
+    camera: Emulator, recorder: Recorder, caplog: pytest.LogCaptureFixture
+) -> None:
+    driver = memory_driver(camera, {"0": {}}, recorder)
+    driver.connect()
+    try:
+        assert wait_cycles(camera, driver, 2)
+        caplog.set_level(logging.INFO, logger="reolink")
+        camera.set_motion(0, True)
+        assert recorder.wait_for("motion", 1, "0")
+        assert wait_cycles(camera, driver, 5)
+        noisy = [r.getMessage() for r in _driver_records(caplog) if r.levelno >= logging.INFO]
+    finally:
+        driver.disconnect()
+    assert noisy == []
+
+
+# --- the loop's own duties -------------------------------------------------------------------
+
+
+def test_a_command_wakes_the_idle_loop(camera: Emulator, recorder: Recorder) -> None:
+    """Polls every 60 s: a command still runs at once (it would time out otherwise)."""
+    driver = memory_driver(camera, {"0": {}}, recorder, status_interval="60000")
+    driver.connect()
+    try:
+        assert recorder.wait_for("online", True, "0")
+        polls = len([r for r in camera.requests if r.cmds == ["GetEvents"]])
+        assert driver.command("get_motion", {"address": "0"})["motion"] is False
+        assert driver.command("siren", {"address": "0"})["siren"] == "played"
+        # No poll was needed to get the loop going.
+        assert len([r for r in camera.requests if r.cmds == ["GetEvents"]]) == polls
+    finally:
+        driver.disconnect()
+
+
+def test_callbacks_all_run_on_the_device_thread(camera: Emulator, recorder: Recorder) -> None:
+    threads: List[str] = []
+    recorder.hook = lambda event: threads.append(threading.current_thread().name)
+    camera.reboot_down_seconds = 0.2
+    driver = memory_driver(camera, {"0": {}}, recorder)
+    driver.connect()
+    try:
+        camera.set_motion(0, True)
+        assert recorder.wait_for("motion", 1, "0")
+        driver.command("reboot")  # offline and back: events caused by a command, too
+        assert recorder.wait_for("online", True, timeout=10)
+    finally:
+        driver.disconnect()
+    assert set(threads) == {f"reolink-{driver.label}"}
+    assert len(threads) == len(recorder.events)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import base64
 import threading
-import time
 from typing import Any, Iterator
 
 import pytest
@@ -92,10 +91,10 @@ def test_disconnect_during_a_stalled_poll_is_bounded(recorder: Recorder) -> None
         assert driver.connect()
         emu.add_fault(Fault("stall", count=None))  # every request from now on hangs
         assert emu.wait_for_requests(len(emu.requests) + 1, 2.0)
-        started = time.monotonic()
+        # disconnect() itself fails loudly if the thread outlives request_timeout + 1 s.
         driver.disconnect()
-        took = time.monotonic() - started
-        assert took < 1.0 + 1.0, f"disconnect took {took:.2f} s"
         assert not driver.running
-        assert not [t for t in threading.enumerate() if t.name == f"reolink-{driver.config.label}"]
+        # The stalled poll timed out: the device counts as unreachable, so no Logout was tried.
+        assert not [r for r in emu.requests if r.cmds == ["Logout"]]
+        assert not [t for t in threading.enumerate() if t.name == f"reolink-{driver.label}"]
         emu.clear_faults()

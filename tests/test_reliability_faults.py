@@ -83,7 +83,7 @@ def start(emu: Emulator, recorder: Recorder, zones: Any = None, **attrs: str) ->
 def connected(emu: Emulator, recorder: Recorder, zones: Any = None, **attrs: str) -> ReolinkDriver:
     driver = start(emu, recorder, zones, **attrs)
     assert driver.connect() is True
-    assert wait_until(lambda: driver.cycles >= 2, 2.0)
+    assert wait_until(lambda: driver.stats().cycles >= 2, 2.0)
     return driver
 
 
@@ -196,9 +196,11 @@ def test_transient_fault_survived(
             assert camera.wait_until_up(2.0)
         camera.clear_faults()
         ended = time.monotonic()
-        cycles = driver.cycles
+        cycles = driver.stats().cycles
         extra = TIMEOUT if kind == "stall" else 0.0  # a request may be stalled right now
-        assert wait_until(lambda: driver.online and driver.cycles > cycles + 1, RECOVER + extra)
+        assert wait_until(
+            lambda: driver.online and driver.stats().cycles > cycles + 1, RECOVER + extra
+        )
         assert time.monotonic() - ended < RECOVER + extra
         assert recorder.value("online", "0") == 1
         motion_round_trip(camera, recorder)
@@ -235,8 +237,8 @@ def test_single_garbage_replies_are_one_failed_cycle_only(
         ):
             camera.add_fault(Fault(kind, count=1, cmd="GetEvents"))
             assert wait_until(lambda: not camera._faults.pending(), 2.0), kind
-        cycles = driver.cycles
-        assert wait_until(lambda: driver.cycles >= cycles + 3, RECOVER)
+        cycles = driver.stats().cycles
+        assert wait_until(lambda: driver.stats().cycles >= cycles + 3, RECOVER)
         motion_round_trip(camera, recorder)
         assert driver.running and driver.online
         assert len(logins(camera)) == 1
@@ -303,8 +305,8 @@ def test_single_minus_6_logs_in_once_and_goes_on(camera: Emulator, recorder: Rec
     try:
         camera.add_fault(Fault("rsp_code", code=-6, count=1, cmd="GetEvents"))
         assert wait_until(lambda: not camera._faults.pending(), 2.0)
-        cycles = driver.cycles
-        assert wait_until(lambda: driver.cycles >= cycles + 3, RECOVER)
+        cycles = driver.stats().cycles
+        assert wait_until(lambda: driver.stats().cycles >= cycles + 3, RECOVER)
         motion_round_trip(camera, recorder)
         assert len(logins(camera)) == 2
         assert recorder.history("online") == [True]
@@ -473,8 +475,8 @@ def test_bad_batch_retried_command_by_command(
         nvr.clear_requests()
         nvr.add_fault(fault)
         assert wait_until(lambda: not nvr._faults.pending(), 2.0)
-        cycles = driver.cycles
-        assert wait_until(lambda: driver.cycles >= cycles + 2, RECOVER)
+        cycles = driver.stats().cycles
+        assert wait_until(lambda: driver.stats().cycles >= cycles + 2, RECOVER)
         records = nvr.requests
         faulty = next(i for i, r in enumerate(records) if "GetMdState" in r.cmds)
         batch = records[faulty].cmds
@@ -496,7 +498,7 @@ def test_command_timing_out_alone_is_left_out_for_the_session(
     try:
         nvr.add_fault(Fault("batch_error", code=-8, count=None, cmd="GetAiState"))
         nvr.clear_requests()
-        assert wait_until(lambda: driver.cycles >= 6, 3.0)
+        assert wait_until(lambda: driver.stats().cycles >= 6, 3.0)
         pause(4 * INTERVAL)
         records = nvr.requests
         tried_alone = [r for r in records if r.cmds == ["GetAiState"]]
@@ -534,7 +536,7 @@ def test_left_out_command_does_not_silence_the_zone(nvr: Emulator, recorder: Rec
     driver = connected(nvr, recorder, {"0": {}, "1": {}})
     try:
         nvr.add_fault(Fault("batch_error", code=-8, count=None, cmd="GetAiState"))
-        assert wait_until(lambda: driver.cycles >= 6, 3.0)
+        assert wait_until(lambda: driver.stats().cycles >= 6, 3.0)
         nvr.set_motion(1, True)
         assert recorder.wait_for("motion", 1, "1", timeout=2 * INTERVAL + SLACK)
         assert recorder.value("online", "1") == 1

@@ -386,7 +386,7 @@ def quiet_camera() -> Iterator[Tuple[Emulator, ReolinkDriver]]:
     with Emulator(profile="camera") as emu:
         driver = http_driver(emu, {"0": {}}, Recorder(), status_interval="86400000")
         assert driver.connect() is True
-        assert wait_until(lambda: driver.cycles >= 1, 2.0)
+        assert wait_until(lambda: driver.stats().cycles >= 1, 2.0)
         try:
             yield emu, driver
         finally:
@@ -591,16 +591,16 @@ def hostile_driver(server: HostileServer, recorder: Recorder) -> ReolinkDriver:
     attrs = dict(BASE, port=str(server.port), **ATTRS)
     driver = ReolinkDriver(attrs, {"0": {}}, recorder, timing=FAST)
     assert driver.connect() is True
-    assert wait_until(lambda: driver.cycles >= 2, 2.0)
+    assert wait_until(lambda: driver.stats().cycles >= 2, 2.0)
     return driver
 
 
 def carries_on(server: HostileServer, driver: ReolinkDriver, recorder: Recorder) -> None:
     """After the hostile replies stop: online, polling, motion reaches the callback."""
     server.disarm()
-    cycles = driver.cycles
+    cycles = driver.stats().cycles
     bound = 2 * INTERVAL + FAST.session.backoff_max + TIMEOUT + 0.5
-    assert wait_until(lambda: driver.online and driver.cycles >= cycles + 2, bound)
+    assert wait_until(lambda: driver.online and driver.stats().cycles >= cycles + 2, bound)
     server.emu.set_motion(0, True)
     assert recorder.wait_for("motion", 1, "0", timeout=1.0)
     server.emu.set_motion(0, False)
@@ -835,8 +835,8 @@ def test_bodies_that_outlast_request_timeout(recorder: Recorder, fault: Fault) -
             assert took < TIMEOUT + 1.0
             assert recorder.wait_for("online", False, timeout=2 * INTERVAL + 2 * TIMEOUT + 0.5)
             emu.clear_faults()
-            cycles = driver.cycles
-            assert wait_until(lambda: driver.online and driver.cycles > cycles + 1, 2.0)
+            cycles = driver.stats().cycles
+            assert wait_until(lambda: driver.online and driver.stats().cycles > cycles + 1, 2.0)
             emu.set_motion(0, True)
             assert recorder.wait_for("motion", 1, "0", timeout=1.0)
         finally:

@@ -206,9 +206,9 @@ class Soak:
             self.set_motion(channel, False)
         assert self.emu.wait_until_up(5.0)
         ended = time.monotonic()
-        cycles = self.driver.cycles
+        cycles = self.driver.stats().cycles
         assert wait_until(
-            lambda: self.driver.online and self.driver.cycles >= cycles + 2, RECOVER
+            lambda: self.driver.online and self.driver.stats().cycles >= cycles + 2, RECOVER
         ), f"seed {self.seed}: no recovery within {RECOVER:.2f} s after {kind}"
         assert time.monotonic() - ended < RECOVER + INTERVAL
         assert self.driver.running
@@ -268,7 +268,7 @@ def test_soak(
         tracemalloc.stop()
         driver.disconnect()
     soak.tally_requests()
-    cycles = driver.cycles
+    cycles = driver.stats().cycles
 
     # The totals, for the report (in the JUnit XML with --junitxml).
     request.node.user_properties.extend(

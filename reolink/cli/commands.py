@@ -101,7 +101,7 @@ def open_driver(
         driver = ReolinkDriver(attributes, zones, callback, timing=timing)
     except ConfigError as error:
         raise UsageError(str(error)) from None
-    secrets.sources.append(lambda: driver.session.token)
+    secrets.sources.append(lambda: driver.session_token)
     return driver
 
 

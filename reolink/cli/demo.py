@@ -146,7 +146,7 @@ def run_demo(args: argparse.Namespace) -> int:
         callback,
         timing=Timing(min_status_interval_ms=interval),
     )
-    secrets.sources.append(lambda: driver.session.token)
+    secrets.sources.append(lambda: driver.session_token)
     title = f"reolink demo: emulated {args.profile} on {emu.url}"
     view = LiveView(sys.stdout, as_json, title)
     started = time.monotonic()

@@ -281,10 +281,10 @@ def run_watch(args: argparse.Namespace) -> int:
     except UsageError as error:
         return usage(f"watch: {error}")
     drivers.append(first)
-    polled_ms = round(first.config.status_interval * 1000)
+    polled_ms = round(first.status_interval * 1000)
     if args.interval.strip().isdigit() and int(args.interval) < polled_ms:
         print(f"reolink: note: --interval raised to {polled_ms} ms (the minimum)", file=sys.stderr)
-    view = LiveView(sys.stdout, as_json, f"reolink watch {first.config.label}")
+    view = LiveView(sys.stdout, as_json, f"reolink watch {first.label}")
     problem: Optional[str] = None
     try:
         problem = connect_or_explain(first)
@@ -294,13 +294,8 @@ def run_watch(args: argparse.Namespace) -> int:
                 # Learn every channel, then watch them all on a connection of their own.
                 disconnect_quietly(first)
                 zones = [str(channel["id"]) for channel in channels]
-                second = ReolinkDriver(
-                    {**_attributes_of(first), **extra},
-                    {address: {} for address in zones},
-                    callback,
-                    timing=timing,
-                )
-                secrets.sources.append(lambda: second.session.token)
+                second = first.with_zones({address: {} for address in zones}, callback)
+                secrets.sources.append(lambda: second.session_token)
                 drivers.append(second)
                 problem = connect_or_explain(second)
         if problem is None:
@@ -322,21 +317,3 @@ def run_watch(args: argparse.Namespace) -> int:
     )
     print(line, file=sys.stderr if as_json else sys.stdout, flush=True)
     return EXIT_OK
-
-
-def _attributes_of(driver: ReolinkDriver) -> Dict[str, Any]:
-    """The attribute mapping a driver was built from (to build its twin)."""
-    config = driver.config
-    attributes: Dict[str, Any] = {
-        "ip": config.ip,
-        "port": str(config.port),
-        "protocol": config.protocol,
-        "username": config.username,
-        "password": config.password,
-        "request_timeout": str(int(config.request_timeout * 1000)),
-    }
-    if config.tls.fingerprint:
-        attributes["tls_fingerprint"] = config.tls.fingerprint
-    if config.tls.ca_file:
-        attributes["tls_verify"] = config.tls.ca_file
-    return attributes

@@ -2,8 +2,16 @@
 
 from __future__ import annotations
 
-from .device import ReolinkDriver, Timing
+from .device import DriverStats, ReolinkDriver
 from .events import AttributeEvent
 from .table import command_table, metadata
+from .timing import Timing
 
-__all__ = ["AttributeEvent", "ReolinkDriver", "Timing", "command_table", "metadata"]
+__all__ = [
+    "AttributeEvent",
+    "DriverStats",
+    "ReolinkDriver",
+    "Timing",
+    "command_table",
+    "metadata",
+]

@@ -1,168 +1,141 @@
-"""The device's I/O edge: sends protocol-layer envelopes over the transport. Device thread only.
+"""Requests to one device, as sans-I/O flows: generators that yield what to send.
 
-This is the one place where the transport and the protocol layer meet. It keeps the
-:class:`~reolink.protocol.session.Session` informed of every outcome (login, auth errors,
-transport failures) and applies the retry rules:
+A flow (``Flow``) is a generator that yields :class:`~reolink.driver.messages.Send` (send this
+request and resume me with the :class:`~reolink.transport.Response`, or throw the
+``TransportError`` into me) or :class:`Pause` (resume me with ``None`` at ``until``). The driver
+core runs flows; it sets :attr:`DeviceClient.now` before every resumption. Nothing here sends,
+sleeps or reads a clock.
 
-* connect failures may be retried for any command (the request never reached the device);
-  a read timeout only for read-only ``Get*`` batches (a PTZ move or siren may already have run);
-  only tenacity retries, and every wait is cut short by the stop event;
+The client keeps the :class:`~reolink.protocol.session.Session` informed of every outcome and
+applies the retry rules (the request-safety rule of :mod:`reolink.transport`):
+
+* a request that provably never left (``request_sent`` False, e.g. connection refused) may be
+  sent once more after a short pause, whatever it does;
+* a request that may have reached the device is sent again only when it is read-only (``Get*``,
+  marked ``repeatable``) and its caller has time left; a command that changes something
+  (PtzCtrl, AudioAlarmPlay, Reboot, Set*) whose reply was lost fails with an error that says
+  the device may have executed it, and nothing sends it again;
 * a batch answered short, or with one global error, is retried command by command; a command
   that keeps timing out alone is left out of later batches for the rest of the session;
-* an auth error on a command (-6 please login first...) logs in again once and retries once.
+* an auth error on a command (-6 please login first: the device refused, it did not execute)
+  logs in again once and retries once - when the session allows (:meth:`Session.on_auth_error`).
 """
 
 from __future__ import annotations
 
-import logging
 import secrets
-import threading
-from typing import Callable, Dict, List, Mapping, Optional, Sequence, Set, Tuple
+from typing import Dict, Generator, List, Mapping, Optional, Sequence, Set, Tuple, TypeVar, Union
 
-import tenacity
+import attrs
 
 from ..errors import (
     ApiError,
     AuthError,
     BatchShapeError,
-    ConnectError,
     CredentialsError,
     LeftOutError,
     LockedOutError,
     RemoteProtocolError,
     ReolinkError,
+    ResponseTooLarge,
     Timeout,
     TLSError,
     TransportError,
+    TransportProtocolError,
 )
 from ..protocol import batch as pbatch
 from ..protocol import codes, commands, envelope, parsers, snap
 from ..protocol.results import CommandReply
-from ..protocol.session import Session, SessionState
+from ..protocol.session import Session
 from ..redact import redact_target
-from ..transport import (
-    DEFAULT_MAX_IMAGE_BYTES,
-    DEFAULT_MAX_JSON_BYTES,
-    Request,
-    Response,
-    Transport,
-)
+from ..transport import DEFAULT_MAX_IMAGE_BYTES, DEFAULT_MAX_JSON_BYTES, Request, Response
 from .config import DeviceConfig
+from .logs import DeviceLog
+from .messages import Send
 
-__all__ = ["DeviceClient"]
+__all__ = ["BLACKLIST_AFTER", "DeviceClient", "Flow", "Pause", "is_read_only", "lost_reply"]
 
-log = logging.getLogger(__name__)
-
+T = TypeVar("T")
 Command = Mapping[str, object]
 #: after this many lone timeouts a (cmd, channel) pair is left out of batches for the session.
 BLACKLIST_AFTER = 2
+#: the pause before sending again a request that never left.
+RETRY_PAUSE = 0.05
 _JSON_HEADERS = {"Content-Type": "application/json"}
+
+
+@attrs.frozen
+class Pause:
+    """Resume the flow with ``None`` at ``until`` (a short wait before a retry)."""
+
+    until: float
+
+
+Flow = Generator[Union[Send, "Pause"], Optional[Response], T]
+#: A poll plan's pre-encoded parts: (commands, body) per request of at most 35 commands.
+Parts = Sequence[Tuple[Sequence[Command], bytes]]
 
 
 def _key(command: Command) -> Tuple[str, Optional[int]]:
     return str(command.get("cmd")), pbatch.command_channel(command)
 
 
-def _read_only(batch: Sequence[Command]) -> bool:
+def _names(batch: Sequence[Command]) -> str:
+    """How a batch is named in messages: its first commands."""
+    names = "+".join(str(c.get("cmd")) for c in batch[:3])
+    return names + ("+..." if len(batch) > 3 else "")
+
+
+def is_read_only(batch: Sequence[Command]) -> bool:
+    """True when every command only reads (``Get*``): safe to send again."""
     return all(str(c.get("cmd", "")).startswith("Get") for c in batch)
 
 
-class DeviceClient:
-    """Sends commands to one device and keeps its session. Not thread-safe by design."""
+def lost_reply(error: TransportError, what: str) -> TransportError:
+    """The error for a command that changes something whose reply was lost: not repeated."""
+    if isinstance(error, ResponseTooLarge):
+        return error
+    message = (
+        f"{what}: the reply was lost ({error}); the device may have executed it, "
+        "so it was not sent again"
+    )
+    kind = (
+        Timeout
+        if isinstance(error, Timeout)
+        else TransportProtocolError
+        if isinstance(error, TransportProtocolError)
+        else TransportError
+    )
+    return kind(message, request_sent=True)
 
-    def __init__(
-        self,
-        config: DeviceConfig,
-        transport: Transport,
-        session: Session,
-        *,
-        clock: Callable[[], float],
-        stop: threading.Event,
-    ) -> None:
+
+class DeviceClient:
+    """One device's session and request flows. Driven by the core only (not thread-safe)."""
+
+    def __init__(self, config: DeviceConfig, session: Session, log: DeviceLog) -> None:
         self.config = config
-        self.transport = transport
         self.session = session
-        self._clock = clock
-        self._stop = stop
+        self.log = log
+        #: the time of the event being handled (set by the core before each resumption).
+        self.now = 0.0
         #: (cmd, channel) pairs left out of batches for this session (they keep timing out).
         self.blacklist: Set[Tuple[str, Optional[int]]] = set()
         self._lone_timeouts: Dict[Tuple[str, Optional[int]], int] = {}
         self.requests_sent = 0
         self.logins_sent = 0
-        self._retry_reads = False
-        self._retry_deadline: Optional[float] = None
-        # Encoded bodies of recent batches (id -> (batch, body); the batch is kept so its
-        # id cannot be reused) and the last chunked batch: polls repeat the same batch.
-        self._bodies: Dict[int, Tuple[Sequence[Command], bytes]] = {}
-        self._chunked: Tuple[Optional[Sequence[Command]], List[List[Command]]] = (None, [])
-        # The last all-success reply per batch: id -> (batch, body bytes, replies).
-        self._last_reply: Dict[int, Tuple[Sequence[Command], bytes, List[CommandReply]]] = {}
-        self._last_combined: Tuple[List[List[CommandReply]], List[CommandReply]] = ([], [])
-        self._retrying = tenacity.Retrying(
-            stop=tenacity.stop_after_attempt(2) | tenacity.stop_when_event_set(stop),
-            wait=tenacity.wait_fixed(0.05),
-            retry=tenacity.retry_if_exception(self._retryable),
-            sleep=tenacity.nap.sleep_using_event(stop),
-            reraise=True,
-        )
+        # The last all-success reply per request body (by value): request body ->
+        # (response body, replies). Polls repeat the same request; most answers repeat too.
+        self._last_reply: Dict[bytes, Tuple[bytes, List[CommandReply]]] = {}
 
     # --- raw requests -----------------------------------------------------------------
 
-    def _timeouts(self, deadline: Optional[float]) -> Tuple[float, float]:
+    def _timeout(self, deadline: Optional[float]) -> float:
         budget = self.config.request_timeout
         if deadline is not None:
-            budget = min(budget, deadline - self._clock())
+            budget = min(budget, deadline - self.now)
         if budget <= 0:
-            raise Timeout(f"{self.config.label}: no time left for the request (request_timeout)")
-        return budget, budget
-
-    def _send(self, request: Request) -> Response:
-        self.requests_sent += 1
-        if log.isEnabledFor(logging.DEBUG):
-            log.debug(
-                "%s: %s %s", self.config.label, request.method, redact_target(request.target)
-            )
-        return self.transport.send(request)
-
-    def _post(
-        self, batch: Sequence[Command], token: Optional[str], deadline: Optional[float]
-    ) -> List[CommandReply]:
-        first = str(batch[0].get("cmd")) if len(batch) == 1 else None
-        # The poll batch is the same list object cycle after cycle: encode it once.
-        cached = self._bodies.get(id(batch))
-        if cached is not None and cached[0] is batch:
-            body = cached[1]
-        else:
-            body = pbatch.encode_body(batch)
-            if len(self._bodies) >= 8:
-                self._bodies.clear()
-            self._bodies[id(batch)] = (batch, body)
-        response = self.exchange(
-            "POST",
-            commands.api_target(cmd=first, token=token),
-            body,
-            deadline=deadline,
-            max_body=DEFAULT_MAX_JSON_BYTES,
-            read_only=_read_only(batch),
-        )
-        last_batch, last_body, last_replies = self._last_reply.get(id(batch), (None, b"", []))
-        if last_batch is batch and response.status == 200 and response.body == last_body:
-            # Byte-for-byte the answer this batch got last time (the steady state of polling:
-            # nothing changed): the same, already validated replies.
-            return last_replies
-        try:
-            envelope.check_status(response.status, response.content_type, response.body)
-            replies = pbatch.decode_batch(response.body, batch)
-        except RemoteProtocolError as error:
-            # Garbage in place of a reply counts as a failed exchange (the device is not
-            # usable), so a device that only answers HTML pages is shown offline.
-            self.session.on_transport_failed(str(error), self._clock())
-            raise
-        if all(reply.error is None for reply in replies):
-            if len(self._last_reply) >= 8:
-                self._last_reply.clear()
-            self._last_reply[id(batch)] = (batch, response.body, replies)
-        return replies
+            raise Timeout("no time left for the request (request_timeout)")
+        return budget
 
     def exchange(
         self,
@@ -172,170 +145,212 @@ class DeviceClient:
         *,
         deadline: Optional[float],
         max_body: int,
-        read_only: bool,
-    ) -> Response:
-        """One HTTP exchange under the retry policy; transport failures are fed to the session.
-
-        A connect failure is retried once (nothing reached the device). A read timeout is
-        retried only for read-only commands, and only within the caller's deadline: a poll has
-        none (the next cycle is its retry) and a command's retry gets only what is left of
-        its request_timeout.
-        """
-
-        def attempt() -> Response:
-            connect_timeout, read_timeout = self._timeouts(deadline)
+        repeatable: bool,
+        what: Union[str, Sequence[Command]],
+    ) -> Flow[Response]:
+        """One HTTP exchange under the request-safety rule; failures are fed to the session."""
+        for attempt in (1, 2):
+            budget = self._timeout(deadline)
             request = Request(
                 method,
                 target,
                 body,
                 headers=_JSON_HEADERS if body is not None else {},
-                connect_timeout=connect_timeout,
-                read_timeout=read_timeout,
+                connect_timeout=budget,
+                read_timeout=budget,
                 max_body=max_body,
+                repeatable=repeatable,
             )
-            return self._send(request)
-
-        self._retry_reads = read_only and deadline is not None
-        self._retry_deadline = deadline
-        try:
-            return self._attempt_with_retry(attempt)
-        except TransportError as error:
-            self.session.on_transport_failed(str(error), self._clock())
-            raise
-
-    def _attempt_with_retry(self, attempt: Callable[[], Response]) -> Response:
-        try:
-            # The first try runs bare: the retry machinery costs more than a loopback request
-            # and is only needed after a failure. tenacity then decides, replaying that failure
-            # as its first attempt: what is retryable, the wait, stopping on disconnect.
-            return attempt()
-        except TransportError as error:
-            if not self._retryable(error):
+            self.requests_sent += 1
+            if self.log.enabled(10):
+                self.log.debug("%s %s", method, redact_target(target))
+            try:
+                response = yield Send(request)
+            except TransportError as error:
+                name = what if isinstance(what, str) else _names(what)
+                if attempt == 1 and self._may_send_again(error, repeatable, deadline):
+                    self.log.debug("%s failed (%s); sending it once more", name, error)
+                    yield Pause(self.now + RETRY_PAUSE)
+                    continue
+                self.session.on_transport_failed(str(error), self.now)
+                if error.request_sent and not repeatable:
+                    raise lost_reply(error, name) from error
                 raise
-            first: List[BaseException] = [error]
+            assert response is not None
+            return response
+        raise AssertionError("unreachable")  # pragma: no cover
 
-        def replayed() -> Response:
-            if first:
-                raise first.pop()
-            log.debug("%s: retrying once", self.config.label)
-            return attempt()
-
-        return self._retrying(replayed)
-
-    def _retryable(self, error: BaseException) -> bool:
-        """Connect failures always (nothing reached the device); read timeouts only for
-        read-only commands with time left before their deadline."""
+    def _may_send_again(
+        self, error: TransportError, repeatable: bool, deadline: Optional[float]
+    ) -> bool:
+        """Never left: always (but not a TLS refusal). May have arrived: read-only, time left."""
         if isinstance(error, TLSError):
             return False
-        if isinstance(error, Timeout):
-            deadline = self._retry_deadline
-            return self._retry_reads and deadline is not None and deadline > self._clock()
-        return isinstance(error, ConnectError)
+        if not error.request_sent:
+            return True
+        return (
+            repeatable
+            and isinstance(error, Timeout)
+            and deadline is not None
+            and deadline > self.now
+        )
+
+    def _post(
+        self,
+        batch: Sequence[Command],
+        token: Optional[str],
+        deadline: Optional[float],
+        body: Optional[bytes] = None,
+        repeatable: Optional[bool] = None,
+    ) -> Flow[Tuple[List[CommandReply], Optional[bytes]]]:
+        """POST one batch; returns (replies, response body if every reply is a success)."""
+        if body is None:
+            body = pbatch.encode_body(batch)
+        first = str(batch[0].get("cmd")) if len(batch) == 1 else None
+        response = yield from self.exchange(
+            "POST",
+            commands.api_target(cmd=first, token=token),
+            body,
+            deadline=deadline,
+            max_body=DEFAULT_MAX_JSON_BYTES,
+            repeatable=is_read_only(batch) if repeatable is None else repeatable,
+            what=batch,
+        )
+        last = self._last_reply.get(body)
+        if last is not None and response.status == 200 and response.body == last[0]:
+            # Byte-for-byte the answer this request got last time (the steady state of
+            # polling): the same, already validated replies.
+            return last[1], last[0]
+        try:
+            envelope.check_status(response.status, response.content_type, response.body)
+            replies = pbatch.decode_batch(response.body, batch)
+        except RemoteProtocolError as error:
+            # Garbage in place of a reply counts as a failed exchange (the device is not
+            # usable), so a device that only answers HTML pages is shown offline.
+            self.session.on_transport_failed(str(error), self.now)
+            raise
+        if all(reply.error is None for reply in replies):
+            if len(self._last_reply) >= 8:
+                self._last_reply.clear()
+            self._last_reply[body] = (response.body, replies)
+            return replies, response.body
+        return replies, None
 
     # --- session ----------------------------------------------------------------------
 
-    def login(self, *, manual: bool = False, deadline: Optional[float] = None) -> None:
+    def login(self, *, manual: bool = False, deadline: Optional[float] = None) -> Flow[None]:
         """Send Login. Raises the device's error (CredentialsError, LockedOutError...) if refused.
 
-        Refuses to send anything while the account-safety rule forbids a login.
+        Sends nothing while the session forbids a login (account safety).
         """
-        now = self._clock()
-        reason = self.session.login_allowed(now)
+        reason = self.session.login_refusal(self.now, manual=manual)
         if reason is not None:
             raise LockedOutError(f"login not sent: {reason}", cmd="Login", rsp_code=None)
-        if (
-            not manual
-            and self.session.retry_at > now
-            and self.session.state is SessionState.LOCKED_OUT
-        ):
-            raise LockedOutError(
-                f"login not sent: automatic logins are paused ({self.session.reason})",
-                cmd="Login",
-                rsp_code=None,
-            )
         if self.session.token is not None:
             # Renewing: give the old session back first so the device's small session table
             # never fills up with our own stale tokens (-5 max session).
-            self.logout(deadline=deadline)
+            yield from self.logout(deadline=deadline)
         self.logins_sent += 1
         try:
-            replies = self._post(
+            replies, _ = yield from self._post(
                 [commands.build_login(self.config.username, self.config.password)], None, deadline
             )
             token = parsers.parse_login(replies[0])
         except ApiError as error:
             action = codes.classify("Login", error.rsp_code, error.detail)
-            retry_at = self.session.on_login_refused(action, str(error), self._clock())
-            log.warning(
-                "%s: login refused (%s); next automatic login in %.0f s",
-                self.config.label,
-                error,
-                retry_at - self._clock(),
+            retry_at = self.session.on_login_refused(action, str(error), self.now)
+            self.log.warning(
+                "login refused (%s); next automatic login in %.0f s", error, retry_at - self.now
             )
             raise
-        self.session.on_login_ok(token, self._clock())
+        self.session.on_login_ok(token, self.now)
         self.blacklist.clear()
         self._lone_timeouts.clear()
-        log.debug("%s: logged in (lease %d s)", self.config.label, token.lease_time)
+        self.log.debug("logged in (lease %d s)", token.lease_time)
 
-    def logout(self, *, deadline: Optional[float] = None) -> None:
+    def logout(self, *, deadline: Optional[float] = None) -> Flow[None]:
         """Send Logout for the current token (if any) and forget it, whatever the answer."""
         token = self.session.token
         self.session.on_logout()
         if token is None:
             return
         try:
-            replies = self._post([commands.build_logout()], token, deadline)
+            replies, _ = yield from self._post([commands.build_logout()], token, deadline)
             parsers.parse_ok(replies[0])
         except ReolinkError as error:
-            log.debug("%s: logout: %s", self.config.label, error)
+            self.log.debug("logout: %s", error)
 
-    def ensure_session(self, deadline: Optional[float] = None) -> str:
-        """Return a usable token, logging in first if the session needs it (and may)."""
-        now = self._clock()
-        self.session.tick(now)
+    def ensure_session(self, deadline: Optional[float] = None) -> Flow[str]:
+        """A usable token, logging in first when the session says so (and allows it)."""
+        grant = self.session.authorize(self.now)
+        if grant.token is not None:
+            return grant.token
+        if grant.refused is not None:
+            raise LockedOutError(f"not logged in: {grant.refused}", cmd="Login", rsp_code=None)
+        yield from self.login(deadline=deadline)
         token = self.session.token
-        if token is not None and self.session.state in (
-            SessionState.READY,
-            SessionState.BACKING_OFF,
-        ):
-            return token
-        if self.session.state is SessionState.LOCKED_OUT:
-            raise LockedOutError(
-                f"not logged in: {self.session.reason or 'logins are paused'}",
-                cmd="Login",
-                rsp_code=None,
-            )
-        self.login(deadline=deadline)
-        assert self.session.token is not None
-        return self.session.token
+        assert token is not None
+        return token
 
     # --- commands ---------------------------------------------------------------------
 
     def call(
-        self, batch: Sequence[Command], *, deadline: Optional[float] = None
-    ) -> List[CommandReply]:
+        self,
+        batch: Sequence[Command],
+        *,
+        deadline: Optional[float] = None,
+        repeatable: Optional[bool] = None,
+    ) -> Flow[List[CommandReply]]:
         """Send commands (any number; chunked at 35) and return one reply per command, in order.
 
-        Blacklisted commands are answered locally with a CommandError and not sent.
+        ``repeatable`` defaults to "every command is a Get*"; the automatic PTZ Stop passes True.
         """
-        if not self.blacklist:
-            if len(batch) <= pbatch.MAX_BATCH:
-                return self._call_chunk(batch, deadline)
-            if batch is not self._chunked[0]:
-                self._chunked = (batch, pbatch.chunk(batch))
-            parts = [self._call_chunk(part, deadline) for part in self._chunked[1]]
-            previous, combined = self._last_combined
-            if len(parts) == len(previous) and all(a is b for a, b in zip(parts, previous)):
-                return combined  # every chunk answered as last time: the same list again
-            combined = [reply for part_replies in parts for reply in part_replies]
-            self._last_combined = (parts, combined)
-            return combined
+        replies, _ = yield from self.call_parts(
+            None, batch, deadline=deadline, repeatable=repeatable
+        )
+        return replies
+
+    def call_parts(
+        self,
+        parts: Optional[Parts],
+        batch: Sequence[Command],
+        *,
+        deadline: Optional[float] = None,
+        repeatable: Optional[bool] = None,
+    ) -> Flow[Tuple[List[CommandReply], Optional[Tuple[bytes, ...]]]]:
+        """Like :meth:`call`, with pre-encoded ``parts`` (a poll plan's) when given.
+
+        Also returns the response bodies when every part was answered in full without error
+        (a value the poller compares with last cycle's), else None.
+        """
+        if self.blacklist:
+            replies = yield from self._call_without_left_out(batch, deadline, repeatable)
+            return replies, None
+        if parts is None:
+            parts = [(part, pbatch.encode_body(part)) for part in pbatch.chunk(batch)]
+        if len(parts) == 1:
+            part, body = parts[0]
+            replies, answered = yield from self._call_chunk(part, deadline, body, repeatable)
+            return replies, (answered,) if answered is not None else None
+        combined: List[CommandReply] = []
+        bodies: List[Optional[bytes]] = []
+        for part, body in parts:
+            part_replies, answered = yield from self._call_chunk(part, deadline, body, repeatable)
+            combined.extend(part_replies)
+            bodies.append(answered)
+        if any(b is None for b in bodies):
+            return combined, None
+        return combined, tuple(b for b in bodies if b is not None)
+
+    def _call_without_left_out(
+        self, batch: Sequence[Command], deadline: Optional[float], repeatable: Optional[bool]
+    ) -> Flow[List[CommandReply]]:
+        """Blacklisted commands are answered locally with a LeftOutError and not sent."""
         replies: List[Optional[CommandReply]] = [None] * len(batch)
         todo = []
         for index, command in enumerate(batch):
-            if _key(command) in self.blacklist:
-                cmd, channel = _key(command)
+            cmd, channel = _key(command)
+            if (cmd, channel) in self.blacklist:
                 replies[index] = CommandReply(
                     cmd=cmd,
                     error=LeftOutError(
@@ -350,48 +365,68 @@ class DeviceClient:
             else:
                 todo.append(index)
         for chunk in pbatch.chunk(todo) if todo else []:
-            chunk_replies = self._call_chunk([batch[i] for i in chunk], deadline)
+            part = [batch[i] for i in chunk]
+            chunk_replies, _ = yield from self._call_chunk(part, deadline, None, repeatable)
             for index, reply in zip(chunk, chunk_replies):
                 replies[index] = reply
         return [r for r in replies if r is not None]
 
     def _call_chunk(
-        self, batch: Sequence[Command], deadline: Optional[float]
-    ) -> List[CommandReply]:
-        token = self.ensure_session(deadline)
+        self,
+        batch: Sequence[Command],
+        deadline: Optional[float],
+        body: Optional[bytes] = None,
+        repeatable: Optional[bool] = None,
+    ) -> Flow[Tuple[List[CommandReply], Optional[bytes]]]:
+        token = yield from self.ensure_session(deadline)
         try:
-            replies = self._post(batch, token, deadline)
+            replies, answered = yield from self._post(batch, token, deadline, body, repeatable)
         except BatchShapeError as error:
-            log.info(
-                "%s: %s; retrying %d commands one by one", self.config.label, error, len(batch)
-            )
+            self.log.info("%s; retrying %d commands one by one", error, len(batch))
             if len(batch) == 1:
                 raise
-            return [self._call_alone(command, deadline) for command in batch]
-        auth_failed = [i for i, r in enumerate(replies) if _token_refused(r)]
-        if auth_failed:
-            if not self.session.on_auth_error(self._clock()):
-                return replies
-            log.info(
-                "%s: token refused (%s); logging in again",
-                self.config.label,
-                replies[auth_failed[0]].error,
-            )
-            token = self.ensure_session(deadline)
-            retried = self._post([batch[i] for i in auth_failed], token, deadline)
-            for index, reply in zip(auth_failed, retried):
-                replies[index] = reply
-            if any(_token_refused(r) for r in retried):
-                # Refused again with a brand-new token: the session backs off (no storm).
-                self.session.on_auth_error(self._clock())
-                return replies
-        self.session.on_request_ok(self._clock())
-        return replies
+            alone = []
+            for command in batch:
+                alone.append((yield from self._call_alone(command, deadline)))
+            return alone, None
+        # An all-success answer (``answered``) has no refused token: skip the scan.
+        refused = [] if answered is not None else _refused_indexes(replies)
+        if refused:
+            replies = list(replies)
+            again = yield from self._after_token_refused(batch, replies, refused, deadline)
+            if not again:
+                return replies, None
+            answered = None
+        self.session.on_request_ok(self.now)
+        return replies, answered
 
-    def _call_alone(self, command: Command, deadline: Optional[float]) -> CommandReply:
+    def _after_token_refused(
+        self,
+        batch: Sequence[Command],
+        replies: List[CommandReply],
+        refused: List[int],
+        deadline: Optional[float],
+    ) -> Flow[bool]:
+        """The token was refused (-6...): the device did not run those commands. Log in once
+        and send them once more, if the session allows. True when the retry was accepted."""
+        if not self.session.on_auth_error(self.now):
+            return False
+        self.log.info("token refused (%s); logging in again", replies[refused[0]].error)
+        token = yield from self.ensure_session(deadline)
+        retried, _ = yield from self._post([batch[i] for i in refused], token, deadline)
+        for index, reply in zip(refused, retried):
+            replies[index] = reply
+        if any(_token_refused(r) for r in retried):
+            # Refused again with a brand-new token: the session backs off (no storm).
+            self.session.on_auth_error(self.now)
+            return False
+        return True
+
+    def _call_alone(self, command: Command, deadline: Optional[float]) -> Flow[CommandReply]:
         key = _key(command)
         try:
-            reply = self._call_chunk([command], deadline)[0]
+            replies, _ = yield from self._call_chunk([command], deadline)
+            reply = replies[0]
         except (Timeout, BatchShapeError) as error:
             reply = CommandReply(
                 cmd=key[0],
@@ -400,14 +435,13 @@ class DeviceClient:
                     channel=key[1],
                 ),
             )
-            log.debug("%s: %s alone failed: %s", self.config.label, key[0], error)
+            self.log.debug("%s alone failed: %s", key[0], error)
         timed_out = isinstance(reply.error, ApiError) and reply.error.rsp_code in (-8, -10)
         if timed_out:
             self._lone_timeouts[key] = self._lone_timeouts.get(key, 0) + 1
             if self._lone_timeouts[key] >= BLACKLIST_AFTER:
-                log.warning(
-                    "%s: %s (channel %s) keeps timing out; leaving it out for this session",
-                    self.config.label,
+                self.log.warning(
+                    "%s (channel %s) keeps timing out; leaving it out for this session",
                     key[0],
                     key[1],
                 )
@@ -416,17 +450,20 @@ class DeviceClient:
             self._lone_timeouts.pop(key, None)
         return reply
 
-    def snapshot(self, channel: int, *, deadline: Optional[float] = None) -> Tuple[bytes, str]:
+    def snapshot(
+        self, channel: int, *, deadline: Optional[float] = None
+    ) -> Flow[Tuple[bytes, str]]:
         """Fetch a JPEG; re-login once if the token was refused. Returns (bytes, content type)."""
         for attempt in (1, 2):
-            token = self.ensure_session(deadline)
-            response = self.exchange(
+            token = yield from self.ensure_session(deadline)
+            response = yield from self.exchange(
                 "GET",
                 commands.snap_target(channel, rs=secrets.token_hex(8), token=token),
                 None,
                 deadline=deadline,
                 max_body=DEFAULT_MAX_IMAGE_BYTES,
-                read_only=True,
+                repeatable=True,
+                what="Snap",
             )
             try:
                 image = snap.parse_snap(
@@ -435,18 +472,17 @@ class DeviceClient:
             except (AuthError, RemoteProtocolError) as error:
                 # Older firmware serves its web page instead of the JSON error on a bad token.
                 refused = isinstance(error, AuthError) or snap.is_web_page_rejection(error)
-                if attempt == 1 and refused and self.session.on_auth_error(self._clock()):
-                    log.info(
-                        "%s: snapshot refused (%s); logging in again", self.config.label, error
-                    )
+                if attempt == 1 and refused and self.session.on_auth_error(self.now):
+                    self.log.info("snapshot refused (%s); logging in again", error)
                     continue
                 raise
-            self.session.on_request_ok(self._clock())
+            self.session.on_request_ok(self.now)
             return image, response.content_type or "image/jpeg"
         raise AssertionError("unreachable")  # pragma: no cover
 
-    def close(self) -> None:
-        self.transport.close()
+
+def _refused_indexes(replies: Sequence[CommandReply]) -> List[int]:
+    return [i for i, r in enumerate(replies) if r.error is not None and _token_refused(r)]
 
 
 def _token_refused(reply: CommandReply) -> bool:

@@ -224,8 +224,7 @@ def parse_zones(zones: Any) -> Tuple[ZoneConfig, ...]:
     for address, attributes in items:
         if attributes is not None and not isinstance(attributes, Mapping):
             raise ConfigError(
-                f"zone {_show(address)}: {shape}; its attributes are a "
-                f"{type(attributes).__name__}",
+                f"zone {_show(address)}: {shape}; its attributes are a {type(attributes).__name__}",
                 attribute="zones",
             )
         channel = parse_channel(address)

@@ -1,80 +1,51 @@
 """The driver a controller embeds: one object and one thread per device.
 
-The device thread alone owns the session and the transport. It runs the poll loop, the host's
-commands (queued from any thread, each waited on through a future) and timed actions such as the
-automatic PTZ Stop. Every wait in it is cut short by the stop event, so ``disconnect()`` returns
-within ``request_timeout`` + 1 s.
+:class:`ReolinkDriver` is the host's facade: it validates, queues and waits - nothing more. The
+decisions live in the pure core (:mod:`reolink.driver.core`); the device thread
+(:mod:`reolink.driver.loop`) owns the transport and the clock and obeys the core. Every wait in
+the thread is cut short by disconnect(), which returns within ``request_timeout`` + 1 s.
 """
 
 from __future__ import annotations
 
 import concurrent.futures
-import heapq
 import itertools
 import logging
-import queue
 import threading
 import time
-from typing import Any, Callable, Dict, List, Mapping, Optional, Tuple
+from typing import Any, Callable, Dict, List, Mapping, Optional
 
 import attrs
 
-from ..errors import (
-    ArgumentError,
-    AuthError,
-    CommandTimeout,
-    ConfigError,
-    NotConnected,
-    ReolinkError,
-    TransportError,
-)
-from ..protocol.results import Ability, DeviceInfo
-from ..protocol.session import Session, SessionPolicy, SessionState
+from ..errors import ArgumentError, CommandTimeout, ConfigError, NotConnected, ReolinkError
 from ..transport import Transport
-from . import actions
-from .client import DeviceClient
-from .config import MIN_STATUS_INTERVAL_MS, DeviceConfig, ZonesArg, parse_channel, parse_device
+from .config import DeviceConfig, ZonesArg, parse_channel, parse_device
+from .core import DriverCore
 from .events import AttributeEvent, AttributeValue
-from .poller import AttributeStore, Poller
+from .logs import DeviceLog
+from .loop import DeviceLoop
+from .messages import CommandQueued
 from .table import command_table, metadata, validate_args
+from .timing import Timing
 
-__all__ = ["ReolinkDriver", "Timing"]
+__all__ = ["DriverStats", "ReolinkDriver", "Timing"]
 
 log = logging.getLogger(__name__)
 
 Callback = Callable[[AttributeEvent], None]
 TransportFactory = Callable[[DeviceConfig], Transport]
-#: a timed action; it receives the deadline to respect (None: a normal request_timeout).
-TimerAction = Callable[[Optional[float]], None]
 
 
 @attrs.frozen
-class Timing:
-    """Every time constant of the driver. Tests pass scaled-down copies; hosts use the default."""
+class DriverStats:
+    """Counters for monitoring and benchmarks."""
 
-    #: status_interval values below this are raised to it (ms).
-    min_status_interval_ms: int = MIN_STATUS_INTERVAL_MS
-    session: SessionPolicy = attrs.field(factory=SessionPolicy)
-    #: how long connect() waits for the first login and identification, beyond request_timeoutx4.
-    connect_grace: float = 1.0
-    #: after a reboot command, failures are expected for this long (seconds).
-    reboot_grace: float = 180.0
-
-    def scaled(self, factor: float, *, min_status_interval_ms: int = 10) -> Timing:
-        return Timing(
-            min_status_interval_ms=min_status_interval_ms,
-            session=self.session.scaled(factor),
-            connect_grace=self.connect_grace,
-            reboot_grace=self.reboot_grace * factor,
-        )
-
-
-@attrs.define
-class _Job:
-    name: str
-    args: Dict[str, Any]
-    deadline: float
-    future: concurrent.futures.Future[Any]
+    #: poll cycles completed
+    cycles: int
+    #: HTTP requests sent (polls, commands, logins)
+    requests_sent: int
+    #: Login requests sent
+    logins_sent: int
 
 
 def _default_transport(config: DeviceConfig) -> Transport:
@@ -92,7 +63,9 @@ class ReolinkDriver:
     ``port``, ``protocol``, ``status_interval``, ``request_timeout``, ``tls_fingerprint``,
     ``tls_verify``) with string values as a host stores them; ``zones`` maps each zone address
     (the channel index as a string) to its attributes (``ai_types``). ``callback`` receives one
-    :class:`AttributeEvent` per change, on the device thread.
+    :class:`AttributeEvent` per change, on the device thread; it must return quickly and must
+    not call :meth:`command` (that raises at once: the command could only run after the
+    callback returned).
 
     Raises :class:`~reolink.errors.ConfigError` on any bad attribute; nothing is sent then.
     """
@@ -111,57 +84,57 @@ class ReolinkDriver:
         timing: Optional[Timing] = None,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        self.timing = timing or Timing()
-        self.config = parse_device(
-            attributes, zones, min_status_interval_ms=self.timing.min_status_interval_ms
+        self._timing = timing or Timing()
+        self._config = parse_device(
+            attributes, zones, min_status_interval_ms=self._timing.min_status_interval_ms
         )
         if callback is not None and not callable(callback):
             raise ConfigError("callback must be callable", attribute="callback")
         self._callback = callback
+        self._transport_factory = transport_factory
+        self._clock = clock
         # Built here, in the caller's thread: a bad CA file or TLS setting is a ConfigError
         # from the constructor, never a device thread that dies at start. No I/O happens yet.
         try:
-            self._transport = (transport_factory or _default_transport)(self.config)
+            transport = (transport_factory or _default_transport)(self._config)
         except ConfigError as error:
             attribute = {"ca_file": "tls_verify", "fingerprint": "tls_fingerprint"}.get(
                 error.attribute or "", error.attribute
             )
             raise ConfigError(str(error), attribute=attribute) from error
-        self._clock = clock
-        self._stop = threading.Event()
-        self._wake = threading.Event()
-        self._ready = threading.Event()
-        self._jobs: queue.Queue[_Job] = queue.Queue()
-        self._timers: List[Tuple[float, int, str, TimerAction]] = []
-        self._timer_ids = itertools.count()
+        self._core = DriverCore(self._config, self._timing)
+        self._loop = DeviceLoop(self._core, transport, clock, callback)
+        self._log = DeviceLog(log, self._config.label)
         self._thread: Optional[threading.Thread] = None
         self._lock = threading.Lock()
-        self._store = AttributeStore(self._emit)
-        self.session = Session(policy=self.timing.session)
-        self._poller = Poller(self.config.zones, self._store)
-        self._client: Optional[DeviceClient] = None
-        self.device_info: Optional[DeviceInfo] = None
-        self.ability: Optional[Ability] = None
-        self._identified = False
-        self._next_poll = 0.0
-        self._expect_drop_until = 0.0
-        self._stop_at: Optional[float] = None
-        self._last_exception: Optional[ReolinkError] = None
-        self.cycles = 0
+        self._job_ids = itertools.count(1)
+        self._stall_warned = False
 
     def __repr__(self) -> str:
         state = "running" if self.running else "stopped"
-        return f"<ReolinkDriver {self.config.label} {self.config.protocol} {state}>"
+        return f"<ReolinkDriver {self._config.label} {self._config.protocol} {state}>"
 
-    # --- host-facing API ----------------------------------------------------------------
+    # --- what a host reads --------------------------------------------------------------
 
     @classmethod
     def command_table(cls) -> List[Dict[str, Any]]:
+        """The command table (a deep copy): names, arguments, descriptions."""
         return command_table()
 
     @classmethod
     def metadata(cls) -> Dict[str, Any]:
+        """Metadata hints (a deep copy): attributes, zone attributes, polled attributes."""
         return metadata()
+
+    @property
+    def label(self) -> str:
+        """``host:port`` (IPv6 in brackets): how logs, events and messages name this device."""
+        return self._config.label
+
+    @property
+    def status_interval(self) -> float:
+        """The poll period in use, in seconds (after raising it to the minimum)."""
+        return self._config.status_interval
 
     @property
     def running(self) -> bool:
@@ -169,25 +142,78 @@ class ReolinkDriver:
 
     @property
     def online(self) -> bool:
-        return self._store.get("device", None, "online") is True
+        return self._loop.values().get(("device", None, "online")) is True
 
     @property
     def last_error(self) -> str:
-        value = self._store.get("device", None, "error")
+        value = self._loop.values().get(("device", None, "error"))
         return value if isinstance(value, str) else ""
 
     @property
     def last_exception(self) -> Optional[ReolinkError]:
         """The error that made the device go offline last (None while online)."""
-        return self._last_exception
+        return self._loop.last_exception
 
     @property
     def requests_sent(self) -> int:
-        return self._client.requests_sent if self._client else 0
+        return self._core.client.requests_sent
 
     @property
     def logins_sent(self) -> int:
-        return self._client.logins_sent if self._client else 0
+        return self._core.client.logins_sent
+
+    @property
+    def session_token(self) -> Optional[str]:
+        """The current session token, for a host's log-redaction filter only (never log it)."""
+        return self._core.session.token
+
+    def stats(self) -> DriverStats:
+        """Poll cycles completed, requests and logins sent so far."""
+        client = self._core.client
+        return DriverStats(self._core.cycles, client.requests_sent, client.logins_sent)
+
+    def values(self) -> Dict[str, Any]:
+        """The current value of every attribute the host has been sent.
+
+        ``{"device": {name: value}, "zones": {address: {name: value}}}`` - what a host needs
+        to resync after its own failure (a callback that raised, a restarted UI). Safe to call
+        from any thread.
+        """
+        device: Dict[str, AttributeValue] = {}
+        zones: Dict[str, Dict[str, AttributeValue]] = {z.address: {} for z in self._config.zones}
+        for (target, address, name), value in self._loop.values().items():
+            if target == "device":
+                device[name] = value
+            elif address is not None:
+                zones.setdefault(address, {})[name] = value
+        return {"device": device, "zones": zones}
+
+    def with_zones(
+        self, zones: Optional[ZonesArg], callback: Optional[Callback] = None
+    ) -> ReolinkDriver:
+        """A new, unconnected driver for the same device and settings, with other zones."""
+        config = self._config
+        attributes: Dict[str, Any] = {
+            "ip": config.ip,
+            "port": str(config.port),
+            "protocol": config.protocol,
+            "username": config.username,
+            "password": config.password,
+            "status_interval": str(round(config.status_interval * 1000)),
+            "request_timeout": str(round(config.request_timeout * 1000)),
+            "tls_fingerprint": config.tls.fingerprint or "",
+            "tls_verify": config.tls.ca_file or "",
+        }
+        return ReolinkDriver(
+            attributes,
+            zones,
+            callback,
+            transport_factory=self._transport_factory,
+            timing=self._timing,
+            clock=self._clock,
+        )
+
+    # --- lifecycle ----------------------------------------------------------------------
 
     def connect(self, timeout: Optional[float] = None) -> bool:
         """Start the device thread; wait for the first login and identification.
@@ -197,19 +223,25 @@ class ReolinkDriver:
         Idempotent: a second call while running only waits.
         """
         with self._lock:
-            if self._stop.is_set():
+            if self._loop.stopping.is_set():
                 raise NotConnected("this driver was disconnected; create a new one to reconnect")
             if self._thread is None:
                 self._thread = threading.Thread(
-                    target=self._run, name=f"reolink-{self.config.label}", daemon=True
+                    target=self._loop.run, name=f"reolink-{self._config.label}", daemon=True
                 )
                 self._thread.start()
         wait = (
             timeout
             if timeout is not None
-            else self.config.request_timeout * 4 + self.timing.connect_grace
+            else self._config.request_timeout * 4 + self._timing.connect_grace
         )
-        self._ready.wait(wait)
+        if not self._loop.ready.wait(wait) and self._loop.in_callback and not self._stall_warned:
+            self._stall_warned = True
+            self._log.warning(
+                "connect() gave up after %.1f s while the host's callback was still running; "
+                "callbacks run on the device thread and must return quickly",
+                wait,
+            )
         return self.online
 
     def disconnect(self, timeout: Optional[float] = None) -> None:
@@ -218,22 +250,21 @@ class ReolinkDriver:
         Safe to call twice, before connect(), and from inside the callback (then it does not
         join: the thread ends as soon as the callback returns).
         """
-        if not self._stop.is_set():
-            self._stop_at = self._clock()
-        self._stop.set()
-        self._wake.set()
+        self._loop.stop()
         thread = self._thread
         if thread is None:
-            self._transport.close()  # never connected: nothing was opened, but be tidy
+            self._loop.close_unused()  # never connected: nothing was opened, but be tidy
             return
         if thread is threading.current_thread():
             return
-        thread.join(timeout if timeout is not None else self.config.request_timeout + 1.0)
+        bound = self._config.request_timeout + 1.0
+        thread.join(timeout if timeout is not None else bound)
         if thread.is_alive():
             raise ReolinkError(
-                f"{self.config.label}: device thread did not stop within "
-                f"{self.config.request_timeout + 1.0:.1f} s"
+                f"{self._config.label}: device thread did not stop within {bound:.1f} s"
             )
+
+    # --- commands -----------------------------------------------------------------------
 
     def command(
         self, name: str, args: Optional[Mapping[str, Any]] = None, zone: Optional[str] = None
@@ -242,7 +273,32 @@ class ReolinkDriver:
 
         Arguments are validated here, in the caller's thread, before anything is queued; the
         command then runs on the device thread and this call waits at most request_timeout.
+        Calling it from the callback raises at once (the device thread would wait on itself).
         """
+        checked = self._checked(name, args, zone)
+        if self._thread is not None and self._thread is threading.current_thread():
+            raise ReolinkError(
+                f"{name}: command() was called from the driver's callback, which runs on the "
+                f"device thread of {self._config.label}: the command could only run after the "
+                "callback returned. Call it from a thread of your own."
+            )
+        if not self.running or self._loop.stopping.is_set():
+            raise NotConnected(f"{self._config.label}: not connected (call connect() first)")
+        future: concurrent.futures.Future[Any] = concurrent.futures.Future()
+        budget = self._config.request_timeout * (2 if name in ("snapshot", "login") else 1)
+        job = CommandQueued(next(self._job_ids), name, checked, self._clock() + budget)
+        self._loop.submit((job, future))
+        try:
+            return future.result(timeout=budget + 0.25)
+        except concurrent.futures.TimeoutError:
+            future.cancel()
+            raise CommandTimeout(
+                f"{name}: no answer from {self._config.label} within {budget:.1f} s"
+            ) from None
+
+    def _checked(
+        self, name: str, args: Optional[Mapping[str, Any]], zone: Optional[str]
+    ) -> Dict[str, Any]:
         if args is not None and not isinstance(args, Mapping):
             raise ArgumentError(
                 f"{name}: args must be a mapping of argument name to value, "
@@ -255,20 +311,7 @@ class ReolinkDriver:
         checked = validate_args(name, given)
         if "address" in checked:
             checked["channel"] = self._checked_channel(checked["address"])
-        if not self.running or self._stop.is_set():
-            raise NotConnected(f"{self.config.label}: not connected (call connect() first)")
-        future: concurrent.futures.Future[Any] = concurrent.futures.Future()
-        budget = self.config.request_timeout * (2 if name in ("snapshot", "login") else 1)
-        job = _Job(name, checked, self._clock() + budget, future)
-        self._jobs.put(job)
-        self._wake.set()
-        try:
-            return future.result(timeout=budget + 0.25)
-        except concurrent.futures.TimeoutError:
-            future.cancel()
-            raise CommandTimeout(
-                f"{name}: no answer from {self.config.label} within {budget:.1f} s"
-            ) from None
+        return checked
 
     def _checked_channel(self, address: str) -> int:
         try:
@@ -277,273 +320,10 @@ class ReolinkDriver:
             raise ArgumentError(
                 str(error).replace("zone address", "address"), argument="address"
             ) from None
-        count = self.device_info.channel_count if self.device_info else None
-        if count is not None and channel >= count:
+        count = self._loop.values().get(("device", None, "channel_count"))
+        if isinstance(count, int) and channel >= count:
             raise ArgumentError(
                 f"address {address!r}: the device has {count} channel(s), addresses 0..{count - 1}",
                 argument="address",
             )
         return channel
-
-    # --- the device thread --------------------------------------------------------------
-
-    def _emit(
-        self,
-        target: str,
-        address: Optional[str],
-        name: str,
-        value: AttributeValue,
-        previous: AttributeValue,
-    ) -> None:
-        event = AttributeEvent(target, address, name, value, previous, self.config.label)
-        log.debug("%s: %s %s %s = %r", self.config.label, target, address or "", name, value)
-        if self._callback is None:
-            return
-        try:
-            self._callback(event)
-        except Exception:  # a host bug must never kill the loop
-            log.exception("%s: callback raised on %s %s", self.config.label, name, address or "")
-
-    def _run(self) -> None:
-        client: Optional[DeviceClient] = None
-        try:
-            client = self._client = DeviceClient(
-                self.config,
-                self._transport,
-                self.session,
-                clock=self._clock,
-                stop=self._stop,
-            )
-            while not self._stop.is_set():
-                try:
-                    self._step(client)
-                except Exception:  # the loop never dies; log and carry on
-                    log.exception("%s: unexpected error in the device loop", self.config.label)
-                    self._wait(self._clock() + self.config.status_interval)
-        except Exception:
-            log.exception("%s: could not start the device loop", self.config.label)
-        finally:
-            self._ready.set()
-            self._shutdown(client)
-
-    def _step(self, client: DeviceClient) -> None:
-        now = self._clock()
-        self._run_jobs(client)
-        self._run_timers(now)
-        if self._stop.is_set():
-            return
-        if not self._identified:
-            if self.session.login_due(now) or self.session.state in (
-                SessionState.READY,
-                SessionState.EXPIRING,
-            ):
-                self._identify(client)
-            else:
-                self._offline(self.session.reason or "not logged in")
-        elif self.session.state is SessionState.EXPIRING and self.session.login_due(now):
-            self._guard(client, lambda: client.login())
-        elif now >= self._next_poll and (
-            self.session.request_allowed(now) or self.session.login_due(now)
-        ):
-            self._poll(client)
-        elif self.session.state is SessionState.LOCKED_OUT:
-            # Logins are paused (refused, or fresh tokens refused again): say so.
-            self._offline(self.session.reason or "logins are paused")
-        self._wait(self._next_wakeup())
-
-    def _next_wakeup(self) -> float:
-        now = self._clock()
-        candidates = [self._next_poll if self._identified else now + self.config.status_interval]
-        session_at = self.session.next_wakeup(now)
-        if session_at is not None:
-            candidates.append(session_at)
-        if self._timers:
-            candidates.append(self._timers[0][0])
-        return min(candidates)
-
-    def _wait(self, until: float) -> None:
-        delay = until - self._clock()
-        if delay > 0 and self._jobs.empty():
-            self._wake.wait(delay)
-        self._wake.clear()
-
-    def _guard(self, client: DeviceClient, action: Callable[[], Any]) -> bool:
-        """Run device I/O for the loop itself; failures become the device's online state."""
-        try:
-            action()
-        except ReolinkError as error:
-            self._failed(error)
-            return False
-        return True
-
-    def _failed(self, error: ReolinkError) -> None:
-        self._last_exception = error
-        now = self._clock()
-        if now < self._expect_drop_until and isinstance(error, TransportError):
-            log.info("%s: still rebooting (%s)", self.config.label, error)
-            reason = f"rebooting: {error}"
-        else:
-            reason = str(error)
-        if self.session.offline or isinstance(error, AuthError) or not self._identified:
-            self._offline(reason)
-        else:
-            log.info("%s: %s (retrying)", self.config.label, reason)
-
-    def _offline(self, reason: str) -> None:
-        if self._store.get("device", None, "online") is not False:
-            log.warning("%s: offline: %s", self.config.label, reason)
-        self._store.set("device", None, "online", False)
-        self._store.set("device", None, "error", reason)
-        self._poller.device_offline(reason)
-        self._ready.set()
-
-    def _online(self) -> None:
-        self._last_exception = None
-        if self._store.get("device", None, "online") is not True:
-            log.info("%s: online", self.config.label)
-        self._store.set("device", None, "error", "")
-        self._store.set("device", None, "online", True)
-
-    def _identify(self, client: DeviceClient) -> None:
-        """Login, GetDevInfo, GetChannelstatus (NVR/hub), GetAbility; then polling starts."""
-
-        def identify() -> None:
-            info, ability, channel_list = actions.identify(client)
-            self.device_info, self.ability = info, ability
-            bad = self._poller.configure(
-                info.channel_count,
-                multichannel=info.is_multichannel,
-                channel_list=channel_list,
-                now=self._clock(),
-            )
-            for address in bad:
-                log.error(
-                    "%s: zone %s is beyond the device's %d channel(s); it is not polled",
-                    self.config.label,
-                    address,
-                    info.channel_count,
-                )
-            log.info(
-                "%s: connected: model %s, firmware %s, %d channel(s)",
-                self.config.label,
-                info.model,
-                info.firmware,
-                info.channel_count,
-            )
-            self._store.set("device", None, "model", info.model)
-            self._store.set("device", None, "firmware", info.firmware)
-            self._store.set("device", None, "channel_count", info.channel_count)
-            self._identified = True
-            self._next_poll = self._clock()
-
-        if self._guard(client, identify):
-            self._online()
-            self._poll(client)
-        self._ready.set()
-
-    def _poll(self, client: DeviceClient) -> None:
-        start = self._clock()
-        interval = self.config.status_interval
-        # Start to start: the next cycle is due one interval after this one began; cycles
-        # missed while a slow one ran are skipped, never stacked.
-        self._next_poll += interval
-        if self._next_poll <= start:
-            self._next_poll = start + interval
-        batch = self._poller.plan(start)
-
-        def cycle() -> None:
-            pending = batch
-            while pending:
-                replies = client.call(pending, deadline=None)
-                pending = self._poller.apply(pending, replies, self._clock())
-
-        if self._guard(client, cycle):
-            self.cycles += 1
-            self._online()
-        else:
-            retry_at = self.session.retry_at
-            if retry_at > self._clock():
-                self._next_poll = min(self._next_poll, retry_at)
-
-    def _run_jobs(self, client: DeviceClient) -> None:
-        while True:
-            try:
-                job = self._jobs.get_nowait()
-            except queue.Empty:
-                return
-            if not job.future.set_running_or_notify_cancel():
-                continue
-            if self._clock() >= job.deadline:
-                job.future.set_exception(
-                    CommandTimeout(f"{job.name}: the device was busy until request_timeout ran out")
-                )
-                continue
-            try:
-                result = actions.run(self, client, job.name, job.args, job.deadline)
-            except ReolinkError as error:
-                if isinstance(error, TransportError):
-                    self._failed(error)
-                job.future.set_exception(error)
-            except Exception as error:  # a driver bug: report it to the caller, keep the loop
-                log.exception("%s: command %s failed unexpectedly", self.config.label, job.name)
-                job.future.set_exception(
-                    ReolinkError(f"{job.name}: internal error: {type(error).__name__}")
-                )
-            else:
-                job.future.set_result(result)
-
-    # --- timers (PTZ auto-stop) -----------------------------------------------------------
-
-    def schedule(self, delay: float, key: str, action: TimerAction) -> None:
-        """Run ``action`` on the device thread after ``delay`` s; replaces a timer with ``key``."""
-        self.cancel_timer(key)
-        heapq.heappush(self._timers, (self._clock() + delay, next(self._timer_ids), key, action))
-
-    def cancel_timer(self, key: str) -> None:
-        self._timers = [t for t in self._timers if t[2] != key]
-        heapq.heapify(self._timers)
-
-    def _run_timers(self, now: float) -> None:
-        while self._timers and self._timers[0][0] <= now:
-            _, _, key, action = heapq.heappop(self._timers)
-            try:
-                action(None)
-            except ReolinkError as error:
-                log.warning("%s: %s failed: %s", self.config.label, key, error)
-
-    def expect_reboot(self) -> None:
-        self._expect_drop_until = self._clock() + self.timing.reboot_grace
-        self._identified = False
-        self.session.on_logout()
-        self._offline("rebooting (requested)")
-        self._next_poll = self._clock() + 1.0
-
-    def _shutdown(self, client: Optional[DeviceClient]) -> None:
-        """Leave nothing behind: pending PTZ stops, Logout, connections; fail queued commands."""
-        # Whatever the in-flight request took, the thread must end within request_timeout + 1 s
-        # of disconnect(): the final Stop and Logout share what is left of that.
-        begun = self._stop_at if self._stop_at is not None else self._clock()
-        deadline = begun + self.config.request_timeout + 0.7
-        while True:
-            try:
-                job = self._jobs.get_nowait()
-            except queue.Empty:
-                break
-            if job.future.set_running_or_notify_cancel():
-                job.future.set_exception(NotConnected(f"{job.name}: the driver was disconnected"))
-        if client is None:
-            return
-        reachable = not self.session.failing
-        for _, _, key, action in sorted(self._timers):
-            if reachable and key.startswith("ptz-stop") and self._clock() < deadline:
-                try:
-                    action(deadline)
-                except ReolinkError as error:
-                    log.info("%s: final PTZ stop failed: %s", self.config.label, error)
-        self._timers.clear()
-        if reachable and self.session.token is not None:
-            client.logout(deadline=deadline)
-        else:
-            self.session.on_logout()
-        client.close()
-        log.debug("%s: disconnected", self.config.label)

@@ -21,9 +21,10 @@ class AttributeEvent:
 
     Device attributes: ``online`` (bool), ``error`` (str: why the device is offline, ``""`` when
     online), ``model``, ``firmware`` (str), ``channel_count`` (int).
-    Zone attributes: ``online`` (1/0), ``motion`` (1/0), ``state`` (``"motion"``/``"clear"``),
-    ``ai_detected`` (comma list such as ``"people,vehicle"``, ``""`` when nothing is detected),
-    ``error`` (str: why the zone cannot be polled, ``""`` when fine).
+    Zone attributes: ``online`` (bool, like the device's), ``motion`` (1/0), ``state``
+    (``"motion"``/``"clear"``), ``ai_detected`` (comma list such as ``"people,vehicle"``,
+    ``""`` when nothing is detected), ``error`` (str: why the zone cannot be polled, ``""``
+    when fine).
     """
 
     target: str

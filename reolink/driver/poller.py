@@ -1,4 +1,4 @@
-"""What to poll each cycle, and what the answers change. No I/O: the device loop sends.
+"""What to poll each cycle, and what the answers change. No I/O: the core sends.
 
 Per channel the poller keeps a mode, chosen by probing (a ``-9 not support`` answer is swallowed
 once and the command is dropped from later cycles for that channel):
@@ -7,30 +7,28 @@ once and the command is dropped from later cycles for that channel):
 * ``MD_AI``: GetMdState + GetAiState (the V8 way);
 * ``MD``: GetMdState alone (no AI on this channel).
 
-Attributes reach the host through :class:`AttributeStore`, which writes a value only when it
-changes, so automations see each edge once.
+Attributes are written to an :class:`~reolink.driver.store.AttributeStore`, which hands the
+host each attribute's final value of the cycle, once, and only when it changed.
 """
 
 from __future__ import annotations
 
 import enum
-import logging
-from typing import Callable, Dict, FrozenSet, List, Mapping, Optional, Sequence, Tuple
+from typing import Dict, FrozenSet, Hashable, List, Mapping, Optional, Sequence, Tuple
 
 import attrs
 
 from ..errors import ApiError, AuthError, LeftOutError, ReolinkError
+from ..protocol import batch as pbatch
 from ..protocol import codes, commands, parsers
 from ..protocol.results import AiState, ChannelList, CommandReply, sort_ai_types
 from .config import ZoneConfig
-from .events import AttributeValue
+from .logs import DeviceLog
+from .store import AttributeStore
 
-__all__ = ["AttributeStore", "Mode", "Poller"]
-
-log = logging.getLogger(__name__)
+__all__ = ["CHANNEL_STATUS_EVERY", "Mode", "Plan", "Poller"]
 
 Command = Mapping[str, object]
-Emit = Callable[[str, Optional[str], str, AttributeValue], None]
 #: Refresh GetChannelstatus at least this often on NVRs and hubs (seconds).
 CHANNEL_STATUS_EVERY = 60.0
 
@@ -41,29 +39,19 @@ class Mode(enum.Enum):
     MD = "GetMdState"
 
 
-class AttributeStore:
-    """Last written value of every attribute; ``set`` emits only on change."""
+@attrs.frozen(eq=False)
+class Plan:
+    """One cycle's commands, and their request bodies (at most 35 commands each).
 
-    def __init__(
-        self, emit: Callable[[str, Optional[str], str, AttributeValue, AttributeValue], None]
-    ) -> None:
-        self._values: Dict[Tuple[str, Optional[str], str], AttributeValue] = {}
-        self._emit = emit
+    ``key`` is the value that shapes the plan (modes, availability, GetChannelstatus due):
+    equal keys mean equal commands, so the encoding is made once per key.
+    """
 
-    def get(self, target: str, address: Optional[str], name: str) -> AttributeValue:
-        return self._values.get((target, address, name))
-
-    def set(self, target: str, address: Optional[str], name: str, value: AttributeValue) -> None:
-        key = (target, address, name)
-        if (
-            key in self._values
-            and self._values[key] == value
-            and type(self._values[key]) is type(value)
-        ):
-            return
-        previous = self._values.get(key)
-        self._values[key] = value
-        self._emit(target, address, name, value, previous)
+    key: Hashable
+    commands: Sequence[Command]
+    parts: Sequence[Tuple[Sequence[Command], bytes]]
+    #: every command only reads (GetEvents, GetMdState...): safe to send again
+    repeatable: bool = True
 
 
 @attrs.define
@@ -76,16 +64,37 @@ class _Channel:
     failing: bool = False
 
 
+@attrs.define
+class _Findings:
+    """What one batch's replies said, per channel, before anything is written."""
+
+    motion: Dict[int, bool] = attrs.field(factory=dict)
+    ai: Dict[int, AiState] = attrs.field(factory=dict)
+    failed: Dict[int, str] = attrs.field(factory=dict)
+    follow_up: List[Command] = attrs.field(factory=list)
+    status_reply: Optional[CommandReply] = None
+
+
+def _commands_for(channel: int, mode: Mode) -> List[Command]:
+    if mode is Mode.EVENTS:
+        return [commands.build_get_events(channel)]
+    if mode is Mode.MD_AI:
+        return [commands.build_get_md_state(channel), commands.build_get_ai_state(channel)]
+    return [commands.build_get_md_state(channel)]
+
+
 class Poller:
     """Plans each cycle's batch and applies its replies to zone attributes."""
 
-    def __init__(self, zones: Sequence[ZoneConfig], store: AttributeStore) -> None:
+    def __init__(self, zones: Sequence[ZoneConfig], store: AttributeStore, log: DeviceLog) -> None:
         self._store = store
+        self._log = log
         ordered = sorted(zones, key=lambda z: z.channel)
         self._channels: Dict[int, _Channel] = {z.channel: _Channel(zone=z) for z in ordered}
-        self._plan: List[Command] = []
-        self._plan_key: object = None
-        self._last_replies: Optional[Sequence[CommandReply]] = None
+        self._plan: Optional[Plan] = None
+        #: the value of the last fully applied answer (plan key, response bodies); None when a
+        #: channel was forgotten since, so the next answer is applied in full.
+        self._last_answer: Optional[Tuple[Hashable, Tuple[bytes, ...]]] = None
         self._multichannel = False
         self._channel_status_supported = True
         self._channel_status_at: Optional[float] = None
@@ -119,22 +128,22 @@ class Poller:
                     f"channel {channel} does not exist: the device has {channel_count} "
                     f"channel(s), addresses 0..{channel_count - 1}",
                 )
-                self._store.set("zone", state.zone.address, "online", 0)
+                self._store.set("zone", state.zone.address, "online", False)
         if channel_list is not None:
             self.apply_channel_list(channel_list, now)
         elif multichannel:
             self._channel_status_supported = False
         return bad
 
+    def channel_available(self, channel: int) -> Optional[bool]:
+        """Whether a zone's channel is online and awake (None: not a zone of this driver)."""
+        state = self._channels.get(channel)
+        return state.available if state is not None else None
+
     # --- one cycle ----------------------------------------------------------------------
 
-    def plan(self, now: float) -> List[Command]:
-        """The commands of this cycle, in channel order.
-
-        The same list object comes back while nothing that shapes it changes (modes,
-        availability, whether GetChannelstatus is due), so the caller may cache its encoding.
-        Callers must not modify it.
-        """
+    def plan(self, now: float) -> Plan:
+        """The commands of this cycle, in channel order (the same plan while its key holds)."""
         states = self._channels.values()
         with_status = (
             self._multichannel
@@ -147,132 +156,131 @@ class Poller:
             )
         )
         key = (tuple((s.mode, s.available) for s in states), with_status)
-        if key != self._plan_key:
+        if self._plan is None or self._plan.key != key:
             batch: List[Command] = []
             for channel, state in self._channels.items():
                 if state.available:
-                    batch.extend(self._commands_for(channel, state.mode))
+                    batch.extend(_commands_for(channel, state.mode))
             if with_status:
                 batch.append(commands.build_get_channel_status())
-            self._plan, self._plan_key = batch, key
+            parts = [(part, pbatch.encode_body(part)) for part in pbatch.chunk(batch)]
+            read_only = all(str(c.get("cmd", "")).startswith("Get") for c in batch)
+            self._plan = Plan(key=key, commands=batch, parts=parts, repeatable=read_only)
         return self._plan
 
-    @staticmethod
-    def _commands_for(channel: int, mode: Mode) -> List[Command]:
-        if mode is Mode.EVENTS:
-            return [commands.build_get_events(channel)]
-        if mode is Mode.MD_AI:
-            return [commands.build_get_md_state(channel), commands.build_get_ai_state(channel)]
-        return [commands.build_get_md_state(channel)]
-
     def apply(
-        self, batch: Sequence[Command], replies: Sequence[CommandReply], now: float
+        self,
+        batch: Sequence[Command],
+        replies: Sequence[CommandReply],
+        now: float,
+        answer: Optional[Tuple[Hashable, Tuple[bytes, ...]]] = None,
     ) -> List[Command]:
         """Apply one batch's replies. Returns follow-up commands for this same cycle
-        (the fallback commands of channels that just turned out not to support GetEvents)."""
-        if replies is self._last_replies:
-            # The client hands back the very same replies when the device's answer did not
-            # change by a byte; nothing was forgotten since, so there is nothing to write.
+        (the fallback commands of channels that just turned out not to support GetEvents).
+
+        ``answer`` identifies an all-success reply by value (plan key, response bodies): the
+        same answer as the last one applied, with nothing forgotten since, changes nothing.
+        """
+        if answer is not None and answer == self._last_answer:
             return []
-        self._last_replies = replies
-        follow_up: List[Command] = []
-        motion: Dict[int, bool] = {}
-        ai: Dict[int, AiState] = {}
-        failed: Dict[int, str] = {}
-        status_reply: Optional[CommandReply] = None
+        self._last_answer = answer
+        found = _Findings()
         for command, reply in zip(batch, replies):
-            cmd = str(command.get("cmd"))
-            param = command.get("param")
-            channel = param.get("channel") if isinstance(param, dict) else None
-            if cmd == "GetChannelstatus":
-                status_reply = reply  # applied last: it says why a failing channel failed
-                continue
-            if not isinstance(channel, int) or channel not in self._channels:
-                continue
-            state = self._channels[channel]
-            if reply.error is None and not state.failing:
-                key = (cmd, channel)
-                if self._last_value.get(key) == reply.value:
-                    continue
-                self._last_value[key] = reply.value
-            try:
-                if cmd == "GetEvents":
-                    events = parsers.parse_events(reply, channel)
-                    motion[channel] = events.motion
-                    ai[channel] = events.ai
-                elif cmd == "GetMdState":
-                    motion[channel] = parsers.parse_md_state(reply, channel).motion
-                elif cmd == "GetAiState":
-                    ai[channel] = parsers.parse_ai_state(reply, channel)
-                    if not ai[channel].supported:
-                        # Answers, but every type has support 0: a camera without AI.
-                        log.info("channel %d: no AI type supported; polling motion only", channel)
-                        state.mode = Mode.MD
-            except ApiError as error:
-                if isinstance(error, AuthError):
-                    # The session's business (it logs in again or backs off), not the
-                    # channel's: leave the zone as it was.
-                    continue
-                if isinstance(error, LeftOutError) and cmd != "GetMdState":
-                    # Left out for this session (it kept timing out alone): poll the channel
-                    # the next cheaper way instead of calling it failed.
-                    log.info("channel %d: %s", channel, error)
-                    state.mode = Mode.MD_AI if cmd == "GetEvents" else Mode.MD
-                    if cmd == "GetEvents":
-                        follow_up.extend(self._commands_for(channel, state.mode))
-                    continue
-                if codes.is_not_supported(error):
-                    if cmd == "GetEvents":
-                        log.info(
-                            "channel %d: GetEvents not supported; polling GetMdState+GetAiState",
-                            channel,
-                        )
-                        state.mode = Mode.MD_AI
-                        follow_up.extend(self._commands_for(channel, state.mode))
-                    elif cmd == "GetAiState":
-                        log.info(
-                            "channel %d: no AI (GetAiState: %s); polling motion only",
-                            channel,
-                            error,
-                        )
-                        state.mode = Mode.MD
-                        ai[channel] = AiState(
-                            channel=channel, detected=frozenset(), supported=frozenset()
-                        )
-                    else:
-                        failed[channel] = str(error)
-                else:
-                    failed[channel] = str(error)
-            except ReolinkError as error:
-                failed[channel] = str(error)
-        for channel, reason in failed.items():
+            self._read_reply(command, reply, found)
+        for channel, reason in found.failed.items():
             self._channel_failed(channel, reason)
-        if status_reply is not None:
-            self._apply_channel_status(status_reply, now)
-        for channel in set(motion) | set(ai):
-            if channel in failed:
+        if found.status_reply is not None:
+            self._apply_channel_status(found.status_reply, now)
+        self._write_findings(found)
+        return found.follow_up
+
+    def _read_reply(self, command: Command, reply: CommandReply, found: _Findings) -> None:
+        cmd = str(command.get("cmd"))
+        if cmd == "GetChannelstatus":
+            found.status_reply = reply  # applied last: it says why a failing channel failed
+            return
+        channel = pbatch.command_channel(command)
+        if channel is None or channel not in self._channels:
+            return
+        state = self._channels[channel]
+        if reply.error is None and not state.failing:
+            key = (cmd, channel)
+            if self._last_value.get(key) == reply.value:
+                return
+            self._last_value[key] = reply.value
+        try:
+            if cmd == "GetEvents":
+                events = parsers.parse_events(reply, channel)
+                found.motion[channel] = events.motion
+                found.ai[channel] = events.ai
+            elif cmd == "GetMdState":
+                found.motion[channel] = parsers.parse_md_state(reply, channel).motion
+            elif cmd == "GetAiState":
+                found.ai[channel] = parsers.parse_ai_state(reply, channel)
+                if not found.ai[channel].supported:
+                    # Answers, but every type has support 0: a camera without AI.
+                    self._log.info("channel %d: no AI type supported; polling motion only", channel)
+                    state.mode = Mode.MD
+        except ApiError as error:
+            self._read_error(cmd, channel, state, error, found)
+        except ReolinkError as error:
+            found.failed[channel] = str(error)
+
+    def _read_error(
+        self, cmd: str, channel: int, state: _Channel, error: ApiError, found: _Findings
+    ) -> None:
+        if isinstance(error, AuthError):
+            # The session's business (it logs in again or backs off), not the channel's:
+            # leave the zone as it was.
+            return
+        if isinstance(error, LeftOutError) and cmd != "GetMdState":
+            # Left out for this session (it kept timing out alone): poll the channel the
+            # next cheaper way instead of calling it failed.
+            self._log.info("channel %d: %s", channel, error)
+            state.mode = Mode.MD_AI if cmd == "GetEvents" else Mode.MD
+            if cmd == "GetEvents":
+                found.follow_up.extend(_commands_for(channel, state.mode))
+            return
+        if not codes.is_not_supported(error) or cmd == "GetMdState":
+            found.failed[channel] = str(error)
+        elif cmd == "GetEvents":
+            self._log.info(
+                "channel %d: GetEvents not supported; polling GetMdState+GetAiState", channel
+            )
+            state.mode = Mode.MD_AI
+            found.follow_up.extend(_commands_for(channel, state.mode))
+        elif cmd == "GetAiState":
+            self._log.info(
+                "channel %d: no AI (GetAiState: %s); polling motion only", channel, error
+            )
+            state.mode = Mode.MD
+            found.ai[channel] = AiState(
+                channel=channel, detected=frozenset(), supported=frozenset()
+            )
+        else:
+            found.failed[channel] = str(error)
+
+    def _write_findings(self, found: _Findings) -> None:
+        for channel in set(found.motion) | set(found.ai):
+            if channel in found.failed:
                 continue
             state = self._channels[channel]
             state.failing = False
             address = state.zone.address
-            self._store.set("zone", address, "online", 1)
+            self._store.set("zone", address, "online", True)
             self._store.set("zone", address, "error", "")
-            if channel in motion:
-                self._store.set("zone", address, "motion", 1 if motion[channel] else 0)
-                self._store.set("zone", address, "state", "motion" if motion[channel] else "clear")
-            if channel in ai:
-                self._store.set(
-                    "zone",
-                    address,
-                    "ai_detected",
-                    _ai_text(ai[channel].detected, state.zone.ai_types),
-                )
-        return follow_up
+            if channel in found.motion:
+                moving = found.motion[channel]
+                self._store.set("zone", address, "motion", 1 if moving else 0)
+                self._store.set("zone", address, "state", "motion" if moving else "clear")
+            if channel in found.ai:
+                text = _ai_text(found.ai[channel].detected, state.zone.ai_types)
+                self._store.set("zone", address, "ai_detected", text)
 
     def _channel_failed(self, channel: int, reason: str) -> None:
         state = self._channels[channel]
         if not state.failing:
-            log.info("channel %d: %s", channel, reason)
+            self._log.info("channel %d: %s", channel, reason)
         state.failing = True
         self._channel_status_wanted = True
         self._zone_off(state, reason)
@@ -281,7 +289,7 @@ class Poller:
         """A zone that cannot be polled is offline, and whatever was "on" goes back off."""
         self._forget(state.zone.channel)
         address = state.zone.address
-        self._store.set("zone", address, "online", 0)
+        self._store.set("zone", address, "online", False)
         self._store.set("zone", address, "error", reason)
         if self._store.get("zone", address, "motion") == 1:
             self._store.set("zone", address, "motion", 0)
@@ -291,7 +299,7 @@ class Poller:
 
     def _forget(self, channel: int) -> None:
         """Drop the remembered replies of a channel: its next answers are applied in full."""
-        self._last_replies = None
+        self._last_answer = None
         for cmd in ("GetEvents", "GetMdState", "GetAiState"):
             self._last_value.pop((cmd, channel), None)
 
@@ -318,21 +326,13 @@ class Poller:
         for channel, state in self._channels.items():
             status = listed.get(channel)
             available = status is None or (status.online and not status.sleeping)
+            asleep = status is not None and status.sleeping
             if available != state.available:
-                log.info(
-                    "channel %d is %s",
-                    channel,
-                    "back"
-                    if available
-                    else ("asleep" if status and status.sleeping else "offline"),
-                )
+                how = "back" if available else ("asleep" if asleep else "offline")
+                self._log.info("channel %d is %s", channel, how)
             state.available = available
             if not available:
-                why = (
-                    "channel is asleep (battery camera)"
-                    if status and status.sleeping
-                    else "channel is offline"
-                )
+                why = "channel is asleep (battery camera)" if asleep else "channel is offline"
                 self._zone_off(state, why)
 
     def device_offline(self, reason: str) -> None:

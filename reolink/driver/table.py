@@ -222,14 +222,55 @@ METADATA: Dict[str, Any] = {
             "type": "string",
             "required": False,
             "default": "",
+            "options": list(AI_TYPES),
             "description": "Comma-separated AI types to report (people, vehicle, dog_cat, face); "
             "empty = all reported.",
         },
     ],
     "zone_address": 'Channel index as a string: "0" for a camera, "0".."N-1" on an NVR.',
     "polled_attributes": {
-        "device": ["online", "error", "model", "firmware", "channel_count"],
-        "zone": ["online", "motion", "state", "ai_detected", "error"],
+        "device": [
+            {
+                "name": "online",
+                "type": "bool",
+                "description": "True while the device answers; False with the reason in error.",
+            },
+            {
+                "name": "error",
+                "type": "string",
+                "description": 'Why the device is offline ("" when online).',
+            },
+            {"name": "model", "type": "string", "description": "Model name (GetDevInfo)."},
+            {"name": "firmware", "type": "string", "description": "Firmware version."},
+            {"name": "channel_count", "type": "int", "description": "Number of channels."},
+        ],
+        "zone": [
+            {
+                "name": "online",
+                "type": "bool",
+                "description": "True while the channel can be polled; False with the reason "
+                "in error (channel offline, asleep, device offline).",
+            },
+            {"name": "motion", "type": "int", "options": [0, 1], "description": "1 = motion."},
+            {
+                "name": "state",
+                "type": "string",
+                "options": ["motion", "clear"],
+                "description": "motion or clear, from motion.",
+            },
+            {
+                "name": "ai_detected",
+                "type": "string",
+                "options": list(AI_TYPES),
+                "description": "Comma-separated AI types detected now, in this order "
+                '("" when none), limited to the zone\'s ai_types.',
+            },
+            {
+                "name": "error",
+                "type": "string",
+                "description": 'Why the zone cannot be polled ("" when fine).',
+            },
+        ],
     },
     "sample_configuration": {
         "attributes": {

@@ -1,6 +1,11 @@
 """The session and token state machine. Pure: the clock arrives as ``now`` arguments.
 
-States and what moves between them (the table ``_TRANSITIONS`` below is the whole truth)::
+Every session decision of the driver is made here and nowhere else: when to log in, whether a
+Login may be sent at all (account safety), when to renew the token, how long to back off, and what
+the driver loop should do next (:meth:`Session.next_step`, :meth:`Session.authorize`).
+
+States and what moves between them (the table ``_TRANSITIONS`` below; the timing rules that
+decide *when* an event may happen are the methods listed under "Rules")::
 
     LOGGED_OUT --login_ok--> READY --lease nearly over (tick)--> EXPIRING --login_ok--> READY
         |                      |  \\--auth_error (-6/-21 on a command)--> LOGGED_OUT (relogin once)
@@ -15,17 +20,20 @@ Rules the driver relies on:
   ``auth_backoff[1]`` (5 min), then ``auth_backoff[2]`` (15 min) for every later try. Independently
   of that schedule, no Login at all (automatic or forced by the ``login`` command) is allowed while
   ``max_failed_logins`` (3) refused Logins lie within the last ``failed_login_window`` (10 min):
-  the driver can never be what locks a camera account (firmware locks after about 5).
+  the driver can never be what locks a camera account (firmware locks after about 5). While
+  automatic logins are paused, only the host's ``login`` command may try
+  (:meth:`Session.login_refusal` holds both rules).
 * **Token refresh.** A token is renewed ``refresh_margin`` (60 s) before its lease ends, or at half
   the lease for leases shorter than twice the margin (see :class:`TokenLease`).
 * **No login storm.** An auth error on a command (``-6``) sends the session to LOGGED_OUT; the loop
   logs in once and retries the command once. An auth error right after a fresh login is
   reported, not retried: the next login waits ``auth_retry_delay`` (5 s) the first time, then
   the session goes LOCKED_OUT on the ``auth_backoff`` schedule until an authenticated request
-  succeeds again.
+  succeeds again (:meth:`Session.on_auth_error`).
 * **Transport failures** (connect refused, timeouts, garbage) back off ``backoff_initial`` doubling
   to ``backoff_max``; the device counts as offline after ``offline_after`` failures in a row (or at
-  the first failure when it was never reached). A success resets the count.
+  the first failure when it was never reached). A success resets the count
+  (:meth:`Session.on_transport_failed`, :attr:`Session.offline`).
 """
 
 from __future__ import annotations
@@ -39,7 +47,7 @@ from .codes import AuthAction
 from .lease import TokenLease
 from .results import LoginToken
 
-__all__ = ["Session", "SessionPolicy", "SessionState"]
+__all__ = ["Authorization", "Session", "SessionPolicy", "SessionState", "Step"]
 
 
 class SessionState(enum.Enum):
@@ -48,6 +56,29 @@ class SessionState(enum.Enum):
     EXPIRING = "expiring"
     BACKING_OFF = "backing-off"
     LOCKED_OUT = "locked-out"
+
+
+class Step(enum.Enum):
+    """What the driver loop should do next (:meth:`Session.next_step`)."""
+
+    IDENTIFY = "identify"  # log in (if needed) and learn what the device is
+    RENEW = "renew"  # the token's lease is nearly over: log in again now
+    POLL = "poll"  # a poll cycle is due and may be sent
+    SHOW_OFFLINE = "show-offline"  # nothing may be sent: show the device offline, with the reason
+    IDLE = "idle"  # nothing to do until the next wake-up
+
+
+@attrs.frozen
+class Authorization:
+    """Whether an authenticated request may go out now (:meth:`Session.authorize`).
+
+    Exactly one holds: ``token`` (use it), ``login`` (log in first), ``refused`` (the reason no
+    request may be sent: logins are paused for account safety).
+    """
+
+    token: Optional[str] = attrs.field(default=None, repr=False)
+    login: bool = False
+    refused: Optional[str] = None
 
 
 class _Event(enum.Enum):
@@ -191,6 +222,49 @@ class Session:
                 "so the camera account is not locked"
             )
         return None
+
+    def login_refusal(self, now: float, *, manual: bool = False) -> Optional[str]:
+        """``None`` if a Login may be sent now, else why not.
+
+        Two rules: the account-safety window holds for every Login (automatic or the host's
+        ``login`` command); while logins are paused after a refusal (LOCKED_OUT before
+        ``retry_at``), only the host's explicit ``login`` may try.
+        """
+        reason = self.login_allowed(now)
+        if reason is not None:
+            return reason
+        if not manual and self.state is S.LOCKED_OUT and self.retry_at > now:
+            return f"automatic logins are paused ({self.reason})"
+        return None
+
+    def authorize(self, now: float) -> Authorization:
+        """May an authenticated request go out now, and with which token?"""
+        self.tick(now)
+        if self.token is not None and self.state in (S.READY, S.BACKING_OFF):
+            return Authorization(token=self.token)
+        if self.state is S.LOCKED_OUT:
+            return Authorization(refused=self.reason or "logins are paused")
+        return Authorization(login=True)
+
+    def next_step(self, now: float, *, identified: bool, poll_due: bool) -> Step:
+        """What the driver loop does next, given whether the device is identified and a poll due."""
+        self.tick(now)
+        if not identified:
+            if self.login_due(now) or self.state in (S.READY, S.EXPIRING):
+                return Step.IDENTIFY
+            return Step.SHOW_OFFLINE
+        if self.state is S.EXPIRING and self.login_due(now):
+            return Step.RENEW
+        if poll_due and (self.request_allowed(now) or self.login_due(now)):
+            return Step.POLL
+        if self.state is S.LOCKED_OUT:
+            # Logins are paused (refused, or fresh tokens refused again): say so.
+            return Step.SHOW_OFFLINE
+        return Step.IDLE
+
+    def shows_offline(self, *, auth_failed: bool) -> bool:
+        """After a failure: show the device offline (True), or retry quietly (False)?"""
+        return self.offline or auth_failed
 
     def next_wakeup(self, now: float) -> Optional[float]:
         """The earliest time at which :meth:`tick` may change something, if any."""

@@ -1,0 +1,442 @@
+"""The driver core: a pure state machine fed ``(now, event)``, returning actions.
+
+It does no I/O, starts no thread and reads no clock: the device loop
+(:mod:`reolink.driver.loop`) owns the transport and the clock, feeds each
+:mod:`~reolink.driver.messages` event in, and obeys the actions that come back (send this
+request, hand these attribute changes to the host, resolve or fail this command, wait until t,
+show the device offline, finish).
+
+Inside, the work is a sequence of *flows* - generators that yield the requests they need
+(:mod:`reolink.driver.client`) - one at a time: a host command, a due automatic PTZ Stop, or the
+step the session asks for (:meth:`~reolink.protocol.session.Session.next_step`: identify, renew
+the token, poll, or show offline). Every session rule lives in the session; what a command
+means for the driver (a PTZ Stop due later, a reboot to expect) comes back from the command as
+data (:mod:`reolink.driver.commands` effects) and is applied here. Attribute writes collect in
+the :class:`~reolink.driver.store.AttributeStore` and reach the host once, with their final
+value, when the flow that wrote them ends.
+
+A push notification will be one more event (:class:`~reolink.driver.messages.PushWake`): it
+makes the next poll due now.
+"""
+
+from __future__ import annotations
+
+import collections
+import logging
+from typing import Any, Deque, Dict, List, Optional, Sequence, Tuple, Union
+
+import attrs
+
+from ..errors import (
+    AuthError,
+    CommandTimeout,
+    NotConnected,
+    ReolinkError,
+    TransportError,
+)
+from ..protocol.session import Session, Step
+from . import commands
+from .client import DeviceClient, Flow, Pause
+from .config import DeviceConfig
+from .logs import DeviceLog
+from .messages import (
+    Action,
+    CommandQueued,
+    Disconnect,
+    Emit,
+    Event,
+    Fail,
+    Finished,
+    Offline,
+    Online,
+    PushWake,
+    Ready,
+    Replied,
+    Resolve,
+    Send,
+    SendFailed,
+    Start,
+    Tick,
+    WaitUntil,
+)
+from .poller import Poller
+from .store import AttributeStore
+from .timing import Timing
+
+__all__ = ["DriverCore"]
+
+log = logging.getLogger(__name__)
+
+#: Time left for the final PTZ Stops and Logout after disconnect(): the thread must end within
+#: request_timeout + 1 s of it, and closing takes a moment too.
+SHUTDOWN_SLACK = 0.7
+
+
+class DriverCore:
+    """The decisions of one device's driver. Call :meth:`handle` from one thread only."""
+
+    def __init__(self, config: DeviceConfig, timing: Timing) -> None:
+        self.config = config
+        self.timing = timing
+        self.log = DeviceLog(log, config.label)
+        self.session = Session(policy=timing.session)
+        self.store = AttributeStore(config.label)
+        self.poller = Poller(config.zones, self.store, self.log)
+        self.client = DeviceClient(config, self.session, self.log)
+        self.facts = commands.DeviceFacts()
+        self.identified = False
+        self.next_poll = 0.0
+        self.cycles = 0
+        self.now = 0.0
+        self._expect_drop_until = 0.0
+        self._jobs: Deque[CommandQueued] = collections.deque()
+        #: channel -> when its automatic PTZ Stop is due.
+        self._ptz_stops: Dict[int, float] = {}
+        self._flow: Optional[Flow[None]] = None
+        #: the host command whose flow is running, if any (failed by disconnect).
+        self._job: Optional[CommandQueued] = None
+        self._pause_until: Optional[float] = None
+        self._hold_until = 0.0
+        self._stepped = False
+        self._flow_ended = False
+        self._stopping = False
+        self._finished = False
+        self._failure_shown = False
+        self._out: List[Action] = []
+
+    # --- the one entry point ------------------------------------------------------------
+
+    def handle(self, now: float, event: Event) -> List[Action]:
+        """Feed one event at time ``now``; returns the actions to perform, in order.
+
+        The last action is a :class:`Send` (feed back its outcome next), a :class:`WaitUntil`,
+        or :class:`Finished` - or nothing at all while a Send is still outstanding.
+        """
+        self.now = self.client.now = now
+        self._out = []
+        self._stepped = False
+        self._flow_ended = False
+        self._on_event(event)
+        while self._flow is None and not self._stopping:
+            flow = self._next_flow()
+            if flow is None:
+                break
+            self._advance(flow, None, None)
+        return self._actions()
+
+    def _on_event(self, event: Event) -> None:
+        if isinstance(event, Replied):
+            self._resume(event.response, None)
+        elif isinstance(event, SendFailed):
+            self._resume(None, event.error)
+        elif isinstance(event, CommandQueued):
+            self._jobs.append(event)
+        elif isinstance(event, Tick):
+            if self._pause_until is not None and self.now >= self._pause_until:
+                self._pause_until = None
+                self._resume(None, None)
+        elif isinstance(event, Disconnect):
+            self._disconnect(event.since)
+        elif isinstance(event, PushWake):
+            self.next_poll = min(self.next_poll, self.now)
+        elif not isinstance(event, Start):  # pragma: no cover - the Event union is closed
+            raise TypeError(f"unknown event {event!r}")
+
+    def _resume(self, value: Any, error: Optional[BaseException]) -> None:
+        flow = self._flow
+        if flow is None:
+            return  # an outcome nobody waits for (the flow was closed by disconnect)
+        self._advance(flow, value, error)
+
+    def _advance(self, flow: Flow[None], value: Any, error: Optional[BaseException]) -> None:
+        """Run ``flow`` to its next request, pause or end."""
+        self._flow = None
+        try:
+            step = flow.throw(error) if error is not None else flow.send(value)
+        except StopIteration:
+            # One step per event: what is due next is looked at on the next event (a flow
+            # that just ended leaves nothing due before the wake-up it computes).
+            self._flow_ended = self._stepped = True
+            return
+        except Exception:  # a driver bug: log it, keep the device going
+            self.log.exception("unexpected error in the device loop")
+            self._hold_until = self.now + self.config.status_interval
+            self._flow_ended = True
+            return
+        self._flow = flow
+        if isinstance(step, Pause):
+            self._pause_until = step.until
+        else:
+            self._out.append(step)
+
+    def _actions(self) -> List[Action]:
+        out = self._out
+        idle = self._flow is None
+        if idle and self._stopping:
+            self._finished = True
+        sending = bool(out) and isinstance(out[-1], Send)
+        # A flow (a poll cycle, a command) ended: its writes reach the host now, each
+        # attribute once with its final value - also when the next flow starts at once.
+        if idle or self._flow_ended:
+            changes = self.store.commit()
+            if changes:
+                out.insert(0, Emit(tuple(changes)))
+        if self._finished:
+            if not out or not isinstance(out[-1], Finished):
+                out.append(Finished())
+        elif not sending and self._pause_until is not None:
+            out.append(WaitUntil(self._pause_until))
+        elif idle:
+            out.append(WaitUntil(self._next_wakeup()))
+        return out
+
+    # --- what to do next ----------------------------------------------------------------
+
+    def _next_flow(self) -> Optional[Flow[None]]:
+        while self._jobs:
+            job = self._jobs.popleft()
+            if self.now >= job.deadline:
+                message = f"{job.name}: the device was busy until request_timeout ran out"
+                self._out.append(Fail(job.job, CommandTimeout(message)))
+                continue
+            return self._command_flow(job)
+        due = [(at, channel) for channel, at in self._ptz_stops.items() if at <= self.now]
+        if due:
+            _, channel = min(due)
+            del self._ptz_stops[channel]
+            return self._ptz_stop_flow(channel)
+        if self._stepped or self.now < self._hold_until:
+            return None
+        self._stepped = True  # one session step per event, as the loop would take one per wake
+        step = self.session.next_step(
+            self.now, identified=self.identified, poll_due=self.now >= self.next_poll
+        )
+        if step is Step.IDENTIFY:
+            return self._identify_flow()
+        if step is Step.RENEW:
+            return self._renew_flow()
+        if step is Step.POLL:
+            return self._poll_flow()
+        if step is Step.SHOW_OFFLINE:
+            reason = self.session.reason or "not logged in"
+            if self.now < self._expect_drop_until and self.session.failing:
+                reason = f"rebooting: {reason}"
+            self._offline(reason)
+        return None
+
+    def _next_wakeup(self) -> float:
+        now = self.now
+        poll_at = self.next_poll if self.identified else now
+        if poll_at <= now:
+            step = self.session.next_step(now, identified=self.identified, poll_due=True)
+            if step in (Step.SHOW_OFFLINE, Step.IDLE):
+                # Held back by the session (backing off, logins paused): look again an
+                # interval from now, or when the session frees up. Waking at a past poll
+                # time would spin.
+                poll_at = now + self.config.status_interval
+        candidates = [poll_at]
+        session_at = self.session.next_wakeup(now)
+        if session_at is not None:
+            candidates.append(session_at)
+        if self._ptz_stops:
+            candidates.append(min(self._ptz_stops.values()))
+        if self._hold_until > now:
+            candidates = [max(c, self._hold_until) for c in candidates]
+        return min(candidates)
+
+    # --- device state -------------------------------------------------------------------
+
+    def _failed(self, error: ReolinkError) -> None:
+        """A request of the loop failed: show offline, or retry quietly, as the session says."""
+        if self.now < self._expect_drop_until and isinstance(error, TransportError):
+            self.log.info("still rebooting (%s)", error)
+            reason = f"rebooting: {error}"
+        else:
+            reason = str(error)
+        auth_failed = isinstance(error, AuthError)
+        if self.session.shows_offline(auth_failed=auth_failed) or not self.identified:
+            self._offline(reason, error)
+        else:
+            self.log.info("%s (retrying)", reason)
+
+    def _offline(self, reason: str, error: Optional[ReolinkError] = None) -> None:
+        if self.store.get("device", None, "online") is not False:
+            self.log.warning("offline: %s", reason)
+        self.store.set("device", None, "online", False)
+        self.store.set("device", None, "error", reason)
+        self.poller.device_offline(reason)
+        self._failure_shown = True
+        self._out.append(Offline(reason, error))
+        self._out.append(Ready())
+
+    def _online(self) -> None:
+        if self.store.get("device", None, "online") is not True:
+            self.log.info("online")
+        self.store.set("device", None, "error", "")
+        self.store.set("device", None, "online", True)
+        if self._failure_shown:
+            self._failure_shown = False
+            self._out.append(Online())
+
+    # --- flows --------------------------------------------------------------------------
+
+    def _identify_flow(self) -> Flow[None]:
+        """Login, GetDevInfo, GetChannelstatus (NVR/hub), GetAbility; then the first poll."""
+        try:
+            info, ability, channel_list = yield from commands.identify(self.client)
+        except ReolinkError as error:
+            self._failed(error)
+            self._out.append(Ready())
+            return
+        self.facts = commands.DeviceFacts(info=info, ability=ability)
+        bad = self.poller.configure(
+            info.channel_count,
+            multichannel=info.is_multichannel,
+            channel_list=channel_list,
+            now=self.now,
+        )
+        for address in bad:
+            self.log.error(
+                "zone %s is beyond the device's %d channel(s); it is not polled",
+                address,
+                info.channel_count,
+            )
+        self.log.info(
+            "connected: model %s, firmware %s, %d channel(s)",
+            info.model,
+            info.firmware,
+            info.channel_count,
+        )
+        self.store.set("device", None, "model", info.model)
+        self.store.set("device", None, "firmware", info.firmware)
+        self.store.set("device", None, "channel_count", info.channel_count)
+        self.identified = True
+        self.next_poll = self.now
+        self._online()
+        yield from self._poll_flow()
+        self._out.append(Ready())
+
+    def _renew_flow(self) -> Flow[None]:
+        try:
+            yield from self.client.login()
+        except ReolinkError as error:
+            self._failed(error)
+
+    def _poll_flow(self) -> Flow[None]:
+        start = self.now
+        interval = self.config.status_interval
+        # Start to start: the next cycle is due one interval after this one began; cycles
+        # missed while a slow one ran are skipped, never stacked.
+        self.next_poll += interval
+        if self.next_poll <= start:
+            self.next_poll = start + interval
+        plan = self.poller.plan(start)
+        try:
+            replies, bodies = yield from self.client.call_parts(
+                plan.parts, plan.commands, repeatable=plan.repeatable
+            )
+            answer = (plan.key, bodies) if bodies is not None else None
+            pending = self.poller.apply(plan.commands, replies, self.now, answer)
+            while pending:
+                more = yield from self.client.call(pending)
+                pending = self.poller.apply(pending, more, self.now)
+        except ReolinkError as error:
+            self._failed(error)
+            retry_at = self.session.retry_at
+            if retry_at > self.now:
+                self.next_poll = min(self.next_poll, retry_at)
+            return
+        self.cycles += 1
+        self._online()
+
+    def _ptz_stop_flow(self, channel: int, deadline: Optional[float] = None) -> Flow[None]:
+        try:
+            yield from commands.ptz_stop(self.client, channel, deadline)
+        except ReolinkError as error:
+            self.log.warning("automatic PTZ Stop on channel %d failed: %s", channel, error)
+
+    def _command_flow(self, job: CommandQueued) -> Flow[None]:
+        self._job = job
+        try:
+            yield from self._run_command(job)
+        finally:
+            self._job = None
+
+    def _run_command(self, job: CommandQueued) -> Flow[None]:
+        effects: List[commands.Effect] = []
+        try:
+            result = yield from commands.run(
+                self.client, self.facts, job.name, job.args, job.deadline, effects
+            )
+        except ReolinkError as error:
+            self._apply(effects)
+            if isinstance(error, TransportError):
+                self._failed(error)
+            self._out.append(Fail(job.job, error))
+            return
+        except Exception as error:  # a driver bug: report it to the caller, keep the loop
+            self.log.exception("command %s failed unexpectedly", job.name)
+            failure = ReolinkError(f"{job.name}: internal error: {type(error).__name__}")
+            self._out.append(Fail(job.job, failure))
+            return
+        self._apply(effects)
+        self._out.append(Resolve(job.job, result))
+
+    def _apply(self, effects: Sequence[commands.Effect]) -> None:
+        """What a command means for the driver, in the order the command said it."""
+        for effect in effects:
+            if isinstance(effect, commands.PtzStopAfter):
+                self._ptz_stops[effect.channel] = self.now + effect.delay
+            elif isinstance(effect, commands.CancelPtzStop):
+                self._ptz_stops.pop(effect.channel, None)
+            elif isinstance(effect, commands.Learned):
+                self.facts = attrs.evolve(self.facts, info=effect.info)
+            elif isinstance(effect, commands.RebootExpected):
+                self._expect_drop_until = self.now + self.timing.reboot_grace
+                self.identified = False
+                self.session.on_logout()
+                self._offline("rebooting (requested)")
+                self.next_poll = self.now + 1.0
+
+    # --- winding down -------------------------------------------------------------------
+
+    def _disconnect(self, since: float) -> None:
+        if self._stopping:
+            return
+        self._stopping = True
+        if self._job is not None:
+            self._jobs.appendleft(self._job)  # cut short: it fails with the queued ones
+        if self._flow is not None:
+            self._flow.close()  # whatever was in flight: its outcome no longer matters
+            self._flow = None
+        self._pause_until = None
+        while self._jobs:
+            job = self._jobs.popleft()
+            self._out.append(
+                Fail(job.job, NotConnected(f"{job.name}: the driver was disconnected"))
+            )
+        deadline = since + self.config.request_timeout + SHUTDOWN_SLACK
+        self._advance(self._shutdown_flow(deadline), None, None)
+
+    def _shutdown_flow(self, deadline: float) -> Flow[None]:
+        """Leave nothing behind: pending PTZ stops, then Logout."""
+        reachable = not self.session.failing
+        stops: List[Tuple[float, int]] = sorted((at, ch) for ch, at in self._ptz_stops.items())
+        self._ptz_stops.clear()
+        for _, channel in stops:
+            if reachable and self.now < deadline:
+                try:
+                    yield from commands.ptz_stop(self.client, channel, deadline)
+                except ReolinkError as error:
+                    self.log.info("final PTZ stop failed: %s", error)
+        if reachable and self.session.token is not None:
+            yield from self.client.logout(deadline=deadline)
+        else:
+            self.session.on_logout()
+        self.log.debug("disconnected")
+
+    # --- for the facade (read on the device thread, or after it ended) -------------------
+
+    def values(self) -> Dict[Tuple[str, Optional[str], str], Union[bool, int, str, None]]:
+        """The committed value of every attribute written so far."""
+        return self.store.snapshot()

@@ -1,0 +1,233 @@
+"""The device thread: owns the transport and the clock, feeds the core, obeys its actions.
+
+Nothing is decided here. The loop's own duties are: wake up on time or when a command is
+queued or disconnect() is called; perform the one outstanding request; call the host's
+callback (always on this thread); hand results to the waiting command futures; and end
+within ``request_timeout`` + 1 s of disconnect().
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import logging
+import queue
+import threading
+from typing import Any, Callable, Dict, Optional, Tuple
+
+from ..errors import NotConnected, ReolinkError, TransportError, TransportProtocolError
+from ..transport import Transport
+from .core import DriverCore
+from .events import AttributeEvent, AttributeValue
+from .logs import DeviceLog
+from .messages import (
+    Action,
+    CommandQueued,
+    Disconnect,
+    Emit,
+    Event,
+    Fail,
+    Finished,
+    Offline,
+    Online,
+    PushWake,
+    Ready,
+    Replied,
+    Resolve,
+    Send,
+    SendFailed,
+    Start,
+    Tick,
+    WaitUntil,
+)
+
+__all__ = ["DeviceLoop", "Job"]
+
+log = logging.getLogger(__name__)
+
+Callback = Callable[[AttributeEvent], None]
+Job = Tuple[CommandQueued, "concurrent.futures.Future[Any]"]
+ValueKey = Tuple[str, Optional[str], str]
+
+
+class DeviceLoop:
+    """One device's thread body. Thread-safe members: :meth:`submit`, :meth:`stop`, ``values``."""
+
+    def __init__(
+        self,
+        core: DriverCore,
+        transport: Transport,
+        clock: Callable[[], float],
+        callback: Optional[Callback],
+    ) -> None:
+        self._core = core
+        self._transport = transport
+        self._clock = clock
+        self._callback = callback
+        self._log = DeviceLog(log, core.config.label)
+        self.ready = threading.Event()
+        self.stopping = threading.Event()
+        self._wake = threading.Event()
+        self._pushed = threading.Event()
+        self._jobs: queue.SimpleQueue[Job] = queue.SimpleQueue()
+        self._futures: Dict[int, Tuple[str, concurrent.futures.Future[Any]]] = {}
+        self._stop_at: Optional[float] = None
+        self._lock = threading.Lock()
+        self._values: Dict[ValueKey, AttributeValue] = {}
+        #: True while the host's callback runs (connect() warns when a callback stalls it).
+        self.in_callback = False
+        self.last_exception: Optional[ReolinkError] = None
+        self._outstanding: Optional[Send] = None
+        self._until = 0.0
+
+    # --- from other threads -------------------------------------------------------------
+
+    def submit(self, job: Job) -> None:
+        self._jobs.put(job)
+        self._wake.set()
+
+    def push_wake(self) -> None:
+        """The device pushed an event (webhook): feed the core a PushWake (it polls at once)."""
+        self._pushed.set()
+        self._wake.set()
+
+    def stop(self) -> None:
+        if not self.stopping.is_set():
+            self._stop_at = self._clock()
+        self.stopping.set()
+        self._wake.set()
+
+    def close_unused(self) -> None:
+        """The thread never started: close the transport (nothing was opened; be tidy)."""
+        self._transport.close()
+
+    def values(self) -> Dict[ValueKey, AttributeValue]:
+        with self._lock:
+            return dict(self._values)
+
+    # --- the thread ---------------------------------------------------------------------
+
+    def run(self) -> None:
+        try:
+            self._run()
+        except Exception:
+            self._log.exception("the device loop failed")
+        finally:
+            self.ready.set()
+            self._fail_left_over()
+            self._transport.close()
+
+    def _run(self) -> None:
+        event: Event = Start()
+        told_to_stop = False
+        while True:
+            try:
+                actions = self._core.handle(self._clock(), event)
+            except Exception:  # a driver bug: the thread carries on, as the host expects
+                self._log.exception("unexpected error in the driver core")
+                actions = [WaitUntil(self._clock() + self._core.config.status_interval)]
+            if self._obey(actions):
+                return
+            if self.stopping.is_set() and not told_to_stop:
+                told_to_stop = True
+                # Whatever request was about to go out is dropped: the core winds down.
+                self._outstanding = None
+                since = self._stop_at if self._stop_at is not None else self._clock()
+                event = Disconnect(since)
+            else:
+                event = self._next_event()
+
+    def _next_event(self) -> Event:
+        """A queued command first, else the outstanding request's outcome, else a wait."""
+        try:
+            queued, future = self._jobs.get_nowait()
+        except queue.Empty:
+            pass
+        else:
+            if future.set_running_or_notify_cancel():
+                self._futures[queued.job] = (queued.name, future)
+                return queued
+            return Tick()
+        send = self._outstanding
+        if send is not None:
+            self._outstanding = None
+            return self._send(send)
+        if self._pushed.is_set():
+            self._pushed.clear()
+            return PushWake()
+        delay = self._until - self._clock()
+        if delay > 0 and self._jobs.empty():
+            self._wake.wait(delay)
+        self._wake.clear()
+        return Tick()
+
+    def _send(self, send: Send) -> Event:
+        try:
+            return Replied(self._transport.send(send.request))
+        except TransportError as error:
+            return SendFailed(error)
+        except Exception as error:  # a transport bug: the request's fate is unknown
+            self._log.exception("the transport failed unexpectedly")
+            return SendFailed(TransportProtocolError(f"transport failed: {type(error).__name__}"))
+
+    def _obey(self, actions: Any) -> bool:
+        """Perform the core's actions; True once it has finished."""
+        for action in actions:
+            if isinstance(action, Send):
+                self._outstanding = action
+            elif isinstance(action, WaitUntil):
+                self._until = action.when
+            elif isinstance(action, Emit):
+                self._emit(action.events)
+            elif isinstance(action, (Resolve, Fail)):
+                self._settle(action)
+            elif isinstance(action, Offline):
+                if action.error is not None:
+                    self.last_exception = action.error
+            elif isinstance(action, Online):
+                self.last_exception = None
+            elif isinstance(action, Ready):
+                self.ready.set()
+            elif isinstance(action, Finished):
+                return True
+        return False
+
+    def _settle(self, action: Action) -> None:
+        assert isinstance(action, (Resolve, Fail))
+        _, future = self._futures.pop(action.job, ("", None))
+        if future is None or future.done():
+            return
+        if isinstance(action, Resolve):
+            future.set_result(action.result)
+        else:
+            future.set_exception(action.error)
+
+    def _emit(self, events: Tuple[AttributeEvent, ...]) -> None:
+        with self._lock:
+            for event in events:
+                self._values[(event.target, event.address, event.name)] = event.value
+        for event in events:
+            self._log.debug(
+                "%s %s %s = %r", event.target, event.address or "", event.name, event.value
+            )
+            if self._callback is None:
+                continue
+            self.in_callback = True
+            try:
+                self._callback(event)
+            except Exception:  # a host bug must never kill the loop
+                self._log.exception("callback raised on %s %s", event.name, event.address or "")
+            finally:
+                self.in_callback = False
+
+    def _fail_left_over(self) -> None:
+        """Commands still queued or waiting when the thread ends fail with NotConnected."""
+        while True:
+            try:
+                queued, future = self._jobs.get_nowait()
+            except queue.Empty:
+                break
+            self._futures[queued.job] = (queued.name, future)
+        for name, future in self._futures.values():
+            if not future.done() and (future.running() or future.set_running_or_notify_cancel()):
+                future.set_exception(NotConnected(f"{name}: the driver was disconnected"))
+        self._futures.clear()

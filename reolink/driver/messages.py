@@ -1,0 +1,154 @@
+"""What the device loop feeds the driver core (events) and what the core asks of it (actions).
+
+The core (:mod:`reolink.driver.core`) is a pure function of its state and ``(now, event)``:
+it never sends, sleeps or reads a clock. The loop (:mod:`reolink.driver.loop`) performs each
+action and feeds back what happened. At most one :class:`Send` is outstanding at a time; its
+outcome comes back as :class:`Replied` or :class:`SendFailed`.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Dict, Optional, Tuple, Union
+
+import attrs
+
+from ..errors import ReolinkError, TransportError
+from ..transport import Request, Response
+from .events import AttributeEvent
+
+__all__ = [
+    "Action",
+    "CommandQueued",
+    "Disconnect",
+    "Emit",
+    "Event",
+    "Fail",
+    "Finished",
+    "Offline",
+    "Online",
+    "PushWake",
+    "Ready",
+    "Replied",
+    "Resolve",
+    "Send",
+    "SendFailed",
+    "Start",
+    "Tick",
+    "WaitUntil",
+]
+
+# --- events: loop -> core ---------------------------------------------------------------------
+
+
+@attrs.frozen
+class Start:
+    """The device thread started: identify the device, then poll."""
+
+
+@attrs.frozen
+class Tick:
+    """A wait ended (its time came, or the loop was woken): do whatever is due."""
+
+
+@attrs.frozen
+class Replied:
+    """The outstanding :class:`Send` got a complete HTTP response."""
+
+    response: Response
+
+
+@attrs.frozen
+class SendFailed:
+    """The outstanding :class:`Send` failed (``error.request_sent`` says if it may have arrived)."""
+
+    error: TransportError
+
+
+@attrs.frozen
+class CommandQueued:
+    """A host command (already validated) to run; ``job`` identifies it in Resolve/Fail."""
+
+    job: int
+    name: str
+    args: Dict[str, Any]
+    deadline: float
+
+
+@attrs.frozen
+class Disconnect:
+    """The host called disconnect() at ``since``: wind down (PTZ stops, Logout), then finish."""
+
+    since: float
+
+
+@attrs.frozen
+class PushWake:
+    """The device pushed a notification (webhook): poll now instead of at the next interval."""
+
+
+Event = Union[Start, Tick, Replied, SendFailed, CommandQueued, Disconnect, PushWake]
+
+# --- actions: core -> loop --------------------------------------------------------------------
+
+
+@attrs.frozen
+class Send:
+    """Send this request (``request.repeatable`` says whether a lower layer may repeat it)."""
+
+    request: Request
+
+
+@attrs.frozen
+class Emit:
+    """Hand these attribute changes to the host's callback, in order."""
+
+    events: Tuple[AttributeEvent, ...]
+
+
+@attrs.frozen
+class Resolve:
+    """The host command ``job`` succeeded with ``result`` (plain JSON data)."""
+
+    job: int
+    result: Any
+
+
+@attrs.frozen
+class Fail:
+    """The host command ``job`` failed with ``error``."""
+
+    job: int
+    error: ReolinkError
+
+
+@attrs.frozen
+class Ready:
+    """connect() may return: the device was identified, or it was found offline."""
+
+
+@attrs.frozen
+class Offline:
+    """The device is shown offline for ``reason``; ``error`` is what caused it, if known."""
+
+    reason: str
+    error: Optional[ReolinkError] = None
+
+
+@attrs.frozen
+class Online:
+    """The device answered: it is shown online."""
+
+
+@attrs.frozen
+class WaitUntil:
+    """Nothing to send: feed :class:`Tick` at ``when`` (or earlier, on a new event)."""
+
+    when: float
+
+
+@attrs.frozen
+class Finished:
+    """Wound down after :class:`Disconnect`: close the transport and end the thread."""
+
+
+Action = Union[Send, Emit, Resolve, Fail, Ready, Offline, Online, WaitUntil, Finished]

@@ -28,6 +28,7 @@ from reolink.protocol import (
     MotionState,
     PtzPresets,
     WhiteLedState,
+    build_get_ai_state,
     build_get_md_state,
     decode_batch,
     decode_reply,
@@ -47,6 +48,10 @@ from reolink.protocol import (
 REPLIES = Path(__file__).parent / "data" / "replies"
 BATCH3 = [build_get_md_state(0), {"cmd": "GetFoo", "action": 0, "param": {"channel": 1}},
           build_get_md_state(2)]
+
+#: An NVR poll of an AI channel (0) and an AI-less one (6), as the recorded batch answers it.
+NVR_BATCH4 = [build_get_md_state(0), build_get_ai_state(0), build_get_md_state(6),
+              build_get_ai_state(6)]
 
 
 def body(name: str) -> bytes:
@@ -81,6 +86,7 @@ PARSERS: dict[str, tuple[Callable[[bytes], object], type]] = {
     "whiteled.json": (lambda b: parse_white_led(b, 0), WhiteLedState),
     "batch_unknown_-9.json": (lambda b: decode_batch(b, BATCH3), list),
     "batch_single_timeout_-8.json": (lambda b: decode_batch(b, BATCH3), list),
+    "batch_nvr_aistate_unknown_rspcode_-9.json": (lambda b: decode_batch(b, NVR_BATCH4), list),
 }
 
 

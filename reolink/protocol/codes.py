@@ -6,7 +6,9 @@ session table is full) or just a command the device refused. :func:`error_from_e
 error entry into the matching :class:`~reolink.errors.ApiError` subclass.
 
 Match on ``rspCode``; ``detail`` is for display (its case and wording vary between firmware), but
-a few detail strings seen in the field without a code we recognize are matched too.
+a few detail strings seen in the field without a code we recognize are matched too. Error
+objects are read the way firmware writes them: the code key in any case (``rspCode``,
+``rspcode``), and ``"not support"`` without a code is -9.
 """
 
 from __future__ import annotations
@@ -29,7 +31,9 @@ __all__ = [
     "LoginWarning",
     "classify",
     "describe",
+    "error_field",
     "error_from_entry",
+    "is_not_supported",
     "login_warning",
     "printable",
 ]
@@ -261,6 +265,26 @@ _ERROR_CLASS: dict[AuthAction | None, type[ApiError]] = {
 }
 
 
+#: V8 §4.1: -9 "not support".
+NOT_SUPPORTED = -9
+NOT_SUPPORTED_DETAIL = "not support"
+
+
+def error_field(error: Mapping[str, object], name: str) -> object:
+    """``error[name]`` with the key matched case-insensitively (None when absent).
+
+    Firmware spells the code key ``rspCode`` (V8), and some NVR firmware (RLN8-410 / RLN16-410
+    class, GetAiState on a channel whose camera has no AI) writes ``rspcode`` (digest §1).
+    """
+    if name in error:
+        return error[name]
+    wanted = name.lower()
+    for key, value in error.items():
+        if isinstance(key, str) and key.lower() == wanted:
+            return value
+    return None
+
+
 def is_not_supported(error: object) -> bool:
     """The device does not know or support the command: -9, or the command echoed as "Unknown"."""
     return isinstance(error, ApiError) and (error.rsp_code == -9 or error.cmd == "Unknown")
@@ -302,9 +326,12 @@ def error_from_entry(
     rsp_code: int | None = None
     detail = ""
     if isinstance(error, Mapping):
-        rsp_code = _small_int(error.get("rspCode"))
-        raw_detail = error.get("detail")
+        rsp_code = _small_int(error_field(error, "rspCode"))
+        raw_detail = error_field(error, "detail")
         detail = raw_detail if isinstance(raw_detail, str) else ""
+        if rsp_code is None and detail.strip().lower() == NOT_SUPPORTED_DETAIL:
+            # The detail is the V8 table's -9 string: the code is implied (digest §1).
+            rsp_code = NOT_SUPPORTED
     warning = login_warning(error)
     action = classify(name, rsp_code, detail, warning=warning)
     where = f"{name} on channel {channel}" if channel is not None else name

@@ -65,12 +65,19 @@ JSON_TYPE = "text/html"
 
 
 class CmdError(Exception):
-    """A command answered with an error element."""
+    """A command answered with an error element.
 
-    def __init__(self, code: int, detail: Optional[str] = None) -> None:
+    ``entry`` replaces the usual element when firmware writes this error its own way (the
+    RLN8-410's ``"cmd": "Unknown"`` with a lower-case ``rspcode``).
+    """
+
+    def __init__(
+        self, code: int, detail: Optional[str] = None, entry: Optional[Dict[str, Any]] = None
+    ) -> None:
         super().__init__(code)
         self.code = code
         self.detail = detail if detail is not None else DETAILS.get(code, "error")
+        self.entry = entry
 
 
 @dataclass
@@ -334,6 +341,8 @@ class Device:
                 raise auth_err
             return handlers.dispatch(self, name, param, action == 1)
         except CmdError as err:
+            if err.entry is not None:
+                return dict(err.entry)
             return error_entry(name, err.code, err.detail)
 
 

@@ -11,7 +11,7 @@ from .device import DETAILS, CmdError, Device, Reply, error_entry, json_reply, r
 from .profiles import AI_TYPES
 from .registry import Result, check_channel, dispatch, ok, register
 
-__all__ = ["dispatch", "rsp_code_reply", "snap"]
+__all__ = ["NVR_AI_UNKNOWN", "dispatch", "rsp_code_reply", "snap"]
 
 
 # ---------------------------------------------------------------------- detections
@@ -34,8 +34,19 @@ def _ai_block(dev: Device, ch: int) -> Dict[str, Any]:
     }
 
 
+#: What an RLN8-410 / RLN16-410 class NVR answers GetAiState with for a channel whose camera
+#: has no AI (digest §1): no command name, and the code key in lower case.
+NVR_AI_UNKNOWN: Dict[str, Any] = {
+    "cmd": "Unknown",
+    "code": 1,
+    "error": {"detail": "not support", "rspcode": -9},
+}
+
+
 @register("GetAiState")
 def _ai_state(dev: Device, ch: int, _p: Dict[str, Any], _r: bool) -> Result:
+    if dev.profile.channels[ch].ai_state_unknown:
+        raise CmdError(-9, entry=NVR_AI_UNKNOWN)
     state = dev.channels[ch]
     if dev.profile.ai_format == "flat":
         flat: Dict[str, Any] = {"channel": ch}

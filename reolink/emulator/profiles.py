@@ -6,8 +6,11 @@ GetAbility §3 (``{"permit","ver"}`` leaves plus ``abilityChn``), firmware diffe
 * ``camera`` -- RLC-811A-like IPC: AI people/vehicle/dog_cat/face, spotlight, siren, GetEvents.
 * ``ptz`` -- RLC-823A-like PTZ IPC: presets, patrol, zoom/focus, siren, no spotlight.
 * ``nvr`` -- RLN16-410-like NVR, 8 channels by default; channels 5 and 7 offline; channels >= 4
-  are older cameras without AI (GetAiState answers ``support:0``, GetAbility ``supportAi*`` ver 0);
-  channel 1 is a PTZ; GetEvents unknown (clients fall back to GetMdState + GetAiState).
+  are cameras without AI (GetAbility ``supportAi*`` ver 0): 4, 8, 12... on firmware that answers
+  GetAiState with ``support:0``, the others on firmware older than GetAiState, for which the NVR
+  answers ``{"cmd":"Unknown","code":1,"error":{"detail":"not support","rspcode":-9}}`` (lower-case
+  ``rspcode``, digest §1); channel 1 is a PTZ; GetEvents unknown (clients fall back to
+  GetMdState + GetAiState).
 * ``legacy`` -- RLC-822A on pre-2021 firmware: no GetEvents, flat GetAiState
   (``people_state``/``vehicle_state``), old GetDevInfo (no exactType/frameworkVer/pakSuffix,
   firmVer without the leading "v"), scheduleVersion 0.
@@ -43,6 +46,11 @@ class ChannelSpec:
     uid: str = ""
     firm_ver: str = ""
     board: str = ""
+    #: The camera's firmware predates GetAiState (2021): the NVR answers GetAiState for this
+    #: channel with ``{"cmd": "Unknown", "code": 1, "error": {"detail": "not support",
+    #: "rspcode": -9}}`` -- ``rspcode`` in lower case -- as RLN8-410 / RLN16-410 class NVRs do
+    #: for a channel whose camera has no AI (digest §1 "Batching").
+    ai_state_unknown: bool = False
 
 
 @dataclass(frozen=True)
@@ -211,8 +219,20 @@ def _nvr(channels: int) -> Profile:
                     **extra,
                 )
             )
+        elif i % 4 == 0:
+            # A camera without AI on firmware that knows GetAiState: every type support 0.
+            specs.append(
+                ChannelSpec(
+                    f"Camera {i + 1:02d}",
+                    "RLC-520",
+                    uid=uid,
+                    firm_ver="v3.0.0.136_20121102",
+                    board="IPC_51516M5M",
+                )
+            )
         else:
-            # Older cameras without AI; 5 and 7 have nothing connected.
+            # Older cameras without AI whose firmware predates GetAiState: the NVR answers it
+            # in the RLN8-410 shape; 5 and 7 have nothing connected.
             specs.append(
                 ChannelSpec(
                     f"Camera {i + 1:02d}",
@@ -221,6 +241,7 @@ def _nvr(channels: int) -> Profile:
                     online=i not in (5, 7),
                     firm_ver="v2.0.0.1441_19032101",
                     board="IPC_51516M5M",
+                    ai_state_unknown=True,
                 )
             )
     return Profile(

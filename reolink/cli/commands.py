@@ -24,6 +24,7 @@ from .connection import (
     explain_offline,
     fail,
     read_password,
+    target_of,
     usage,
 )
 
@@ -110,7 +111,7 @@ def connect_or_explain(driver: ReolinkDriver) -> Optional[str]:
     if driver.connect():
         return None
     if driver.last_exception is not None:  # classify by the error itself, not its wording
-        return explain_error(driver.last_exception, "connect")
+        return explain_error(driver.last_exception, "connect", target_of(driver.config))
     return explain_offline(driver.last_error)
 
 
@@ -134,7 +135,7 @@ def run_command(args: argparse.Namespace) -> int:
     except _Offline as error:
         return fail(str(error))
     except ReolinkError as error:
-        return fail(explain_error(error, name))
+        return fail(explain_error(error, name, target_of(driver.config)))
     if name == "snapshot" and args.output:
         try:
             with open(args.output, "wb") as file:

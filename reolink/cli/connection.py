@@ -10,32 +10,18 @@ import argparse
 import getpass
 import logging
 import os
-import re
 import sys
 from typing import Any, Callable, Dict, Iterable, List, Optional, Set
 
-from ..errors import (
-    ApiError,
-    AuthError,
-    CommandError,
-    CommandTimeout,
-    ConnectError,
-    CredentialsError,
-    LockedOutError,
-    RemoteProtocolError,
-    ReolinkError,
-    SessionLimitError,
-    Timeout,
-    TLSError,
-    TransportError,
-)
 from ..redact import redact_text
+from .hints import Target, explain_error, explain_offline
 
 __all__ = [
     "EXIT_FAILED",
     "EXIT_OK",
     "EXIT_USAGE",
     "RedactingFilter",
+    "Target",
     "UsageError",
     "add_connection_arguments",
     "configure_logging",
@@ -43,6 +29,7 @@ __all__ = [
     "explain_error",
     "explain_offline",
     "read_password",
+    "target_of",
 ]
 
 EXIT_OK = 0
@@ -51,43 +38,6 @@ EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130
 
 DEFAULT_PASSWORD_ENV = "REOLINK_PASSWORD"  # noqa: S105 - a variable name, not a password
-
-LOGIN_HINT = (
-    "Confirm the username and password in the Reolink mobile app. "
-    "Repeated bad attempts lock the account for several minutes."
-)
-LOCKED_HINT = (
-    "The device locks the account for several minutes after repeated bad attempts: wait, then "
-    "confirm the username and password in the Reolink mobile app."
-)
-RELOGIN_HINT = (
-    "Token expired or invalidated by another session. The driver auto-recovers; persistent "
-    "failures usually mean two clients are racing on Login."
-)
-SNAPSHOT_HINT = (
-    "Older firmware returns the web UI HTML when the token is rejected. "
-    "Retry, or rotate the password."
-)
-SESSION_HINT = (
-    "The device's session table is full (too many clients logged in): close other apps or "
-    "wait for their sessions to end."
-)
-TLS_HINT = (
-    "Check --tls-fingerprint / --tls-verify against the camera's certificate "
-    "(README: HTTPS and certificate pinning)."
-)
-TIMEOUT_HINT = "The device did not answer in time: check the network, or raise --timeout."
-REFUSED_HINT = (
-    "Check that the camera supports this (spotlight, siren, PTZ) and that the account may use it "
-    "(admin recommended)."
-)
-PROTOCOL_HINT = (
-    "The reply is not the JSON API's: the firmware may be too old (2018+ firmware exposes "
-    "/cgi-bin/api.cgi), or something else answers on this port."
-)
-
-
-_RSP_CODE = re.compile(r"rspCode (-?[0-9]+)")
 
 
 class UsageError(Exception):
@@ -145,6 +95,16 @@ def read_password(args: argparse.Namespace) -> str:
     raise UsageError(
         f"no password: set {args.password_env} in the environment (or name another variable with "
         "--password-env), or run on a terminal to be prompted"
+    )
+
+
+def target_of(config: Any) -> Target:
+    """The :class:`~reolink.cli.hints.Target` of a driver's ``config``."""
+    return Target(
+        host=config.ip,
+        port=config.port,
+        protocol=config.protocol,
+        pinned=bool(config.tls.fingerprint or config.tls.ca_file),
     )
 
 
@@ -232,61 +192,6 @@ def configure_logging(verbose: bool, secrets: SecretBook) -> None:
 
 
 # --- one clear line per failure -------------------------------------------------------------
-
-
-def explain_error(error: ReolinkError, command: str) -> str:
-    """What failed and what to check, in the words of the driver page's troubleshooting table."""
-    text = str(error)
-    if isinstance(error, SessionLimitError):
-        return f"login refused: {text}. {SESSION_HINT}"
-    if isinstance(error, LockedOutError):
-        return f"login refused: {text}. {LOCKED_HINT}"
-    if isinstance(error, CredentialsError):
-        return f"login failed: {text}. {LOGIN_HINT}"
-    if isinstance(error, AuthError):
-        return f"{command}: {text}. {RELOGIN_HINT}"
-    if isinstance(error, TLSError):
-        return f"TLS failed: {text}. {TLS_HINT}"
-    if isinstance(error, ConnectError):
-        return f"cannot reach the device: {text}. {_reach_hint()}"
-    if isinstance(error, (Timeout, CommandTimeout)):
-        return f"{command}: {text}. {TIMEOUT_HINT}"
-    if isinstance(error, TransportError):
-        return f"{command}: {text}. {TIMEOUT_HINT}"
-    if command == "snapshot" and isinstance(error, (RemoteProtocolError, ApiError)):
-        return f"snapshot rejected: {text}. {SNAPSHOT_HINT}"
-    if isinstance(error, CommandError):
-        return f"{command} refused by the device: {text}. {REFUSED_HINT}"
-    if isinstance(error, RemoteProtocolError):
-        return f"{command}: {text}. {PROTOCOL_HINT}"
-    return f"{command} failed: {text}"
-
-
-def explain_offline(reason: str) -> str:
-    """The same, from the text the driver leaves in ``last_error`` when connect() fails."""
-    lowered = reason.lower()
-    code = _RSP_CODE.search(reason)
-    rsp_code = int(code.group(1)) if code else None
-    if rsp_code in (-105, -500, -505, -506) or "locked" in lowered or "frequent" in lowered:
-        return f"login refused: {reason}. {LOCKED_HINT}"
-    if rsp_code in (-5, -507) or "session" in lowered:
-        return f"login refused: {reason}. {SESSION_HINT}"
-    if "login" in lowered:
-        return f"login failed: {reason}. {LOGIN_HINT}"
-    if "tls" in lowered or "certificate" in lowered or "fingerprint" in lowered:
-        return f"TLS failed: {reason}. {TLS_HINT}"
-    if "no complete response" in lowered or "no time left" in lowered:
-        return f"no answer: {reason}. {TIMEOUT_HINT}"
-    if any(word in lowered for word in ("refused", "resolved", "connect", "unreachable")):
-        return f"cannot reach the device: {reason}. {_reach_hint()}"
-    return f"device offline: {reason or 'no answer'}. {_reach_hint()}"
-
-
-def _reach_hint() -> str:
-    return (
-        "Check --ip and --port, and that http://IP/cgi-bin/api.cgi?cmd=Login answers with JSON; "
-        "battery cameras: --protocol https --port 443."
-    )
 
 
 def fail(message: str) -> int:

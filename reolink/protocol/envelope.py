@@ -31,6 +31,7 @@ __all__ = [
 ]
 
 _BOM = b"\xef\xbb\xbf"
+_PLAIN_TO_HTTPS = b"plain http request was sent to https port"
 _EXCERPT = 60
 
 # Reason phrases for the statuses a camera (or the proxy in front of it) actually sends;
@@ -131,6 +132,9 @@ def check_status(status: int, content_type: str, body: bytes) -> None:
     hint = ""
     if 300 <= status < 400:
         hint = " (a redirect: the device may want HTTPS instead of HTTP)"
+    elif status == 400 and _PLAIN_TO_HTTPS in body[:2048].lower():
+        # nginx's page for plain HTTP on its HTTPS port, as camera web servers send it.
+        hint = " (the port expects HTTPS: use protocol https)"
     kind = f" {content_type}" if content_type else ""
     raise RemoteProtocolError(f"the device answered {label}{hint} with{kind} {describe_body(body)}")
 

@@ -1,0 +1,249 @@
+"""One clear line per failure: what failed, its real cause, and what to do next.
+
+The hint follows the error's type and, for network failures, its actual cause (the exception it
+was raised from), never its wording alone:
+
+* HTTPS to a port that speaks plain HTTP: the TLS handshake fails because the answer is not a
+  TLS record (OpenSSL's ``WRONG_VERSION_NUMBER``). The port speaks HTTP: ``--protocol http``.
+* Plain HTTP to an HTTPS port: the device resets or closes the connection at once, before any
+  reply. That is no timeout; the command line checks whether the port answers a TLS handshake
+  (nothing is sent but the handshake) and, if it does, says the port expects HTTPS.
+* A connection closed or reset before any reply is never answered with "raise --timeout".
+* ``--tls-fingerprint`` / ``--tls-verify`` are only mentioned when the certificate was the
+  problem (a pin mismatch, a CA that does not verify it).
+"""
+
+from __future__ import annotations
+
+import re
+import socket
+import ssl
+from typing import Iterator, NamedTuple, Optional
+
+from ..errors import (
+    ApiError,
+    AuthError,
+    CommandError,
+    CommandTimeout,
+    ConnectError,
+    CredentialsError,
+    LockedOutError,
+    RemoteProtocolError,
+    ReolinkError,
+    ResponseTooLarge,
+    SessionLimitError,
+    Timeout,
+    TLSError,
+    TransportError,
+    TransportProtocolError,
+)
+
+__all__ = ["Target", "answers_tls", "explain_error", "explain_offline", "speaks_plain_http"]
+
+LOGIN_HINT = (
+    "Confirm the username and password in the Reolink mobile app. "
+    "Repeated bad attempts lock the account for several minutes."
+)
+LOCKED_HINT = (
+    "The device locks the account for several minutes after repeated bad attempts: wait, then "
+    "confirm the username and password in the Reolink mobile app."
+)
+RELOGIN_HINT = (
+    "Token expired or invalidated by another session. The driver auto-recovers; persistent "
+    "failures usually mean two clients are racing on Login."
+)
+SNAPSHOT_HINT = (
+    "Older firmware returns the web UI HTML when the token is rejected. "
+    "Retry, or rotate the password."
+)
+SESSION_HINT = (
+    "The device's session table is full (too many clients logged in): close other apps or "
+    "wait for their sessions to end."
+)
+PIN_HINT = (
+    "The certificate is not the one --tls-fingerprint / --tls-verify accepts: if the device's "
+    "certificate changed (reset, firmware update), check the new one and update the option "
+    "(README: HTTPS and certificate pinning)."
+)
+HANDSHAKE_HINT = (
+    "Check that --port is the device's HTTPS port (usually 443) and that HTTPS is enabled on "
+    "the device."
+)
+PLAIN_HTTP_HINT = (
+    "The port speaks plain HTTP, not HTTPS: use --protocol http (or --port with the device's "
+    "HTTPS port, usually 443)."
+)
+EXPECTS_HTTPS_HINT = (
+    "The port expects HTTPS: use --protocol https (newer firmware ships with HTTP off; HTTPS "
+    "is on port 443)."
+)
+CLOSED_HINT = (
+    "The device closed the connection without an answer: this is not a timeout, a longer "
+    "--timeout will not help. Check --port and --protocol (http or https); if they are right, "
+    "other clients may be overloading the device."
+)
+TIMEOUT_HINT = "The device did not answer in time: check the network, or raise --timeout."
+TOO_LARGE_HINT = "Something other than the camera's API may answer on this port: check --port."
+REFUSED_HINT = (
+    "Check that the camera supports this (spotlight, siren, PTZ) and that the account may use it "
+    "(admin recommended)."
+)
+PROTOCOL_HINT = (
+    "The reply is not the JSON API's: the firmware may be too old (2018+ firmware exposes "
+    "/cgi-bin/api.cgi), or something else answers on this port."
+)
+REACH_HINT = (
+    "Check --ip and --port, and that http://IP/cgi-bin/api.cgi?cmd=Login answers with JSON; "
+    "battery cameras: --protocol https --port 443."
+)
+
+#: OpenSSL reasons for "the peer's answer is not a TLS record" (it is plain HTTP).
+_NOT_TLS_REASONS = frozenset(
+    {
+        "WRONG_VERSION_NUMBER",
+        "HTTP_REQUEST",
+        "UNKNOWN_PROTOCOL",
+        "PACKET_LENGTH_TOO_LONG",
+        "RECORD_LAYER_FAILURE",
+    }
+)
+#: How long the HTTPS check of a port may take (s).
+PROBE_TIMEOUT = 2.0
+_RSP_CODE = re.compile(r"rspCode (-?[0-9]+)")
+
+
+class Target(NamedTuple):
+    """Where the command line was talking to, for hints that depend on it."""
+
+    host: str
+    port: int
+    protocol: str
+    #: --tls-fingerprint or --tls-verify was given.
+    pinned: bool = False
+
+
+def _chain(error: BaseException) -> Iterator[BaseException]:
+    """``error`` and the exceptions it was raised from (cause first, then context)."""
+    seen = set()
+    current: Optional[BaseException] = error
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        yield current
+        current = current.__cause__ or current.__context__
+
+
+def speaks_plain_http(error: BaseException) -> bool:
+    """The TLS handshake failed because the port answered with something that is not TLS."""
+    for item in _chain(error):
+        # getattr: SSLError subclasses (a pin mismatch) may never set ``reason``.
+        if isinstance(item, ssl.SSLError) and getattr(item, "reason", None) in _NOT_TLS_REASONS:
+            return True
+    text = str(error).lower()
+    return "wrong version number" in text or "speaks plain http" in text
+
+
+def _closed_at_once(error: BaseException) -> bool:
+    """The connection was reset or closed before any byte of a reply."""
+    for item in _chain(error):
+        if isinstance(item, (ConnectionResetError, ConnectionAbortedError, BrokenPipeError)):
+            return True
+        if type(item).__name__ == "RemoteDisconnected":  # http.client's "closed, no reply"
+            return True
+    text = str(error).lower()
+    return any(
+        words in text
+        for words in ("closed before any reply", "reset by peer", "connection reset", "closed")
+    )
+
+
+def answers_tls(host: str, port: int, timeout: float = PROBE_TIMEOUT) -> bool:
+    """True when ``host:port`` completes a TLS handshake (nothing else is sent)."""
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    # Only "is this TLS?" is asked: self-signed camera certificates must not make it False.
+    context.check_hostname = False
+    context.verify_mode = ssl.CERT_NONE
+    try:
+        with socket.create_connection((host, port), timeout=timeout) as sock:
+            with context.wrap_socket(sock):
+                return True
+    except (OSError, ValueError):  # ssl.SSLError and socket.timeout are OSErrors
+        return False
+
+
+def _transport_hint(error: TransportError, target: Optional[Target]) -> str:
+    if isinstance(error, TLSError):
+        if speaks_plain_http(error):
+            return PLAIN_HTTP_HINT
+        if (target is not None and target.pinned) or "fingerprint" in str(error).lower():
+            return PIN_HINT
+        return HANDSHAKE_HINT
+    if isinstance(error, ConnectError):
+        return REACH_HINT
+    if isinstance(error, Timeout):
+        return TIMEOUT_HINT
+    if isinstance(error, ResponseTooLarge):
+        return TOO_LARGE_HINT
+    if isinstance(error, TransportProtocolError) and _closed_at_once(error):
+        if (
+            target is not None
+            and target.protocol == "http"
+            and answers_tls(target.host, target.port)
+        ):
+            return EXPECTS_HTTPS_HINT
+        return CLOSED_HINT
+    return "The connection broke: check the network and --port."
+
+
+def explain_error(error: ReolinkError, command: str, target: Optional[Target] = None) -> str:
+    """What failed and what to check, in the words of the driver page's troubleshooting table."""
+    text = str(error)
+    if isinstance(error, SessionLimitError):
+        return f"login refused: {text}. {SESSION_HINT}"
+    if isinstance(error, LockedOutError):
+        return f"login refused: {text}. {LOCKED_HINT}"
+    if isinstance(error, CredentialsError):
+        return f"login failed: {text}. {LOGIN_HINT}"
+    if isinstance(error, AuthError):
+        return f"{command}: {text}. {RELOGIN_HINT}"
+    if isinstance(error, TransportError):
+        hint = _transport_hint(error, target)
+        if isinstance(error, TLSError):
+            return f"TLS failed: {text}. {hint}"
+        if isinstance(error, ConnectError):
+            return f"cannot reach the device: {text}. {hint}"
+        return f"{command}: {text}. {hint}"
+    if isinstance(error, CommandTimeout):
+        return f"{command}: {text}. {TIMEOUT_HINT}"
+    if command == "snapshot" and isinstance(error, (RemoteProtocolError, ApiError)):
+        return f"snapshot rejected: {text}. {SNAPSHOT_HINT}"
+    if isinstance(error, CommandError):
+        return f"{command} refused by the device: {text}. {REFUSED_HINT}"
+    if isinstance(error, RemoteProtocolError):
+        return f"{command}: {text}. {PROTOCOL_HINT}"
+    return f"{command} failed: {text}"
+
+
+def explain_offline(reason: str) -> str:
+    """The same, from the text the driver leaves in ``error`` when no exception is at hand."""
+    lowered = reason.lower()
+    code = _RSP_CODE.search(reason)
+    rsp_code = int(code.group(1)) if code else None
+    if rsp_code in (-105, -500, -505, -506) or "locked" in lowered or "frequent" in lowered:
+        return f"login refused: {reason}. {LOCKED_HINT}"
+    if rsp_code in (-5, -507) or "session" in lowered:
+        return f"login refused: {reason}. {SESSION_HINT}"
+    if "login" in lowered:
+        return f"login failed: {reason}. {LOGIN_HINT}"
+    if "wrong version number" in lowered or "speaks plain http" in lowered:
+        return f"TLS failed: {reason}. {PLAIN_HTTP_HINT}"
+    if "fingerprint" in lowered or "certificate" in lowered:
+        return f"TLS failed: {reason}. {PIN_HINT}"
+    if "tls" in lowered:
+        return f"TLS failed: {reason}. {HANDSHAKE_HINT}"
+    if "no complete response" in lowered or "no time left" in lowered:
+        return f"no answer: {reason}. {TIMEOUT_HINT}"
+    if "closed" in lowered or "reset" in lowered or "connection broken" in lowered:
+        return f"no answer: {reason}. {CLOSED_HINT}"
+    if any(word in lowered for word in ("refused", "resolved", "connect", "unreachable")):
+        return f"cannot reach the device: {reason}. {REACH_HINT}"
+    return f"device offline: {reason or 'no answer'}. {REACH_HINT}"

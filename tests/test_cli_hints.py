@@ -1,0 +1,135 @@
+"""The command line's error lines name the real cause (issue 11 item 3, issue 10).
+
+Over real loopback: HTTPS to the emulator's plain-HTTP port, plain HTTP to its HTTPS port, and a
+port that closes every connection before replying. The line must name the cause and the next
+step, and must not send the user to --timeout or --tls-fingerprint when those are not the cause.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import threading
+from pathlib import Path
+from typing import Dict, Iterator
+
+import pytest
+from rawserver import RawServer
+
+from reolink.cli.hints import (
+    CLOSED_HINT,
+    EXPECTS_HTTPS_HINT,
+    PLAIN_HTTP_HINT,
+    Target,
+    answers_tls,
+    explain_error,
+    explain_offline,
+)
+from reolink.emulator import Emulator
+from reolink.errors import RemoteProtocolError, TransportProtocolError
+from reolink.protocol.envelope import check_status
+
+ROOT = Path(__file__).resolve().parent.parent
+PASSWORD = "Hint-pw-5521"
+
+
+def run_cli(*argv: str) -> subprocess.CompletedProcess[str]:
+    env: Dict[str, str] = {**os.environ, "REOLINK_PASSWORD": PASSWORD}
+    return subprocess.run(
+        [sys.executable, "-m", "reolink.cli", *argv],
+        env=env,
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=ROOT,
+    )
+
+
+def one_line(result: subprocess.CompletedProcess[str]) -> str:
+    assert result.returncode == 1, result.stderr
+    assert result.stdout == ""
+    lines = result.stderr.splitlines()
+    assert len(lines) == 1, lines
+    return lines[0]
+
+
+def test_https_to_a_plain_http_port_says_use_http() -> None:
+    with Emulator(profile="camera", password=PASSWORD) as emu:
+        result = run_cli(
+            "get_dev_info", "--ip", "127.0.0.1", "--port", str(emu.port), "--protocol", "https"
+        )
+        line = one_line(result)
+        assert emu.requests == []  # the handshake failed: nothing reached the API
+    assert PLAIN_HTTP_HINT in line
+    assert "--tls-fingerprint" not in line and "--tls-verify" not in line
+    assert "--timeout" not in line
+
+
+def test_plain_http_to_an_https_port_says_it_expects_https() -> None:
+    with Emulator(profile="camera", password=PASSWORD, https=True) as emu:
+        result = run_cli("get_dev_info", "--ip", "127.0.0.1", "--port", str(emu.port))
+        line = one_line(result)
+    assert EXPECTS_HTTPS_HINT in line
+    assert "--protocol https" in line
+    assert "--timeout" not in line and "--tls-fingerprint" not in line
+
+
+def _close_at_once(conn: socket.socket, _stop: threading.Event) -> None:
+    conn.recv(65536)  # take the request, then close without a byte of reply
+
+
+@pytest.fixture
+def closing_port() -> Iterator[RawServer]:
+    server = RawServer(_close_at_once)
+    try:
+        yield server
+    finally:
+        server.close()
+
+
+def test_closed_before_any_reply_never_suggests_a_longer_timeout(closing_port: RawServer) -> None:
+    result = run_cli("get_dev_info", "--ip", "127.0.0.1", "--port", str(closing_port.port))
+    line = one_line(result)
+    assert CLOSED_HINT in line
+    assert "raise --timeout" not in line
+    assert "did not answer in time" not in line
+
+
+def test_answers_tls_tells_https_ports_from_others(closing_port: RawServer) -> None:
+    with Emulator(profile="camera", https=True) as tls_emu, Emulator(profile="camera") as plain:
+        assert answers_tls("127.0.0.1", tls_emu.port) is True
+        assert answers_tls("127.0.0.1", plain.port) is False
+        assert plain.requests == []  # the check sends no HTTP request
+    assert answers_tls("127.0.0.1", closing_port.port) is False
+
+
+def test_closed_on_https_is_not_probed_and_not_a_timeout() -> None:
+    # Only a plain-HTTP attempt is worth the HTTPS check; an https one just says "closed".
+    error = TransportProtocolError("10.0.0.9:443: connection closed before any reply")
+    line = explain_error(error, "connect", Target("127.0.0.1", 9, "https"))
+    assert CLOSED_HINT in line and "raise --timeout" not in line
+
+
+def test_nginx_plain_http_to_https_page_says_so() -> None:
+    page = (
+        b"<html>\r\n<head><title>400 The plain HTTP request was sent to HTTPS port</title>"
+        b"</head>\r\n<body>\r\n<center><h1>400 Bad Request</h1></center>\r\n</body>\r\n</html>"
+    )
+    with pytest.raises(RemoteProtocolError, match="the port expects HTTPS"):
+        check_status(400, "text/html", page)
+    with pytest.raises(RemoteProtocolError) as info:
+        check_status(400, "text/html", b"<html>400 Bad Request</html>")
+    assert "HTTPS" not in str(info.value)
+
+
+def test_offline_texts_follow_the_same_rules() -> None:
+    wrong = "1.2.3.4:80: TLS handshake failed: [SSL: WRONG_VERSION_NUMBER] wrong version number"
+    assert PLAIN_HTTP_HINT in explain_offline(wrong)
+    assert "--tls-fingerprint" not in explain_offline(wrong)
+    closed = explain_offline("1.2.3.4:443: connection closed before any reply")
+    assert CLOSED_HINT in closed and "raise --timeout" not in closed
+    reset = explain_offline("1.2.3.4:443: connection broken: [Errno 104] Connection reset by peer")
+    assert "raise --timeout" not in reset

@@ -29,6 +29,7 @@ __all__ = [
     "explain_error",
     "explain_offline",
     "read_password",
+    "seconds_arg",
     "target_of",
 ]
 
@@ -42,6 +43,20 @@ DEFAULT_PASSWORD_ENV = "REOLINK_PASSWORD"  # noqa: S105 - a variable name, not a
 
 class UsageError(Exception):
     """Bad usage found before anything was sent (exit 2)."""
+
+
+def seconds_arg(text: str) -> float:
+    """argparse type of ``--seconds``: a finite number of seconds above 0."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = float("nan")
+    if not (0 < value < float("inf")):
+        raise argparse.ArgumentTypeError(
+            f"expected a number of seconds above 0 (leave --seconds out to run until Ctrl-C), "
+            f"got {text!r}"
+        )
+    return value
 
 
 def add_connection_arguments(parser: argparse.ArgumentParser) -> None:

@@ -19,7 +19,7 @@ from ..driver import ReolinkDriver, Timing
 from ..emulator import PROFILES, Emulator
 from ..errors import ReolinkError
 from .commands import disconnect_quietly
-from .connection import EXIT_OK, SecretBook, configure_logging, explain_error, fail
+from .connection import EXIT_OK, SecretBook, configure_logging, explain_error, fail, seconds_arg
 from .watch import LiveView, event_queue, watch_loop
 
 __all__ = ["DemoScript", "add_demo_command", "run_demo"]
@@ -39,7 +39,9 @@ def add_demo_command(sub: argparse._SubParsersAction) -> None:  # type: ignore[t
         "to it over HTTP and show the live watch view. Nothing to configure.",
     )
     parser.add_argument("--profile", default="nvr", choices=PROFILES, help="device to emulate")
-    parser.add_argument("--seconds", type=float, help="stop after N seconds (default: Ctrl-C)")
+    parser.add_argument(
+        "--seconds", type=seconds_arg, help="stop after N seconds (default: until Ctrl-C/SIGTERM)"
+    )
     parser.add_argument("--json", action="store_true", help="JSON lines even on a terminal")
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logs on stderr")
     # The emulator is on loopback: it can be polled faster than a real camera should be.

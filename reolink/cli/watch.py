@@ -15,11 +15,11 @@ import shutil
 import sys
 import threading
 import time
-from typing import Any, Dict, List, Optional, TextIO, Tuple
+from typing import Any, Callable, Dict, List, Optional, TextIO, Tuple
 
 from ..driver import AttributeEvent, ReolinkDriver, Timing
 from ..driver.config import MIN_STATUS_INTERVAL_MS
-from ..errors import ReolinkError
+from ..errors import CredentialsError, LockedOutError, ReolinkError
 from .commands import connect_or_explain, disconnect_quietly, open_driver
 from .connection import (
     EXIT_OK,
@@ -29,6 +29,8 @@ from .connection import (
     configure_logging,
     explain_error,
     fail,
+    seconds_arg,
+    target_of,
     usage,
 )
 
@@ -55,7 +57,9 @@ def add_watch_command(sub: Any) -> None:
         default="5000",
         help=f"status_interval: poll period in ms (default 5000, minimum {MIN_STATUS_INTERVAL_MS})",
     )
-    parser.add_argument("--seconds", type=float, help="stop after N seconds (default: Ctrl-C)")
+    parser.add_argument(
+        "--seconds", type=seconds_arg, help="stop after N seconds (default: until Ctrl-C/SIGTERM)"
+    )
     parser.add_argument("--json", action="store_true", help="JSON lines even on a terminal")
     # Tests and the demo poll an emulator faster than any real camera should be polled.
     parser.add_argument(
@@ -185,18 +189,27 @@ def _stamp(when: float, milliseconds: bool = False) -> str:
 
 def watch_loop(
     drivers: List[ReolinkDriver],
-    events: queue.Queue[Tuple[AttributeEvent, float]],
+    events: queue.Queue[Optional[Tuple[AttributeEvent, float]]],
     view: LiveView,
     seconds: Optional[float],
     stop: Optional[threading.Event] = None,
-) -> None:
-    """Show events until ``seconds`` pass, ``stop`` is set or Ctrl-C; drivers keep polling."""
+    until: Optional[Callable[[], bool]] = None,
+) -> bool:
+    """Show events until ``seconds`` pass, ``stop`` is set, ``until()`` holds, or Ctrl-C /
+    SIGTERM; drivers keep polling. Returns True when it ended because ``until()`` held.
+
+    A ``None`` in the queue only wakes the loop up (to look at ``until`` again).
+    """
     end = time.monotonic() + seconds if seconds is not None else None
     stop = stop or threading.Event()
     last_draw = 0.0
     dirty = True
+    reached = False
     try:
         while not stop.is_set():
+            if until is not None and until():
+                reached = True
+                break
             now = time.monotonic()
             if end is not None and now >= end:
                 break
@@ -204,9 +217,10 @@ def watch_loop(
             if dirty and not view.as_json:
                 wait = min(wait, _REDRAW_MIN - (now - last_draw))
             try:
-                event, when = events.get(timeout=max(0.0, wait))
-                view.add(event, when)
-                dirty = True
+                item = events.get(timeout=max(0.0, wait))
+                if item is not None:
+                    view.add(*item)
+                    dirty = True
             except queue.Empty:
                 pass
             since = time.monotonic() - last_draw
@@ -215,18 +229,20 @@ def watch_loop(
                 view.draw()
                 last_draw = time.monotonic()
                 dirty = False
-    except KeyboardInterrupt:
+    except KeyboardInterrupt:  # Ctrl-C, or SIGTERM (the command line turns it into this)
         pass
     # Whatever arrived before the end is still shown.
     while True:
         try:
-            event, when = events.get_nowait()
+            item = events.get_nowait()
         except queue.Empty:
             break
-        view.add(event, when)
-    if not view.as_json:
+        if item is not None:
+            view.add(*item)
+    if not view.as_json and not reached:
         view.footer = _footer(drivers, view, None, stopped=True)
         view.draw()
+    return reached
 
 
 def _footer(
@@ -244,9 +260,9 @@ def _footer(
     )
 
 
-def event_queue() -> Tuple[queue.Queue[Tuple[AttributeEvent, float]], Any]:
+def event_queue() -> Tuple[queue.Queue[Optional[Tuple[AttributeEvent, float]]], Any]:
     """A queue and the driver callback feeding it (events are shown on the main thread)."""
-    events: queue.Queue[Tuple[AttributeEvent, float]] = queue.Queue()
+    events: queue.Queue[Optional[Tuple[AttributeEvent, float]]] = queue.Queue()
 
     def callback(event: AttributeEvent) -> None:
         events.put((event, time.time()))
@@ -263,6 +279,52 @@ def _zones(text: Optional[str]) -> Optional[List[str]]:
     return zones
 
 
+def _refused_login(driver: ReolinkDriver) -> bool:
+    """connect() failed because the device refused the Login (wrong credentials, locked)."""
+    return isinstance(driver.last_exception, (CredentialsError, LockedOutError))
+
+
+def _start(driver: ReolinkDriver, label: str) -> Optional[str]:
+    """connect(); the error line when the device refused the Login, else None.
+
+    An unreachable or failing device is not fatal: the driver keeps retrying by itself (as it
+    does for a host) and the view shows it offline until it answers. A refused Login is: the
+    account must not be locked by a command left running.
+    """
+    if driver.connect():
+        return None
+    problem = connect_or_explain(driver)  # already offline: explains without waiting again
+    if _refused_login(driver):
+        return problem
+    print(
+        f"reolink: {label}: offline for now; the driver keeps retrying (Ctrl-C to stop): {problem}",
+        file=sys.stderr,
+        flush=True,
+    )
+    return None
+
+
+def _probe_callback(
+    events: queue.Queue[Optional[Tuple[AttributeEvent, float]]], online: threading.Event
+) -> Any:
+    """The channel-learning driver's callback: its offline state is shown, nothing else."""
+
+    def callback(event: AttributeEvent) -> None:
+        if online.is_set() or event.target != "device":
+            return
+        if event.name == "online" and event.value is True:
+            online.set()
+            events.put(None)  # wake the loop: the channels can be learned now
+        elif event.name in ("online", "error"):
+            events.put((event, time.time()))
+
+    return callback
+
+
+def _left(end: Optional[float]) -> Optional[float]:
+    return None if end is None else max(0.0, end - time.monotonic())
+
+
 def run_watch(args: argparse.Namespace) -> int:
     """Watch a device; returns the exit status."""
     secrets = SecretBook()
@@ -271,13 +333,15 @@ def run_watch(args: argparse.Namespace) -> int:
     timing = Timing(min_status_interval_ms=max(1, args.min_interval))
     extra = {"status_interval": args.interval}
     events, callback = event_queue()
+    probe_online = threading.Event()
     drivers: List[ReolinkDriver] = []
     try:
         zones = _zones(args.zones)
         probe_zones: Optional[Dict[str, Dict[str, Any]]] = None
         if zones is not None:
             probe_zones = {address: {} for address in zones}
-        first = open_driver(args, secrets, probe_zones, callback if zones else None, extra, timing)
+        first_callback = callback if zones else _probe_callback(events, probe_online)
+        first = open_driver(args, secrets, probe_zones, first_callback, extra, timing)
     except UsageError as error:
         return usage(f"watch: {error}")
     drivers.append(first)
@@ -285,25 +349,34 @@ def run_watch(args: argparse.Namespace) -> int:
     if args.interval.strip().isdigit() and int(args.interval) < polled_ms:
         print(f"reolink: note: --interval raised to {polled_ms} ms (the minimum)", file=sys.stderr)
     view = LiveView(sys.stdout, as_json, f"reolink watch {first.label}")
+    end = None if args.seconds is None else time.monotonic() + args.seconds
     problem: Optional[str] = None
     try:
-        problem = connect_or_explain(first)
-        if problem is None:
-            channels: List[Dict[str, Any]] = first.command("get_channels")
-            if zones is None:
-                # Learn every channel, then watch them all on a connection of their own.
+        problem = _start(first, "watch")
+        if problem is None and zones is not None:
+            if first.online:
+                names = first.command("get_channels")
+                view.set_channels([c for c in names if str(c["id"]) in zones])
+            watch_loop(drivers, events, view, _left(end))
+        elif problem is None:
+            # Learn every channel (waiting for the device if it is not up yet), then watch
+            # them all on a connection of their own.
+            if first.online or watch_loop(
+                drivers, events, view, _left(end), until=probe_online.is_set
+            ):
+                channels: List[Dict[str, Any]] = first.command("get_channels")
                 disconnect_quietly(first)
-                zones = [str(channel["id"]) for channel in channels]
-                second = first.with_zones({address: {} for address in zones}, callback)
+                second = first.with_zones(
+                    {str(channel["id"]): {} for channel in channels}, callback
+                )
                 secrets.sources.append(lambda: second.session_token)
                 drivers.append(second)
-                problem = connect_or_explain(second)
-        if problem is None:
-            assert zones is not None
-            view.set_channels([c for c in channels if str(c["id"]) in zones])
-            watch_loop(drivers, events, view, args.seconds)
+                view.set_channels(channels)
+                problem = _start(second, "watch")
+                if problem is None:
+                    watch_loop(drivers, events, view, _left(end))
     except ReolinkError as error:
-        problem = explain_error(error, "watch")
+        problem = explain_error(error, "watch", target_of(first.config))
     except KeyboardInterrupt:
         pass
     finally:

@@ -1,12 +1,15 @@
 """Command line of ``reolink emulate`` / ``python -m reolink.emulator``.
 
-Prints exactly one first line, ``listening on http(s)://HOST:PORT`` (flushed), then serves
-until SIGINT or SIGTERM and exits 0.
+The first line is exactly ``listening on http(s)://HOST:PORT`` (flushed; scripts read it), then
+one line with the profile and the credentials to log in with. It serves until SIGINT or SIGTERM
+and exits 0. A port already in use, or HTTPS without a way to make a certificate, is one line on
+stderr and exit status 1; a bad option value is exit status 2.
 """
 
 from __future__ import annotations
 
 import argparse
+import errno
 import signal
 import sys
 import threading
@@ -14,48 +17,149 @@ from typing import Any, List, Optional
 
 from .core import Emulator
 from .profiles import PROFILES
+from .tls import CertificateUnavailable
 
 __all__ = ["add_arguments", "main", "run"]
 
 
+def _port(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = -1
+    if not 0 <= value <= 65535:
+        raise argparse.ArgumentTypeError(f"expected 0..65535 (0: any free port), got {text!r}")
+    return value
+
+
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a whole number above 0, got {text!r}")
+    return value
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    """Add the emulator's options to ``parser``."""
-    parser.add_argument("--profile", default="camera", choices=PROFILES, help="device to emulate")
-    parser.add_argument("--channels", type=int, default=None, help="channel count (nvr, hub)")
-    parser.add_argument("--host", default="127.0.0.1", help="address to bind")
-    parser.add_argument("--port", type=int, default=0, help="port to bind (0: any free port)")
-    parser.add_argument("--https", action="store_true", help="serve HTTPS (self-signed)")
-    parser.add_argument("--username", default="admin")
-    parser.add_argument("--password", default="admin123")
-    parser.add_argument("--lease", type=int, default=3600, help="token lease in seconds")
-    parser.add_argument("--snapshot-size", type=int, default=0, help="pad Snap JPEGs to N bytes")
+    """Add the emulator's options to ``parser`` (each help text names its default)."""
+    parser.add_argument(
+        "--profile",
+        default="camera",
+        choices=PROFILES,
+        help="device to emulate: camera (RLC-811A, AI, spotlight, siren), ptz (RLC-823A), "
+        "nvr (RLN16-410, offline and AI-less channels), legacy (pre-2021 firmware), hub "
+        "(battery cameras, one asleep) (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--channels",
+        type=_positive,
+        default=None,
+        metavar="N",
+        help="channel count of the nvr and hub profiles, 1-64 (default: nvr 8, hub 4)",
+    )
+    parser.add_argument(
+        "--host", default="127.0.0.1", help="address to listen on (default: %(default)s)"
+    )
+    parser.add_argument(
+        "--port", type=_port, default=0, help="port to listen on; 0 picks a free one (default: 0)"
+    )
+    parser.add_argument(
+        "--https",
+        action="store_true",
+        help="serve HTTPS with a self-signed certificate made at start (needs trustme or the "
+        "openssl command, or --cert/--key) (default: plain HTTP)",
+    )
+    parser.add_argument(
+        "--cert",
+        metavar="PEM",
+        help="HTTPS: certificate (chain) file to serve (default: made at start)",
+    )
+    parser.add_argument(
+        "--key",
+        metavar="PEM",
+        help="HTTPS: private key of --cert (default: inside the --cert file)",
+    )
+    parser.add_argument(
+        "--username", default="admin", help="the account clients log in with (default: %(default)s)"
+    )
+    parser.add_argument(
+        "--password", default="admin123", help="its password (default: %(default)s)"
+    )
+    parser.add_argument(
+        "--lease",
+        type=_positive,
+        default=3600,
+        metavar="SECONDS",
+        help="token lease given at Login (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--snapshot-size",
+        type=int,
+        default=0,
+        metavar="BYTES",
+        help="pad Snap JPEGs to at least this size; 0 leaves them small (default: 0)",
+    )
     group = parser.add_mutually_exclusive_group()
     group.add_argument(
-        "--events", metavar="FILE", help="JSON list of {channel,kind,start,duration}"
+        "--events",
+        metavar="FILE",
+        help="JSON list of {channel, kind, start, duration} detections to play (default: none)",
     )
-    group.add_argument("--random-events", action="store_true", help="random demo detections")
+    group.add_argument(
+        "--random-events",
+        action="store_true",
+        help="random motion and AI detections for demos (default: off)",
+    )
+
+
+def _start(args: argparse.Namespace) -> Emulator:
+    return Emulator(
+        profile=args.profile,
+        channels=args.channels,
+        host=args.host,
+        port=args.port,
+        https=args.https or args.cert is not None,
+        certfile=args.cert,
+        keyfile=args.key,
+        username=args.username,
+        password=args.password,
+        lease=args.lease,
+        events=args.events,
+        random_events=args.random_events,
+        snapshot_size=args.snapshot_size,
+    ).start()
+
+
+def _explain_start_failure(args: argparse.Namespace, err: Exception) -> str:
+    if isinstance(err, OSError) and err.errno == errno.EADDRINUSE:
+        return (
+            f"port {args.port} on {args.host} is already in use (another emulator or server?): "
+            "pick another --port, or --port 0 for any free one"
+        )
+    if isinstance(err, OSError) and err.errno == errno.EADDRNOTAVAIL:
+        return f"cannot listen on {args.host}: not an address of this machine (see --host)"
+    if isinstance(err, OSError) and err.errno == errno.EACCES:
+        return f"not allowed to listen on port {args.port} (ports below 1024 need root)"
+    if isinstance(err, FileNotFoundError) and err.filename:
+        return f"cannot read {err.filename}: no such file"
+    return str(err) or type(err).__name__
 
 
 def run(args: argparse.Namespace) -> int:
     """Serve until SIGINT/SIGTERM; return the exit status."""
+    if args.key is not None and args.cert is None:
+        print("reolink emulate: --key needs --cert", file=sys.stderr, flush=True)
+        return 2
     try:
-        emu = Emulator(
-            profile=args.profile,
-            channels=args.channels,
-            host=args.host,
-            port=args.port,
-            https=args.https,
-            username=args.username,
-            password=args.password,
-            lease=args.lease,
-            events=args.events,
-            random_events=args.random_events,
-            snapshot_size=args.snapshot_size,
-        )
-        emu.start()
-    except (OSError, ValueError) as err:
+        emu = _start(args)
+    except ValueError as err:  # a bad profile/channel combination
         print(f"reolink emulate: {err}", file=sys.stderr, flush=True)
         return 2
+    except (OSError, CertificateUnavailable) as err:
+        print(f"reolink emulate: {_explain_start_failure(args, err)}", file=sys.stderr, flush=True)
+        return 1
     done = threading.Event()
 
     def on_signal(_signum: int, _frame: Any) -> None:
@@ -63,7 +167,13 @@ def run(args: argparse.Namespace) -> int:
 
     previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
+        channels = len(emu.profile.channels)
         print(f"listening on {emu.url}", flush=True)
+        print(
+            f"profile {emu.profile.name}: {emu.profile.model}, {channels} channel(s); "
+            f"log in as {args.username} / {args.password}; Ctrl-C to stop",
+            flush=True,
+        )
         while not done.wait(0.5):
             pass
     finally:
@@ -75,7 +185,8 @@ def run(args: argparse.Namespace) -> int:
 
 def main(argv: Optional[List[str]] = None) -> int:
     parser = argparse.ArgumentParser(
-        prog="python -m reolink.emulator", description="Run an emulated Reolink camera or NVR."
+        prog="python -m reolink.emulator",
+        description="Run an emulated Reolink camera, NVR or hub until Ctrl-C or SIGTERM.",
     )
     add_arguments(parser)
     return run(parser.parse_args(argv))

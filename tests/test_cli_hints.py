@@ -28,7 +28,12 @@ from reolink.cli.hints import (
     explain_offline,
 )
 from reolink.emulator import Emulator
-from reolink.errors import RemoteProtocolError, TransportProtocolError
+from reolink.errors import (
+    ConnectError,
+    RemoteProtocolError,
+    TransportError,
+    TransportProtocolError,
+)
 from reolink.protocol.envelope import check_status
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -133,3 +138,27 @@ def test_offline_texts_follow_the_same_rules() -> None:
     assert CLOSED_HINT in closed and "raise --timeout" not in closed
     reset = explain_offline("1.2.3.4:443: connection broken: [Errno 104] Connection reset by peer")
     assert "raise --timeout" not in reset
+
+
+def _raised_from(error: Exception, cause: BaseException) -> Exception:
+    try:
+        raise error from cause
+    except Exception as raised:
+        return raised
+
+
+def test_the_cause_decides_whatever_class_the_transport_chose() -> None:
+    # A reset at once, filed as a ConnectError or a TransportProtocolError: same hint.
+    with Emulator(profile="camera", https=True) as emu:
+        here = Target("127.0.0.1", emu.port, "http")
+        for error in (
+            _raised_from(ConnectError("x: connection failed"), ConnectionResetError(104, "reset")),
+            _raised_from(TransportProtocolError("x: connection broken"), ConnectionResetError()),
+        ):
+            assert isinstance(error, TransportError)
+            line = explain_error(error, "connect", here)
+            assert EXPECTS_HTTPS_HINT in line and "--timeout" not in line
+    refused = _raised_from(ConnectError("x: connection refused"), ConnectionRefusedError())
+    assert isinstance(refused, TransportError)
+    assert "--port" in explain_error(refused, "connect", here)
+    assert EXPECTS_HTTPS_HINT not in explain_error(refused, "connect", here)

@@ -35,7 +35,6 @@ from ..errors import (
     Timeout,
     TLSError,
     TransportError,
-    TransportProtocolError,
 )
 
 __all__ = ["Target", "answers_tls", "explain_error", "explain_offline", "speaks_plain_http"]
@@ -156,6 +155,12 @@ def _closed_at_once(error: BaseException) -> bool:
     )
 
 
+def _refused(error: BaseException) -> bool:
+    return any(isinstance(item, ConnectionRefusedError) for item in _chain(error)) or (
+        "refused" in str(error).lower()
+    )
+
+
 def answers_tls(host: str, port: int, timeout: float = PROBE_TIMEOUT) -> bool:
     """True when ``host:port`` completes a TLS handshake (nothing else is sent)."""
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
@@ -177,13 +182,13 @@ def _transport_hint(error: TransportError, target: Optional[Target]) -> str:
         if (target is not None and target.pinned) or "fingerprint" in str(error).lower():
             return PIN_HINT
         return HANDSHAKE_HINT
-    if isinstance(error, ConnectError):
-        return REACH_HINT
     if isinstance(error, Timeout):
         return TIMEOUT_HINT
     if isinstance(error, ResponseTooLarge):
         return TOO_LARGE_HINT
-    if isinstance(error, TransportProtocolError) and _closed_at_once(error):
+    # Whatever class the transport files it under, a reset or close with no reply is no
+    # timeout; over plain HTTP it is what an HTTPS port does with a request it cannot read.
+    if _closed_at_once(error) and not _refused(error):
         if (
             target is not None
             and target.protocol == "http"
@@ -191,6 +196,8 @@ def _transport_hint(error: TransportError, target: Optional[Target]) -> str:
         ):
             return EXPECTS_HTTPS_HINT
         return CLOSED_HINT
+    if isinstance(error, ConnectError):
+        return REACH_HINT
     return "The connection broke: check the network and --port."
 
 

@@ -3,6 +3,10 @@
 Zones default to every channel of the device: a first short connection runs get_channels
 (names and ids), then the watching connection polls them all. With ``--zones`` the ids are
 given and one connection is enough.
+
+A device that cannot be reached at start is shown offline while the driver keeps retrying (the
+channels are learned once it answers); a refused Login ends the command at once (exit 1), so a
+forgotten ``watch`` cannot lock the account.
 """
 
 from __future__ import annotations

@@ -20,6 +20,7 @@ request (method, path, query, body) into a :class:`Reply` the way firmware does
 
 from __future__ import annotations
 
+import copy
 import json
 import logging
 import secrets
@@ -342,7 +343,7 @@ class Device:
             return handlers.dispatch(self, name, param, action == 1)
         except CmdError as err:
             if err.entry is not None:
-                return dict(err.entry)
+                return copy.deepcopy(err.entry)  # faults may edit entries; keep the template
             return error_entry(name, err.code, err.detail)
 
 

@@ -138,6 +138,8 @@ def test_offline_texts_follow_the_same_rules() -> None:
     assert CLOSED_HINT in closed and "raise --timeout" not in closed
     reset = explain_offline("1.2.3.4:443: connection broken: [Errno 104] Connection reset by peer")
     assert "raise --timeout" not in reset
+    page = 'the device answered HTTP 400 Bad Request (the port expects HTTPS: use protocol https)'
+    assert EXPECTS_HTTPS_HINT in explain_offline(page)
 
 
 def _raised_from(error: Exception, cause: BaseException) -> Exception:

@@ -138,7 +138,7 @@ def speaks_plain_http(error: BaseException) -> bool:
         if isinstance(item, ssl.SSLError) and getattr(item, "reason", None) in _NOT_TLS_REASONS:
             return True
     text = str(error).lower()
-    return "wrong version number" in text or "speaks plain http" in text
+    return "wrong version number" in text or "plain http" in text
 
 
 def _closed_at_once(error: BaseException) -> bool:
@@ -241,7 +241,9 @@ def explain_offline(reason: str) -> str:
         return f"login refused: {reason}. {SESSION_HINT}"
     if "login" in lowered:
         return f"login failed: {reason}. {LOGIN_HINT}"
-    if "wrong version number" in lowered or "speaks plain http" in lowered:
+    if "expects https" in lowered or "plain http request was sent to https" in lowered:
+        return f"no answer: {reason}. {EXPECTS_HTTPS_HINT}"
+    if "wrong version number" in lowered or "plain http" in lowered:
         return f"TLS failed: {reason}. {PLAIN_HTTP_HINT}"
     if "fingerprint" in lowered or "certificate" in lowered:
         return f"TLS failed: {reason}. {PIN_HINT}"

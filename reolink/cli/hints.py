@@ -1,7 +1,8 @@
 """One clear line per failure: what failed, its real cause, and what to do next.
 
 The hint follows the error's type and, for network failures, its actual cause (the exception it
-was raised from), never its wording alone:
+was raised from), never its wording alone. ``WrongProtocolError.expected`` (set by the
+transports) decides directly; for other errors the cause is looked at:
 
 * HTTPS to a port that speaks plain HTTP: the TLS handshake fails because the answer is not a
   TLS record (OpenSSL's ``WRONG_VERSION_NUMBER``). The port speaks HTTP: ``--protocol http``.
@@ -35,6 +36,7 @@ from ..errors import (
     Timeout,
     TLSError,
     TransportError,
+    WrongProtocolError,
 )
 
 __all__ = ["Target", "answers_tls", "explain_error", "explain_offline", "speaks_plain_http"]
@@ -76,6 +78,8 @@ EXPECTS_HTTPS_HINT = (
     "The port expects HTTPS: use --protocol https (newer firmware ships with HTTP off; HTTPS "
     "is on port 443)."
 )
+USE_HTTP_HINT = "Use --protocol http, or --port with the device's HTTPS port (usually 443)."
+USE_HTTPS_HINT = "Use --protocol https (newer firmware ships with HTTP off; HTTPS is on port 443)."
 CLOSED_HINT = (
     "The device closed the connection without an answer: this is not a timeout, a longer "
     "--timeout will not help. Check --port and --protocol (http or https); if they are right, "
@@ -176,6 +180,9 @@ def answers_tls(host: str, port: int, timeout: float = PROBE_TIMEOUT) -> bool:
 
 
 def _transport_hint(error: TransportError, target: Optional[Target]) -> str:
+    if isinstance(error, WrongProtocolError):
+        # The transport already named the cause; say the command-line way to fix it.
+        return USE_HTTP_HINT if error.expected == "http" else USE_HTTPS_HINT
     if isinstance(error, TLSError):
         if speaks_plain_http(error):
             return PLAIN_HTTP_HINT
@@ -214,6 +221,8 @@ def explain_error(error: ReolinkError, command: str, target: Optional[Target] = 
         return f"{command}: {text}. {RELOGIN_HINT}"
     if isinstance(error, TransportError):
         hint = _transport_hint(error, target)
+        if isinstance(error, WrongProtocolError):
+            return f"wrong protocol for the port: {text}. {hint}"
         if isinstance(error, TLSError):
             return f"TLS failed: {text}. {hint}"
         if isinstance(error, ConnectError):

@@ -55,8 +55,8 @@ def test_emulated_nvr_answers_the_rln8_410_shape() -> None:
 
 
 def _cycles(emu: Emulator, driver: ReolinkDriver, n: int) -> bool:
-    start = driver.cycles
-    return wait_requests(emu, lambda: driver.cycles >= start + n)
+    start = driver.stats().cycles
+    return wait_requests(emu, lambda: driver.stats().cycles >= start + n)
 
 
 def test_ai_less_channel_polls_motion_stays_online_and_is_asked_for_ai_once(

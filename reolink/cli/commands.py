@@ -16,6 +16,7 @@ from ..errors import ArgumentError, ConfigError, ReolinkError
 from .connection import (
     EXIT_OK,
     SecretBook,
+    Target,
     UsageError,
     add_connection_arguments,
     configure_logging,
@@ -106,12 +107,12 @@ def open_driver(
     return driver
 
 
-def connect_or_explain(driver: ReolinkDriver) -> Optional[str]:
+def connect_or_explain(driver: ReolinkDriver, target: Optional[Target] = None) -> Optional[str]:
     """connect(); None when online, else the one error line to print."""
     if driver.connect():
         return None
     if driver.last_exception is not None:  # classify by the error itself, not its wording
-        return explain_error(driver.last_exception, "connect", target_of(driver.config))
+        return explain_error(driver.last_exception, "connect", target)
     return explain_offline(driver.last_error)
 
 
@@ -129,13 +130,13 @@ def run_command(args: argparse.Namespace) -> int:
     except (ArgumentError, ConfigError, UsageError) as error:
         return usage(_prefixed(name, error))
     try:
-        result = _run(driver, name, given)
+        result = _run(driver, name, given, target_of(args))
     except ArgumentError as error:
         return usage(_prefixed(name, error))
     except _Offline as error:
         return fail(str(error))
     except ReolinkError as error:
-        return fail(explain_error(error, name, target_of(driver.config)))
+        return fail(explain_error(error, name, target_of(args)))
     if name == "snapshot" and args.output:
         try:
             with open(args.output, "wb") as file:
@@ -148,10 +149,10 @@ def run_command(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _run(driver: ReolinkDriver, name: str, given: Dict[str, Any]) -> Any:
+def _run(driver: ReolinkDriver, name: str, given: Dict[str, Any], target: Target) -> Any:
     """Connect, run the command, disconnect (before any error line is printed)."""
     try:
-        problem = connect_or_explain(driver)
+        problem = connect_or_explain(driver, target)
         if problem is not None:
             raise _Offline(problem)
         result = driver.command(name, given)

@@ -113,13 +113,18 @@ def read_password(args: argparse.Namespace) -> str:
     )
 
 
-def target_of(config: Any) -> Target:
-    """The :class:`~reolink.cli.hints.Target` of a driver's ``config``."""
+def target_of(args: argparse.Namespace) -> Target:
+    """The :class:`~reolink.cli.hints.Target` the connection options point at."""
+    protocol = str(args.protocol)
+    try:
+        port = int(args.port)
+    except (TypeError, ValueError):  # not given (or already refused by the driver's checks)
+        port = 443 if protocol == "https" else 80
     return Target(
-        host=config.ip,
-        port=config.port,
-        protocol=config.protocol,
-        pinned=bool(config.tls.fingerprint or config.tls.ca_file),
+        host=str(args.ip).strip(),
+        port=port,
+        protocol=protocol,
+        pinned=bool(args.tls_fingerprint or args.tls_verify),
     )
 
 

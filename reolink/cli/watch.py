@@ -28,6 +28,7 @@ from .commands import connect_or_explain, disconnect_quietly, open_driver
 from .connection import (
     EXIT_OK,
     SecretBook,
+    Target,
     UsageError,
     add_connection_arguments,
     configure_logging,
@@ -288,7 +289,7 @@ def _refused_login(driver: ReolinkDriver) -> bool:
     return isinstance(driver.last_exception, (CredentialsError, LockedOutError))
 
 
-def _start(driver: ReolinkDriver, label: str) -> Optional[str]:
+def _start(driver: ReolinkDriver, label: str, target: Target) -> Optional[str]:
     """connect(); the error line when the device refused the Login, else None.
 
     An unreachable or failing device is not fatal: the driver keeps retrying by itself (as it
@@ -297,7 +298,7 @@ def _start(driver: ReolinkDriver, label: str) -> Optional[str]:
     """
     if driver.connect():
         return None
-    problem = connect_or_explain(driver)  # already offline: explains without waiting again
+    problem = connect_or_explain(driver, target)  # already offline: no second wait
     if _refused_login(driver):
         return problem
     print(
@@ -356,7 +357,7 @@ def run_watch(args: argparse.Namespace) -> int:
     end = None if args.seconds is None else time.monotonic() + args.seconds
     problem: Optional[str] = None
     try:
-        problem = _start(first, "watch")
+        problem = _start(first, "watch", target_of(args))
         if problem is None and zones is not None:
             if first.online:
                 names = first.command("get_channels")
@@ -376,11 +377,11 @@ def run_watch(args: argparse.Namespace) -> int:
                 secrets.sources.append(lambda: second.session_token)
                 drivers.append(second)
                 view.set_channels(channels)
-                problem = _start(second, "watch")
+                problem = _start(second, "watch", target_of(args))
                 if problem is None:
                     watch_loop(drivers, events, view, _left(end))
     except ReolinkError as error:
-        problem = explain_error(error, "watch", target_of(first.config))
+        problem = explain_error(error, "watch", target_of(args))
     except KeyboardInterrupt:
         pass
     finally:

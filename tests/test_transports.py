@@ -492,9 +492,8 @@ def test_default_driver_falls_back_to_stdlib_without_urllib3() -> None:
 from reolink.driver import ReolinkDriver
 import transports
 driver = ReolinkDriver({"ip": "127.0.0.1", "username": "admin", "password": "pw"})
-# Whatever the driver names its transport attribute: one of them is the stdlib transport.
-print([type(v).__name__ for v in vars(driver).values()
-       if isinstance(v, (transports.StdlibTransport, transports.MemoryTransport))])
+# The device loop owns the transport the driver built at construction.
+print([type(driver._loop._transport).__name__])
 assert not [m for m in sys.modules if m.split(".")[0] == "urllib3"]
 """
     result = subprocess.run(

@@ -12,7 +12,7 @@ import select
 import socket
 from collections.abc import Mapping
 
-from reolink import __version__
+from reolink._version import __version__
 from reolink.transport import Request
 
 __all__ = [

@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import json
 import logging
-import socket
 import threading
 import time
 import urllib.parse
 from dataclasses import dataclass
-from typing import Any, Callable, Dict, Iterable, List, Mapping, Optional, Set, Tuple, Union
+from typing import Any, Callable, Dict, Iterable, List, Mapping, Optional, Tuple, Union
 
-from . import ptz
+from . import api, ptz
 from .device import (
     BAD_GATEWAY_HTML,
     INDEX_HTML,
@@ -27,7 +26,7 @@ from .events import EventSpec, RandomEvents, Scheduler, load_events, schedule_sc
 from .faults import Fault, FaultQueue
 from .handlers import rsp_code_reply
 from .profiles import build_profile
-from .server import Listener, base_headers, response_head
+from .server import Connections, Listener, RequestHandler, ThreadsAlive, base_headers, response_head
 from .tls import server_context
 
 __all__ = ["Emulator", "RequestRecord"]
@@ -123,8 +122,7 @@ class Emulator:
         self._started = False
         self._records: List[RequestRecord] = []
         self._records_cond = threading.Condition()
-        self._conns: Set[Any] = set()
-        self._threads: Set[threading.Thread] = set()
+        self._connections = Connections()
 
     # ------------------------------------------------------------------ lifecycle
     @property
@@ -138,7 +136,8 @@ class Emulator:
             if self._started:
                 return self
             self._stop.clear()
-            self._listener = Listener(self, self.host, self.port, self._ctx)
+            self._connections.reopen()
+            self._listener = self._listen()
             self.port = self._listener.port
             self._up.set()
             self._started = True
@@ -152,22 +151,29 @@ class Emulator:
         return self
 
     def stop(self, timeout: float = 5.0) -> None:
-        """Stop serving, end stalls and streams, join every thread the emulator started."""
+        """Stop serving, end stalls and streams, join every thread the emulator started.
+
+        Raises :class:`ThreadsAlive` naming the threads still running after ``timeout``
+        seconds (in total), instead of leaving them behind unnoticed.
+        """
+        deadline = time.monotonic() + timeout
         with self._lock:
             self._stop.set()
             listener, self._listener = self._listener, None
             self._started = False
-        self._scheduler.stop(timeout)
+        alive = []
+        if listener is not None and not listener.close(timeout):
+            alive.append(listener.thread.name)
+        alive += self._connections.close(max(0.0, deadline - time.monotonic()))
+        if not self._scheduler.stop(max(0.0, deadline - time.monotonic())):
+            alive.append("reolink-emulator-scheduler")
         self._scheduler.clear()
-        self.device.webhooks.stop(timeout)
-        if listener is not None:
-            listener.close()
-        self._drop_connections()
-        with self._lock:
-            threads = list(self._threads)
-        for thread in threads:
-            if thread is not threading.current_thread():
-                thread.join(timeout)
+        try:
+            self.device.webhooks.stop(max(0.0, deadline - time.monotonic()))
+        except RuntimeError:  # the webhook sender did not end in time
+            alive.append("reolink-emulator-webhook")
+        if alive:
+            raise ThreadsAlive(f"emulator threads still running after {timeout} s: {alive}")
 
     def __enter__(self) -> Emulator:
         return self.start()
@@ -175,26 +181,8 @@ class Emulator:
     def __exit__(self, *exc: object) -> None:
         self.stop()
 
-    def _track_thread(self, thread: threading.Thread) -> None:
-        with self._lock:
-            self._threads = {t for t in self._threads if t.is_alive()}
-            self._threads.add(thread)
-
-    def _track_conn(self, conn: Any, add: bool) -> None:
-        with self._lock:
-            if add:
-                self._conns.add(conn)
-            else:
-                self._conns.discard(conn)
-
-    def _drop_connections(self, spare: Any = None) -> None:
-        with self._lock:
-            conns = [c for c in self._conns if c is not spare]
-        for conn in conns:
-            try:
-                conn.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
+    def _listen(self) -> Listener:
+        return Listener(self._serve_http, self._connections, self.host, self.port, self._ctx)
 
     # ------------------------------------------------------------------ down / up
     def reboot(self, down_seconds: float = 10.0, _spare: Any = None) -> None:
@@ -214,7 +202,7 @@ class Emulator:
             listener, self._listener = self._listener, None
         if listener is not None:
             listener.close()
-        self._drop_connections(spare)
+        self._connections.drop(spare)
         self._scheduler.call_later(seconds, self._go_up)
 
     def _go_up(self) -> None:
@@ -223,7 +211,7 @@ class Emulator:
                 return
             if self._started and self._listener is None:
                 try:
-                    self._listener = Listener(self, self.host, self.port, self._ctx)
+                    self._listener = self._listen()
                 except OSError as err:  # port still busy: try again shortly
                     log.debug("emulator could not rebind port %s: %s", self.port, err)
                     self._scheduler.call_later(0.1, self._go_up)
@@ -383,7 +371,7 @@ class Emulator:
             first = cmds[0] if cmds else "Unknown"
             reply = json_reply([error_entry(first, int(fault.code or -8))])  # type: ignore[union-attr]
         else:
-            reply = self.device.handle(method, split.path, query, body)
+            reply = api.handle(self.device, method, split.path, query, body)
             if kind == "truncated":
                 reply.body = reply.body[: len(reply.body) // 2]
             elif kind == "short_reply":
@@ -424,7 +412,12 @@ class Emulator:
         return reply.status, headers_out, reply.body
 
     def _serve_http(
-        self, handler: Any, method: str, target: str, headers: Dict[str, str], body: bytes
+        self,
+        handler: RequestHandler,
+        method: str,
+        target: str,
+        headers: Dict[str, str],
+        body: bytes,
     ) -> None:
         started = time.monotonic()
         outcome, rec = self._process(method, target, body)
@@ -471,7 +464,7 @@ class Emulator:
         except OSError:
             handler.close_connection = True
 
-    def _stream_forever(self, handler: Any) -> None:
+    def _stream_forever(self, handler: RequestHandler) -> None:
         """200 text/html, no Content-Length, JSON-looking bytes until the client leaves."""
         head = response_head(200, base_headers(JSON_TYPE, None, True))
         try:

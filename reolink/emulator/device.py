@@ -1,6 +1,6 @@
-"""The emulated device: session table, login rules, per-channel state and request dispatch.
+"""The emulated device: session table, login rules and per-channel state.
 
-Everything here is plain data plus a lock; no sockets. :meth:`Device.handle` turns one HTTP
+Everything here is plain data plus a lock; no sockets. :func:`.api.handle` turns one HTTP
 request (method, path, query, body) into a :class:`Reply` the way firmware does
 (/work/shared/reolink-api.md §1, §2, §5):
 
@@ -20,7 +20,6 @@ request (method, path, query, body) into a :class:`Reply` the way firmware does
 
 from __future__ import annotations
 
-import copy
 import json
 import logging
 import secrets
@@ -274,81 +273,6 @@ class Device:
             # Short session (V8 §2.6.2): credentials in the query, checked like a Login.
             return None, self._check_credentials(query["user"], query["password"], now)
         return None, CmdError(-6)
-
-    # ------------------------------------------------------------------ dispatch
-    def handle(self, method: str, path: str, query: Dict[str, str], body: bytes) -> Reply:
-        """Answer one request (see the module docstring)."""
-        from . import handlers  # local: handlers imports this module
-
-        with self.lock:
-            if path not in ("/cgi-bin/api.cgi", "/api.cgi"):
-                if path in ("/", "/index.html"):
-                    return Reply(200, "text/html", INDEX_HTML)
-                return Reply(404, "text/html", NOT_FOUND_HTML)
-            qcmd = query.get("cmd", "")
-            if qcmd == "Snap":
-                return handlers.snap(self, query)
-            commands = parse_body(body, query)
-            if commands is None:
-                return json_reply([error_entry("Unknown", -4)])
-            if len(commands) > MAX_BATCH:
-                first = commands[0].get("cmd") if isinstance(commands[0], dict) else None
-                return json_reply(
-                    [error_entry(first if isinstance(first, str) else "Unknown", -16)]
-                )
-            token, auth_err = (None, None)
-            needs_auth = any(not _is_login(c) for c in commands)
-            if needs_auth:
-                token, auth_err = self.authenticate(query)
-            after: Optional[str] = None
-            entries = []
-            for command in commands:
-                entry = self.run_command(command, token, auth_err, query)
-                if entry.get("cmd") == "Reboot" and entry.get("code") == 0:
-                    after = "reboot"
-                entries.append(entry)
-            reply = json_reply(entries)
-            reply.after = after
-            return reply
-
-    def run_command(
-        self,
-        command: Any,
-        token: Optional[str],
-        auth_err: Optional[CmdError],
-        query: Dict[str, str],
-    ) -> Dict[str, Any]:
-        from . import handlers
-
-        if not isinstance(command, dict) or not isinstance(command.get("cmd"), str):
-            return error_entry("Unknown", -4)
-        name = command["cmd"]
-        if name == "Getchannelstatus":  # the V8 URL spelling; replies use GetChannelstatus
-            name = "GetChannelstatus"
-        if name not in self.profile.known_cmds:
-            return error_entry("Unknown", -9)
-        param = command.get("param", {})
-        if param is None:
-            param = {}
-        action = command.get("action", 0)
-        try:
-            if not isinstance(param, dict) or action not in (0, 1, None):
-                raise CmdError(-4)
-            if name == "Login":
-                return {"cmd": name, "code": 0, "value": self.login(param)}
-            if name == "Logout":
-                return {"cmd": name, "code": 0, "value": self.logout(token)}
-            if auth_err is not None:
-                raise auth_err
-            return handlers.dispatch(self, name, param, action == 1)
-        except CmdError as err:
-            if err.entry is not None:
-                return copy.deepcopy(err.entry)  # faults may edit entries; keep the template
-            return error_entry(name, err.code, err.detail)
-
-
-def _is_login(command: Any) -> bool:
-    return isinstance(command, dict) and command.get("cmd") == "Login"
 
 
 def json_reply(entries: Any) -> Reply:

@@ -103,13 +103,16 @@ class Scheduler:
             )
         self._thread.start()
 
-    def stop(self, timeout: float = 5.0) -> None:
+    def stop(self, timeout: float = 5.0) -> bool:
+        """End the thread; whether it ended within ``timeout`` (True when called from it)."""
         with self._cond:
             self._stopping = True
             self._cond.notify_all()
             thread, self._thread = self._thread, None
-        if thread is not None and thread is not threading.current_thread():
-            thread.join(timeout)
+        if thread is None or thread is threading.current_thread():
+            return True
+        thread.join(timeout)
+        return not thread.is_alive()
 
     def clear(self) -> None:
         with self._cond:

@@ -14,13 +14,20 @@ import logging
 import socket
 import ssl
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import TYPE_CHECKING, Any, Dict, List, Optional, Tuple
+from typing import Any, Callable, Dict, List, Optional, Set, Tuple
 
-if TYPE_CHECKING:
-    from .core import Emulator
-
-__all__ = ["Listener", "response_head"]
+__all__ = [
+    "HANDSHAKE_TIMEOUT",
+    "Connections",
+    "Listener",
+    "RequestHandler",
+    "Serve",
+    "ThreadsAlive",
+    "base_headers",
+    "response_head",
+]
 
 log = logging.getLogger(__name__)
 
@@ -48,67 +55,157 @@ def base_headers(content_type: str, length: Optional[int], close: bool) -> Dict[
     return headers
 
 
+class ThreadsAlive(RuntimeError):
+    """:meth:`Connections.close` could not join every connection thread in time."""
+
+
+#: A TLS client gets this long to finish its handshake; shorter than any join in
+#: :meth:`Connections.close`, so a silent client never outlives a stop.
+HANDSHAKE_TIMEOUT = 2.0
+
+
+class Connections:
+    """Every connection socket and thread the server started, so a stop can end and join them.
+
+    A socket or thread is registered under the lock, and once :meth:`close` has begun a new
+    one is refused instead (the caller then closes it): there is no moment in which a
+    connection exists that :meth:`close` cannot reach. Shared by the listeners of one emulator
+    (a reboot replaces the listener, not the connections).
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._sockets: Set[Any] = set()
+        self._threads: Set[threading.Thread] = set()
+        self._closed = False
+
+    def reopen(self) -> None:
+        with self._lock:
+            self._closed = False
+
+    def start(self, sock: Any, thread: threading.Thread) -> bool:
+        """Register and start a connection's thread; False (nothing started) once closing."""
+        with self._lock:
+            if self._closed:
+                return False
+            self._threads = {t for t in self._threads if t.is_alive()}
+            self._threads.add(thread)
+            self._sockets.add(sock)
+            thread.start()
+        return True
+
+    def add(self, sock: Any) -> bool:
+        """Register a socket (e.g. the TLS one that replaces a raw one); False once closing."""
+        with self._lock:
+            if not self._closed:
+                self._sockets.add(sock)
+            return not self._closed
+
+    def discard(self, sock: Any) -> None:
+        with self._lock:
+            self._sockets.discard(sock)
+
+    def drop(self, spare: Any = None) -> None:
+        """Shut down every connection but ``spare``: their threads see EOF and end."""
+        with self._lock:
+            sockets = [s for s in self._sockets if s is not spare]
+        for sock in sockets:
+            try:
+                sock.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+
+    def close(self, timeout: float) -> List[str]:
+        """Refuse new connections, drop all, join every thread within ``timeout`` (in total);
+        the names of threads still alive (the calling thread itself is not waited for)."""
+        with self._lock:
+            self._closed = True
+            threads = list(self._threads)
+        self.drop()
+        deadline = time.monotonic() + timeout
+        for thread in threads:
+            if thread is not threading.current_thread():
+                thread.join(max(0.0, deadline - time.monotonic()))
+        with self._lock:
+            self._threads = {t for t in self._threads if t.is_alive()}
+            return [t.name for t in self._threads if t is not threading.current_thread()]
+
+
+#: What the listener calls for each request: ``(handler, method, target, headers, body)``.
+Serve = Callable[["RequestHandler", str, str, Dict[str, str], bytes], None]
+
+
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
     block_on_close = False
     allow_reuse_address = True
 
-    def __init__(self, addr: Tuple[str, int], emu: Emulator, ctx: Optional[ssl.SSLContext]) -> None:
-        self.emu = emu
+    def __init__(
+        self,
+        addr: Tuple[str, int],
+        serve: Serve,
+        connections: Connections,
+        ctx: Optional[ssl.SSLContext],
+    ) -> None:
+        self.serve = serve
+        self.connections = connections
         self.ctx = ctx
         if ":" in addr[0]:
             self.address_family = socket.AF_INET6
-        super().__init__(addr, _Handler)
+        super().__init__(addr, RequestHandler)
 
     def process_request(self, request: Any, client_address: Any) -> None:
-        # Track the socket before its thread starts, so stop() can always cut it short, even
-        # when it comes before the thread reaches its TLS handshake.
-        self.emu._track_conn(request, True)
+        # Registered (socket and thread) before the thread runs, so close() always reaches it,
+        # even before the thread gets to its TLS handshake.
         thread = threading.Thread(
             target=self._serve_connection,
             args=(request, client_address),
             name="reolink-emulator-conn",
             daemon=True,
         )
-        self.emu._track_thread(thread)
-        thread.start()
-        if self.emu._stop.is_set():  # stop() ran in between: end this one too
-            self.emu._drop_connections()
+        if not self.connections.start(request, thread):  # closing: this one never starts
+            self.shutdown_request(request)
 
     def _serve_connection(self, request: Any, client_address: Any) -> None:
         try:
             self.process_request_thread(request, client_address)
         finally:
-            self.emu._track_conn(request, False)
+            self.connections.discard(request)
 
     def finish_request(self, request: Any, client_address: Any) -> None:
         if self.ctx is None:
             super().finish_request(request, client_address)
             return
-        request.settimeout(10.0)
+        request.settimeout(HANDSHAKE_TIMEOUT)
         try:
             tls = self.ctx.wrap_socket(request, server_side=True, do_handshake_on_connect=False)
         except (OSError, ValueError):
             request.close()
             return
-        self.emu._track_conn(tls, True)  # so stop() can cut a hanging handshake short
-        try:
-            tls.do_handshake()
-        except (OSError, ValueError):  # handshake refused or aborted by the client
+        # wrap_socket took the descriptor over from ``request``: track the new socket, or give
+        # up if a stop began in between (its drop could not reach this socket).
+        if not self.connections.add(tls):
             tls.close()
             return
-        finally:
-            self.emu._track_conn(tls, False)
         try:
-            _Handler(tls, client_address, self)
+            tls.do_handshake()
+        except (OSError, ValueError):  # handshake refused, aborted or timed out
+            self.connections.discard(tls)
+            tls.close()
+            return
+        try:
+            RequestHandler(tls, client_address, self)
         finally:
+            self.connections.discard(tls)
             tls.close()
 
     def handle_error(self, request: Any, client_address: Any) -> None:
         log.debug("emulator connection from %s ended with an error", client_address, exc_info=True)
 
 
-class _Handler(BaseHTTPRequestHandler):
+class RequestHandler(BaseHTTPRequestHandler):
+    """One connection's HTTP/1.1 requests, each handed to the listener's ``serve``."""
+
     protocol_version = "HTTP/1.1"
     server_version = "nginx"
     sys_version = ""
@@ -121,14 +218,14 @@ class _Handler(BaseHTTPRequestHandler):
             self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         except OSError:
             pass
-        self.server.emu._track_conn(self.connection, True)
+        self.server.connections.add(self.connection)
 
     def finish(self) -> None:
         try:
             super().finish()
         except OSError:
             pass
-        self.server.emu._track_conn(self.connection, False)
+        self.server.connections.discard(self.connection)
 
     def log_message(self, format: str, *args: Any) -> None:
         log.debug("emulator http: " + format, *args)
@@ -148,7 +245,7 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _serve(self, method: str) -> None:
         body = self._read_body()
-        self.server.emu._serve_http(self, method, self.path, dict(self.headers.items()), body)
+        self.server.serve(self, method, self.path, dict(self.headers.items()), body)
 
     def do_GET(self) -> None:
         self._serve("GET")
@@ -172,10 +269,17 @@ class _Handler(BaseHTTPRequestHandler):
 
 
 class Listener:
-    """One bound listening socket plus its accept thread."""
+    """One bound listening socket plus its accept thread; connections go to ``connections``."""
 
-    def __init__(self, emu: Emulator, host: str, port: int, ctx: Optional[ssl.SSLContext]) -> None:
-        self.server = _Server((host, port), emu, ctx)
+    def __init__(
+        self,
+        serve: Serve,
+        connections: Connections,
+        host: str,
+        port: int,
+        ctx: Optional[ssl.SSLContext],
+    ) -> None:
+        self.server = _Server((host, port), serve, connections, ctx)
         self.port: int = self.server.server_address[1]
         self.thread = threading.Thread(
             target=self.server.serve_forever,
@@ -185,7 +289,10 @@ class Listener:
         )
         self.thread.start()
 
-    def close(self) -> None:
+    def close(self, timeout: float = 5.0) -> bool:
+        """Stop accepting and close the port; whether the accept thread ended in ``timeout``."""
         self.server.shutdown()
         self.server.server_close()
-        self.thread.join(5.0)
+        if self.thread is not threading.current_thread():
+            self.thread.join(timeout)
+        return not self.thread.is_alive() or self.thread is threading.current_thread()

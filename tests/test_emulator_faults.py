@@ -9,9 +9,10 @@ import time
 import urllib.parse
 from typing import Any, Dict, Iterator, List, Optional, Tuple
 
+import attrs
 import pytest
 
-from reolink.emulator import FAULT_KINDS, Emulator, Fault
+from reolink.emulator import FAULT_KINDS, Emulator, Fault, Latency, Stall
 
 
 class FakeClock:
@@ -80,6 +81,19 @@ def test_fault_kind_list_is_complete() -> None:
         Fault("explode")
     with pytest.raises(ValueError):
         Fault("batch_error", code=-4)
+
+
+def test_each_kind_is_its_own_frozen_class_with_only_its_knobs() -> None:
+    latency = Fault("latency", seconds=0.2)
+    assert latency == Latency(seconds=0.2) and isinstance(latency, Fault)
+    assert {Fault(kind).kind for kind in FAULT_KINDS} == set(FAULT_KINDS)
+    assert Fault("stall").seconds is None and Fault("rsp_code").code == -6
+    with pytest.raises(ValueError, match="'drop' has no seconds; it takes count, cmd"):
+        Fault("drop", seconds=1.0)
+    with pytest.raises(ValueError, match="count must be >= 1"):
+        Stall(count=0)
+    with pytest.raises(attrs.exceptions.FrozenInstanceError):
+        latency.seconds = 1.0  # type: ignore[misc]
 
 
 def test_latency(emu: Emulator) -> None:

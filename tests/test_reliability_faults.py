@@ -236,7 +236,7 @@ def test_single_garbage_replies_are_one_failed_cycle_only(
             "short_reply",
         ):
             camera.add_fault(Fault(kind, count=1, cmd="GetEvents"))
-            assert wait_until(lambda: not camera._faults.pending(), 2.0), kind
+            assert wait_until(lambda: not camera.pending_faults, 2.0), kind
         cycles = driver.stats().cycles
         assert wait_until(lambda: driver.stats().cycles >= cycles + 3, RECOVER)
         motion_round_trip(camera, recorder)
@@ -304,7 +304,7 @@ def test_single_minus_6_logs_in_once_and_goes_on(camera: Emulator, recorder: Rec
     driver = connected(camera, recorder)
     try:
         camera.add_fault(Fault("rsp_code", code=-6, count=1, cmd="GetEvents"))
-        assert wait_until(lambda: not camera._faults.pending(), 2.0)
+        assert wait_until(lambda: not camera.pending_faults, 2.0)
         cycles = driver.stats().cycles
         assert wait_until(lambda: driver.stats().cycles >= cycles + 3, RECOVER)
         motion_round_trip(camera, recorder)
@@ -323,7 +323,7 @@ def test_single_minus_6_right_after_a_login_is_survived(
         # poll, the first request with the new token (it comes tens of ms later).
         assert driver.command("login")["logged_in"] is True
         camera.add_fault(Fault("rsp_code", code=-6, count=1, cmd="GetEvents"))
-        assert wait_until(lambda: not camera._faults.pending(), 2.0)
+        assert wait_until(lambda: not camera.pending_faults, 2.0)
         pause(3 * INTERVAL)
         assert recorder.history("online", "0") == [1], recorder.value("error", "0")
         assert recorder.history("online") == [True]
@@ -474,7 +474,7 @@ def test_bad_batch_retried_command_by_command(
     try:
         nvr.clear_requests()
         nvr.add_fault(fault)
-        assert wait_until(lambda: not nvr._faults.pending(), 2.0)
+        assert wait_until(lambda: not nvr.pending_faults, 2.0)
         cycles = driver.stats().cycles
         assert wait_until(lambda: driver.stats().cycles >= cycles + 2, RECOVER)
         records = nvr.requests

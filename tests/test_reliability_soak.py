@@ -146,7 +146,7 @@ class Soak:
         end = time.monotonic() + seconds
         while True:
             now = time.monotonic()
-            if now >= next_fault and not self.emu._faults.pending():
+            if now >= next_fault and not self.emu.pending_faults:
                 kind, knobs = self.rng.choice(SURVIVABLE)
                 # Only polls are hit: a renewal Login keeps working (a failed one is the
                 # disruptive phase's business).

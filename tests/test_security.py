@@ -117,7 +117,7 @@ def test_no_secret_in_logs_errors_reprs_or_results(
                 Fault("drop_mid_reply", count=1),
             ):
                 emu.add_fault(fault)
-                assert wait_until(lambda: not emu._faults.pending(), 2.0)
+                assert wait_until(lambda: not emu.pending_faults, 2.0)
             # A reboot: the driver loses its token, logs in again.
             outputs.append(json.dumps(driver.command("reboot")))
             assert recorder.wait_for("online", True, timeout=5.0)

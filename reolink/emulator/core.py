@@ -23,7 +23,24 @@ from .device import (
     render,
 )
 from .events import EventSpec, RandomEvents, Scheduler, load_events, schedule_script
-from .faults import Fault, FaultQueue
+from .faults import (
+    BatchError,
+    Drop,
+    DropMidReply,
+    Fault,
+    FaultQueue,
+    HtmlIndex,
+    Http502,
+    Huge,
+    Latency,
+    NeverEnding,
+    Refuse,
+    RspCode,
+    ShortReply,
+    SlowDrip,
+    Stall,
+    Truncated,
+)
 from .handlers import rsp_code_reply
 from .profiles import build_profile
 from .server import Connections, Listener, RequestHandler, ThreadsAlive, base_headers, response_head
@@ -229,13 +246,18 @@ class Emulator:
     # ------------------------------------------------------------------ faults and records
     def add_fault(self, fault: Fault) -> None:
         """Arm a fault; ``refuse`` takes effect at once."""
-        if fault.kind == "refuse":
-            self._go_down(float(fault.seconds or 0.0))
+        if isinstance(fault, Refuse):
+            self._go_down(fault.seconds)
             return
         self._faults.add(fault)
 
     def clear_faults(self) -> None:
         self._faults.clear()
+
+    @property
+    def pending_faults(self) -> List[Fault]:
+        """The faults still armed, oldest first (a used-up one is gone)."""
+        return self._faults.pending()
 
     @property
     def requests(self) -> List[RequestRecord]:
@@ -354,27 +376,25 @@ class Emulator:
             self.clock(), method, split.path, query, cmds, query.get("token"), None, 0.0, True
         )
         fault = self._faults.take(cmds)
-        kind = fault.kind if fault is not None else None
-        if kind == "latency":
-            self._stop.wait(float(fault.seconds or 0.0))  # type: ignore[union-attr]
-        if kind in ("drop", "stall", "never_ending"):
+        if isinstance(fault, Latency):
+            self._stop.wait(fault.seconds)
+        if isinstance(fault, (Drop, Stall, NeverEnding)):
             return _Outcome(None, fault), rec
-        if kind == "http_502":
+        if isinstance(fault, Http502):
             reply = Reply(502, "text/html", BAD_GATEWAY_HTML)
-        elif kind == "html_index":
+        elif isinstance(fault, HtmlIndex):
             reply = Reply(200, "text/html", INDEX_HTML)
-        elif kind == "huge":
-            reply = Reply(200, JSON_TYPE, _huge_body(fault.size))  # type: ignore[union-attr]
-        elif kind == "rsp_code":
-            reply = Reply(200, JSON_TYPE, rsp_code_reply(cmds, int(fault.code or -6)))  # type: ignore[union-attr]
-        elif kind == "batch_error":
-            first = cmds[0] if cmds else "Unknown"
-            reply = json_reply([error_entry(first, int(fault.code or -8))])  # type: ignore[union-attr]
+        elif isinstance(fault, Huge):
+            reply = Reply(200, JSON_TYPE, _huge_body(fault.size))
+        elif isinstance(fault, RspCode):
+            reply = Reply(200, JSON_TYPE, rsp_code_reply(cmds, fault.code))
+        elif isinstance(fault, BatchError):
+            reply = json_reply([error_entry(cmds[0] if cmds else "Unknown", fault.code)])
         else:
             reply = api.handle(self.device, method, split.path, query, body)
-            if kind == "truncated":
+            if isinstance(fault, Truncated):
                 reply.body = reply.body[: len(reply.body) // 2]
-            elif kind == "short_reply":
+            elif isinstance(fault, ShortReply):
                 reply.body = _shorten(reply.body)
         return _Outcome(reply, fault), rec
 
@@ -397,13 +417,13 @@ class Emulator:
         started = time.monotonic()
         outcome, rec = self._process(method.upper(), target, body or b"")
         rec.http = False
-        kind = outcome.fault.kind if outcome.fault is not None else None
-        reply = outcome.reply
-        rec.status = reply.status if reply is not None and kind != "drop_mid_reply" else None
+        fault, reply = outcome.fault, outcome.reply
+        cut = isinstance(fault, DropMidReply)
+        rec.status = reply.status if reply is not None and not cut else None
         rec.duration = time.monotonic() - started
         self._record(rec)
-        if reply is None or kind == "drop_mid_reply":
-            if kind in ("stall", "never_ending"):
+        if reply is None or cut:
+            if isinstance(fault, (Stall, NeverEnding)):
                 raise TimeoutError("emulated device did not answer")
             raise ConnectionResetError("emulated device closed the connection")
         headers_out = base_headers(reply.content_type, len(reply.body), False)
@@ -421,21 +441,20 @@ class Emulator:
     ) -> None:
         started = time.monotonic()
         outcome, rec = self._process(method, target, body)
-        kind = outcome.fault.kind if outcome.fault is not None else None
-        reply = outcome.reply
+        fault, reply = outcome.fault, outcome.reply
         close = bool(handler.close_connection)
         rebooting = False
         # Recorded before anything is written, so a client holding its reply finds the record.
         rec.status = (
-            reply.status if reply is not None else (200 if kind == "never_ending" else None)
+            reply.status if reply is not None else (200 if isinstance(fault, NeverEnding) else None)
         )
         rec.duration = time.monotonic() - started
         self._record(rec)
         try:
             if reply is None:
-                if kind == "stall":
-                    self._stop.wait(outcome.fault.seconds)  # type: ignore[union-attr]
-                elif kind == "never_ending":
+                if isinstance(fault, Stall):
+                    self._stop.wait(fault.seconds)
+                elif isinstance(fault, NeverEnding):
                     self._stream_forever(handler)
                 handler.abort()
                 return
@@ -447,14 +466,14 @@ class Emulator:
             head = response_head(
                 reply.status, base_headers(reply.content_type, len(reply.body), close)
             )
-            if kind == "drop_mid_reply":
+            if isinstance(fault, DropMidReply):
                 handler.send_raw(head + payload[: len(payload) // 2])
                 handler.abort()
-            elif kind == "slow_drip":
+            elif isinstance(fault, SlowDrip):
                 data = head + payload
                 for i in range(len(data)):
                     handler.send_raw(data[i : i + 1])
-                    if self._stop.wait(float(outcome.fault.seconds or 0.0)):  # type: ignore[union-attr]
+                    if self._stop.wait(fault.seconds):
                         handler.abort()
                         return
             else:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from typing import Any, Callable, Iterator, List, Optional
 
 import pytest
@@ -131,10 +132,39 @@ def http_driver(
     return ReolinkDriver(attrs, zones, callback, timing=timing)
 
 
+def wait_until(predicate: Callable[[], bool], timeout: float = 5.0) -> bool:
+    """Check ``predicate`` every 5 ms (an Event wait, no sleep) until it holds or ``timeout``
+    passes; whether it holds. The one polling helper of the suite."""
+    tick = threading.Event()
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        tick.wait(0.005)
+    return bool(predicate())
+
+
+def pause(seconds: float) -> None:
+    """Let the threads under test run for a while (an Event wait, not time.sleep)."""
+    threading.Event().wait(seconds)
+
+
+class FakeClock:
+    """A clock that moves only when a test says so: pass it as ``clock=`` and call
+    :meth:`advance` (the one fake clock of the suite)."""
+
+    def __init__(self, now: float = 1000.0) -> None:
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
+
+
 def wait_requests(emulator: Any, predicate: Callable[[], bool], timeout: float = 5.0) -> bool:
     """Wait, on the emulator's request log condition, until ``predicate()`` holds."""
-    import time
-
     deadline = time.monotonic() + timeout
     while not predicate():
         remaining = deadline - time.monotonic()
@@ -144,11 +174,23 @@ def wait_requests(emulator: Any, predicate: Callable[[], bool], timeout: float =
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
-    """``--soak-minutes``: wall-clock length of the soak test (default 1; time runs x100)."""
+    """``--soak-minutes N``: run tests/test_reliability_soak.py for N wall-clock minutes (time
+    runs x100 there). Without it the soak test is skipped: it is opt-in."""
     parser.addoption(
         "--soak-minutes",
         action="store",
         type=float,
-        default=1.0,
-        help="how long tests/test_reliability_soak.py runs, in wall-clock minutes (default 1)",
+        default=None,
+        help="run the soak test (marker 'soak') for this many wall-clock minutes; "
+        "without this option it is skipped",
     )
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: List[pytest.Item]) -> None:
+    """The one rule for the soak test: it runs when ``--soak-minutes`` is given, else skips."""
+    if config.getoption("--soak-minutes") is not None:
+        return
+    skip = pytest.mark.skip(reason="soak test is opt-in: run it with --soak-minutes N")
+    for item in items:
+        if item.get_closest_marker("soak") is not None:
+            item.add_marker(skip)

@@ -8,19 +8,9 @@ import urllib.parse
 from typing import Any, Dict, Iterator, List, Optional, Tuple
 
 import pytest
+from conftest import FakeClock
 
 from reolink.emulator import Emulator
-
-
-class FakeClock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += seconds
 
 
 def http_call(

@@ -11,16 +11,9 @@ from typing import Any, Dict, Iterator, List, Optional, Tuple
 
 import attrs
 import pytest
+from conftest import FakeClock
 
 from reolink.emulator import FAULT_KINDS, Emulator, Fault, Latency, Stall
-
-
-class FakeClock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
 
 
 def request(

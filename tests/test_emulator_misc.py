@@ -17,18 +17,11 @@ import urllib.request
 from typing import Any, Dict, List
 
 import pytest
+from conftest import FakeClock
 from PIL import Image
 
 from reolink.emulator import Emulator
 from reolink.emulator.jpeg import encode_jpeg, sample_picture
-
-
-class FakeClock:
-    def __init__(self) -> None:
-        self.now = 500.0
-
-    def __call__(self) -> float:
-        return self.now
 
 
 def app_json(emu: Emulator, target: str, body: Any) -> List[Dict[str, Any]]:
@@ -84,7 +77,7 @@ def test_snap_per_channel_jpeg_and_padding_to_size() -> None:
 
 # ---------------------------------------------------------------------- events
 def test_scripted_events_follow_the_clock(tmp_path: Any) -> None:
-    clock = FakeClock()
+    clock = FakeClock(500.0)
     script = tmp_path / "events.json"
     script.write_text(
         json.dumps(
@@ -115,7 +108,7 @@ def test_scripted_events_follow_the_clock(tmp_path: Any) -> None:
 
 
 def test_random_events_fire_within_bounds() -> None:
-    clock = FakeClock()
+    clock = FakeClock(500.0)
     with Emulator(profile="nvr", clock=clock, random_events=True) as emu:
         token = token_of(emu)
         clock.now += 8.01

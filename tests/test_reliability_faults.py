@@ -17,13 +17,12 @@ from __future__ import annotations
 import json
 import logging
 import re
-import threading
 import time
 import urllib.request
-from typing import Any, Callable, Iterator, List, Optional
+from typing import Any, Iterator, List, Optional
 
 import pytest
-from conftest import FAST, Recorder, http_driver
+from conftest import FAST, Recorder, http_driver, pause, wait_until
 
 from reolink.driver import ReolinkDriver
 from reolink.emulator import Emulator, Fault
@@ -51,22 +50,6 @@ CMD_SLACK = 0.5
 
 
 # --- helpers ---------------------------------------------------------------------------------
-
-
-def wait_until(predicate: Callable[[], bool], timeout: float) -> bool:
-    """Poll ``predicate`` on an Event's clock (no sleep) until true or ``timeout``."""
-    tick = threading.Event()
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        tick.wait(0.005)
-    return bool(predicate())
-
-
-def pause(seconds: float) -> None:
-    """Let the driver run for a while (an Event wait, not time.sleep)."""
-    threading.Event().wait(seconds)
 
 
 def logins(emu: Emulator) -> List[RequestRecord]:

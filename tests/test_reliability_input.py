@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any, Callable, Dict, Iterator, List, Optional, Tuple
 
 import pytest
-from conftest import FAST, Recorder, http_driver
+from conftest import FAST, Recorder, http_driver, wait_until
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -65,16 +65,6 @@ ATTRS = {"status_interval": "100", "request_timeout": "500"}
 MB = 1_000_000
 BASE = {"ip": "127.0.0.1", "username": "admin", "password": "admin123"}
 PASSWORD = "admin123"
-
-
-def wait_until(predicate: Callable[[], bool], timeout: float) -> bool:
-    tick = threading.Event()
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        tick.wait(0.005)
-    return bool(predicate())
 
 
 def timed(call: Callable[[], Any]) -> Tuple[float, Any]:

@@ -1,8 +1,9 @@
 """Soak: a short lease, random faults and random motion over many poll cycles, over real HTTP.
 
-Time runs x100 (the scaled timing; 100 ms polls stand for 10 s ones), so the default one
-minute of wall clock is about 100 minutes of a real device's life; ``--soak-minutes 60`` runs
-for an hour (about four days of device time). The run alternates two phases:
+Opt-in: skipped unless ``--soak-minutes N`` is given (CI runs it with ``--soak-minutes 1``).
+Time runs x100 (the scaled timing; 100 ms polls stand for 10 s ones), so one minute of wall
+clock is about 100 minutes of a real device's life; ``--soak-minutes 60`` runs for an hour
+(about four days of device time). The run alternates two phases:
 
 * **events**: motion edges on two NVR channels, each state held for at least two poll
   intervals, with now and then one survivable fault (a dropped or garbled reply, a -6, a
@@ -26,10 +27,10 @@ import random
 import threading
 import time
 import tracemalloc
-from typing import Callable, Dict, Iterator, List
+from typing import Dict, Iterator, List
 
 import pytest
-from conftest import FAST, Recorder, http_driver
+from conftest import FAST, Recorder, http_driver, pause, wait_until
 
 from reolink.driver import ReolinkDriver
 from reolink.emulator import Emulator, Fault
@@ -63,20 +64,6 @@ SURVIVABLE = (
 # (lease renewal) Login makes the driver back off for auth_backoff[0], and edges held meanwhile
 # are lost; see test_reliability_faults.test_single_minus_6_right_after_a_login_is_survived.
 DISRUPTIVE = ("stall", "refuse", "reboot", "garbage_run", "minus_6", "drop_run")
-
-
-def wait_until(predicate: Callable[[], bool], timeout: float) -> bool:
-    tick = threading.Event()
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        tick.wait(0.005)
-    return bool(predicate())
-
-
-def pause(seconds: float) -> None:
-    threading.Event().wait(seconds)
 
 
 def socket_count() -> int:

@@ -26,7 +26,7 @@ from typing import Any, Iterator, List, Optional, Set, Tuple
 
 import pytest
 import trustme
-from conftest import Recorder, http_driver
+from conftest import Recorder, http_driver, wait_until
 
 from reolink.emulator import Emulator, Fault
 from reolink.errors import ReolinkError, TLSError
@@ -37,16 +37,6 @@ ROOT = Path(__file__).resolve().parent.parent
 INTERVAL = 0.1
 TIMEOUT = 0.5
 ATTRS = {"status_interval": "100", "request_timeout": "500"}
-
-
-def wait_until(predicate: Any, timeout: float) -> bool:
-    tick = threading.Event()
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        tick.wait(0.005)
-    return bool(predicate())
 
 
 def issued_tokens(emu: Emulator) -> Set[str]:

@@ -96,9 +96,8 @@ def test_latency(emu: Emulator) -> None:
     _s, _h, raw = request(emu, cmds("GetMdState"), {"token": token})
     assert time.monotonic() - started >= 0.2
     assert json.loads(raw)[0]["code"] == 0
-    started = time.monotonic()
+    assert emu.pending_faults == []  # count=1: used up
     request(emu, cmds("GetMdState"), {"token": token})
-    assert time.monotonic() - started < 0.2  # count=1: used up
 
 
 def test_drop_closes_without_reply_and_does_not_run(emu: Emulator) -> None:
@@ -204,9 +203,7 @@ def test_stall_never_answers_and_ends_on_stop() -> None:
     emu.add_fault(Fault("stall"))
     with pytest.raises(socket.timeout):
         request(emu, cmds("GetDevInfo"), timeout=0.3)
-    started = time.monotonic()
-    emu.stop()
-    assert time.monotonic() - started < 2.0
+    emu.stop()  # raises ThreadsAlive if the stalled connection's thread outlives it
     emu.add_fault(Fault("stall"))
     with pytest.raises(TimeoutError):
         emu.app("POST", "/cgi-bin/api.cgi?token=null", {}, b"[]")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import time
 from pathlib import Path
 from typing import Callable
 
@@ -131,8 +130,8 @@ def test_recorded_replies_mangled(data: st.DataObject) -> None:
     run_all(bytes(raw))
 
 
-def test_deep_nesting_is_rejected_quickly() -> None:
-    started = time.perf_counter()
+def test_deep_nesting_is_rejected() -> None:
+    """No RecursionError and no acceptance (pytest's timeout guards against a hang)."""
     for raw in (b"[" * 100_000, b"[" * 100_000 + b"]" * 100_000, b'{"a":' * 100_000):
         for parser in PARSERS:
             try:
@@ -145,7 +144,6 @@ def test_deep_nesting_is_rejected_quickly() -> None:
             pass
         else:
             raise AssertionError("deep nesting accepted")
-    assert time.perf_counter() - started < 5.0
 
 
 def test_huge_numbers_are_protocol_errors() -> None:

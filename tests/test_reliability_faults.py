@@ -5,11 +5,15 @@ to 0.6 s, auth back-off 0.3 s / 3 s / 9 s, the account-safety window 6 s) agains
 on loopback, polling every 100 ms with a 500 ms request timeout. For each fault it shows:
 
 * the device thread survives (``driver.running``), no thread dies (conftest's excepthook);
-* ``online``/``error`` reflect the fault within ``DETECT`` (two intervals + slack);
-* polling recovers by itself within ``RECOVER`` of the fault ending (two intervals + the
-  longest transport back-off + slack), and motion edges that begin afterwards all arrive;
-* commands during the fault fail with a clear error within ``request_timeout`` + ``CMD_SLACK``;
-* Login requests stay within the account-safety rule (counted in ``emulator.requests``).
+* ``online``/``error`` reflect the fault after at most ``offline_after`` failed polls;
+* polling recovers by itself with the first poll after the fault ends, and motion edges that
+  begin afterwards all arrive;
+* commands during the fault fail with a clear error, sent at most once (nothing at all when
+  the driver already knows the device cannot answer);
+* Login requests stay within the account-safety rule.
+
+How soon something happens is read from the emulator's request log (how many requests it
+took), never from a stopwatch: waits only guard against a hang.
 """
 
 from __future__ import annotations
@@ -17,14 +21,13 @@ from __future__ import annotations
 import json
 import logging
 import re
-import time
 import urllib.request
-from typing import Any, Iterator, List, Optional
+from typing import Any, Iterator, List, Optional, Tuple
 
 import pytest
 from conftest import FAST, Recorder, http_driver, pause, wait_until
 
-from reolink.driver import ReolinkDriver
+from reolink.driver import AttributeEvent, ReolinkDriver
 from reolink.emulator import Emulator, Fault
 from reolink.emulator.core import RequestRecord
 from reolink.errors import (
@@ -37,16 +40,9 @@ from reolink.errors import (
 INTERVAL = 0.1
 TIMEOUT = 0.5
 ATTRS = {"status_interval": str(int(INTERVAL * 1000)), "request_timeout": str(int(TIMEOUT * 1000))}
-#: Scheduling slack for a loaded CI machine.
-SLACK = 0.4
-#: A fault must show on ``online``/``error`` within two poll intervals.
-DETECT = 2 * INTERVAL + SLACK
-#: Polling must be back within two intervals after the fault ends, plus the longest transport
-#: back-off of the scaled policy (10 ms doubling to 0.6 s).
-BACKOFF_MAX = FAST.session.backoff_max
-RECOVER = 2 * INTERVAL + BACKOFF_MAX + SLACK
-#: The driver gives a command request_timeout (+0.25 s to hand the answer back); this is ours.
-CMD_SLACK = 0.5
+#: How long a test waits for what must happen (a guard against a hang, not a bound: how soon
+#: something happened is asserted on the emulator's request log).
+WAIT = 10.0
 
 
 # --- helpers ---------------------------------------------------------------------------------
@@ -70,26 +66,61 @@ def connected(emu: Emulator, recorder: Recorder, zones: Any = None, **attrs: str
     return driver
 
 
-def timed_command(driver: ReolinkDriver, name: str, args: Any = None) -> tuple[float, Any]:
-    """Run a command; return (seconds taken, result or the ReolinkError raised)."""
-    started = time.monotonic()
+#: The request each command sends, alone (how the emulator's log tells it from a poll).
+COMMAND_CMDS = {"get_motion": ["GetMdState"], "get_dev_info": ["GetDevInfo"]}
+
+
+def run_command(
+    emu: Emulator, driver: ReolinkDriver, name: str, args: Any = None
+) -> Tuple[int, Any]:
+    """Run a command; return (the requests it sent, per the emulator's log; its result or the
+    ReolinkError raised)."""
+    mark = len(emu.requests)
     try:
         result: Any = driver.command(name, args)
     except ReolinkError as error:
         result = error
-    return time.monotonic() - started, result
+    return sum(r.cmds == COMMAND_CMDS[name] for r in emu.requests[mark:]), result
+
+
+class Until:
+    """The requests the device saw from now until the callback first got ``name == value``:
+    how many polls a change took to show, told by the emulator's log instead of a stopwatch."""
+
+    def __init__(
+        self, emu: Emulator, recorder: Recorder, name: str, value: Any, address: Any = None
+    ) -> None:
+        self.emu, self.recorder = emu, recorder
+        self.event = (name, value, address)
+        self.mark = len(emu.requests)
+        self.end: Optional[int] = None
+        recorder.hook = self._hook
+
+    def _hook(self, event: AttributeEvent) -> None:
+        if self.end is None and (event.name, event.value, event.address) == self.event:
+            self.end = len(self.emu.requests)
+
+    def requests(self, timeout: float = WAIT) -> List[RequestRecord]:
+        """Wait for the event (``timeout`` only guards a hang); the requests up to it."""
+        name, value, address = self.event
+        assert self.recorder.wait_for(name, value, address, timeout), self.event
+        self.recorder.hook = None
+        assert self.end is not None, f"{self.event} held before the watch began"
+        return self.emu.requests[self.mark : self.end]
 
 
 def motion_round_trip(emu: Emulator, recorder: Recorder, channel: int = 0, edges: int = 4) -> None:
-    """Raise and clear motion ``edges`` times; every edge must reach the callback, in order."""
+    """Raise and clear motion ``edges`` times; every edge must reach the callback, in order,
+    with the first or second poll after it."""
     address = str(channel)
     # The zone first shows "no motion" (it may just be coming back online).
-    assert recorder.wait_for("motion", 0, address, timeout=2 * INTERVAL + SLACK)
+    assert recorder.wait_for("motion", 0, address, timeout=WAIT)
     before = len(recorder.history("motion", address))
     for i in range(edges):
         on = i % 2 == 0
+        edge = Until(emu, recorder, "motion", 1 if on else 0, address)
         emu.set_motion(channel, on)
-        assert recorder.wait_for("motion", 1 if on else 0, address, timeout=2 * INTERVAL + SLACK)
+        assert len(edge.requests()) <= 2
     seen = recorder.history("motion", address)[before:]
     assert seen == [1, 0] * (edges // 2)
 
@@ -140,14 +171,6 @@ TRANSIENT = {
 }
 
 
-def _detect_bound(kind: str) -> float:
-    if kind == "stall":
-        # The device counts as offline after offline_after (2) failed cycles in a row, each
-        # one request_timeout long (a poll's read timeout is not retried: the next cycle is).
-        return DETECT + FAST.session.offline_after * TIMEOUT
-    return DETECT
-
-
 @pytest.mark.parametrize(
     "kind",
     list(TRANSIENT),
@@ -160,31 +183,28 @@ def test_transient_fault_survived(
     driver = connected(camera, recorder)
     try:
         logins_before = len(logins(camera))
-        armed = time.monotonic()
+        offline = Until(camera, recorder, "online", False)
         camera.add_fault(Fault(kind, **kwargs))
 
-        # A command during the fault fails clearly and within request_timeout (+ slack).
-        took, result = timed_command(driver, "get_motion", {"address": "0"})
+        # A command during the fault fails clearly; being read-only, it may be repeated once.
+        sent, result = run_command(camera, driver, "get_motion", {"address": "0"})
         assert isinstance(result, ReolinkError), result
-        assert took < TIMEOUT + CMD_SLACK
+        assert sent <= 2
         assert str(result)
 
-        detected = recorder.wait_for("online", False, timeout=_detect_bound(kind))
-        detected_in = time.monotonic() - armed
+        # Offline after offline_after failed polls (refused ones never reach the log).
+        failed_polls = [r for r in offline.requests() if r.cmds != ["GetMdState"]]
+        assert len(failed_polls) <= FAST.session.offline_after, failed_polls
         error_then = recorder.value("error") or ""
         assert driver.running
 
-        # The fault ends; polling comes back by itself.
+        # The fault ends; polling comes back by itself, with the first poll that gets through.
         if kind == "refuse":
-            assert camera.wait_until_up(2.0)
+            assert camera.wait_until_up(WAIT)
+        online = Until(camera, recorder, "online", True)
         camera.clear_faults()
-        ended = time.monotonic()
-        cycles = driver.stats().cycles
-        extra = TIMEOUT if kind == "stall" else 0.0  # a request may be stalled right now
-        assert wait_until(
-            lambda: driver.online and driver.stats().cycles > cycles + 1, RECOVER + extra
-        )
-        assert time.monotonic() - ended < RECOVER + extra
+        # (a stalled poll may still be in flight when the fault is cleared)
+        assert len(online.requests()) <= (2 if kind == "stall" else 1)
         assert recorder.value("online", "0") == 1
         motion_round_trip(camera, recorder)
 
@@ -192,8 +212,7 @@ def test_transient_fault_survived(
         assert len(logins(camera)) == logins_before
         assert driver.running
 
-        # Last: the truth was shown in time, in the driver's own words.
-        assert detected, f"device still online {detected_in:.2f} s after the fault ({kind})"
+        # Last: the truth, in the driver's own words.
         assert re.search(reason, error_then), error_then
         assert "offline" in str(recorder.history("error", "0"))
         assert re.search(reason, str(result)), result
@@ -221,7 +240,7 @@ def test_single_garbage_replies_are_one_failed_cycle_only(
             camera.add_fault(Fault(kind, count=1, cmd="GetEvents"))
             assert wait_until(lambda: not camera.pending_faults, 2.0), kind
         cycles = driver.stats().cycles
-        assert wait_until(lambda: driver.stats().cycles >= cycles + 3, RECOVER)
+        assert wait_until(lambda: driver.stats().cycles >= cycles + 3, WAIT)
         motion_round_trip(camera, recorder)
         assert driver.running and driver.online
         assert len(logins(camera)) == 1
@@ -236,20 +255,20 @@ def test_reboot_tokens_invalid_one_login_after(camera: Emulator, recorder: Recor
     driver = connected(camera, recorder)
     try:
         token_before = camera.sessions[0]
-        rebooted = time.monotonic()
+        offline = Until(camera, recorder, "online", False)
         camera.reboot(down_seconds=1.0)
-        assert recorder.wait_for("online", False, timeout=DETECT)
-        assert time.monotonic() - rebooted < DETECT
+        assert offline.requests() == []  # nothing reaches a device that is down
         assert "refused" in recorder.value("error") or "connection" in recorder.value("error")
 
-        took, result = timed_command(driver, "get_dev_info")
+        sent, result = run_command(camera, driver, "get_dev_info")
         assert isinstance(result, ConnectError), result
-        assert took < TIMEOUT + CMD_SLACK
+        assert sent == 0
 
-        assert camera.wait_until_up(3.0)
-        up = time.monotonic()
-        assert recorder.wait_for("online", True, timeout=RECOVER)
-        assert time.monotonic() - up < RECOVER
+        online = Until(camera, recorder, "online", True)
+        assert camera.wait_until_up(WAIT)
+        # Back with the first tries: a poll refused -6 (the token died), one Login, a poll.
+        back = [r.cmds for r in online.requests()]
+        assert back.count(["Login"]) == 1 and len(back) <= 3, back
         motion_round_trip(camera, recorder)
         # The old token died with the reboot; one Login made a new one, and only one.
         assert len(logins(camera)) == 2
@@ -289,7 +308,7 @@ def test_single_minus_6_logs_in_once_and_goes_on(camera: Emulator, recorder: Rec
         camera.add_fault(Fault("rsp_code", code=-6, count=1, cmd="GetEvents"))
         assert wait_until(lambda: not camera.pending_faults, 2.0)
         cycles = driver.stats().cycles
-        assert wait_until(lambda: driver.stats().cycles >= cycles + 3, RECOVER)
+        assert wait_until(lambda: driver.stats().cycles >= cycles + 3, WAIT)
         motion_round_trip(camera, recorder)
         assert len(logins(camera)) == 2
         assert recorder.history("online") == [True]
@@ -328,10 +347,11 @@ def test_persistent_minus_6_no_login_storm(camera: Emulator, recorder: Recorder)
         assert "max session" not in str(recorder.history("error"))
         # The zone shows the truth meanwhile: its polls are refused.
         assert recorder.value("online", "0") == 0
-        # Back after the fault ends, within the auth back-off step then in effect (two
-        # refusals with a fresh token: the second step, 3 s scaled = 5 min real).
-        bound = FAST.session.auth_backoff[1] + 2 * INTERVAL + SLACK
-        assert wait_until(lambda: driver.online and recorder.value("online", "0") == 1, bound)
+        # Back after the fault ends, after the auth back-off step then in effect (two
+        # refusals with a fresh token: the second step, 3 s scaled = 5 min real): one Login.
+        mark = len(camera.requests)
+        assert wait_until(lambda: driver.online and recorder.value("online", "0") == 1, WAIT)
+        assert len([r for r in camera.requests[mark:] if r.cmds == ["Login"]]) <= 1
         motion_round_trip(camera, recorder)
     finally:
         driver.disconnect()
@@ -348,15 +368,13 @@ def test_max_session_minus_5_waits_for_a_free_slot(recorder: Recorder) -> None:
             assert driver.connect() is False
             assert driver.running
             assert "max session" in recorder.value("error")
-            took, result = timed_command(driver, "get_motion", {"address": "0"})
+            sent, result = run_command(emu, driver, "get_motion", {"address": "0"})
             assert isinstance(result, LockedOutError), result
-            assert took < TIMEOUT + CMD_SLACK
+            assert sent == 0  # refused at once: the driver knows it has no session
+            online = Until(emu, recorder, "online", True)
             raw_logout(emu, other)
-            freed = time.monotonic()
-            # The next automatic Login comes after the first auth back-off step (0.3 s).
-            bound = FAST.session.auth_backoff[0] + 2 * INTERVAL + SLACK
-            assert recorder.wait_for("online", True, timeout=bound)
-            assert time.monotonic() - freed < bound
+            # The next automatic Login (after the first auth back-off step) gets the slot.
+            assert [r.cmds for r in online.requests()][:2] == [["Logout"], ["Login"]]
             motion_round_trip(emu, recorder)
         finally:
             driver.disconnect()
@@ -372,13 +390,13 @@ def test_minus_105_frequent_logins_backs_off(recorder: Recorder) -> None:
             assert "Frequent logins" in recorder.value("error")
             pause(1.0)  # 100 s of device time: at most the 0.3 s retry happened
             assert len(logins(emu)) <= 2
-            took, result = timed_command(driver, "get_dev_info")
+            sent, result = run_command(emu, driver, "get_dev_info")
             assert isinstance(result, LockedOutError), result
             assert "Frequent logins" in str(result)
-            assert took < TIMEOUT + CMD_SLACK
+            assert sent == 0
             emu.clear_faults()
             # The next try is 3 s after the second refusal (scaled 5 min); then it works.
-            assert recorder.wait_for("online", True, timeout=FAST.session.auth_backoff[1] + 1.0)
+            assert recorder.wait_for("online", True, timeout=WAIT)
             motion_round_trip(emu, recorder)
         finally:
             driver.disconnect()
@@ -394,11 +412,10 @@ def test_locked_account_waits_out_the_lock(recorder: Recorder) -> None:
         try:
             assert driver.connect() is False
             assert "locked" in recorder.value("error")
-            took, result = timed_command(driver, "get_motion", {"address": "0"})
+            sent, result = run_command(emu, driver, "get_motion", {"address": "0"})
             assert isinstance(result, AuthError), result
-            assert took < TIMEOUT + CMD_SLACK
-            bound = FAST.session.auth_backoff[0] + 2 * INTERVAL + SLACK
-            assert recorder.wait_for("online", True, timeout=bound)
+            assert sent == 0
+            assert recorder.wait_for("online", True, timeout=WAIT)
             motion_round_trip(emu, recorder)
         finally:
             driver.disconnect()
@@ -412,9 +429,9 @@ def test_wrong_password_never_locks_the_account(recorder: Recorder) -> None:
         try:
             assert driver.connect() is False
             assert "login failed" in recorder.value("error")
-            took, result = timed_command(driver, "get_dev_info")
+            sent, result = run_command(emu, driver, "get_dev_info")
             assert isinstance(result, AuthError), result
-            assert took < TIMEOUT + CMD_SLACK
+            assert sent == 0
             # Back-off 0.3 s then 3 s: the third Login goes at ~3.3 s; the fourth is not
             # allowed before the 6 s window has passed.
             pause(3.6)
@@ -459,7 +476,7 @@ def test_bad_batch_retried_command_by_command(
         nvr.add_fault(fault)
         assert wait_until(lambda: not nvr.pending_faults, 2.0)
         cycles = driver.stats().cycles
-        assert wait_until(lambda: driver.stats().cycles >= cycles + 2, RECOVER)
+        assert wait_until(lambda: driver.stats().cycles >= cycles + 2, WAIT)
         records = nvr.requests
         faulty = next(i for i, r in enumerate(records) if "GetMdState" in r.cmds)
         batch = records[faulty].cmds
@@ -510,7 +527,7 @@ def test_left_out_command_is_tried_again_after_a_new_login(
         mark = len(nvr.requests)
         assert wait_until(lambda: any("GetAiState" in r.cmds for r in nvr.requests[mark:]), 2.0)
         nvr.set_ai(1, "people", True)
-        assert recorder.wait_for("ai_detected", "people", "1", timeout=2 * INTERVAL + SLACK)
+        assert recorder.wait_for("ai_detected", "people", "1", timeout=WAIT)
     finally:
         driver.disconnect()
 
@@ -521,7 +538,7 @@ def test_left_out_command_does_not_silence_the_zone(nvr: Emulator, recorder: Rec
         nvr.add_fault(Fault("batch_error", code=-8, count=None, cmd="GetAiState"))
         assert wait_until(lambda: driver.stats().cycles >= 6, 3.0)
         nvr.set_motion(1, True)
-        assert recorder.wait_for("motion", 1, "1", timeout=2 * INTERVAL + SLACK)
+        assert recorder.wait_for("motion", 1, "1", timeout=WAIT)
         assert recorder.value("online", "1") == 1
     finally:
         driver.disconnect()
@@ -533,21 +550,19 @@ def test_left_out_command_does_not_silence_the_zone(nvr: Emulator, recorder: Rec
 def test_nvr_channel_offline_and_back(nvr: Emulator, recorder: Recorder) -> None:
     driver = connected(nvr, recorder, {"0": {}, "1": {}})
     try:
-        went = time.monotonic()
+        offline = Until(nvr, recorder, "online", 0, "1")
         nvr.set_online(1, False)
-        assert recorder.wait_for("online", 0, "1", timeout=DETECT)
-        assert wait_until(lambda: recorder.value("error", "1") == "channel is offline", DETECT)
-        assert time.monotonic() - went < DETECT + INTERVAL
+        assert len(offline.requests()) <= 2  # shown by the first or second poll
+        assert wait_until(lambda: recorder.value("error", "1") == "channel is offline", WAIT)
         # The device and the other channel are unaffected.
         assert recorder.history("online") == [True]
         motion_round_trip(nvr, recorder, channel=0)
-        took, result = timed_command(driver, "get_motion", {"address": "1"})
-        assert took < TIMEOUT + CMD_SLACK
+        sent, result = run_command(nvr, driver, "get_motion", {"address": "1"})
+        assert sent <= 1
         assert isinstance(result, ReolinkError), result
-        back = time.monotonic()
+        online = Until(nvr, recorder, "online", 1, "1")
         nvr.set_online(1, True)
-        assert recorder.wait_for("online", 1, "1", timeout=RECOVER)
-        assert time.monotonic() - back < RECOVER
+        assert len(online.requests()) <= 2
         assert recorder.value("error", "1") == ""
         motion_round_trip(nvr, recorder, channel=1)
         assert len(logins(nvr)) == 1
@@ -559,7 +574,7 @@ def test_nvr_channel_offline_error_does_not_flap(nvr: Emulator, recorder: Record
     driver = connected(nvr, recorder, {"0": {}, "1": {}})
     try:
         nvr.set_online(1, False)
-        assert wait_until(lambda: recorder.value("error", "1") == "channel is offline", DETECT)
+        assert wait_until(lambda: recorder.value("error", "1") == "channel is offline", WAIT)
         pause(3 * INTERVAL)
         errors = [e for e in recorder.history("error", "1") if e]
         assert errors[errors.index("channel is offline") :] == ["channel is offline"]
@@ -573,19 +588,21 @@ def test_hub_sleeping_channel_not_polled_until_awake(recorder: Recorder) -> None
         try:
             per_batch = max(r.cmds.count("GetEvents") for r in hub.requests)
             assert per_batch == 2
+            asleep = Until(hub, recorder, "online", 0, "1")
             hub.set_sleeping(1, True)
-            assert recorder.wait_for("online", 0, "1", timeout=DETECT)
-            assert wait_until(lambda: "asleep" in recorder.value("error", "1"), DETECT)
+            assert len(asleep.requests()) <= 2
+            assert wait_until(lambda: "asleep" in recorder.value("error", "1"), WAIT)
             hub.clear_requests()
             pause(4 * INTERVAL)
             polls = [r for r in hub.requests if "GetEvents" in r.cmds]
             # Only the awake channel is polled: a sleeping battery camera must not be woken.
             assert polls and all(r.cmds.count("GetEvents") == 1 for r in polls)
             motion_round_trip(hub, recorder, channel=2)
-            took, result = timed_command(driver, "get_dev_info")
-            assert took < TIMEOUT + CMD_SLACK and isinstance(result, dict)
+            sent, result = run_command(hub, driver, "get_dev_info")
+            assert sent == 1 and isinstance(result, dict)
+            awake = Until(hub, recorder, "online", 1, "1")
             hub.set_sleeping(1, False)
-            assert recorder.wait_for("online", 1, "1", timeout=RECOVER)
+            assert len(awake.requests()) <= 2
             motion_round_trip(hub, recorder, channel=1)
             assert recorder.history("online") == [True]
         finally:
@@ -598,16 +615,14 @@ def test_hub_sleeping_channel_not_polled_until_awake(recorder: Recorder) -> None
 def test_unresolvable_host_name(camera: Emulator, recorder: Recorder) -> None:
     driver = start(camera, recorder, ip="camera.invalid")
     try:
-        started = time.monotonic()
         assert driver.connect() is False
-        assert time.monotonic() - started < 4 * TIMEOUT + 1.0
         assert driver.running
         assert recorder.value("online") is False
         assert "could not be resolved" in recorder.value("error")
         assert "camera.invalid" in recorder.value("error")
-        took, result = timed_command(driver, "get_motion", {"address": "0"})
+        sent, result = run_command(camera, driver, "get_motion", {"address": "0"})
         assert isinstance(result, ConnectError) and "resolved" in str(result), result
-        assert took < TIMEOUT + CMD_SLACK
+        assert sent == 0
         pause(3 * INTERVAL)
         assert driver.running
     finally:

@@ -20,7 +20,6 @@ import http.server
 import json
 import logging
 import threading
-import time
 import tracemalloc
 from pathlib import Path
 from typing import Any, Callable, Dict, Iterator, List, Optional, Tuple
@@ -61,19 +60,20 @@ from reolink.protocol import (
 
 INTERVAL = 0.1
 TIMEOUT = 0.5
+#: How long a test waits for what must happen: a guard against a hang, not a speed bound.
+WAIT = 10.0
 ATTRS = {"status_interval": "100", "request_timeout": "500"}
 MB = 1_000_000
 BASE = {"ip": "127.0.0.1", "username": "admin", "password": "admin123"}
 PASSWORD = "admin123"
 
 
-def timed(call: Callable[[], Any]) -> Tuple[float, Any]:
-    started = time.monotonic()
+def attempt(call: Callable[[], Any]) -> Any:
+    """The call's result, or the ReolinkError it raised."""
     try:
-        result = call()
+        return call()
     except ReolinkError as error:
-        result = error
-    return time.monotonic() - started, result
+        return error
 
 
 def no_driver_errors(caplog: pytest.LogCaptureFixture) -> List[str]:
@@ -592,9 +592,9 @@ def carries_on(server: HostileServer, driver: ReolinkDriver, recorder: Recorder)
     bound = 2 * INTERVAL + FAST.session.backoff_max + TIMEOUT + 0.5
     assert wait_until(lambda: driver.online and driver.stats().cycles >= cycles + 2, bound)
     server.emu.set_motion(0, True)
-    assert recorder.wait_for("motion", 1, "0", timeout=1.0)
+    assert recorder.wait_for("motion", 1, "0", timeout=WAIT)
     server.emu.set_motion(0, False)
-    assert recorder.wait_for("motion", 0, "0", timeout=1.0)
+    assert recorder.wait_for("motion", 0, "0", timeout=WAIT)
     assert driver.running
 
 
@@ -623,16 +623,15 @@ def test_hostile_reply_clear_error_then_carries_on(
         hostile.arm("*", factory(hostile))
         tracemalloc.start()
         try:
-            took, result = timed(lambda: driver.command("get_motion", {"address": "0"}))
+            result = attempt(lambda: driver.command("get_motion", {"address": "0"}))
             peak = tracemalloc.get_traced_memory()[1]
         finally:
             tracemalloc.stop()
         assert isinstance(result, kind), result
         assert words in str(result)
-        assert took < TIMEOUT + 1.0
         # The cap is 2 MB for JSON: nothing near the 100 MB the device offers is held.
         assert peak < 12 * MB, f"peak {peak} bytes"
-        assert recorder.wait_for("online", False, timeout=2 * INTERVAL + 2 * TIMEOUT + 0.5)
+        assert recorder.wait_for("online", False, timeout=WAIT)
         assert recorder.value("error")
         carries_on(hostile, driver, recorder)
     finally:
@@ -646,12 +645,11 @@ def test_huge_snapshot_cut_at_the_image_cap(hostile: HostileServer, recorder: Re
         hostile.arm("Snap", huge(False, "image/jpeg")(hostile))
         tracemalloc.start()
         try:
-            took, result = timed(lambda: driver.command("snapshot", {"address": "0"}))
+            result = attempt(lambda: driver.command("snapshot", {"address": "0"}))
             peak = tracemalloc.get_traced_memory()[1]
         finally:
             tracemalloc.stop()
         assert isinstance(result, ResponseTooLarge), result
-        assert took < 2 * TIMEOUT + 1.0  # a snapshot's budget is twice request_timeout
         # The image cap is 16 MB (read in 64 KB chunks, then joined once).
         assert peak < 40 * MB, f"peak {peak} bytes"
         carries_on(hostile, driver, recorder)
@@ -693,8 +691,7 @@ def test_numbers_as_strings_everywhere(
         hostile.arm("GetMdState", stringly)
         emu.set_motion(0, True)
         for command, args in (("get_dev_info", None), ("get_motion", {"address": "0"})):
-            took, result = timed(lambda c=command, a=args: driver.command(c, a))
-            assert took < TIMEOUT + 1.0
+            result = attempt(lambda c=command, a=args: driver.command(c, a))
             if isinstance(result, ReolinkError):
                 assert isinstance(result, (RemoteProtocolError, ApiError)), result
                 assert "internal error" not in str(result)
@@ -795,14 +792,16 @@ def test_html_snapshot_is_a_clear_error(recorder: Recorder) -> None:
         assert driver.connect() is True
         try:
             emu.add_fault(Fault("html_index", count=None, cmd="Snap"))
-            took, result = timed(lambda: driver.command("snapshot", {"address": "0"}))
+            mark = len(emu.requests)
+            result = attempt(lambda: driver.command("snapshot", {"address": "0"}))
             assert isinstance(result, RemoteProtocolError), result
             assert "HTML" in str(result) or "web page" in str(result)
-            assert took < TIMEOUT + 1.0
+            # Tried once more after a fresh Login (a web page may mean a dead token), no more.
+            assert [r.cmds for r in emu.requests[mark:]].count(["Snap"]) <= 2
             emu.clear_faults()
             assert driver.command("snapshot", {"address": "0"})["length"] > 0
             emu.set_motion(0, True)
-            assert recorder.wait_for("motion", 1, "0", timeout=1.0)
+            assert recorder.wait_for("motion", 1, "0", timeout=WAIT)
         finally:
             driver.disconnect()
 
@@ -819,16 +818,19 @@ def test_bodies_that_outlast_request_timeout(recorder: Recorder, fault: Fault) -
         assert driver.connect() is True
         try:
             emu.add_fault(fault)
-            took, result = timed(lambda: driver.command("get_dev_info"))
-            assert isinstance(result, ReolinkError), result
+            mark = len(emu.requests)
+            result = attempt(lambda: driver.command("get_dev_info"))
+            # The deadline error: a per-read timeout would never fire on bytes that keep
+            # coming, and the whole reply would take many request_timeouts to arrive.
+            assert isinstance(result, Timeout), result
             assert "within" in str(result)
-            assert took < TIMEOUT + 1.0
-            assert recorder.wait_for("online", False, timeout=2 * INTERVAL + 2 * TIMEOUT + 0.5)
+            assert [r.cmds for r in emu.requests[mark:]].count(["GetDevInfo"]) <= 2
+            assert recorder.wait_for("online", False, timeout=WAIT)
             emu.clear_faults()
             cycles = driver.stats().cycles
             assert wait_until(lambda: driver.online and driver.stats().cycles > cycles + 1, 2.0)
             emu.set_motion(0, True)
-            assert recorder.wait_for("motion", 1, "0", timeout=1.0)
+            assert recorder.wait_for("motion", 1, "0", timeout=WAIT)
         finally:
             driver.disconnect()
 

@@ -43,8 +43,8 @@ LEASE = 2  # seconds of wall clock: renewed about every 1.4 s
 CHANNELS = (0, 1)
 #: Each motion state is held at least this long: two poll intervals.
 HOLD = 2 * INTERVAL
-SLACK = 0.5
-RECOVER = 2 * INTERVAL + FAST.session.backoff_max + TIMEOUT + SLACK
+#: How long a wait may take before the test calls it a hang (not a speed bound).
+WAIT = 10.0
 #: Memory the process may gain between the end of the warm-up and the end of the run.
 MEMORY_BOUND = 4 * 1024 * 1024
 
@@ -123,7 +123,7 @@ class Soak:
 
     def event_phase(self, seconds: float) -> None:
         for channel in CHANNELS:
-            assert self.recorder.wait_for("motion", 0, str(channel), timeout=RECOVER), (
+            assert self.recorder.wait_for("motion", 0, str(channel), timeout=WAIT), (
                 f"seed {self.seed}: zone {channel} not clear at the start of an event phase"
             )
         marks = {c: len(self.recorder.history("motion", str(c))) for c in CHANNELS}
@@ -153,7 +153,7 @@ class Soak:
             next_change[channel] = time.monotonic() + self.rng.uniform(HOLD, 2 * HOLD)
         for channel in CHANNELS:
             address = str(channel)
-            assert self.recorder.wait_for("motion", 0, address, timeout=RECOVER)
+            assert self.recorder.wait_for("motion", 0, address, timeout=WAIT)
             seen = self.recorder.history("motion", address)[marks[channel] :]
             assert seen == expected[channel], (
                 f"seed {self.seed}: zone {channel} edges {seen} != held {expected[channel]}"
@@ -192,12 +192,15 @@ class Soak:
         for channel in CHANNELS:
             self.set_motion(channel, False)
         assert self.emu.wait_until_up(5.0)
-        ended = time.monotonic()
+        mark = len(self.emu.requests)
         cycles = self.driver.stats().cycles
         assert wait_until(
-            lambda: self.driver.online and self.driver.stats().cycles >= cycles + 2, RECOVER
-        ), f"seed {self.seed}: no recovery within {RECOVER:.2f} s after {kind}"
-        assert time.monotonic() - ended < RECOVER + INTERVAL
+            lambda: self.driver.online and self.driver.stats().cycles >= cycles + 2, WAIT
+        ), f"seed {self.seed}: no recovery after {kind}"
+        # Back with the first tries, per the request log: two good polls, plus at most a
+        # stalled one still in flight, a -6 and one Login (and one poll more while we look).
+        took = [r.cmds for r in self.emu.requests[mark:]]
+        assert len(took) <= 6 and took.count(["Login"]) <= 1, f"seed {self.seed}: {took}"
         assert self.driver.running
 
 

@@ -20,7 +20,6 @@ import ssl
 import subprocess
 import sys
 import threading
-import time
 from pathlib import Path
 from typing import Any, Iterator, List, Optional, Set, Tuple
 
@@ -282,10 +281,8 @@ def test_pinned_fingerprint_refuses_a_new_certificate(pki: Any, recorder: Record
         error = recorder.value("error")
         assert "fingerprint mismatch" in error and "TLS" in error, error
         assert fingerprint_b[:8].upper() in error.replace(":", "")
-        started = time.monotonic()
         with pytest.raises(TLSError, match="fingerprint"):
             driver.command("get_dev_info")
-        assert time.monotonic() - started < TIMEOUT + 0.5
         threading.Event().wait(3 * INTERVAL)  # a few more cycles against the impostor
         assert driver.running
         # Nothing was sent to the impostor: no Login (password), no token.

@@ -486,7 +486,7 @@ def test_watch_bad_zones_exit_2(camera: Emulator) -> None:
 
 def test_demo_runs_and_summarizes() -> None:
     result = subprocess.run(
-        [sys.executable, "-m", "reolink.cli", "demo", "--seconds", "5"],
+        [sys.executable, "-m", "reolink.cli", "demo", "--seconds", "2.5", "--interval", "200"],
         env=env(None),
         stdin=subprocess.DEVNULL,
         capture_output=True,

@@ -27,7 +27,7 @@ from typing import Any, Iterator, List, Optional, Tuple
 import pytest
 from conftest import FAST, Recorder, http_driver, pause, wait_until
 
-from reolink.driver import AttributeEvent, ReolinkDriver
+from reolink.driver import AttributeEvent, ReolinkDriver, Timing
 from reolink.emulator import Emulator, Fault
 from reolink.emulator.core import RequestRecord
 from reolink.errors import (
@@ -40,6 +40,11 @@ from reolink.errors import (
 INTERVAL = 0.1
 TIMEOUT = 0.5
 ATTRS = {"status_interval": str(int(INTERVAL * 1000)), "request_timeout": str(int(TIMEOUT * 1000))}
+#: The account-safety tests wait out back-offs of minutes: they run x0.003 (auth back-off 0.09 s
+#: / 0.9 s / 2.7 s, the 10 min window 1.8 s) and poll every 30 ms, which is 10 s of device
+#: time as 100 ms is in FAST. Their counts (Logins per window) do not change with the scale.
+AUTH = Timing().scaled(0.003, min_status_interval_ms=10)
+AUTH_ATTRS = {"status_interval": "30", "request_timeout": str(int(TIMEOUT * 1000))}
 #: How long a test waits for what must happen (a guard against a hang, not a bound: how soon
 #: something happened is asserted on the emulator's request log).
 WAIT = 10.0
@@ -52,15 +57,20 @@ def logins(emu: Emulator) -> List[RequestRecord]:
     return [r for r in emu.requests if r.cmds == ["Login"]]
 
 
-def start(emu: Emulator, recorder: Recorder, zones: Any = None, **attrs: str) -> ReolinkDriver:
-    merged = dict(ATTRS)
+def start(
+    emu: Emulator, recorder: Recorder, zones: Any = None, timing: Timing = FAST, **attrs: str
+) -> ReolinkDriver:
+    merged = dict(AUTH_ATTRS if timing is AUTH else ATTRS)
     merged.update(attrs)
-    driver = http_driver(emu, {"0": {}} if zones is None else zones, recorder, **merged)
-    return driver
+    return http_driver(
+        emu, {"0": {}} if zones is None else zones, recorder, timing=timing, **merged
+    )
 
 
-def connected(emu: Emulator, recorder: Recorder, zones: Any = None, **attrs: str) -> ReolinkDriver:
-    driver = start(emu, recorder, zones, **attrs)
+def connected(
+    emu: Emulator, recorder: Recorder, zones: Any = None, timing: Timing = FAST, **attrs: str
+) -> ReolinkDriver:
+    driver = start(emu, recorder, zones, timing, **attrs)
     assert driver.connect() is True
     assert wait_until(lambda: driver.stats().cycles >= 2, 2.0)
     return driver
@@ -335,20 +345,20 @@ def test_single_minus_6_right_after_a_login_is_survived(
 
 
 def test_persistent_minus_6_no_login_storm(camera: Emulator, recorder: Recorder) -> None:
-    driver = connected(camera, recorder)
+    driver = connected(camera, recorder, timing=AUTH)
     try:
         camera.add_fault(Fault("rsp_code", code=-6, count=None, cmd="GetEvents"))
-        pause(2.0)  # 200 s of device time
+        pause(0.6)  # 200 s of device time
         storm = len(logins(camera)) - 1
         camera.clear_faults()
-        # A Login per doubling back-off from auth_retry_delay would be 5 in these 2 s; one
-        # per poll cycle is the storm (and fills the session table: -5).
-        assert storm <= 5, f"{storm} Logins in 2 s of persistent -6"
+        # A Login per doubling back-off from auth_retry_delay would be 5 in these 200 s; one
+        # per poll cycle (20) is the storm (and fills the session table: -5).
+        assert storm <= 5, f"{storm} Logins in 200 s (device time) of persistent -6"
         assert "max session" not in str(recorder.history("error"))
         # The zone shows the truth meanwhile: its polls are refused.
         assert recorder.value("online", "0") == 0
         # Back after the fault ends, after the auth back-off step then in effect (two
-        # refusals with a fresh token: the second step, 3 s scaled = 5 min real): one Login.
+        # refusals with a fresh token: the second step, 5 min real): one Login.
         mark = len(camera.requests)
         assert wait_until(lambda: driver.online and recorder.value("online", "0") == 1, WAIT)
         assert len([r for r in camera.requests[mark:] if r.cmds == ["Login"]]) <= 1
@@ -384,18 +394,18 @@ def test_max_session_minus_5_waits_for_a_free_slot(recorder: Recorder) -> None:
 def test_minus_105_frequent_logins_backs_off(recorder: Recorder) -> None:
     with Emulator(profile="camera") as emu:
         emu.add_fault(Fault("rsp_code", code=-105, count=None, cmd="Login"))
-        driver = start(emu, recorder)
+        driver = start(emu, recorder, timing=AUTH)
         try:
             assert driver.connect() is False
             assert "Frequent logins" in recorder.value("error")
-            pause(1.0)  # 100 s of device time: at most the 0.3 s retry happened
+            pause(0.3)  # 100 s of device time: at most the 30 s retry happened
             assert len(logins(emu)) <= 2
             sent, result = run_command(emu, driver, "get_dev_info")
             assert isinstance(result, LockedOutError), result
             assert "Frequent logins" in str(result)
             assert sent == 0
             emu.clear_faults()
-            # The next try is 3 s after the second refusal (scaled 5 min); then it works.
+            # The next try is 5 min (device time) after the second refusal; then it works.
             assert recorder.wait_for("online", True, timeout=WAIT)
             motion_round_trip(emu, recorder)
         finally:
@@ -425,16 +435,16 @@ def test_locked_account_waits_out_the_lock(recorder: Recorder) -> None:
 def test_wrong_password_never_locks_the_account(recorder: Recorder) -> None:
     """Firmware here locks after 4 failures; the driver sends at most 3 in the (scaled) 10 min."""
     with Emulator(profile="camera", lockout_attempts=4) as emu:
-        driver = start(emu, recorder, password="wrong-pass")
+        driver = start(emu, recorder, timing=AUTH, password="wrong-pass")
         try:
             assert driver.connect() is False
             assert "login failed" in recorder.value("error")
             sent, result = run_command(emu, driver, "get_dev_info")
             assert isinstance(result, AuthError), result
             assert sent == 0
-            # Back-off 0.3 s then 3 s: the third Login goes at ~3.3 s; the fourth is not
-            # allowed before the 6 s window has passed.
-            pause(3.6)
+            # Back-off 30 s then 5 min (device time): the third Login goes at ~5.5 min; the
+            # fourth is not allowed before the 10 min window has passed.
+            pause(1.08)  # 6 min of device time
             failed = len(logins(emu))
             assert driver.running
         finally:

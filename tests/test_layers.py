@@ -273,3 +273,33 @@ def test_the_package_facade_still_offers_every_name() -> None:
                          timeout=60)
     assert out.returncode == 0, out.stderr
     assert "NoSuchName" in out.stdout
+
+
+# ---------------------------------------------------------------------- function length
+#: Packages whose functions stay under MAX_FUNCTION_LINES (reolink/driver and transports join
+#: once their rewrites land).
+SHORT_FUNCTION_DIRS = (PROTOCOL,)
+MAX_FUNCTION_LINES = 60
+
+
+def long_functions(paths: list[Path]) -> list[str]:
+    """``file:function (lines)`` for every function longer than MAX_FUNCTION_LINES."""
+    found = []
+    for path in paths:
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"), filename=str(path))):
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                lines = (node.end_lineno or node.lineno) - node.lineno + 1
+                if lines > MAX_FUNCTION_LINES:
+                    found.append(f"{path.name}:{node.name} ({lines})")
+    return found
+
+
+def test_no_long_functions() -> None:
+    paths = sorted(p for d in SHORT_FUNCTION_DIRS for p in d.rglob("*.py"))
+    assert paths and long_functions(paths) == []
+
+
+def test_long_function_check_counts_lines(tmp_path: Path) -> None:
+    body = "".join(f"    x{i} = {i}\n" for i in range(MAX_FUNCTION_LINES))
+    sample = _write(tmp_path, {"m.py": f"def short():\n    pass\n\ndef long():\n{body}"})
+    assert long_functions([sample / "m.py"]) == [f"m.py:long ({MAX_FUNCTION_LINES + 1})"]

@@ -170,7 +170,7 @@ def nvr() -> Iterator[Emulator]:
 
 #: kind -> (Fault kwargs, what the command error / device error must say)
 TRANSIENT = {
-    "refuse": ({"seconds": 1.0}, r"connection refused"),
+    "refuse": ({"seconds": 0.5}, r"connection refused"),
     "drop": ({"count": None}, r"connection broken|closed"),
     "drop_mid_reply": ({"count": None}, r"closed mid-reply|connection broken"),
     "stall": ({"count": None, "seconds": 2.0}, r"no complete response|no answer|within"),

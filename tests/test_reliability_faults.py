@@ -72,7 +72,7 @@ def connected(
 ) -> ReolinkDriver:
     driver = start(emu, recorder, zones, timing, **attrs)
     assert driver.connect() is True
-    assert wait_until(lambda: driver.stats().cycles >= 2, 2.0)
+    assert wait_until(lambda: driver.stats().cycles >= 2, WAIT)
     return driver
 
 
@@ -248,7 +248,7 @@ def test_single_garbage_replies_are_one_failed_cycle_only(
             "short_reply",
         ):
             camera.add_fault(Fault(kind, count=1, cmd="GetEvents"))
-            assert wait_until(lambda: not camera.pending_faults, 2.0), kind
+            assert wait_until(lambda: not camera.pending_faults, WAIT), kind
         cycles = driver.stats().cycles
         assert wait_until(lambda: driver.stats().cycles >= cycles + 3, WAIT)
         motion_round_trip(camera, recorder)
@@ -316,7 +316,7 @@ def test_single_minus_6_logs_in_once_and_goes_on(camera: Emulator, recorder: Rec
     driver = connected(camera, recorder)
     try:
         camera.add_fault(Fault("rsp_code", code=-6, count=1, cmd="GetEvents"))
-        assert wait_until(lambda: not camera.pending_faults, 2.0)
+        assert wait_until(lambda: not camera.pending_faults, WAIT)
         cycles = driver.stats().cycles
         assert wait_until(lambda: driver.stats().cycles >= cycles + 3, WAIT)
         motion_round_trip(camera, recorder)
@@ -335,7 +335,7 @@ def test_single_minus_6_right_after_a_login_is_survived(
         # poll, the first request with the new token (it comes tens of ms later).
         assert driver.command("login")["logged_in"] is True
         camera.add_fault(Fault("rsp_code", code=-6, count=1, cmd="GetEvents"))
-        assert wait_until(lambda: not camera.pending_faults, 2.0)
+        assert wait_until(lambda: not camera.pending_faults, WAIT)
         pause(3 * INTERVAL)
         assert recorder.history("online", "0") == [1], recorder.value("error", "0")
         assert recorder.history("online") == [True]
@@ -484,7 +484,7 @@ def test_bad_batch_retried_command_by_command(
     try:
         nvr.clear_requests()
         nvr.add_fault(fault)
-        assert wait_until(lambda: not nvr.pending_faults, 2.0)
+        assert wait_until(lambda: not nvr.pending_faults, WAIT)
         cycles = driver.stats().cycles
         assert wait_until(lambda: driver.stats().cycles >= cycles + 2, WAIT)
         records = nvr.requests
@@ -508,7 +508,7 @@ def test_command_timing_out_alone_is_left_out_for_the_session(
     try:
         nvr.add_fault(Fault("batch_error", code=-8, count=None, cmd="GetAiState"))
         nvr.clear_requests()
-        assert wait_until(lambda: driver.stats().cycles >= 6, 3.0)
+        assert wait_until(lambda: driver.stats().cycles >= 6, WAIT)
         pause(4 * INTERVAL)
         records = nvr.requests
         tried_alone = [r for r in records if r.cmds == ["GetAiState"]]
@@ -535,7 +535,7 @@ def test_left_out_command_is_tried_again_after_a_new_login(
         nvr.clear_faults()
         assert driver.command("login")["logged_in"] is True
         mark = len(nvr.requests)
-        assert wait_until(lambda: any("GetAiState" in r.cmds for r in nvr.requests[mark:]), 2.0)
+        assert wait_until(lambda: any("GetAiState" in r.cmds for r in nvr.requests[mark:]), WAIT)
         nvr.set_ai(1, "people", True)
         assert recorder.wait_for("ai_detected", "people", "1", timeout=WAIT)
     finally:
@@ -546,7 +546,7 @@ def test_left_out_command_does_not_silence_the_zone(nvr: Emulator, recorder: Rec
     driver = connected(nvr, recorder, {"0": {}, "1": {}})
     try:
         nvr.add_fault(Fault("batch_error", code=-8, count=None, cmd="GetAiState"))
-        assert wait_until(lambda: driver.stats().cycles >= 6, 3.0)
+        assert wait_until(lambda: driver.stats().cycles >= 6, WAIT)
         nvr.set_motion(1, True)
         assert recorder.wait_for("motion", 1, "1", timeout=WAIT)
         assert recorder.value("online", "1") == 1

@@ -35,6 +35,8 @@ WRONG_PASSWORD = "Wr0ng-Secret-Pw!q2"
 ROOT = Path(__file__).resolve().parent.parent
 INTERVAL = 0.1
 TIMEOUT = 0.5
+#: How long a test waits for what must happen: a guard against a hang, not a speed bound.
+WAIT = 10.0
 ATTRS = {"status_interval": "100", "request_timeout": "500"}
 
 
@@ -106,12 +108,13 @@ def test_no_secret_in_logs_errors_reprs_or_results(
                 Fault("drop_mid_reply", count=1),
             ):
                 emu.add_fault(fault)
-                assert wait_until(lambda: not emu.pending_faults, 2.0)
+                assert wait_until(lambda: not emu.pending_faults, WAIT)
             # A reboot: the driver loses its token, logs in again.
             outputs.append(json.dumps(driver.command("reboot")))
-            assert recorder.wait_for("online", True, timeout=5.0)
-            assert wait_until(lambda: emu.login_count >= 5, 5.0)  # lease renewals too
-            outputs += [repr(driver), repr(driver.values()), repr(driver.stats())]
+            assert recorder.wait_for("online", True, timeout=WAIT)
+            assert wait_until(lambda: emu.login_count >= 5, WAIT)  # lease renewals too
+            outputs += [repr(driver), repr(driver.config), repr(driver.session)]
+            outputs += [repr(driver._client), repr(driver._client and driver._client.transport)]
         finally:
             driver.disconnect()
         outputs.append(repr(driver))
@@ -277,7 +280,7 @@ def test_pinned_fingerprint_refuses_a_new_certificate(pki: Any, recorder: Record
         # The device comes back with another certificate (a swap, or someone in between).
         first.stop()
         second = _https(cert_b, port)
-        assert recorder.wait_for("online", False, timeout=2.0)
+        assert recorder.wait_for("online", False, timeout=WAIT)
         error = recorder.value("error")
         assert "fingerprint mismatch" in error and "TLS" in error, error
         assert fingerprint_b[:8].upper() in error.replace(":", "")

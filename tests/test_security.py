@@ -113,8 +113,7 @@ def test_no_secret_in_logs_errors_reprs_or_results(
             outputs.append(json.dumps(driver.command("reboot")))
             assert recorder.wait_for("online", True, timeout=WAIT)
             assert wait_until(lambda: emu.login_count >= 5, WAIT)  # lease renewals too
-            outputs += [repr(driver), repr(driver.config), repr(driver.session)]
-            outputs += [repr(driver._client), repr(driver._client and driver._client.transport)]
+            outputs += [repr(driver), repr(driver.values()), repr(driver.stats())]
         finally:
             driver.disconnect()
         outputs.append(repr(driver))

@@ -1,8 +1,9 @@
 """The fault matrix: every emulated failure over real HTTP, and what the driver makes of it.
 
 Every test runs the driver with the scaled timing (all durations x0.01: back-off 10 ms doubling
-to 0.6 s, auth back-off 0.3 s / 3 s / 9 s, the account-safety window 6 s) against an emulator
-on loopback, polling every 100 ms with a 500 ms request timeout. For each fault it shows:
+to 0.6 s, auth back-off 0.3 s / 3 s / 9 s, the account-safety window 6 s; the account-safety
+tests x0.003, see ``AUTH``) against an emulator on loopback, polling every 50 ms with a 500 ms
+request timeout. For each fault it shows:
 
 * the device thread survives (``driver.running``), no thread dies (conftest's excepthook);
 * ``online``/``error`` reflect the fault after at most ``offline_after`` failed polls;
@@ -37,12 +38,12 @@ from reolink.errors import (
     ReolinkError,
 )
 
-INTERVAL = 0.1
+INTERVAL = 0.05
 TIMEOUT = 0.5
 ATTRS = {"status_interval": str(int(INTERVAL * 1000)), "request_timeout": str(int(TIMEOUT * 1000))}
 #: The account-safety tests wait out back-offs of minutes: they run x0.003 (auth back-off 0.09 s
-#: / 0.9 s / 2.7 s, the 10 min window 1.8 s) and poll every 30 ms, which is 10 s of device
-#: time as 100 ms is in FAST. Their counts (Logins per window) do not change with the scale.
+#: / 0.9 s / 2.7 s, the 10 min window 1.8 s) and poll every 30 ms (10 s of device time). Their
+#: counts (Logins per window) do not change with the scale.
 AUTH = Timing().scaled(0.003, min_status_interval_ms=10)
 AUTH_ATTRS = {"status_interval": "30", "request_timeout": str(int(TIMEOUT * 1000))}
 #: How long a test waits for what must happen (a guard against a hang, not a bound: how soon
@@ -91,6 +92,12 @@ def run_command(
     except ReolinkError as error:
         result = error
     return sum(r.cmds == COMMAND_CMDS[name] for r in emu.requests[mark:]), result
+
+
+def more_requests(emu: Emulator, n: int) -> None:
+    """Let the driver run until the device has seen ``n`` more requests (not a time span)."""
+    mark = len(emu.requests)
+    assert wait_until(lambda: len(emu.requests) >= mark + n, WAIT)
 
 
 class Until:
@@ -336,7 +343,7 @@ def test_single_minus_6_right_after_a_login_is_survived(
         assert driver.command("login")["logged_in"] is True
         camera.add_fault(Fault("rsp_code", code=-6, count=1, cmd="GetEvents"))
         assert wait_until(lambda: not camera.pending_faults, WAIT)
-        pause(3 * INTERVAL)
+        more_requests(camera, 3)
         assert recorder.history("online", "0") == [1], recorder.value("error", "0")
         assert recorder.history("online") == [True]
         motion_round_trip(camera, recorder)
@@ -509,14 +516,19 @@ def test_command_timing_out_alone_is_left_out_for_the_session(
         nvr.add_fault(Fault("batch_error", code=-8, count=None, cmd="GetAiState"))
         nvr.clear_requests()
         assert wait_until(lambda: driver.stats().cycles >= 6, WAIT)
-        pause(4 * INTERVAL)
+
+        def polls_after_last_try() -> int:
+            records = nvr.requests
+            last = max(i for i, r in enumerate(records) if "GetAiState" in r.cmds)
+            return len([r for r in records[last + 1 :] if "GetMdState" in r.cmds])
+
+        assert wait_until(lambda: polls_after_last_try() >= 3, WAIT)
         records = nvr.requests
         tried_alone = [r for r in records if r.cmds == ["GetAiState"]]
         # Two channels, two lone tries each (client.BLACKLIST_AFTER), then never again.
         assert len(tried_alone) == 4
         last_try = max(i for i, r in enumerate(records) if "GetAiState" in r.cmds)
         later = records[last_try + 1 :]
-        assert len([r for r in later if "GetMdState" in r.cmds]) >= 3
         assert all("GetAiState" not in r.cmds for r in later)
         assert driver.running and driver.online
     finally:
@@ -585,7 +597,7 @@ def test_nvr_channel_offline_error_does_not_flap(nvr: Emulator, recorder: Record
     try:
         nvr.set_online(1, False)
         assert wait_until(lambda: recorder.value("error", "1") == "channel is offline", WAIT)
-        pause(3 * INTERVAL)
+        more_requests(nvr, 3)
         errors = [e for e in recorder.history("error", "1") if e]
         assert errors[errors.index("channel is offline") :] == ["channel is offline"]
     finally:
@@ -603,7 +615,7 @@ def test_hub_sleeping_channel_not_polled_until_awake(recorder: Recorder) -> None
             assert len(asleep.requests()) <= 2
             assert wait_until(lambda: "asleep" in recorder.value("error", "1"), WAIT)
             hub.clear_requests()
-            pause(4 * INTERVAL)
+            more_requests(hub, 4)
             polls = [r for r in hub.requests if "GetEvents" in r.cmds]
             # Only the awake channel is polled: a sleeping battery camera must not be woken.
             assert polls and all(r.cmds.count("GetEvents") == 1 for r in polls)

@@ -9,6 +9,28 @@ from typing import Callable, List
 Script = Callable[[socket.socket, threading.Event], None]
 
 
+def read_request(conn: socket.socket) -> bytes:
+    """One whole request: head plus its Content-Length body (b"" when the peer closed first)."""
+    data = b""
+    while b"\r\n\r\n" not in data:
+        chunk = conn.recv(65536)
+        if not chunk:
+            return b""
+        data += chunk
+    head, _, rest = data.partition(b"\r\n\r\n")
+    length = 0
+    for line in head.split(b"\r\n")[1:]:
+        name, _, value = line.partition(b":")
+        if name.strip().lower() == b"content-length":
+            length = int(value)
+    while len(rest) < length:
+        chunk = conn.recv(65536)
+        if not chunk:
+            break
+        rest += chunk
+    return head + b"\r\n\r\n" + rest
+
+
 class RawServer:
     """A loopback TCP server running ``script(conn, stop)`` in a thread per connection."""
 

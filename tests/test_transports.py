@@ -18,7 +18,7 @@ from typing import Callable, Iterator, List, Mapping, Tuple
 
 import pytest
 from pytest_httpserver import HTTPServer
-from rawserver import RawServer, Script
+from rawserver import RawServer, Script, read_request
 from werkzeug import Request as WRequest
 from werkzeug import Response as WResponse
 
@@ -162,15 +162,6 @@ def raw_server() -> Iterator[Callable[[Script], RawServer]]:
         srv.close()
 
 
-def read_request(conn: socket.socket) -> bytes:
-    """Read one request head (our test requests have no body)."""
-    data = b""
-    while b"\r\n\r\n" not in data:
-        chunk = conn.recv(4096)
-        if not chunk:
-            return b""
-        data += chunk
-    return data
 
 
 def make(kind: str, port: int, host: str = "127.0.0.1") -> Transport:

@@ -14,7 +14,7 @@ import zlib
 from typing import Callable, Iterator, List
 
 import pytest
-from rawserver import RawServer, Script
+from rawserver import RawServer, Script, read_request
 
 from reolink.errors import ResponseTooLarge, Timeout, TransportProtocolError
 from reolink.transport import DEFAULT_MAX_IMAGE_BYTES, Request, Transport
@@ -26,23 +26,6 @@ TOKEN = "tok-SECRET-789"
 TARGET = f"/cgi-bin/api.cgi?cmd=GetDevInfo&token={TOKEN}"
 
 
-def read_request(conn: socket.socket) -> bytes:
-    """One request: head plus a Content-Length body ("" when the peer closed)."""
-    data = b""
-    while b"\r\n\r\n" not in data:
-        chunk = conn.recv(65536)
-        if not chunk:
-            return b""
-        data += chunk
-    head, _, rest = data.partition(b"\r\n\r\n")
-    length = 0
-    for line in head.split(b"\r\n")[1:]:
-        name, _, value = line.partition(b":")
-        if name.strip().lower() == b"content-length":
-            length = int(value)
-    while len(rest) < length:
-        rest += conn.recv(65536)
-    return head + b"\r\n\r\n" + rest
 
 
 class Server(RawServer):

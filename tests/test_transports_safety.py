@@ -15,7 +15,7 @@ import threading
 from typing import Callable, Iterator, List
 
 import pytest
-from rawserver import RawServer
+from rawserver import RawServer, read_request
 
 import transports._base
 from reolink.errors import TransportError, TransportProtocolError
@@ -28,23 +28,6 @@ OK = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"
 SIREN = b'[{"cmd":"AudioAlarmPlay","action":0,"param":{"alarm_mode":"times","times":1}}]'
 
 
-def read_request(conn: socket.socket) -> bytes:
-    """One whole request: head plus its Content-Length body ("" when the peer closed)."""
-    data = b""
-    while b"\r\n\r\n" not in data:
-        chunk = conn.recv(65536)
-        if not chunk:
-            return b""
-        data += chunk
-    head, _, rest = data.partition(b"\r\n\r\n")
-    length = 0
-    for line in head.split(b"\r\n")[1:]:
-        name, _, value = line.partition(b":")
-        if name.strip().lower() == b"content-length":
-            length = int(value)
-    while len(rest) < length:
-        rest += conn.recv(65536)
-    return head + b"\r\n\r\n" + rest
 
 
 class Device:

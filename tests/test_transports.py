@@ -162,8 +162,6 @@ def raw_server() -> Iterator[Callable[[Script], RawServer]]:
         srv.close()
 
 
-
-
 def make(kind: str, port: int, host: str = "127.0.0.1") -> Transport:
     return open_transport(scheme="http", host=host, port=port, kind=kind)
 

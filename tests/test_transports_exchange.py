@@ -26,8 +26,6 @@ TOKEN = "tok-SECRET-789"
 TARGET = f"/cgi-bin/api.cgi?cmd=GetDevInfo&token={TOKEN}"
 
 
-
-
 class Server(RawServer):
     """A RawServer that also records the requests its scripts read."""
 

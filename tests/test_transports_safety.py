@@ -28,8 +28,6 @@ OK = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"
 SIREN = b'[{"cmd":"AudioAlarmPlay","action":0,"param":{"alarm_mode":"times","times":1}}]'
 
 
-
-
 class Device:
     """Connection 1: answers the first request, reads the second whole, then drops it.
 

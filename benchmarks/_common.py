@@ -58,6 +58,11 @@ class Fleet:
     def requests(self, dev: int = 0) -> List[Tuple[float, str, str, List[str], Any]]:
         return [tuple(r) for r in self.call("requests", dev=dev)["requests"]]  # type: ignore[misc]
 
+    def churn(self, dev: int = 0, on: Optional[bool] = None) -> int:
+        """Switch reply churn on/off (see _emuproc.py); poll cycles toggled so far."""
+        args: Dict[str, Any] = {"dev": dev} if on is None else {"dev": dev, "on": on}
+        return int(self.call("churn", **args)["churned"])
+
     def cpu(self) -> Tuple[float, float]:
         reply = self.call("cpu")
         return float(reply["cpu"]), float(reply["wall"])
@@ -130,7 +135,7 @@ class Tap:
         self.sent: List[Tuple[int, float, str, Any]] = []
 
     def send(self, request: Request) -> Response:
-        cycles = self.driver.stats().cycles if self.driver is not None else -1
+        cycles = cycles_of(self.driver) if self.driver is not None else -1
         body: Any = request.body
         if not self.keep_body:
             body = bool(body) and (b"GetMdState" in body or b"GetEvents" in body)
@@ -195,10 +200,19 @@ def make_driver(
     return driver
 
 
+def cycles_of(driver: ReolinkDriver) -> int:
+    """Poll cycles completed (``stats().cycles``; a bare ``cycles`` attribute before the core
+    rewrite, so the same harness can measure the previous tree with PYTHONPATH)."""
+    stats = getattr(driver, "stats", None)
+    if stats is None:
+        return int(driver.cycles)  # type: ignore[attr-defined]
+    return int(stats().cycles)
+
+
 def wait_cycles(driver: ReolinkDriver, target: int, timeout: float, step: float = 0.002) -> bool:
-    """Wait (sleeping, so this thread costs ~nothing) until ``driver.stats().cycles >= target``."""
+    """Wait (sleeping, so this thread costs ~nothing) until ``cycles_of(driver) >= target``."""
     deadline = time.monotonic() + timeout
-    while driver.stats().cycles < target:
+    while cycles_of(driver) < target:
         if time.monotonic() > deadline:
             return False
         time.sleep(step)
@@ -207,11 +221,16 @@ def wait_cycles(driver: ReolinkDriver, target: int, timeout: float, step: float 
 
 class ReplayApp:
     """An in-memory "device" for MemoryTransport: forwards to the emulator over HTTP while
-    recording, then answers repeated POST bodies from the recording (no emulator cost)."""
+    recording, then answers repeated POST bodies from the recording (no emulator cost).
+
+    The last two replies to each body are kept and replayed in turn, so with reply churn on
+    (two states, toggled every cycle) every replayed reply still differs from the previous one.
+    """
 
     def __init__(self, port: int) -> None:
         self.pool = urllib3.HTTPConnectionPool("127.0.0.1", port, maxsize=1, retries=False)
-        self.cache: Dict[Tuple[str, bytes], Tuple[int, Dict[str, str], bytes]] = {}
+        self.cache: Dict[Tuple[str, bytes], List[Tuple[int, Dict[str, str], bytes]]] = {}
+        self.turn: Dict[Tuple[str, bytes], int] = {}
         self.replay = False
         self.misses = 0
 
@@ -220,13 +239,15 @@ class ReplayApp:
     ) -> Tuple[int, Dict[str, str], bytes]:
         key = (method, body)
         if self.replay and method == "POST" and key in self.cache:
-            return self.cache[key]
+            answers = self.cache[key]
+            turn = self.turn[key] = (self.turn.get(key, -1) + 1) % len(answers)
+            return answers[turn]
         if self.replay:
             self.misses += 1
         resp = self.pool.request(method, target, body=body or None, headers=dict(headers))
         answer = (resp.status, dict(resp.headers), resp.data)
         if method == "POST" and b'"Login"' not in body and b'"Logout"' not in body:
-            self.cache[key] = answer
+            self.cache[key] = [*self.cache.get(key, []), answer][-2:]
         return answer
 
     def close(self) -> None:

@@ -13,6 +13,10 @@ Two HTTP edges:
 Requests (one JSON object per line) and their answers are listed in :func:`_handle`.
 Motion/AI flips run on a thread here at absolute ``time.monotonic()`` times (the clock is
 system-wide on Linux), and the moment each flip took effect is reported back.
+
+``churn`` makes every poll reply differ from the previous one: once per poll cycle (at each
+request that polls channel 0) the device toggles motion and every AI type on every channel
+before answering, so no client can skip an unchanged reply.
 """
 
 from __future__ import annotations
@@ -28,6 +32,49 @@ from typing import Any, Dict, List, Optional, Tuple
 
 from reolink.emulator import Emulator
 from reolink.emulator.server import response_head
+
+#: Commands a poll cycle is made of (ours, reolink-aio and the floor all send these).
+_POLL_CMDS = frozenset({"GetMdState", "GetAiState", "GetEvents"})
+
+
+def _polls_channel_0(body: bytes) -> bool:
+    """Whether a request body holds a poll command for channel 0 (one per poll cycle)."""
+    if b"channel" not in body:
+        return False
+    try:
+        items = json.loads(body)
+    except ValueError:
+        return False
+    return isinstance(items, list) and any(
+        isinstance(item, dict)
+        and item.get("cmd") in _POLL_CMDS
+        and (item.get("param") or {}).get("channel") == 0
+        for item in items
+    )
+
+
+class _ChurnEmulator(Emulator):
+    """The emulator, able to toggle every channel's motion/AI state once per poll cycle."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.churn = False
+        self.churned = 0  # poll cycles that toggled the state
+        self._churn_on = False
+
+    def toggle_all(self) -> None:
+        on = self._churn_on = not self._churn_on
+        for channel, spec in enumerate(self.profile.channels):
+            self.set_motion(channel, on)
+            for ai_type in spec.ai_types:
+                self.set_ai(channel, ai_type, on)
+        self.churned += 1
+
+    def _process(self, method: str, target: str, body: bytes) -> Any:
+        # The one hook both HTTP edges (threaded server and Emulator.app) go through.
+        if self.churn and _polls_channel_0(body):
+            self.toggle_all()
+        return super()._process(method, target, body)
 
 
 class _HttpProtocol(asyncio.Protocol):
@@ -99,7 +146,7 @@ class _Front:
 
 class _State:
     def __init__(self) -> None:
-        self.emus: List[Emulator] = []
+        self.emus: List[Emulator] = []  # _ChurnEmulator each
         self.front: Optional[_Front] = None
         self.flips: List[Tuple[int, int, str, bool, float, float]] = []
         self.flipper: Optional[threading.Thread] = None
@@ -128,7 +175,7 @@ def _handle(state: _State, msg: Dict[str, Any]) -> Dict[str, Any]:
             state.front = _Front()
         ports = []
         for spec in msg["devices"]:
-            emu = Emulator(
+            emu = _ChurnEmulator(
                 profile=spec.get("profile", "camera"),
                 channels=spec.get("channels"),
                 snapshot_size=int(spec.get("snapshot_size", 0)),
@@ -155,6 +202,13 @@ def _handle(state: _State, msg: Dict[str, Any]) -> Dict[str, Any]:
                     for spec, live in zip(emu.profile.channels, emu.device.channels)
                 ]
             }
+    if op == "churn":
+        # on: toggle every channel's motion/AI once per poll cycle; returns cycles toggled so far
+        emu = state.emus[msg["dev"]]
+        assert isinstance(emu, _ChurnEmulator)
+        if "on" in msg:
+            emu.churn = bool(msg["on"])
+        return {"churned": emu.churned}
     if op == "clear_requests":
         for emu in state.emus:
             emu.clear_requests()

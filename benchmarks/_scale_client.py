@@ -17,7 +17,7 @@ import threading
 import time
 from typing import Any, Dict, List
 
-from _common import Tap, make_driver, percentile
+from _common import Tap, cycles_of, make_driver, percentile
 
 
 def _lateness(stamps: List[float], interval: float) -> List[float]:
@@ -63,10 +63,10 @@ def main() -> int:
     online = sum(d.online for d in drivers)
     time.sleep(warmup)
     w0, p0 = time.monotonic(), time.process_time()
-    cycles0 = sum(d.stats().cycles for d in drivers)
+    cycles0 = sum(cycles_of(d) for d in drivers)
     time.sleep(seconds)
     w1, p1 = time.monotonic(), time.process_time()
-    cycles1 = sum(d.stats().cycles for d in drivers)
+    cycles1 = sum(cycles_of(d) for d in drivers)
     threads = threading.active_count()
     threads_os = _status("Threads")
     late: List[float] = []

@@ -1,7 +1,7 @@
 """Smoke test of the benchmark harness (benchmarks/run.py): it runs, and it produces figures.
 
-Runs the smallest ``--quick`` case (requests per poll cycle, one channel) in a subprocess, as a
-user would. No timing is asserted: the machines are shared and noisy.
+Runs the smallest ``--quick`` cases (requests and CPU per poll cycle, one channel) in one
+subprocess, as a user would. No timing is asserted: the machines are shared and noisy.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def test_quick_requests_case_produces_figures(tmp_path: Path) -> None:
+def test_quick_requests_and_cpu_cases_produce_figures(tmp_path: Path) -> None:
     out = tmp_path / "bench.json"
     proc = subprocess.run(
         [
@@ -22,7 +22,7 @@ def test_quick_requests_case_produces_figures(tmp_path: Path) -> None:
             str(ROOT / "benchmarks" / "run.py"),
             "--quick",
             "--only",
-            "requests",
+            "requests,cpu",
             "--channels",
             "1",
             "--json",
@@ -30,12 +30,13 @@ def test_quick_requests_case_produces_figures(tmp_path: Path) -> None:
         ],
         capture_output=True,
         text=True,
-        timeout=90,
+        timeout=180,
         check=False,
         cwd=str(tmp_path),
     )
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert "1. Requests per poll cycle" in proc.stdout
+    assert "2. Client CPU per poll cycle" in proc.stdout
     raw = json.loads(out.read_text(encoding="utf-8"))
     (row,) = raw["requests"]
     assert row["channels"] == 1
@@ -47,3 +48,21 @@ def test_quick_requests_case_produces_figures(tmp_path: Path) -> None:
     assert default["ours"]["per_cycle"] == 1.0
     assert default["ours"]["logins"] == 0
     assert row["all_online"]["ours"]["requests"] > 0
+    if raw["reolink_aio"]:
+        # What reolink-aio really sent, from the emulator's log: GetMdState + GetAiState.
+        assert default["aio"]["commands_per_cycle"] == 2
+        assert default["aio"]["logins"] == 0
+    (cpu,) = raw["cpu"]
+    assert cpu["channels"] == 1 and cpu["online"] == 1
+    assert set(cpu["modes"]) == {"same", "changes"}
+    for mode in ("same", "changes"):
+        for kind in ("ours", "stdlib", "memory", "floor"):
+            per_cycle = cpu["modes"][mode]["samples"][kind]
+            assert per_cycle and all(value > 0 for value in per_cycle), (mode, kind)
+    seen = cpu["changes_per_cycle"]
+    # Replies that never change hand the host nothing; with churn every cycle changes the
+    # channel's motion and AI attributes (the benchmark itself refuses fewer than one).
+    assert all(value == 0 for value in seen["same"]["ours"])
+    assert all(
+        value >= 1 for kind in ("ours", "stdlib", "memory") for value in seen["changes"][kind]
+    )

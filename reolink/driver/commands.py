@@ -23,7 +23,7 @@ from ..errors import (
 )
 from ..protocol import codes, commands, parsers
 from ..protocol.results import Ability, ChannelAbility, ChannelList, CommandReply, DeviceInfo
-from .client import DeviceClient, Flow
+from .client import DeviceClient, Flow, Pause
 
 __all__ = [
     "CancelPtzStop",
@@ -225,6 +225,10 @@ def _snapshot(call: _Call) -> Flow[Any]:
         raise DeviceOffline(
             f"channel {call.channel} is {why}, so it has no picture (the device answered: {error})"
         ) from error
+    # Until this step ends, the HTTP response holding the JPEG is still referenced by the
+    # event being handled (the loop's and the core's frames). A pause of no time ends the
+    # step: the response is dropped and ``image`` is the only copy while base64 is made.
+    yield Pause(call.client.now)
     length = len(image)
     # Drop each copy as soon as the next exists: peak memory stays near 2.7x the image
     # (JPEG + base64 bytes, then base64 bytes + str) instead of 3.7x.

@@ -22,7 +22,6 @@ from ..transport import Transport
 from .core import DriverCore
 from .events import AttributeEvent, AttributeValue
 from .logs import DeviceLog
-from .push import REASON_FAILED, REASON_PORT_BUSY
 from .messages import (
     Action,
     CommandQueued,
@@ -46,6 +45,7 @@ from .messages import (
     Tick,
     WaitUntil,
 )
+from .push import REASON_FAILED, REASON_PORT_BUSY
 
 __all__ = ["DeviceLoop", "Job"]
 

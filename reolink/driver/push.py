@@ -201,12 +201,12 @@ class PushControl:
 
     def next_wakeup(self, now: float) -> Optional[float]:
         """When :meth:`tick` or :meth:`due` may change something (None: nothing timed)."""
+        if self.phase in (Phase.LISTEN, Phase.REGISTER) or self.free_wanted:
+            return now
         if self.phase is Phase.VERIFYING:
             return self.deadline
         if self.phase is Phase.FALLBACK:
             return self.retry_at
-        if self.phase is Phase.REGISTER or self.free_wanted:
-            return now
         return None
 
     # --- wakes and polls ----------------------------------------------------------------

@@ -11,7 +11,7 @@ import json
 from typing import Any, Dict, List, Optional
 
 import pytest
-from test_driver_core import FakeDevice, Harness, _error, _ok
+from test_driver_core import TIMING, FakeDevice, Harness, _error, _ok
 
 from reolink.driver.config import parse_device
 from reolink.driver.core import DriverCore
@@ -89,7 +89,7 @@ class PushHarness(Harness):
     """Answers Listen with ``listen_answer`` (Listening by default) and counts the asks."""
 
     def __init__(self, device: FakeDevice, zones: Optional[Dict[str, Dict[str, str]]] = None,
-                 *, attributes: Optional[Dict[str, str]] = None, timing: Timing = Timing(),
+                 *, attributes: Optional[Dict[str, str]] = None, timing: Timing = TIMING,
                  listen_answer: Any = None) -> None:
         self.listens = 0
         self.listen_answer = listen_answer or Listening(URL, "127.0.0.1:8123")
@@ -121,11 +121,6 @@ class PushHarness(Harness):
         for _ in asked:
             self.listens += 1
             self.feed(self.listen_answer)
-
-    def sent_set(self) -> List[Dict[str, Any]]:
-        return [
-            entry for _, cmds, _ in self.device.log for entry in cmds if entry == "SetWebHook"
-        ]
 
 
 def _push(device: PushDevice, **kwargs: Any) -> PushHarness:

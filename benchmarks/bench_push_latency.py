@@ -9,8 +9,9 @@ process, see _emuproc.py), one :class:`~reolink.driver.ReolinkDriver` each in th
 shared push listener and waits until ``event_source`` is push) and ``push`` off (polling
 only). A thread in the child starts motion at scripted ``time.monotonic()`` instants (the clock
 is system-wide) and records when each start took effect; each event, and the quiet after it,
-lasts longer than the interval so that polling sees both its start and its end. Latency = the time the host callback got ``motion`` 1 -
-the start's time. Requests per event = requests the drivers sent during the script / events.
+lasts longer than the interval so that polling sees both its start and its end. Latency = the
+time the host callback got ``motion`` 1 - the start's time. Requests per event = requests the
+drivers sent during the script / events.
 
 ``--listener-only`` also measures the listener alone (event start -> listener wake, no driver),
 the floor under the end-to-end figure.

@@ -419,3 +419,27 @@ def test_push_attributes_defaults_and_values() -> None:
     assert (config.push, config.push_host, config.push_port) == ("auto", "", 0)
     config = parse_device({**base, "push": "OFF", "push_host": "10.0.0.2", "push_port": "8123"})
     assert (config.push, config.push_host, config.push_port) == ("off", "10.0.0.2", 8123)
+
+
+def test_driver_logs_redact_push_paths(caplog: pytest.LogCaptureFixture) -> None:
+    import logging
+
+    from reolink.driver.logs import DeviceLog
+
+    log = DeviceLog(logging.getLogger("reolink.driver.test"), "10.0.0.5:80")
+    with caplog.at_level(logging.DEBUG, logger="reolink.driver.test"):
+        log.info("calling %s failed", URL)
+        log.warning("error: %s", ValueError(f"bad {URL}"))
+    text = "\n".join(r.getMessage() for r in caplog.records)
+    assert "SECRET" not in text and text.count("/reolink/push/***") == 2
+
+
+def test_push_control_never_shows_the_url() -> None:
+    control = PushControl("auto", 5.0, PushTiming())
+    control.identified(0.0, [0])
+    control.take_listen()
+    control.listening(URL, "127.0.0.1:8123")
+    control.verifying(0.0, {0: 1})
+    control.tick(10.0)
+    assert "127.0.0.1:8123" in control.reason and "SECRET" not in control.reason
+    assert control.free_wanted and control.retry_at == 610.0

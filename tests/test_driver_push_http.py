@@ -14,6 +14,7 @@ from typing import Any, Dict, Iterator, List, Optional
 import pytest
 from conftest import FAST, Recorder, http_driver, memory_driver, wait_requests
 
+import transports
 from reolink.driver import ReolinkDriver
 from reolink.emulator import Emulator
 from reolink.push import PushListener, shared_listener_count
@@ -240,3 +241,18 @@ def test_push_off_sends_nothing_of_push(emu: Emulator, recorder: Recorder) -> No
         assert shared_listener_count() == 0
     finally:
         driver.disconnect()
+
+
+@pytest.mark.parametrize("kind", ["urllib3", "stdlib"])
+def test_transports_tell_the_local_address_of_their_connection(emu: Emulator, kind: str) -> None:
+    from reolink.transport import Request
+
+    transport = transports.open_transport(scheme="http", host=emu.host, port=emu.port, kind=kind)
+    try:
+        assert transport.local_address() is None  # type: ignore[attr-defined]
+        transport.send(Request("GET", "/"))
+        assert transport.local_address() == "127.0.0.1"  # type: ignore[attr-defined]
+    finally:
+        transport.close()
+    assert transports.MemoryTransport(emu.app).local_address() == "127.0.0.1"
+    assert transports.MemoryTransport(emu.app, local_address=None).local_address() is None

@@ -49,6 +49,17 @@ def _cmds(emu: Emulator) -> List[str]:
     return [c for r in emu.requests for c in r.cmds]
 
 
+def _post_of(emu: Emulator, kind: str) -> Any:
+    """The device's first finished POST of ``kind`` (waiting for it)."""
+    sender = emu.device.webhooks.sender
+    while True:
+        done = list(sender.deliveries)
+        posts = [d for d in done if d.kind == kind]
+        if posts:
+            return posts[0]
+        assert sender.wait_deliveries(len(done) + 1, WAIT), f"no {kind} POST"
+
+
 def _connected_with_push(emu: Emulator, recorder: Recorder, **attributes: Any) -> ReolinkDriver:
     driver = _driver(emu, recorder, **attributes)
     assert driver.connect() is True
@@ -64,14 +75,12 @@ def test_a_motion_start_reaches_the_host_through_a_push_wake(
     try:
         assert recorder.value("event_source_reason") == ""
         assert len(_ours(emu)) == 1
-        deliveries = len(emu.device.webhooks.sender.deliveries)
         assert recorder.wait_for("motion", 0, "0", timeout=WAIT)
         emu.clear_requests()
         emu.set_motion(0, True)
         assert recorder.wait_for("motion", 1, "0", timeout=WAIT)
-        assert emu.device.webhooks.sender.wait_deliveries(deliveries + 1, WAIT)
-        post = emu.device.webhooks.sender.deliveries[deliveries]
-        assert post.kind == "motion" and post.status == 200
+        post = _post_of(emu, "motion")
+        assert post.status == 200
         polls = [r for r in emu.requests if "GetEvents" in r.cmds]
         assert polls and polls[0].time >= post.sent_at
         assert driver.stats().push_wakes >= 2  # the test call, then the motion
@@ -115,10 +124,9 @@ def test_reboot_registers_again_in_the_same_slot(emu: Emulator, recorder: Record
         assert recorder.wait_for("online", True, timeout=WAIT)
         assert [s["index"] for s in _ours(emu)] == [slot]
         assert driver.values()["device"]["event_source"] == "push"
-        deliveries = len(emu.device.webhooks.sender.deliveries)
         emu.set_motion(0, True)
         assert recorder.wait_for("motion", 1, "0", timeout=WAIT)
-        assert emu.device.webhooks.sender.wait_deliveries(deliveries + 1, WAIT)
+        assert _post_of(emu, "motion").status == 200
     finally:
         driver.disconnect()
 
@@ -128,13 +136,16 @@ def test_a_flood_of_calls_is_coalesced(emu: Emulator, recorder: Recorder) -> Non
     try:
         sender = emu.device.webhooks.sender
         emu.clear_requests()
-        start = len(sender.deliveries)
         for _ in range(60):  # 60 event starts as fast as the device can call
             emu.set_motion(0, True)
             emu.set_motion(0, False)
-        assert sender.wait_deliveries(start + 60, WAIT)
-        flood = sender.deliveries[start:]
-        first, last = flood[0].sent_at, flood[-1].sent_at
+
+        def flood() -> List[Any]:
+            return [d for d in sender.deliveries if d.kind == "motion"]
+
+        while len(flood()) < 60:
+            assert sender.wait_deliveries(len(sender.deliveries) + 1, WAIT)
+        first, last = flood()[0].sent_at, flood()[-1].sent_at
         assert driver.stats().push_wakes >= 60
         assert wait_requests(emu, lambda: any(
             "GetEvents" in r.cmds and r.time >= last for r in emu.requests), WAIT)

@@ -67,7 +67,7 @@ from .messages import (
     WaitUntil,
 )
 from .poller import Poller
-from .push import REASON_FAILED, PushControl
+from .push import REASON_FAILED, Phase, PushControl
 from .store import AttributeStore
 from .timing import Timing
 
@@ -356,7 +356,7 @@ class DriverCore:
             self.next_poll = start + interval
         plan = self.poller.plan(start)
         self.push.poll_started(start)
-        watched = self._detections() if self.push.phase.value == "active" else None
+        watched = self._detections() if self.push.phase is Phase.ACTIVE else None
         try:
             replies, bodies = yield from self.client.call_parts(
                 plan.parts, plan.commands, repeatable=plan.repeatable

@@ -1,18 +1,20 @@
-"""Push latency, LISTENER ONLY: emulator motion/AI start -> PushListener wake.
+"""Detection latency, push vs poll: emulator event start -> the host's callback.
 
-    python benchmarks/bench_push_latency.py [--events 200] [--devices 25] [--json FILE]
+    python benchmarks/bench_push_latency.py [--events 200] [--devices 25]
+        [--interval-ms 5000] [--json FILE] [--listener-only]
 
-Scaffolding for issue 13's "detection latency push vs poll" figure, until the driver uses push.
-What it measures today: the emulated cameras (``camera`` profile, in a child process, see
-_emuproc.py) get one webhook slot each pointing at one :class:`reolink.push.PushListener` in
-this process, set with the protocol layer's builders (GetWebHook, choose_slot, SetWebHook). A
-thread in the child starts motion or "people" at scripted ``time.monotonic()`` instants (the
-clock is system-wide) and records when each start took effect; each start makes the device POST
-its webhook. Latency = the wake's time on the listener thread - the start's time.
+End to end (the issue 13 figure): ``--devices`` emulated cameras (``camera`` profile, in a child
+process, see _emuproc.py), one :class:`~reolink.driver.ReolinkDriver` each in this process at
+``status_interval`` ``--interval-ms``, run twice: ``push`` auto (every driver registers on the
+shared push listener and waits until ``event_source`` is push) and ``push`` off (polling
+only). A thread in the child starts motion at scripted ``time.monotonic()`` instants (the clock
+is system-wide) and records when each start took effect; each event, and the quiet after it,
+lasts longer than the interval so that polling sees both its start and its end. Latency = the
+time the host callback got ``motion`` 1 - the start's time. Requests per event = requests the
+drivers sent during the script / events.
 
-It does NOT include the driver's reaction to the wake (the poll it will run, the attribute
-callback): those arrive with the driver integration (phase 2). Until then, these figures are an
-upper bound on nothing and a lower bound on the host-callback latency push can reach.
+``--listener-only`` also measures the listener alone (event start -> listener wake, no driver),
+the floor under the end-to-end figure.
 """
 
 from __future__ import annotations
@@ -29,9 +31,10 @@ from typing import Any, Dict, List, Tuple
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _common import PASSWORD, USER, Fleet, percentile
+from _common import BENCH_TIMING, PASSWORD, USER, Fleet, percentile
 from _report import fmt, table
 
+from reolink.driver import AttributeEvent, ReolinkDriver
 from reolink.protocol import (
     build_get_webhook,
     build_login,
@@ -125,9 +128,134 @@ def push_latency(events: int = 200, devices: int = 25, seed: int = 13) -> Dict[s
     }
 
 
+def _script(
+    devices: int, events: int, interval: float, rng: random.Random
+) -> Tuple[List[List[Any]], float]:
+    """Motion starts spread over the devices; each lasts interval + 0.5 s (polling sees it),
+    then stays off as long."""
+    per_device = -(-events // devices)
+    start = time.monotonic() + 1.0
+    script: List[List[Any]] = []
+    count = 0
+    for dev in range(devices):
+        t = start + rng.uniform(0, interval)
+        for _ in range(per_device):
+            if count >= events:
+                break
+            script.append([dev, 0, "motion", True, t])
+            script.append([dev, 0, "motion", False, t + interval + 0.5])
+            # Off for longer than the interval too: polling must see the end before the next
+            # start, or two events merge into one (push only announces starts).
+            t += 2 * (interval + 0.5) + rng.uniform(0.0, 0.5)
+            count += 1
+    return script, max(item[4] for item in script)
+
+
+def _drivers(
+    fleet: Fleet, push: str, interval_ms: int, seen: List[Tuple[int, float, str, Any]]
+) -> List[ReolinkDriver]:
+    lock = threading.Lock()
+
+    def callback(dev: int) -> Any:
+        def record(event: AttributeEvent) -> None:
+            now = time.monotonic()
+            with lock:
+                seen.append((dev, now, event.name, event.value))
+
+        return record
+
+    drivers = []
+    for dev, port in enumerate(fleet.ports):
+        attributes = {
+            "ip": "127.0.0.1", "port": str(port), "username": USER, "password": PASSWORD,
+            "status_interval": str(interval_ms), "push": push,
+        }
+        drivers.append(
+            ReolinkDriver(attributes, {"0": {}}, callback(dev), timing=BENCH_TIMING)
+        )
+    return drivers
+
+
+def _wait_sources(drivers: List[ReolinkDriver], want: str, timeout: float) -> List[str]:
+    """Wait until every driver's event_source is ``want``; returns the sources seen."""
+    deadline = time.monotonic() + timeout
+    while True:
+        sources = [str(d.values()["device"].get("event_source")) for d in drivers]
+        if all(s == want for s in sources) or time.monotonic() > deadline:
+            return sources
+        time.sleep(0.05)
+
+
+def end_to_end(
+    push: str, events: int = 200, devices: int = 25, interval_ms: int = 5000, seed: int = 13
+) -> Dict[str, Any]:
+    """Event start -> host callback (motion 1), with push ``auto`` or ``off``."""
+    rng = random.Random(seed)
+    seen: List[Tuple[int, float, str, Any]] = []
+    with Fleet([{"profile": "camera"} for _ in range(devices)]) as fleet:
+        drivers = _drivers(fleet, push, interval_ms, seen)
+        try:
+            for driver in drivers:
+                driver.connect()
+            sources = _wait_sources(drivers, "push" if push == "auto" else "poll", 15.0)
+            before = sum(d.stats().requests_sent for d in drivers)
+            wakes_before = sum(d.stats().push_wakes for d in drivers)
+            script, end = _script(devices, events, interval_ms / 1000, rng)
+            fleet.call("script", script=script)
+            time.sleep(max(0.0, end - time.monotonic()) + 0.5)
+            flips = fleet.call("flips", timeout=5)["flips"]
+            sent = sum(d.stats().requests_sent for d in drivers) - before
+            wakes = sum(d.stats().push_wakes for d in drivers) - wakes_before
+        finally:
+            for driver in drivers:
+                driver.disconnect()
+    rises: Dict[int, List[float]] = {}
+    for dev, at, name, value in seen:
+        if name == "motion" and value == 1:
+            rises.setdefault(dev, []).append(at)
+    lat = []
+    starts = sorted((dev, actual) for dev, _c, _k, on, _at, actual in flips if on)
+    for dev, actual in starts:
+        found = [t for t in rises.get(dev, []) if t >= actual]
+        if found:
+            lat.append(found[0] - actual)
+    return {
+        "mode": "push" if push == "auto" else "poll",
+        "events": len(starts),
+        "seen": len(lat),
+        "missed": len(starts) - len(lat),
+        "devices": devices,
+        "interval_ms": interval_ms,
+        "sources": sorted(set(sources)),
+        "requests_per_event": sent / len(starts) if starts else float("nan"),
+        "push_wakes": wakes,
+        "p50": percentile(lat, 0.5),
+        "p99": percentile(lat, 0.99),
+        "max": max(lat) if lat else float("nan"),
+    }
+
+
+def report_end_to_end(results: List[Dict[str, Any]]) -> str:
+    first = results[0]
+    return table(
+        f"Detection latency, event start -> host callback ({first['events']} events on "
+        f"{first['devices']} cameras, status_interval {first['interval_ms']} ms, loopback)",
+        ["mode", "events", "missed", "requests/event", "push wakes", "p50 ms", "p99 ms",
+         "max ms"],
+        [
+            [
+                r["mode"], r["events"], r["missed"], fmt(r["requests_per_event"], 2),
+                r["push_wakes"], fmt(r["p50"] * 1000, 1), fmt(r["p99"] * 1000, 1),
+                fmt(r["max"] * 1000, 1),
+            ]
+            for r in results
+        ],
+    )
+
+
 def report(result: Dict[str, Any]) -> str:
     return table(
-        f"Push latency, LISTENER ONLY (not yet the driver): emulator event start -> listener "
+        f"Push latency, listener only (no driver): emulator event start -> listener "
         f"wake ({result['events']} events on {result['devices']} cameras, loopback)",
         ["events", "woken", "missed", "POSTs/event", "p50 ms", "p99 ms", "max ms"],
         [[
@@ -146,13 +274,25 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--events", type=int, default=200)
     parser.add_argument("--devices", type=int, default=25)
+    parser.add_argument("--interval-ms", type=int, default=5000)
+    parser.add_argument("--listener-only", action="store_true",
+                        help="also measure the listener alone (no driver)")
     parser.add_argument("--json", metavar="FILE")
     args = parser.parse_args()
-    result = push_latency(args.events, args.devices)
-    print(report(result))
+    results = [
+        end_to_end(mode, args.events, args.devices, args.interval_ms) for mode in ("auto", "off")
+    ]
+    print(report_end_to_end(results))
+    output: Dict[str, Any] = {"end_to_end": results}
+    missed = sum(r["missed"] for r in results)
+    if args.listener_only:
+        alone = push_latency(args.events, args.devices)
+        print(report(alone))
+        output["listener_only"] = alone
+        missed += alone["missed"]
     if args.json:
-        Path(args.json).write_text(json.dumps(result, indent=1), encoding="utf-8")
-    return 0 if result["missed"] == 0 else 1
+        Path(args.json).write_text(json.dumps(output, indent=1), encoding="utf-8")
+    return 0 if missed == 0 else 1
 
 
 if __name__ == "__main__":

@@ -1,4 +1,4 @@
-"""Keep secrets out of logs: redact tokens and passwords in request targets and text."""
+"""Keep secrets out of logs: redact tokens, passwords and push URL paths in targets and text."""
 
 from __future__ import annotations
 
@@ -7,10 +7,15 @@ import re
 __all__ = ["redact_target", "redact_text"]
 
 _SECRET_QUERY = re.compile(r"(?i)([?&](?:token|password|pwd|passwd)=)[^&#\s]*")
+#: A push listener's device path (reolink.push.PATH_PREFIX + secret token).
+_PUSH_PATH = re.compile(r"(/reolink/push/)[A-Za-z0-9_\-]+")
 
 
 def redact_target(target: str) -> str:
-    """``/cgi-bin/api.cgi?cmd=Snap&token=abc`` → ``/cgi-bin/api.cgi?cmd=Snap&token=***``."""
+    """``/cgi-bin/api.cgi?cmd=Snap&token=abc`` → ``/cgi-bin/api.cgi?cmd=Snap&token=***``;
+    ``/reolink/push/<token>`` (a push URL's secret path) → ``/reolink/push/***``."""
+    if "/reolink/push/" in target:
+        target = _PUSH_PATH.sub(r"\1***", target)
     return _SECRET_QUERY.sub(r"\1***", target)
 
 

@@ -37,6 +37,10 @@ Contract of :meth:`Transport.send`:
   whole;
 * no retries beyond the rule above (the driver's retry policy decides the rest);
 * connections are kept alive and reused between requests to the same device.
+
+Optional: a transport may have ``local_address() -> Optional[str]``, this host's address on its
+connection to the device (None before the first connection). The driver uses it as the default
+``push_host`` (the address the device's webhook calls); every transport of ``transports`` has it.
 """
 
 from __future__ import annotations

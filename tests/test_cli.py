@@ -484,6 +484,62 @@ def test_watch_bad_zones_exit_2(camera: Emulator) -> None:
     assert camera.requests == []
 
 
+def _watch(emu: Emulator, *argv: str) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [sys.executable, "-m", "reolink.cli", "watch", "--json", "--seconds", "20",
+         "--min-interval", "50", *argv, "--ip", "127.0.0.1", "--port", str(emu.port)],
+        env=env(),
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def test_watch_uses_push_and_counts_the_wakes(camera: Emulator) -> None:
+    # Polls every 30 s: the motion line can only come from a push wake.
+    proc = _watch(camera, "--interval", "30000", "--zones", "0", "-v")
+    try:
+        lines = _reader(proc)
+        _wait_line(lines, {"target": "zone", "address": "0", "name": "motion", "value": 0})
+        _wait_line(lines, {"target": "device", "name": "event_source", "value": "push"})
+        camera.set_motion(0, True)
+        _wait_line(lines, {"target": "zone", "address": "0", "name": "motion", "value": 1})
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=TIMEOUT)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+    assert proc.returncode == 0, err
+    match = re.search(r"watch: .*, (\d+) wake\(s\) by push", err)
+    assert match and int(match.group(1)) >= 2, err  # the test call, then the motion
+    assert "push verified" in err  # -v: debug logs on stderr, the secret path never in them
+    assert re.search(r"/reolink/push/(?!\*\*\*)", err) is None
+    assert all("/reolink/push/" not in s["hookUrl"] for s in camera.device.webhooks.slots[0])
+
+
+def test_watch_no_push_polls_and_says_why(camera: Emulator) -> None:
+    result = cli("watch", "--zones", "0", "--seconds", "1", "--interval", "100",
+                 "--min-interval", "50", "--no-push", emu=camera)
+    assert result.returncode == 0, result.stderr
+    events = [json.loads(line) for line in result.stdout.splitlines()]
+    sources = [(e["name"], e["value"]) for e in events if e["name"].startswith("event_source")]
+    assert sources == [("event_source", "poll"), ("event_source_reason", "push attribute off")]
+    assert not {"GetWebHook", "SetWebHook", "TestWebHook"} & set(sent(camera))
+    assert "0 wake(s) by push" in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("option", "value"), [("--push-port", "70000"), ("--push-host", "http://x/")]
+)
+def test_watch_bad_push_option_exits_2(camera: Emulator, option: str, value: str) -> None:
+    result = cli("watch", "--zones", "0", "--seconds", "1", option, value, emu=camera)
+    assert result.returncode == 2
+    assert option in result.stderr and "allowed" in result.stderr
+    assert camera.requests == []
+
+
 def test_demo_runs_and_summarizes() -> None:
     result = subprocess.run(
         [sys.executable, "-m", "reolink.cli", "demo", "--seconds", "2.5", "--interval", "200"],
@@ -495,11 +551,18 @@ def test_demo_runs_and_summarizes() -> None:
     )
     assert result.returncode == 0, result.stderr
     summary = result.stderr.strip().splitlines()[-1]
-    pattern = r"demo: (\d+) events seen \((\d+) motion.*, (\d+) requests sent, 1 login"
+    pattern = (
+        r"demo: (\d+) events seen \((\d+) motion.*, (\d+) requests sent, 1 login\(s\), "
+        r"(\d+) wake\(s\) by push"
+    )
     match = re.match(pattern, summary)
     assert match, summary
     assert int(match.group(1)) > 10 and int(match.group(2)) >= 1 and int(match.group(3)) > 3
+    assert int(match.group(4)) >= 1  # at least the device's test call
     events = [json.loads(line) for line in result.stdout.splitlines()]
+    assert {"target": "device", "name": "event_source", "value": "push"} in [
+        {k: e[k] for k in ("target", "name", "value")} for e in events
+    ]
     assert {"target": "zone", "address": "0", "name": "motion", "value": 1} in [
         {k: e[k] for k in ("target", "address", "name", "value")} for e in events
     ]

@@ -83,7 +83,7 @@ def test_motion_and_ai_edges_written_once(camera: Emulator, recorder: Recorder) 
 
 
 def test_camera_polls_one_get_events_per_cycle(camera: Emulator, recorder: Recorder) -> None:
-    driver = memory_driver(camera, {"0": {}}, recorder)
+    driver = memory_driver(camera, {"0": {}}, recorder, push="off")
     driver.connect()
     try:
         assert wait_cycles(camera, driver, 3)
@@ -262,7 +262,7 @@ def test_ptz_auto_stop_and_presets(recorder: Recorder) -> None:
 
 def test_disconnect_sends_pending_ptz_stop(recorder: Recorder) -> None:
     with Emulator(profile="ptz") as ptz:
-        driver = memory_driver(ptz, {"0": {}}, recorder)
+        driver = memory_driver(ptz, {"0": {}}, recorder, push="off")
         driver.connect()
         driver.command("ptz", {"address": "0", "op": "Right", "duration": 60000})
         assert ptz.position(0).get("moving")
@@ -444,6 +444,7 @@ def test_values_hold_every_attribute_for_a_resync(nvr: Emulator, recorder: Recor
         assert driver.values() == {"device": {}, "zones": {"0": {}, "5": {}}}
         driver.connect()
         assert recorder.wait_for("online", True, "0")
+        assert recorder.wait_for("event_source", "push")
         values = driver.values()
     finally:
         driver.disconnect()
@@ -630,7 +631,7 @@ def test_info_is_quiet_in_the_steady_state(
 
 def test_a_command_wakes_the_idle_loop(camera: Emulator, recorder: Recorder) -> None:
     """Polls every 60 s: a command still runs at once (it would time out otherwise)."""
-    driver = memory_driver(camera, {"0": {}}, recorder, status_interval="60000")
+    driver = memory_driver(camera, {"0": {}}, recorder, status_interval="60000", push="off")
     driver.connect()
     try:
         assert recorder.wait_for("online", True, "0")

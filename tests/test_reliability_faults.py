@@ -40,12 +40,19 @@ from reolink.errors import (
 
 INTERVAL = 0.05
 TIMEOUT = 0.5
-ATTRS = {"status_interval": str(int(INTERVAL * 1000)), "request_timeout": str(int(TIMEOUT * 1000))}
+#: These tests count the polls a change takes to show: push (which adds polls on the device's
+#: calls, and registration requests after each connect) is off; tests/test_driver_push*.py
+#: cover it.
+ATTRS = {
+    "status_interval": str(int(INTERVAL * 1000)),
+    "request_timeout": str(int(TIMEOUT * 1000)),
+    "push": "off",
+}
 #: The account-safety tests wait out back-offs of minutes: they run x0.003 (auth back-off 0.09 s
 #: / 0.9 s / 2.7 s, the 10 min window 1.8 s) and poll every 30 ms (10 s of device time). Their
 #: counts (Logins per window) do not change with the scale.
 AUTH = Timing().scaled(0.003, min_status_interval_ms=10)
-AUTH_ATTRS = {"status_interval": "30", "request_timeout": str(int(TIMEOUT * 1000))}
+AUTH_ATTRS = {"status_interval": "30", "request_timeout": str(int(TIMEOUT * 1000)), "push": "off"}
 #: How long a test waits for what must happen (a guard against a hang, not a bound: how soon
 #: something happened is asserted on the emulator's request log).
 WAIT = 10.0

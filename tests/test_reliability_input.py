@@ -62,7 +62,9 @@ INTERVAL = 0.1
 TIMEOUT = 0.5
 #: How long a test waits for what must happen: a guard against a hang, not a speed bound.
 WAIT = 10.0
-ATTRS = {"status_interval": "100", "request_timeout": "500"}
+#: Push off: these tests count the requests a command or a poll sends, and arm faults on every
+#: request (the webhook registration after connect would meet them first).
+ATTRS = {"status_interval": "100", "request_timeout": "500", "push": "off"}
 MB = 1_000_000
 BASE = {"ip": "127.0.0.1", "username": "admin", "password": "admin123"}
 PASSWORD = "admin123"
@@ -374,7 +376,7 @@ BAD_COMMANDS: List[Tuple[str, Any, str]] = [
 def quiet_camera() -> Iterator[Tuple[Emulator, ReolinkDriver]]:
     """A connected driver that polls once a day: every request after connect is a command's."""
     with Emulator(profile="camera") as emu:
-        driver = http_driver(emu, {"0": {}}, Recorder(), status_interval="86400000")
+        driver = http_driver(emu, {"0": {}}, Recorder(), status_interval="86400000", push="off")
         assert driver.connect() is True
         assert wait_until(lambda: driver.stats().cycles >= 1, WAIT)
         try:

@@ -105,10 +105,18 @@ class ConnectionTransport:
         #: Bumped by close(): connections checked out before it are not kept afterwards.
         self._generation = 0
         self._lock = threading.Lock()
+        self._local_address: Optional[str] = None
 
     def __repr__(self) -> str:
         tls = f" tls={self._tls.mode}" if self._scheme == "https" else ""
         return f"<{type(self).__name__} {self._scheme}://{self._where}{tls}>"
+
+    def local_address(self) -> Optional[str]:
+        """This host's address on the last connection made to the device (None before one).
+
+        The address the device can reach us at: the default for a push URL (``push_host``).
+        """
+        return self._local_address
 
     def _new_conn(self, connect_timeout: float) -> Connection:
         """A new, not yet connected connection to the device."""
@@ -206,9 +214,19 @@ class ConnectionTransport:
         except self._connect_errors as err:
             conn.close()
             raise connect_error(err, self._where, request) from err
+        self._remember_local(conn)
         if self._log.isEnabledFor(logging.DEBUG):
             self._log.debug("%s: connected", self._where, extra=self._extra)
         return conn, False, generation
+
+    def _remember_local(self, conn: Connection) -> None:
+        try:
+            address = conn.sock.getsockname()[0]
+        except (OSError, AttributeError, IndexError, TypeError):
+            return
+        if isinstance(address, str) and address:
+            # An IPv4 peer reached over a dual-stack socket shows as ::ffff:a.b.c.d.
+            self._local_address = address[7:] if address.startswith("::ffff:") else address
 
     def _checkin(self, conn: Connection, generation: int) -> None:
         with self._lock:

@@ -11,7 +11,7 @@ import socket
 import ssl
 import threading
 from collections.abc import Mapping
-from typing import Callable
+from typing import Callable, Optional
 
 from reolink.errors import (
     ConnectError,
@@ -56,11 +56,14 @@ class MemoryTransport:
       connect-time errors → ``ConnectError``; ``ConnectionResetError`` / ``BrokenPipeError`` →
       ``TransportProtocolError``; ``TimeoutError`` / ``socket.timeout`` → ``Timeout``;
       ``ssl.SSLError`` → ``TLSError``. Other exceptions are the app's bugs and propagate;
-    * :attr:`requests_sent` counts the requests handed to the app.
+    * :attr:`requests_sent` counts the requests handed to the app;
+    * :meth:`local_address` answers ``local_address`` (default loopback: the app runs in this
+      process), the address a push URL uses when no ``push_host`` is set.
     """
 
-    def __init__(self, app: App) -> None:
+    def __init__(self, app: App, *, local_address: Optional[str] = "127.0.0.1") -> None:
         self._app = app
+        self._local_address = local_address
         self._count_lock = threading.Lock()
         self.requests_sent = 0
         self.closed = False
@@ -87,6 +90,10 @@ class MemoryTransport:
                 limit=request.max_body,
             )
         return Response(status=status, headers=dict(reply_headers), body=bytes(body))
+
+    def local_address(self) -> Optional[str]:
+        """The address this host has towards the app (see the class docstring)."""
+        return self._local_address
 
     def close(self) -> None:
         """Nothing to release; marks the transport closed (``send`` reopens it)."""

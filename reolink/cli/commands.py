@@ -126,7 +126,8 @@ def run_command(args: argparse.Namespace) -> int:
         validate_args(name, given)
         if "address" in given:
             parse_channel(given["address"])
-        driver = open_driver(args, secrets)
+        # One command and gone: no webhook registered (and freed) for it.
+        driver = open_driver(args, secrets, extra={"push": "off"})
     except (ArgumentError, ConfigError, UsageError) as error:
         return usage(_prefixed(name, error))
     try:

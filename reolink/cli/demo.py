@@ -1,9 +1,10 @@
 """``reolink demo``: the emulator on loopback, a built-in event script, the real driver watching.
 
 Nothing to configure: the emulator listens on a free loopback port, the driver connects to it
-over real HTTP and the live ``watch`` view shows what it polls. The script repeats every
-:data:`CYCLE` seconds: detections across several channels and one channel going offline and
-back.
+over real HTTP, registers its push URL on the emulated webhook (``event_source`` push: every
+detection start makes it poll at once) and the live ``watch`` view shows what it sees. The
+script repeats every :data:`CYCLE` seconds: detections across several channels and one channel
+going offline and back.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from ..emulator import PROFILES, Emulator
 from ..errors import ReolinkError
 from .commands import disconnect_quietly
 from .connection import EXIT_OK, SecretBook, configure_logging, explain_error, fail, seconds_arg
-from .watch import LiveView, event_queue, watch_loop
+from .watch import LiveView, event_queue, push_wakes, watch_loop
 
 __all__ = ["DemoScript", "add_demo_command", "run_demo"]
 
@@ -172,7 +173,8 @@ def run_demo(args: argparse.Namespace) -> int:
         return fail(problem)
     line = (
         f"demo: {view.summary()}, {driver.requests_sent} requests sent, "
-        f"{driver.logins_sent} login(s), {time.monotonic() - started:.0f} s"
+        f"{driver.logins_sent} login(s), {push_wakes([driver])} wake(s) by push, "
+        f"{time.monotonic() - started:.0f} s"
     )
     print(line, file=sys.stderr if as_json else sys.stdout, flush=True)
     return EXIT_OK

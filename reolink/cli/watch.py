@@ -1,5 +1,9 @@
 """``reolink watch``: the driver's poll loop, shown as a live table or as JSON lines.
 
+Push is used wherever the device supports it (``--no-push`` turns it off; ``--push-host``,
+``--push-port``): the device calls us at each motion/AI start and the driver polls at once. The
+``event_source`` device attribute (and its reason) shows in the table header and as JSON lines.
+
 Zones default to every channel of the device: a first short connection runs get_channels
 (names and ids), then the watching connection polls them all. With ``--zones`` the ids are
 given and one connection is enough.
@@ -66,6 +70,23 @@ def add_watch_command(sub: Any) -> None:
         "--seconds", type=seconds_arg, help="stop after N seconds (default: until Ctrl-C/SIGTERM)"
     )
     parser.add_argument("--json", action="store_true", help="JSON lines even on a terminal")
+    parser.add_argument(
+        "--no-push",
+        action="store_true",
+        help="poll only (by default the device's webhook makes the driver poll at once on "
+        "every motion/AI start, where the device supports it)",
+    )
+    parser.add_argument(
+        "--push-host",
+        metavar="ADDRESS",
+        help="this host's address the device calls (default: the local address of the "
+        "connection to the device)",
+    )
+    parser.add_argument(
+        "--push-port",
+        metavar="PORT",
+        help="port the device calls, e.g. one opened in a firewall (default: any free port)",
+    )
     # Tests and the demo poll an emulator faster than any real camera should be polled.
     parser.add_argument(
         "--min-interval", type=int, default=MIN_STATUS_INTERVAL_MS, help=argparse.SUPPRESS
@@ -146,6 +167,11 @@ class LiveView:
         state = "online" if online else ("offline" if online is False else "connecting")
         if online is False and self.device.get("error"):
             state += f": {self.device['error']}"
+        source = self.device.get("event_source")
+        if source == "push":
+            state += "  events: push"
+        elif source == "poll":
+            state += f"  events: poll ({self.device.get('event_source_reason', '')})"
         head = [
             f"{self.title}  {self.device.get('model', '')} "
             f"firmware {self.device.get('firmware', '?')}  {state}",
@@ -261,8 +287,31 @@ def _footer(
         left = f"{max(0.0, end - time.monotonic()):.0f} s left"
     return (
         f"{view.events} events, {sum(d.requests_sent for d in drivers)} requests, "
-        f"{sum(d.logins_sent for d in drivers)} login(s)  {left}"
+        f"{sum(d.logins_sent for d in drivers)} login(s), {push_wakes(drivers)} push wake(s)  "
+        f"{left}"
     )
+
+
+def push_wakes(drivers: List[ReolinkDriver]) -> int:
+    """Calls the devices made to our push listener (each woke a poll)."""
+    return sum(d.stats().push_wakes for d in drivers)
+
+
+def push_attributes(args: argparse.Namespace) -> Dict[str, str]:
+    """--no-push, --push-host, --push-port as driver attributes."""
+    attributes = {"push": "off" if args.no_push else "auto"}
+    if args.push_host is not None:
+        attributes["push_host"] = args.push_host
+    if args.push_port is not None:
+        attributes["push_port"] = args.push_port
+    return attributes
+
+
+def _option_names(text: str) -> str:
+    """A driver ConfigError about a push attribute, in the command line's words."""
+    for attribute, option in (("push_host", "--push-host"), ("push_port", "--push-port")):
+        text = text.replace(f"attribute {attribute!r}", option)
+    return text
 
 
 def event_queue() -> Tuple[queue.Queue[Optional[Tuple[AttributeEvent, float]]], Any]:
@@ -336,7 +385,7 @@ def run_watch(args: argparse.Namespace) -> int:
     configure_logging(args.verbose, secrets)
     as_json = bool(args.json) or not sys.stdout.isatty()
     timing = Timing(min_status_interval_ms=max(1, args.min_interval))
-    extra = {"status_interval": args.interval}
+    extra = {"status_interval": args.interval, **push_attributes(args)}
     events, callback = event_queue()
     probe_online = threading.Event()
     drivers: List[ReolinkDriver] = []
@@ -348,7 +397,7 @@ def run_watch(args: argparse.Namespace) -> int:
         first_callback = callback if zones else _probe_callback(events, probe_online)
         first = open_driver(args, secrets, probe_zones, first_callback, extra, timing)
     except UsageError as error:
-        return usage(f"watch: {error}")
+        return usage(f"watch: {_option_names(str(error))}")
     drivers.append(first)
     polled_ms = round(first.status_interval * 1000)
     if args.interval.strip().isdigit() and int(args.interval) < polled_ms:
@@ -391,7 +440,7 @@ def run_watch(args: argparse.Namespace) -> int:
         return fail(problem)
     line = (
         f"watch: {view.summary()}, {sum(d.requests_sent for d in drivers)} requests sent, "
-        f"{sum(d.logins_sent for d in drivers)} login(s)"
+        f"{sum(d.logins_sent for d in drivers)} login(s), {push_wakes(drivers)} wake(s) by push"
     )
     print(line, file=sys.stderr if as_json else sys.stdout, flush=True)
     return EXIT_OK

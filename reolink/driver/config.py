@@ -63,6 +63,12 @@ class DeviceConfig:
     request_timeout: float = DEFAULT_REQUEST_TIMEOUT_MS / 1000
     tls: TLSOptions = attrs.field(factory=TLSOptions)
     zones: Tuple[ZoneConfig, ...] = ()
+    #: "auto" (use the device's webhook where it works) or "off" (poll only).
+    push: str = "auto"
+    #: the address the device calls back ("": the local address of our connection to it).
+    push_host: str = ""
+    #: the push listener's port (0: any free port).
+    push_port: int = 0
 
     @property
     def label(self) -> str:
@@ -83,7 +89,7 @@ def _text(attributes: Mapping[str, Any], name: str) -> Optional[str]:
     return text or None
 
 
-def _host(value: str) -> str:
+def _host(value: str, name: str = "ip") -> str:
     """A bare host name or an IPv4/IPv6 literal; nothing that could smuggle a path or query."""
     candidate = value[1:-1] if value.startswith("[") and value.endswith("]") else value
     # No IPv6 zone ids ("fe80::1%eth0"): ipaddress accepts any text after "%", which could
@@ -98,10 +104,11 @@ def _host(value: str) -> str:
         # All-numeric dotted names are malformed IPv4 literals, not host names.
         if not all(label.isdigit() for label in labels):
             return candidate
+    example = "192.168.1.20 or cam-garage.local" if name == "ip" else "192.168.1.10"
     raise ConfigError(
-        f"attribute 'ip' is {_show(value)}: allowed is a bare host name or an IPv4/IPv6 address "
-        "(no scheme, port, path, query, '@' or spaces), e.g. 192.168.1.20 or cam-garage.local",
-        attribute="ip",
+        f"attribute {name!r} is {_show(value)}: allowed is a bare host name or an IPv4/IPv6 "
+        f"address (no scheme, port, path, query, '@' or spaces), e.g. {example}",
+        attribute=name,
     )
 
 
@@ -165,6 +172,22 @@ def _tls(attributes: Mapping[str, Any]) -> TLSOptions:
             attribute="tls_verify",
         )
     return TLSOptions(fingerprint=fingerprint, ca_file=ca_file)
+
+
+def _push(attributes: Mapping[str, Any]) -> Tuple[str, str, int]:
+    """``push`` (auto|off), ``push_host`` (an address of this host the device can reach) and
+    ``push_port`` (0..65535, 0 = any free port)."""
+    mode = (_text(attributes, "push") or "auto").lower()
+    if mode not in ("auto", "off"):
+        raise ConfigError(
+            f"attribute 'push' is {_show(mode)}: allowed is auto (use the device's webhook "
+            "where it works) or off (poll only)",
+            attribute="push",
+        )
+    host_text = _text(attributes, "push_host")
+    host = _host(host_text, "push_host") if host_text is not None else ""
+    port = _integer(attributes, "push_port", 0, 0, 65535)
+    return mode, host, port
 
 
 def parse_ai_types(value: Any, address: str) -> Optional[FrozenSet[str]]:
@@ -277,6 +300,7 @@ def parse_device(
             "attributes 'tls_fingerprint' and 'tls_verify' need protocol https",
             attribute="protocol",
         )
+    push, push_host, push_port = _push(attributes)
     return DeviceConfig(
         ip=ip,
         username=username,
@@ -287,4 +311,7 @@ def parse_device(
         request_timeout=timeout_ms / 1000,
         tls=tls,
         zones=parse_zones(zones),
+        push=push,
+        push_host=push_host,
+        push_port=push_port,
     )

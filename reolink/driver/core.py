@@ -15,8 +15,12 @@ data (:mod:`reolink.driver.commands` effects) and is applied here. Attribute wri
 the :class:`~reolink.driver.store.AttributeStore` and reach the host once, with their final
 value, when the flow that wrote them ends.
 
-A push notification will be one more event (:class:`~reolink.driver.messages.PushWake`): it
-makes the next poll due now.
+Push (:mod:`reolink.driver.push` decides, :mod:`reolink.driver.pushflow` talks to the device):
+once the device is identified, the core asks the loop for a listener URL (:class:`Listen`),
+registers the webhook and asks for the device's test call; a
+:class:`~reolink.driver.messages.PushWake` makes a poll due at once (coalesced), and the
+``event_source`` / ``event_source_reason`` device attributes say whether push or polling finds
+events, and why. disconnect() frees our slots before Logout.
 """
 
 from __future__ import annotations
@@ -35,7 +39,7 @@ from ..errors import (
     TransportError,
 )
 from ..protocol.session import Session, Step
-from . import commands
+from . import commands, pushflow
 from .client import DeviceClient, Flow, Pause
 from .config import DeviceConfig
 from .logs import DeviceLog
@@ -47,6 +51,9 @@ from .messages import (
     Event,
     Fail,
     Finished,
+    Listen,
+    ListenFailed,
+    Listening,
     Offline,
     Online,
     PushWake,
@@ -60,6 +67,7 @@ from .messages import (
     WaitUntil,
 )
 from .poller import Poller
+from .push import REASON_FAILED, Phase, PushControl
 from .store import AttributeStore
 from .timing import Timing
 
@@ -84,6 +92,9 @@ class DriverCore:
         self.poller = Poller(config.zones, self.store, self.log)
         self.client = DeviceClient(config, self.session, self.log)
         self.facts = commands.DeviceFacts()
+        self.push = PushControl(config.push, config.status_interval, timing.push)
+        #: (source, reason) last written to the store and logged
+        self._push_shown: Tuple[str, str] = ("", "")
         self.identified = False
         self.next_poll = 0.0
         self.cycles = 0
@@ -117,6 +128,7 @@ class DriverCore:
         self._stepped = False
         self._flow_ended = False
         self._on_event(event)
+        self.push.tick(now)
         while self._flow is None and not self._stopping:
             flow = self._next_flow()
             if flow is None:
@@ -138,7 +150,11 @@ class DriverCore:
         elif isinstance(event, Disconnect):
             self._disconnect(event.since)
         elif isinstance(event, PushWake):
-            self.next_poll = min(self.next_poll, self.now)
+            self._push_wake()
+        elif isinstance(event, Listening):
+            self.push.listening(event.url, event.where)
+        elif isinstance(event, ListenFailed):
+            self.push.listen_failed(self.now, event.reason)
         elif not isinstance(event, Start):  # pragma: no cover - the Event union is closed
             raise TypeError(f"unknown event {event!r}")
 
@@ -172,6 +188,7 @@ class DriverCore:
     def _actions(self) -> List[Action]:
         out = self._out
         idle = self._flow is None
+        self._show_push()
         if idle and self._stopping:
             self._finished = True
         sending = bool(out) and isinstance(out[-1], Send)
@@ -217,6 +234,8 @@ class DriverCore:
             return self._renew_flow()
         if step is Step.POLL:
             return self._poll_flow()
+        if step is Step.IDLE and self.identified:
+            return self._push_step()
         if step is Step.SHOW_OFFLINE:
             reason = self.session.reason or "not logged in"
             if self.now < self._expect_drop_until and self.session.failing:
@@ -240,6 +259,9 @@ class DriverCore:
             candidates.append(session_at)
         if self._ptz_stops:
             candidates.append(min(self._ptz_stops.values()))
+        push_at = self.push.next_wakeup(now)
+        if push_at is not None and self.identified and self.session.request_allowed(now):
+            candidates.append(push_at)
         if self._hold_until > now:
             candidates = [max(c, self._hold_until) for c in candidates]
         return min(candidates)
@@ -265,6 +287,7 @@ class DriverCore:
         self.store.set("device", None, "online", False)
         self.store.set("device", None, "error", reason)
         self.poller.device_offline(reason)
+        self.push.lost()
         self._failure_shown = True
         self._out.append(Offline(reason, error))
         self._out.append(Ready())
@@ -314,6 +337,7 @@ class DriverCore:
         self.next_poll = self.now
         self._online()
         yield from self._poll_flow()
+        self.push.identified(self.now, self._webhook_channels())
         self._out.append(Ready())
 
     def _renew_flow(self) -> Flow[None]:
@@ -331,6 +355,8 @@ class DriverCore:
         if self.next_poll <= start:
             self.next_poll = start + interval
         plan = self.poller.plan(start)
+        self.push.poll_started(start)
+        watched = self._detections() if self.push.phase is Phase.ACTIVE else None
         try:
             replies, bodies = yield from self.client.call_parts(
                 plan.parts, plan.commands, repeatable=plan.repeatable
@@ -348,6 +374,8 @@ class DriverCore:
             return
         self.cycles += 1
         self._online()
+        if watched is not None:
+            self.push.edges(self.now, self._rising(watched))
 
     def _ptz_stop_flow(self, channel: int, deadline: Optional[float] = None) -> Flow[None]:
         try:
@@ -398,6 +426,103 @@ class DriverCore:
                 self._offline("rebooting (requested)")
                 self.next_poll = self.now + 1.0
 
+    # --- push -------------------------------------------------------------------------
+
+    def _push_wake(self) -> None:
+        was = self.push.source
+        poll_at = self.push.wake(self.now)
+        if was != "push" and self.push.source == "push":
+            self.log.info("push verified: the device's call arrived")
+        if poll_at is not None and self.identified:
+            self.next_poll = min(self.next_poll, poll_at)
+
+    def _show_push(self) -> None:
+        """Write event_source / event_source_reason once push is decided (and log changes)."""
+        shown = (self.push.source, self.push.reason)
+        if shown == self._push_shown or not (shown[0] == "push" or shown[1]):
+            return
+        self._push_shown = shown
+        if shown[0] == "push":
+            self.log.info("event source: push")
+        else:
+            self.log.info("event source: poll (%s)", shown[1])
+        self.store.set("device", None, "event_source", shown[0])
+        self.store.set("device", None, "event_source_reason", shown[1])
+
+    def _webhook_channels(self) -> List[int]:
+        """The polled channels whose GetAbility says supportWebhook."""
+        ability = self.facts.ability
+        if ability is None:
+            return []
+        found = []
+        for zone in self.config.zones:
+            entry = ability.channel(zone.channel)
+            if self.poller.channel_available(zone.channel) is not None and entry is not None:
+                if entry.webhook:
+                    found.append(zone.channel)
+        return found
+
+    def _push_step(self) -> Optional[Flow[None]]:
+        """Push work that is due while nothing else is: listener, slots to free, registration."""
+        if not self.session.request_allowed(self.now):
+            return None
+        if self.push.take_listen():
+            self._out.append(Listen())
+            return None
+        if self.push.free_wanted:
+            return self._push_free_flow()
+        if self.push.due(self.now):
+            return self._push_flow()
+        return None
+
+    def _push_flow(self) -> Flow[None]:
+        push = self.push
+        url = push.url
+        assert url is not None  # due() holds it
+        push.registering()
+        # With a fixed push_port, a slot pointing at our own listener with another path is a
+        # previous run's (only a 404 answers it there): reclaimed rather than leaked.
+        reclaim = url.rsplit("/", 1)[0] + "/" if self.config.push_port else ""
+        try:
+            slots = yield from pushflow.register(self.client, push.channels, url, reclaim)
+            push.verifying(self.now, slots)
+            refused = yield from pushflow.test(self.client, min(slots), url)
+        except pushflow.NoPush as no:
+            push.failed(self.now, no.reason, retry=no.retry)
+            return
+        except ReolinkError as error:
+            push.failed(self.now, f"{REASON_FAILED}: {error}")
+            if isinstance(error, TransportError):
+                self._failed(error)
+            return
+        if refused is not None:
+            push.test_refused(refused)
+
+    def _push_free_flow(self) -> Flow[None]:
+        slots = dict(self.push.slots)
+        self.push.freed()
+        yield from pushflow.free(self.client, slots)
+
+    def _detections(self) -> Dict[str, Tuple[object, object]]:
+        """(motion, ai_detected) of the zones whose channel has our webhook."""
+        return {
+            str(channel): (
+                self.store.get("zone", str(channel), "motion"),
+                self.store.get("zone", str(channel), "ai_detected"),
+            )
+            for channel in self.push.slots
+        }
+
+    def _rising(self, before: Dict[str, Tuple[object, object]]) -> int:
+        """How many of those zones saw an event start in the poll that just ended."""
+        rising = 0
+        for address, (motion, ai) in before.items():
+            now_motion = self.store.get("zone", address, "motion")
+            now_ai = self.store.get("zone", address, "ai_detected")
+            if (now_motion == 1 and motion != 1) or (now_ai and not ai):
+                rising += 1
+        return rising
+
     # --- winding down -------------------------------------------------------------------
 
     def _disconnect(self, since: float) -> None:
@@ -429,6 +554,9 @@ class DriverCore:
                     yield from commands.ptz_stop(self.client, channel, deadline)
                 except ReolinkError as error:
                     self.log.info("final PTZ stop failed: %s", error)
+        if reachable and self.session.token is not None and self.push.slots:
+            yield from pushflow.free(self.client, self.push.slots, deadline)
+            self.push.freed()
         if reachable and self.session.token is not None:
             yield from self.client.logout(deadline=deadline)
         else:

@@ -18,6 +18,7 @@ from typing import Any, Callable, Dict, List, Mapping, Optional
 import attrs
 
 from ..errors import ArgumentError, CommandTimeout, ConfigError, NotConnected, ReolinkError
+from ..push import PushListener
 from ..transport import Transport
 from .config import DeviceConfig, ZonesArg, parse_channel, parse_device
 from .core import DriverCore
@@ -46,6 +47,8 @@ class DriverStats:
     requests_sent: int
     #: Login requests sent
     logins_sent: int
+    #: calls from the device's webhook (each asks for a poll; calls close together share one)
+    push_wakes: int = 0
 
 
 def _default_transport(config: DeviceConfig) -> Transport:
@@ -61,11 +64,19 @@ class ReolinkDriver:
 
     ``attributes`` is the device's attribute mapping (``ip``, ``username``, ``password``; optional
     ``port``, ``protocol``, ``status_interval``, ``request_timeout``, ``tls_fingerprint``,
-    ``tls_verify``) with string values as a host stores them; ``zones`` maps each zone address
+    ``tls_verify``, ``push``, ``push_host``, ``push_port``) with string values as a host stores
+    them; ``zones`` maps each zone address
     (the channel index as a string) to its attributes (``ai_types``). ``callback`` receives one
     :class:`AttributeEvent` per change, on the device thread; it must return quickly and must
     not call :meth:`command` (that raises at once: the command could only run after the
     callback returned).
+
+    Push (``push`` ``auto``, the default): where the device has a webhook, it calls this
+    process on every motion/AI start and the driver polls at once. ``push_listener`` is the
+    :class:`~reolink.push.PushListener` to register on (one serves every driver of a host);
+    without one, drivers share a listener created on first use on ``push_port`` (0: any free
+    port), closed with its last driver. The device attribute ``event_source`` (``push`` or
+    ``poll``) and ``event_source_reason`` say which finds events, and why not push.
 
     Raises :class:`~reolink.errors.ConfigError` on any bad attribute; nothing is sent then.
     """
@@ -83,6 +94,7 @@ class ReolinkDriver:
         transport_factory: Optional[TransportFactory] = None,
         timing: Optional[Timing] = None,
         clock: Callable[[], float] = time.monotonic,
+        push_listener: Optional[PushListener] = None,
     ) -> None:
         self._timing = timing or Timing()
         self._config = parse_device(
@@ -90,6 +102,12 @@ class ReolinkDriver:
         )
         if callback is not None and not callable(callback):
             raise ConfigError("callback must be callable", attribute="callback")
+        if push_listener is not None and not isinstance(push_listener, PushListener):
+            raise ConfigError(
+                "push_listener must be a reolink.push.PushListener (or None for the shared one)",
+                attribute="push_listener",
+            )
+        self._push_listener = push_listener
         self._callback = callback
         self._transport_factory = transport_factory
         self._clock = clock
@@ -103,7 +121,7 @@ class ReolinkDriver:
             )
             raise ConfigError(str(error), attribute=attribute) from error
         self._core = DriverCore(self._config, self._timing)
-        self._loop = DeviceLoop(self._core, transport, clock, callback)
+        self._loop = DeviceLoop(self._core, transport, clock, callback, push_listener)
         self._log = DeviceLog(log, self._config.label)
         self._thread: Optional[threading.Thread] = None
         self._lock = threading.Lock()
@@ -168,9 +186,11 @@ class ReolinkDriver:
         return self._core.session.token
 
     def stats(self) -> DriverStats:
-        """Poll cycles completed, requests and logins sent so far."""
+        """Poll cycles completed, requests and logins sent, push wakes so far."""
         client = self._core.client
-        return DriverStats(self._core.cycles, client.requests_sent, client.logins_sent)
+        return DriverStats(
+            self._core.cycles, client.requests_sent, client.logins_sent, self._loop.push_calls
+        )
 
     def values(self) -> Dict[str, Any]:
         """The current value of every attribute the host has been sent.
@@ -203,6 +223,9 @@ class ReolinkDriver:
             "request_timeout": str(round(config.request_timeout * 1000)),
             "tls_fingerprint": config.tls.fingerprint or "",
             "tls_verify": config.tls.ca_file or "",
+            "push": config.push,
+            "push_host": config.push_host,
+            "push_port": str(config.push_port),
         }
         return ReolinkDriver(
             attributes,
@@ -211,6 +234,7 @@ class ReolinkDriver:
             transport_factory=self._transport_factory,
             timing=self._timing,
             clock=self._clock,
+            push_listener=self._push_listener,
         )
 
     # --- lifecycle ----------------------------------------------------------------------

@@ -10,6 +10,8 @@ from __future__ import annotations
 import logging
 from typing import Any, Dict
 
+from ..redact import redact_target
+
 __all__ = ["DeviceLog", "without_label"]
 
 
@@ -37,8 +39,11 @@ class DeviceLog:
 
     def _log(self, level: int, message: str, args: Any, exc_info: bool = False) -> None:
         if self._logger.isEnabledFor(level):
+            # Reasons and errors pass through the redaction: a push URL's path is a secret.
             clean = tuple(
-                without_label(self.label, str(a)) if isinstance(a, (str, Exception)) else a
+                redact_target(without_label(self.label, str(a)))
+                if isinstance(a, (str, Exception))
+                else a
                 for a in args
             )
             self._logger.log(

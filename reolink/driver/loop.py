@@ -1,7 +1,9 @@
 """The device thread: owns the transport and the clock, feeds the core, obeys its actions.
 
 Nothing is decided here. The loop's own duties are: wake up on time or when a command is
-queued or disconnect() is called; perform the one outstanding request; call the host's
+queued, a push call arrives or disconnect() is called; perform the one outstanding request;
+register the device on the push listener when the core asks (:class:`Listen`: the host's
+listener, or the shared default one) and unregister when the thread ends; call the host's
 callback (always on this thread); hand results to the waiting command futures; and end
 within ``request_timeout`` + 1 s of disconnect().
 """
@@ -15,6 +17,7 @@ import threading
 from typing import Any, Callable, Dict, Optional, Tuple
 
 from ..errors import NotConnected, ReolinkError, TransportError, TransportProtocolError
+from ..push import PushListener, PushListenerError, Registration, register_shared
 from ..transport import Transport
 from .core import DriverCore
 from .events import AttributeEvent, AttributeValue
@@ -27,6 +30,9 @@ from .messages import (
     Event,
     Fail,
     Finished,
+    Listen,
+    ListenFailed,
+    Listening,
     Offline,
     Online,
     PushWake,
@@ -39,6 +45,7 @@ from .messages import (
     Tick,
     WaitUntil,
 )
+from .push import REASON_FAILED, REASON_PORT_BUSY
 
 __all__ = ["DeviceLoop", "Job"]
 
@@ -58,8 +65,14 @@ class DeviceLoop:
         transport: Transport,
         clock: Callable[[], float],
         callback: Optional[Callback],
+        listener: Optional[PushListener] = None,
     ) -> None:
         self._core = core
+        self._listener = listener
+        self._registration: Optional[Registration] = None
+        self._push_event: Optional[Event] = None
+        #: calls from the device's webhook (counted on the listener thread)
+        self.push_calls = 0
         self._transport = transport
         self._clock = clock
         self._callback = callback
@@ -86,7 +99,12 @@ class DeviceLoop:
         self._wake.set()
 
     def push_wake(self) -> None:
-        """The device pushed an event (webhook): feed the core a PushWake (it polls at once)."""
+        """The device pushed an event (webhook): feed the core a PushWake (it polls at once).
+
+        Runs on the listener thread: cheap and non-blocking. Calls that arrive together are
+        one PushWake (the core coalesces further).
+        """
+        self.push_calls += 1
         self._pushed.set()
         self._wake.set()
 
@@ -114,6 +132,7 @@ class DeviceLoop:
         finally:
             self.ready.set()
             self._fail_left_over()
+            self._unlisten()
             self._transport.close()
 
     def _run(self) -> None:
@@ -138,6 +157,9 @@ class DeviceLoop:
 
     def _next_event(self) -> Event:
         """A queued command first, else the outstanding request's outcome, else a wait."""
+        if self._push_event is not None:
+            event, self._push_event = self._push_event, None
+            return event
         try:
             queued, future = self._jobs.get_nowait()
         except queue.Empty:
@@ -187,9 +209,46 @@ class DeviceLoop:
                 self.last_exception = None
             elif isinstance(action, Ready):
                 self.ready.set()
+            elif isinstance(action, Listen):
+                self._push_event = self._listen()
             elif isinstance(action, Finished):
                 return True
         return False
+
+    # --- push ---------------------------------------------------------------------------
+
+    def _listen(self) -> Event:
+        """Register on the listener (once); the URL uses push_host, else our local address."""
+        config = self._core.config
+        host = config.push_host or _local_address(self._transport)
+        if not host:
+            return ListenFailed(
+                "no push_host: the transport cannot tell this host's address on the device's "
+                "network; set push_host"
+            )
+        if self._registration is None:
+            try:
+                if self._listener is not None:
+                    self._registration = self._listener.register(self.push_wake, label=config.label)
+                else:
+                    self._registration = register_shared(
+                        self.push_wake, port=config.push_port, label=config.label
+                    )
+            except PushListenerError as error:
+                kind = REASON_PORT_BUSY if error.port is not None else REASON_FAILED
+                return ListenFailed(f"{kind}: {error}")
+        registration = self._registration
+        port = registration.listener.port
+        where = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+        return Listening(registration.url(host), where)
+
+    def _unlisten(self) -> None:
+        registration, self._registration = self._registration, None
+        if registration is not None:
+            try:
+                registration.unregister()
+            except Exception:  # closing a shared listener failed: say so, end anyway
+                self._log.exception("could not close the push listener")
 
     def _settle(self, action: Action) -> None:
         assert isinstance(action, (Resolve, Fail))
@@ -231,3 +290,15 @@ class DeviceLoop:
             if not future.done() and (future.running() or future.set_running_or_notify_cancel()):
                 future.set_exception(NotConnected(f"{name}: the driver was disconnected"))
         self._futures.clear()
+
+
+def _local_address(transport: Transport) -> Optional[str]:
+    """The local address of the transport's connection to the device, if it can tell."""
+    method = getattr(transport, "local_address", None)
+    if not callable(method):
+        return None
+    try:
+        address = method()
+    except Exception:  # an optional nicety: a transport that fails here just cannot tell
+        return None
+    return address if isinstance(address, str) and address else None

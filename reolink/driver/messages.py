@@ -24,6 +24,9 @@ __all__ = [
     "Event",
     "Fail",
     "Finished",
+    "Listen",
+    "ListenFailed",
+    "Listening",
     "Offline",
     "Online",
     "PushWake",
@@ -86,7 +89,36 @@ class PushWake:
     """The device pushed a notification (webhook): poll now instead of at the next interval."""
 
 
-Event = Union[Start, Tick, Replied, SendFailed, CommandQueued, Disconnect, PushWake]
+@attrs.frozen
+class Listening:
+    """The loop registered this device on the push listener (answer to :class:`Listen`).
+
+    ``url`` is what the device calls (its path is a secret: never logged or shown); ``where``
+    is its ``host:port`` only (shown in messages).
+    """
+
+    url: str = attrs.field(repr=False)
+    where: str
+
+
+@attrs.frozen
+class ListenFailed:
+    """The loop could not register on the push listener; ``reason`` says why (port busy...)."""
+
+    reason: str
+
+
+Event = Union[
+    Start,
+    Tick,
+    Replied,
+    SendFailed,
+    CommandQueued,
+    Disconnect,
+    PushWake,
+    Listening,
+    ListenFailed,
+]
 
 # --- actions: core -> loop --------------------------------------------------------------------
 
@@ -151,4 +183,10 @@ class Finished:
     """Wound down after :class:`Disconnect`: close the transport and end the thread."""
 
 
-Action = Union[Send, Emit, Resolve, Fail, Ready, Offline, Online, WaitUntil, Finished]
+@attrs.frozen
+class Listen:
+    """Register this device on the push listener (push_host/push_port of the config); feed
+    :class:`Listening` or :class:`ListenFailed` next. The loop unregisters when it ends."""
+
+
+Action = Union[Send, Emit, Resolve, Fail, Ready, Offline, Online, WaitUntil, Finished, Listen]

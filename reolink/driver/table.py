@@ -215,6 +215,36 @@ METADATA: Dict[str, Any] = {
             "secure": False,
             "description": "HTTPS only: verify the certificate against this CA bundle file.",
         },
+        {
+            "name": "push",
+            "type": "string",
+            "required": False,
+            "default": "auto",
+            "options": ["auto", "off"],
+            "secure": False,
+            "description": "auto: the device calls this host on motion/AI (webhook) and the "
+            "driver polls at once; off: poll only.",
+        },
+        {
+            "name": "push_host",
+            "type": "string",
+            "required": False,
+            "default": "",
+            "secure": False,
+            "description": "Address of this host the device calls (plain HTTP); empty = the "
+            "local address of the driver's connection to the device.",
+        },
+        {
+            "name": "push_port",
+            "type": "int",
+            "required": False,
+            "default": 0,
+            "min": 0,
+            "max": 65535,
+            "secure": False,
+            "description": "Port of the push listener (0 = any free port); set one to open it "
+            "in a firewall.",
+        },
     ],
     "zone_attributes": [
         {
@@ -243,6 +273,21 @@ METADATA: Dict[str, Any] = {
             {"name": "model", "type": "string", "description": "Model name (GetDevInfo)."},
             {"name": "firmware", "type": "string", "description": "Firmware version."},
             {"name": "channel_count", "type": "int", "description": "Number of channels."},
+            {
+                "name": "event_source",
+                "type": "string",
+                "options": ["push", "poll"],
+                "description": "push: the device's webhook call triggers a poll at once; "
+                "poll: events are found every status_interval (event_source_reason says why).",
+            },
+            {
+                "name": "event_source_reason",
+                "type": "string",
+                "description": 'Why poll ("" with push). Starts with one of: push attribute '
+                "off, not supported, push disabled on the device, no free slot, device cannot "
+                "reach host:port, listener port busy, events arrive without push calls, push "
+                "not verified, registration failed.",
+            },
         ],
         "zone": [
             {

@@ -6,6 +6,7 @@ import attrs
 
 from ..protocol.session import SessionPolicy
 from .config import MIN_STATUS_INTERVAL_MS
+from .push import PushTiming
 
 __all__ = ["Timing"]
 
@@ -21,6 +22,8 @@ class Timing:
     connect_grace: float = 1.0
     #: after a reboot command, failures are expected for this long (seconds).
     reboot_grace: float = 180.0
+    #: push: the TestWebHook call's deadline, retry delay, coalescing gap (see driver.push).
+    push: PushTiming = attrs.field(factory=PushTiming)
 
     def scaled(self, factor: float, *, min_status_interval_ms: int = 10) -> Timing:
         """The same rules with every duration multiplied by ``factor`` (for tests)."""
@@ -29,4 +32,5 @@ class Timing:
             session=self.session.scaled(factor),
             connect_grace=self.connect_grace,
             reboot_grace=self.reboot_grace * factor,
+            push=self.push.scaled(factor),
         )

@@ -1,0 +1,264 @@
+"""Push-accelerated detection: when to register the webhook, whether to trust it, when to poll.
+
+Pure, like the core that uses it: no I/O, no clock (``now`` in seconds is passed in), no thread.
+:class:`PushControl` holds one device's push state and answers the core's questions:
+
+* **Where it stands** (:attr:`PushControl.source`, :attr:`PushControl.reason`): ``push`` once
+  the device's TestWebHook call arrived; else ``poll`` with the reason - one of the fixed
+  phrases below (``REASON_*``), followed by details.
+* **What is due**: ask the loop for a listener URL (:meth:`PushControl.take_listen`), run the
+  registration (:meth:`PushControl.due`), free our slots after a failed verification
+  (:attr:`PushControl.free_wanted`), give up waiting for the test call
+  (:meth:`PushControl.tick`), and when to look again (:meth:`PushControl.next_wakeup`).
+* **Wakes** (:meth:`PushControl.wake`): the time the push-triggered poll may run - at once,
+  but at least ``min_gap`` after the previous push-triggered poll, so a flood of calls costs the
+  device at most ~5 polls a second. While a poll is in flight the next one waits for it (the
+  core runs one flow at a time), so wakes coalesce into at most one pending poll.
+* **Unannounced events** (:meth:`PushControl.edges`): a poll that finds an event starting with
+  no call in the last ``status_interval`` + 1 s counts one; ``unannounced_after`` in a row mean
+  the calls do not come: back to polling, and registering again after ``retry``.
+"""
+
+from __future__ import annotations
+
+import enum
+from typing import Dict, Optional, Sequence
+
+import attrs
+
+__all__ = [
+    "REASON_DISABLED",
+    "REASON_FAILED",
+    "REASON_NO_SLOT",
+    "REASON_OFF",
+    "REASON_PORT_BUSY",
+    "REASON_UNANNOUNCED",
+    "REASON_UNREACHABLE",
+    "REASON_UNSUPPORTED",
+    "REASON_UNVERIFIED",
+    "Phase",
+    "PushControl",
+    "PushTiming",
+]
+
+#: The fixed phrases ``event_source_reason`` starts with (details follow after ": ").
+REASON_OFF = "push attribute off"
+REASON_UNSUPPORTED = "not supported"
+REASON_DISABLED = "push disabled on the device"
+REASON_NO_SLOT = "no free slot"
+REASON_UNREACHABLE = "device cannot reach host:port"
+REASON_PORT_BUSY = "listener port busy"
+REASON_UNANNOUNCED = "events arrive without push calls"
+REASON_UNVERIFIED = "push not verified"
+REASON_FAILED = "registration failed"
+
+
+class Phase(enum.Enum):
+    OFF = "off"  # the push attribute is off: never registers
+    IDLE = "idle"  # waiting for the device to be identified
+    LISTEN = "listen"  # a listener URL is wanted (the loop registers on the listener)
+    WAIT_LISTENER = "wait-listener"  # asked the loop; Listening / ListenFailed comes next
+    REGISTER = "register"  # registration due (GetPush, GetWebHook, SetWebHook, TestWebHook)
+    REGISTERING = "registering"  # its flow is running
+    VERIFYING = "verifying"  # TestWebHook sent: waiting for the device's call
+    UNVERIFIED = "unverified"  # TestWebHook refused: the first real call promotes
+    ACTIVE = "active"  # push works
+    FALLBACK = "fallback"  # polling; registering again at retry_at (if any)
+
+
+@attrs.frozen
+class PushTiming:
+    """The numbers of push (seconds)."""
+
+    #: how long the device's TestWebHook call may take to arrive
+    verify: float = 5.0
+    #: after a fallback that may heal (unreachable, port busy, unannounced events, errors)
+    retry: float = 600.0
+    #: the shortest time between two push-triggered polls
+    min_gap: float = 0.2
+    #: this many events in a row seen by polls without a call -> fall back
+    unannounced_after: int = 3
+
+    def scaled(self, factor: float) -> PushTiming:
+        """Faster retries for tests; ``verify`` and ``min_gap`` stay: they bound real network
+        time (the device's call) and the device's load, not the driver's schedule."""
+        return attrs.evolve(self, retry=self.retry * factor)
+
+
+class PushControl:
+    """One device's push state (see the module docstring). Used by the core's thread only."""
+
+    def __init__(self, mode: str, status_interval: float, timing: PushTiming) -> None:
+        self.timing = timing
+        self.status_interval = status_interval
+        self.phase = Phase.OFF if mode == "off" else Phase.IDLE
+        self.source = "poll"
+        self.reason = REASON_OFF if mode == "off" else ""
+        #: the URL the device calls (a secret: never logged) and ``host:port`` (not secret)
+        self.url: Optional[str] = None
+        self.where = ""
+        #: channel -> slot index of ours on the device (freed by disconnect)
+        self.slots: Dict[int, int] = {}
+        self.channels: Sequence[int] = ()
+        self.retry_at: Optional[float] = None
+        self.deadline: Optional[float] = None
+        self.free_wanted = False
+        self.wakes = 0
+        self.last_wake: Optional[float] = None
+        self._wake_pending = False
+        self._last_push_poll: Optional[float] = None
+        self._unannounced = 0
+
+    # --- lifecycle ----------------------------------------------------------------------
+
+    def identified(self, now: float, channels: Sequence[int]) -> None:
+        """The device was (re)identified; ``channels``: the polled channels with a webhook."""
+        if self.phase is Phase.OFF:
+            return
+        self.channels = tuple(channels)
+        if not self.channels:
+            self._fallback(
+                f"{REASON_UNSUPPORTED}: the device has no webhook (supportWebhook) on the "
+                "polled channels",
+                None,
+            )
+            return
+        self.retry_at = None
+        self.phase = Phase.LISTEN if self.url is None else Phase.REGISTER
+
+    def lost(self) -> None:
+        """The device went offline or is rebooting: register again once it is identified."""
+        if self.phase is not Phase.OFF:
+            self.phase = Phase.IDLE
+            self.deadline = None
+            self._wake_pending = False
+
+    def take_listen(self) -> bool:
+        """True once when the loop should register on the listener (then Listening follows)."""
+        if self.phase is not Phase.LISTEN:
+            return False
+        self.phase = Phase.WAIT_LISTENER
+        return True
+
+    def listening(self, url: str, where: str) -> None:
+        self.url, self.where = url, where
+        if self.phase is Phase.WAIT_LISTENER:
+            self.phase = Phase.REGISTER
+
+    def listen_failed(self, now: float, reason: str) -> None:
+        if self.phase is Phase.WAIT_LISTENER:
+            self._fallback(reason, now)
+
+    # --- registration -------------------------------------------------------------------
+
+    def due(self, now: float) -> bool:
+        """Should the registration flow run now?"""
+        self.tick(now)
+        return self.phase is Phase.REGISTER and self.url is not None
+
+    def registering(self) -> None:
+        self.phase = Phase.REGISTERING
+
+    def verifying(self, now: float, slots: Dict[int, int]) -> None:
+        """Our slots are written; TestWebHook goes out now."""
+        self.slots = dict(slots)
+        self.phase = Phase.VERIFYING
+        self.deadline = now + self.timing.verify
+
+    def test_refused(self, detail: str) -> None:
+        """TestWebHook was answered with an error: keep the slots, trust the first real call."""
+        if self.phase is Phase.VERIFYING:
+            self.phase = Phase.UNVERIFIED
+            self.deadline = None
+            self.source = "poll"
+            self.reason = (
+                f"{REASON_UNVERIFIED}: the device refused TestWebHook ({detail}); push is used "
+                "from its first call"
+            )
+
+    def failed(self, now: float, reason: str, *, retry: bool = True) -> None:
+        """Registration cannot work now: poll, and (``retry``) register again later."""
+        self._fallback(reason, now if retry else None)
+
+    def freed(self) -> None:
+        """Our slots were freed (or the device is gone): nothing of ours is left there."""
+        self.slots = {}
+        self.free_wanted = False
+
+    # --- time ---------------------------------------------------------------------------
+
+    def tick(self, now: float) -> None:
+        """Time-driven transitions: the test call never came; a retry is due."""
+        if self.phase is Phase.VERIFYING and self.deadline is not None and now >= self.deadline:
+            self.free_wanted = bool(self.slots)
+            self._fallback(
+                f"{REASON_UNREACHABLE}: the device's TestWebHook call to {self.where} never "
+                f"came within {self.timing.verify:g} s; it must reach this host over plain "
+                "HTTP (open the firewall for that port, or set push_host / push_port)",
+                now,
+            )
+        elif self.phase is Phase.FALLBACK and self.retry_at is not None and now >= self.retry_at:
+            self.retry_at = None
+            self.phase = Phase.LISTEN if self.url is None else Phase.REGISTER
+
+    def next_wakeup(self, now: float) -> Optional[float]:
+        """When :meth:`tick` or :meth:`due` may change something (None: nothing timed)."""
+        if self.phase in (Phase.LISTEN, Phase.REGISTER) or self.free_wanted:
+            return now
+        if self.phase is Phase.VERIFYING:
+            return self.deadline
+        if self.phase is Phase.FALLBACK:
+            return self.retry_at
+        return None
+
+    # --- wakes and polls ----------------------------------------------------------------
+
+    def wake(self, now: float) -> Optional[float]:
+        """A call from the device: when the poll it asks for may run (None: ignore it)."""
+        if self.phase is Phase.OFF:
+            return None
+        self.wakes += 1
+        self.last_wake = now
+        if self.phase in (Phase.VERIFYING, Phase.UNVERIFIED):
+            self.phase = Phase.ACTIVE
+            self.deadline = None
+            self._unannounced = 0
+            self.source, self.reason = "push", ""
+        self._wake_pending = True
+        if self._last_push_poll is None:
+            return now
+        return max(now, self._last_push_poll + self.timing.min_gap)
+
+    def poll_started(self, now: float) -> bool:
+        """A poll begins; True when a wake asked for it (it counts for the min_gap)."""
+        if not self._wake_pending:
+            return False
+        self._wake_pending = False
+        self._last_push_poll = now
+        return True
+
+    def edges(self, now: float, rising: int) -> None:
+        """A poll found ``rising`` events starting: were they announced by a call?"""
+        if rising <= 0 or self.phase is not Phase.ACTIVE:
+            return
+        window = self.status_interval + 1.0
+        if self.last_wake is not None and now - self.last_wake <= window:
+            self._unannounced = 0
+            return
+        self._unannounced += 1
+        if self._unannounced >= self.timing.unannounced_after:
+            self._fallback(
+                f"{REASON_UNANNOUNCED}: {self._unannounced} events in a row were found by "
+                f"polling without a call from the device; registering again in "
+                f"{self.timing.retry:g} s",
+                now,
+            )
+
+    # --- internals ----------------------------------------------------------------------
+
+    def _fallback(self, reason: str, now: Optional[float]) -> None:
+        self.phase = Phase.FALLBACK
+        self.deadline = None
+        self._unannounced = 0
+        self.source, self.reason = "poll", reason
+        self.retry_at = None if now is None else now + self.timing.retry

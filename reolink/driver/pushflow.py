@@ -1,0 +1,167 @@
+"""The webhook registration as sans-I/O flows (run by the core like every other flow).
+
+:func:`register`: read the push settings (GetPushV20, or GetPush on older firmware) and the
+slot tables (GetWebHook) of the channels in one read-only batch; keep the channels whose push
+is on; per channel, reuse the slot already holding our URL, else take the first free one -
+never a slot holding another system's URL (:func:`reolink.protocol.webhook.choose_slot`); write
+the slots that do not hold our URL yet (SetWebHook). :func:`test` asks for the device's test
+call (TestWebHook); :func:`free` gives our slots back (disconnect, failed verification).
+
+A refusal that means "poll instead" raises :class:`NoPush` with the reason (one of the phrases
+of :mod:`reolink.driver.push`). The URL holds a secret path: nothing here logs or shows it.
+"""
+
+from __future__ import annotations
+
+from typing import Dict, List, Optional, Sequence, Tuple
+
+from ..errors import ApiError, ReolinkError
+from ..protocol import codes
+from ..protocol import webhook as wh
+from ..protocol.results import CommandReply
+from .client import DeviceClient, Flow
+from .push import REASON_DISABLED, REASON_FAILED, REASON_NO_SLOT, REASON_UNSUPPORTED
+
+__all__ = ["NoPush", "free", "register", "test"]
+
+
+class NoPush(Exception):
+    """Registration cannot work: poll, for ``reason``. ``retry``: try again later."""
+
+    def __init__(self, reason: str, *, retry: bool = True) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.retry = retry
+
+
+def _push_states(
+    client: DeviceClient, channels: Sequence[int], replies: Sequence[CommandReply]
+) -> Flow[Dict[int, Optional[bool]]]:
+    """channel -> push on (True/False), or None when the device says nothing usable."""
+    legacy = [
+        ch
+        for ch, reply in zip(channels, replies)
+        if isinstance(reply.error, ApiError) and codes.is_not_supported(reply.error)
+    ]
+    if legacy:
+        more = yield from client.call([wh.build_get_push(ch) for ch in legacy])
+        older = dict(zip(legacy, more))
+    states: Dict[int, Optional[bool]] = {}
+    for ch, reply in zip(channels, replies):
+        try:
+            if ch in legacy:
+                states[ch] = wh.parse_push(older[ch], ch).active
+            else:
+                states[ch] = wh.parse_push_v20(reply, ch).active
+        except ReolinkError as error:
+            client.log.info("channel %d: push settings unreadable (%s)", ch, error)
+            states[ch] = None
+    return states
+
+
+def _tables(
+    client: DeviceClient, channels: Sequence[int], replies: Sequence[CommandReply]
+) -> Dict[int, wh.WebhookTable]:
+    tables = {}
+    for ch, reply in zip(channels, replies):
+        try:
+            tables[ch] = wh.parse_webhooks(reply, ch)
+        except ReolinkError as error:
+            client.log.info("channel %d: no usable webhook table (%s)", ch, error)
+    return tables
+
+
+def _choose(
+    tables: Dict[int, wh.WebhookTable], url: str, reclaim_prefix: str
+) -> Tuple[Dict[int, wh.WebhookSlot], List[int]]:
+    chosen, full = {}, []
+    for ch, table in tables.items():
+        slot = wh.choose_slot(table, url, reclaim_prefix=reclaim_prefix, live_urls=(url,))
+        if slot is None:
+            full.append(ch)
+        else:
+            chosen[ch] = slot
+    return chosen, full
+
+
+def register(
+    client: DeviceClient, channels: Sequence[int], url: str, reclaim_prefix: str = ""
+) -> Flow[Dict[int, int]]:
+    """Write ``url`` into one slot per channel; returns channel -> slot index. Raises NoPush."""
+    batch = [wh.build_get_push_v20(ch) for ch in channels]
+    batch += [wh.build_get_webhook(ch) for ch in channels]
+    replies = yield from client.call(batch, repeatable=True)
+    count = len(channels)
+    states = yield from _push_states(client, channels, replies[:count])
+    if all(state is False for state in states.values()):
+        raise NoPush(
+            f"{REASON_DISABLED}: push notifications are switched off on the device "
+            "(GetPushV20/GetPush); the driver never changes that setting - switch push on "
+            "in the Reolink app to use it"
+        )
+    # Unreadable settings (None) are tried: the unannounced-events rule catches a wrong guess.
+    hooks = dict(zip(channels, replies[count:]))
+    active = [ch for ch in channels if states[ch] is not False]
+    tables = _tables(client, active, [hooks[ch] for ch in active])
+    if not tables:
+        raise NoPush(f"{REASON_UNSUPPORTED}: GetWebHook gave no usable slot table", retry=False)
+    chosen, full = _choose(tables, url, reclaim_prefix)
+    for ch in full:
+        client.log.info(
+            "channel %d: every webhook slot holds another system's URL; left untouched", ch
+        )
+    if not chosen:
+        slots = max(len(t.slots) for t in tables.values())
+        raise NoPush(
+            f"{REASON_NO_SLOT}: all {slots} webhook slots hold other systems' URLs (left "
+            "untouched); free one in the Reolink app to use push"
+        )
+    writes = [
+        (ch, slot.index)
+        for ch, slot in chosen.items()
+        if not (slot.enabled and slot.url == url)
+    ]
+    written = yield from _write(client, writes, url)
+    return {ch: slot.index for ch, slot in chosen.items() if ch not in written or written[ch]}
+
+
+def _write(
+    client: DeviceClient, writes: Sequence[Tuple[int, int]], url: str
+) -> Flow[Dict[int, bool]]:
+    """SetWebHook for each (channel, index); channel -> accepted. Raises NoPush if none is."""
+    if not writes:
+        return {}
+    replies = yield from client.call([wh.build_set_webhook(ch, i, url) for ch, i in writes])
+    accepted: Dict[int, bool] = {}
+    errors = []
+    for (ch, _), reply in zip(writes, replies):
+        accepted[ch] = reply.error is None
+        if reply.error is not None:
+            errors.append(f"channel {ch}: {reply.error}")
+    if not any(accepted.values()):
+        raise NoPush(f"{REASON_FAILED}: SetWebHook refused ({'; '.join(errors)})")
+    return accepted
+
+
+def test(client: DeviceClient, channel: int, url: str) -> Flow[Optional[str]]:
+    """TestWebHook: the device calls ``url`` once. Returns None, or why it was refused."""
+    replies = yield from client.call([wh.build_test_webhook(channel, url)])
+    error = replies[0].error
+    return None if error is None else str(error)
+
+
+def free(
+    client: DeviceClient, slots: Dict[int, int], deadline: Optional[float] = None
+) -> Flow[None]:
+    """Give our slots back (SetWebHook ``indexEnable`` -1). Errors are logged, not raised."""
+    if not slots:
+        return
+    batch = [wh.build_free_webhook(ch, index) for ch, index in sorted(slots.items())]
+    try:
+        replies = yield from client.call(batch, deadline=deadline)
+    except ReolinkError as error:
+        client.log.info("could not free the webhook slot(s): %s", error)
+        return
+    for (ch, _), reply in zip(sorted(slots.items()), replies):
+        if reply.error is not None:
+            client.log.info("channel %d: could not free the webhook slot: %s", ch, reply.error)

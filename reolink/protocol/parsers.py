@@ -16,9 +16,12 @@ from __future__ import annotations
 import functools
 import re
 from collections.abc import Mapping
-from typing import Union
 
 from reolink.errors import RemoteProtocolError
+from reolink.protocol._coerce import Obj, Reply
+from reolink.protocol._coerce import channel_echo as _channel_echo
+from reolink.protocol._coerce import int_or_none as _int_or_none
+from reolink.protocol._coerce import reply_value as _value
 from reolink.protocol.codes import error_from_entry, printable
 from reolink.protocol.envelope import decode_reply
 from reolink.protocol.results import (
@@ -51,10 +54,6 @@ __all__ = [
     "parse_white_led",
 ]
 
-Reply = Union[CommandReply, bytes]
-Obj = Mapping[str, object]
-
-_MAX_DIGITS = 18
 _MAX_CHANNELS = 1024
 _MAX_STRING = 4096
 
@@ -62,20 +61,6 @@ _MAX_STRING = 4096
 # --- coercion helpers: all raise RemoteProtocolError --------------------------------------------
 
 
-def _value(reply: Reply, cmd: str) -> Obj:
-    """The success value of ``reply``; raises the reply's ApiError for an error reply."""
-    if isinstance(reply, (bytes, bytearray, memoryview)):
-        reply = decode_reply(bytes(reply), cmd)
-    if not isinstance(reply, CommandReply):
-        raise RemoteProtocolError(f"{cmd}: expected a reply, got {type(reply).__name__}")
-    if reply.error is not None:
-        raise reply.error
-    value = reply.value
-    if value is None:
-        return {}
-    if not isinstance(value, Mapping):
-        raise RemoteProtocolError(f"{cmd}: reply value is not an object")
-    return value
 
 
 def _obj(parent: Obj, key: str, cmd: str, *, required: bool = True) -> Obj:
@@ -88,26 +73,6 @@ def _obj(parent: Obj, key: str, cmd: str, *, required: bool = True) -> Obj:
     raise RemoteProtocolError(f"{cmd}: {key} is {what}")
 
 
-def _int_or_none(value: object, what: str) -> int | None:
-    """An int from an int, an integral float or a numeric string; None for null / ``""``."""
-    if value is None:
-        return None
-    if isinstance(value, bool):
-        return int(value)
-    if isinstance(value, int):
-        return value
-    if isinstance(value, float):
-        if value.is_integer() and abs(value) < 1e15:
-            return int(value)
-    elif isinstance(value, str):
-        text = value.strip()
-        if not text:
-            return None
-        digits = text[1:] if text[:1] in "+-" else text
-        if digits.isascii() and digits.isdigit() and len(digits) <= _MAX_DIGITS:
-            return int(text)
-    shown = printable(repr(value), 30) if isinstance(value, (str, float)) else type(value).__name__
-    raise RemoteProtocolError(f"{what} is not a number: {shown}")
 
 
 def _int(value: object, what: str, default: int | None = None) -> int:
@@ -149,10 +114,6 @@ def _list(parent: Obj, key: str, what: str) -> list[object]:
     return value
 
 
-def _channel_echo(value: Obj, channel: int, cmd: str) -> None:
-    echoed = _int_or_none(value.get("channel"), f"{cmd} channel")
-    if echoed is not None and echoed != channel:
-        raise RemoteProtocolError(f"{cmd}: asked for channel {channel}, reply is for {echoed}")
 
 
 # --- login / plain acknowledgements -------------------------------------------------------------

@@ -23,10 +23,12 @@ from typing import Optional, Tuple, Union
 import attrs
 
 from reolink.errors import ArgumentError, RemoteProtocolError
-from reolink.protocol.codes import printable
+from reolink.protocol._coerce import Obj, Reply
+from reolink.protocol._coerce import channel_echo as _channel_echo
+from reolink.protocol._coerce import int_or_none as _int_or_none
+from reolink.protocol._coerce import reply_value as _value
 from reolink.protocol.commands import MAX_CHANNEL
-from reolink.protocol.envelope import decode_reply
-from reolink.protocol.results import Ability, CommandReply
+from reolink.protocol.results import Ability
 
 __all__ = [
     "MAX_SLOTS",
@@ -48,8 +50,6 @@ __all__ = [
 ]
 
 Command = dict[str, object]
-Reply = Union[CommandReply, bytes]
-Obj = Mapping[str, object]
 
 #: Slot indexes a builder accepts, and the most slots a parser accepts in one table.
 MAX_SLOTS = 64
@@ -58,7 +58,6 @@ MAX_URL = 255
 #: ``TestWebHook``'s ``type``: the value clients send for a webhook test.
 _TEST_TYPE = 3
 _SLOT_STATES = (-1, 0, 1)
-_MAX_DIGITS = 18
 
 
 # --- builders -----------------------------------------------------------------------------------
@@ -220,40 +219,8 @@ class PushState:
 # --- parsers ------------------------------------------------------------------------------------
 
 
-def _value(reply: Reply, cmd: str) -> Obj:
-    if isinstance(reply, (bytes, bytearray, memoryview)):
-        reply = decode_reply(bytes(reply), cmd)
-    if not isinstance(reply, CommandReply):
-        raise RemoteProtocolError(f"{cmd}: expected a reply, got {type(reply).__name__}")
-    if reply.error is not None:
-        raise reply.error
-    value = reply.value
-    if value is None:
-        return {}
-    if not isinstance(value, Mapping):
-        raise RemoteProtocolError(f"{cmd}: reply value is not an object")
-    return value
 
 
-def _int_or_none(value: object, what: str) -> Optional[int]:
-    """An int from an int, integral float or numeric string; None for null / ``""``."""
-    if value is None:
-        return None
-    if isinstance(value, bool):
-        return int(value)
-    if isinstance(value, int):
-        return value
-    if isinstance(value, float) and value.is_integer() and abs(value) < 1e15:
-        return int(value)
-    if isinstance(value, str):
-        text = value.strip()
-        if not text:
-            return None
-        digits = text[1:] if text[:1] in "+-" else text
-        if digits.isascii() and digits.isdigit() and len(digits) <= _MAX_DIGITS:
-            return int(text)
-    shown = printable(repr(value), 30) if isinstance(value, (str, float)) else type(value).__name__
-    raise RemoteProtocolError(f"{what} is not a number: {shown}")
 
 
 def _flag(value: object, what: str) -> Optional[bool]:
@@ -271,10 +238,6 @@ def _text(value: object, what: str) -> str:
     return value
 
 
-def _channel_echo(value: Obj, channel: int, cmd: str) -> None:
-    echoed = _int_or_none(value.get("channel"), f"{cmd} channel")
-    if echoed is not None and echoed != channel:
-        raise RemoteProtocolError(f"{cmd}: asked for channel {channel}, reply is for {echoed}")
 
 
 def _slot_of(position: int, entry: object) -> WebhookSlot:

@@ -23,6 +23,7 @@ from .errors import (
     Timeout,
     TLSError,
     TransportError,
+    WrongProtocolError,
 )
 
 if TYPE_CHECKING:
@@ -30,7 +31,7 @@ if TYPE_CHECKING:
 
 logging.getLogger(__name__).addHandler(logging.NullHandler())
 
-# The driver (threads, queues, tenacity) loads on first use of one of its names, so that
+# The driver (threads, queues) loads on first use of one of its names, so that
 # ``import reolink.protocol`` or ``reolink.errors`` stays light and imports no I/O.
 _DRIVER_NAMES = frozenset({"AttributeEvent", "ReolinkDriver", "Timing"})
 
@@ -69,5 +70,6 @@ __all__ = [
     "Timeout",
     "Timing",
     "TransportError",
+    "WrongProtocolError",
     "__version__",
 ]

@@ -532,7 +532,15 @@ def test_only_read_only_requests_are_marked_repeatable(
 @pytest.mark.parametrize(("name", "args", "cmd", "repeatable"), [c for c in COMMANDS if not c[3]])
 @pytest.mark.parametrize(
     "lost",
-    [Timeout("no reply within 8 s"), TransportProtocolError("connection closed before the reply")],
+    [
+        Timeout("no reply within 8 s"),
+        TransportProtocolError("connection closed before the reply"),
+        # What the real transports say: the note is theirs already, and is not said twice.
+        TransportProtocolError(
+            "connection closed by the device before any reply; "
+            "the device may have executed the request (it was not sent again)"
+        ),
+    ],
 )
 def test_lost_reply_to_a_command_that_changes_something_is_never_repeated(
     name: str, args: Dict[str, Any], cmd: str, repeatable: bool, lost: TransportError
@@ -543,7 +551,7 @@ def test_lost_reply_to_a_command_that_changes_something_is_never_repeated(
     device.failures.append(lost)
     error = h.command(name, args)
     assert isinstance(error, TransportError) and error.request_sent
-    assert "may have executed it" in str(error) and "not sent again" in str(error)
+    assert str(error).count("may have executed") == 1 and "not sent again" in str(error)
     h.run(INTERVAL * 3)
     assert len(h.sent(cmd)) == 1
 

@@ -136,7 +136,7 @@ def reply_error(err: BaseException, where: str, request: Request) -> TransportEr
             expected="https",
         )
     if isinstance(err, socket.timeout):
-        return Timeout(f"{where}: no complete response within {request.read_timeout} s{note}")
+        return Timeout(f"{where}: no complete response within {request.read_timeout:.1f} s{note}")
     if isinstance(err, http.client.IncompleteRead):
         return TransportProtocolError(
             f"{where}: connection closed mid-reply ({len(err.partial)} bytes of the body read, "

@@ -101,7 +101,7 @@ class _DeadlineRaw(io.RawIOBase):
         if now - self.armed_at > DEADLINE_SLACK:
             remaining = self.deadline - now
             if remaining <= 0:
-                raise socket.timeout(f"no complete response within {self.budget} s")
+                raise socket.timeout(f"no complete response within {self.budget:.1f} s")
             self.sock.settimeout(remaining)
             self.armed_at = now
         try:

@@ -95,10 +95,10 @@ def lost_reply(error: TransportError, what: str) -> TransportError:
     """The error for a command that changes something whose reply was lost: not repeated."""
     if isinstance(error, ResponseTooLarge):
         return error
-    message = (
-        f"{what}: the reply was lost ({error}); the device may have executed it, "
-        "so it was not sent again"
-    )
+    detail = str(error)
+    if "may have executed" not in detail:  # else the transport said so already
+        detail += "; the device may have executed it, so it was not sent again"
+    message = f"{what}: the reply was lost ({detail})"
     kind = (
         Timeout
         if isinstance(error, Timeout)

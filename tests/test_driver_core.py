@@ -603,6 +603,32 @@ def test_ptz_move_schedules_a_repeatable_stop() -> None:
 
 
 @pytest.mark.parametrize(
+    ("failures", "stops"),
+    [
+        # The reply to the move was lost: the camera may be moving, so the Stop still comes.
+        ([Timeout("no complete response within 8.0 s")], 1),
+        ([TransportProtocolError("connection closed by the device before any reply")], 1),
+        # It never left, twice (the driver sends a request that never left once more): no move.
+        ([ConnectError("connection refused", request_sent=False)] * 2, 0),
+    ],
+)
+def test_a_move_whose_reply_is_lost_still_gets_its_stop(
+    failures: List[TransportError], stops: int
+) -> None:
+    device = FakeDevice()
+    h = Harness(device)
+    h.run(1)
+    device.failures.extend(failures)
+    error = h.command("ptz", {"address": "0", "op": "Left", "duration": 1500})
+    assert isinstance(error, TransportError)
+    h.run(5)
+    automatic = [t for t, cmds, r in device.log if cmds == ["PtzCtrl"] and r]
+    assert len(automatic) == stops
+    moves = [t for t, cmds, r in device.log if cmds == ["PtzCtrl"] and not r]
+    assert len(moves) == len(failures)  # the move itself was never repeated after it left
+
+
+@pytest.mark.parametrize(
     ("second", "stops_sent"),
     [
         ({"op": "Right", "duration": 5000}, 1),  # replaces the pending Stop (one, later)

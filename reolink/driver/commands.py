@@ -20,6 +20,7 @@ from ..errors import (
     DeviceOffline,
     RemoteProtocolError,
     ReolinkError,
+    TransportError,
 )
 from ..protocol import codes, commands, parsers
 from ..protocol.results import Ability, ChannelAbility, ChannelList, CommandReply, DeviceInfo
@@ -389,10 +390,20 @@ def _ptz(call: _Call) -> Flow[Any]:
         return {"channel": channel, "op": op}
     if duration <= 0:
         call.effects.append(CancelPtzStop(channel))
-    yield from _one(call.client, commands.build_ptz_ctrl(channel, op, speed=speed), call.deadline)
+    # A later ptz on this channel replaces the pending Stop; disconnect sends it early.
+    stop = PtzStopAfter(channel, duration / 1000)
+    move = commands.build_ptz_ctrl(channel, op, speed=speed)
+    try:
+        yield from _one(call.client, move, call.deadline)
+    except (TransportError, RemoteProtocolError) as error:
+        # The move may have run though its reply was lost or unreadable: the camera may be
+        # moving, so its Stop (safe to repeat) still comes. Not when it provably never left.
+        never_left = isinstance(error, TransportError) and not error.request_sent
+        if duration > 0 and not never_left:
+            call.effects.append(stop)
+        raise
     if duration > 0:
-        # A later ptz on this channel replaces the pending Stop; disconnect sends it early.
-        call.effects.append(PtzStopAfter(channel, duration / 1000))
+        call.effects.append(stop)
     return {"channel": channel, "op": op, "speed": speed, "duration": duration}
 
 

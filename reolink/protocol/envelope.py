@@ -135,8 +135,8 @@ def check_status(status: int, content_type: str, body: bytes) -> None:
     elif status == 400 and _PLAIN_TO_HTTPS in body[:2048].lower():
         # nginx's page for plain HTTP on its HTTPS port, as camera web servers send it.
         hint = " (the port expects HTTPS: use protocol https)"
-    kind = f" {content_type}" if content_type else ""
-    raise RemoteProtocolError(f"the device answered {label}{hint} with{kind} {describe_body(body)}")
+    kind = f" ({content_type})" if content_type else ""
+    raise RemoteProtocolError(f"the device answered {label}{hint}{kind}: {describe_body(body)}")
 
 
 def _shape_name(value: object) -> str:

@@ -13,11 +13,13 @@ import errno
 import signal
 import sys
 import threading
-from typing import Any, List, Optional
+from typing import TYPE_CHECKING, Any, List, Optional
 
-from .core import Emulator
 from .profiles import PROFILES
 from .tls import CertificateUnavailable
+
+if TYPE_CHECKING:
+    from .core import Emulator
 
 __all__ = ["add_arguments", "main", "run"]
 
@@ -115,6 +117,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _start(args: argparse.Namespace) -> Emulator:
+    from .core import Emulator  # here: describing the options (--help) needs no server
+
     return Emulator(
         profile=args.profile,
         channels=args.channels,

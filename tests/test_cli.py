@@ -379,7 +379,7 @@ def test_watch_given_zones_uses_one_login(camera: Emulator) -> None:
         "--zones",
         "0",
         "--seconds",
-        "1",
+        "0.5",
         "--interval",
         "100",
         "--min-interval",
@@ -429,7 +429,7 @@ def test_watch_uses_push_and_counts_the_wakes(camera: Emulator) -> None:
 
 
 def test_watch_no_push_polls_and_says_why(camera: Emulator) -> None:
-    result = cli("watch", "--zones", "0", "--seconds", "1", "--interval", "100",
+    result = cli("watch", "--zones", "0", "--seconds", "0.5", "--interval", "100",
                  "--min-interval", "50", "--no-push", port=camera.port)
     assert result.returncode == 0, result.stderr
     events = [json.loads(line) for line in result.stdout.splitlines()]

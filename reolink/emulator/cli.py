@@ -16,7 +16,6 @@ import threading
 from typing import TYPE_CHECKING, Any, List, Optional
 
 from .profiles import PROFILES
-from .tls import CertificateUnavailable
 
 if TYPE_CHECKING:
     from .core import Emulator
@@ -153,6 +152,8 @@ def _explain_start_failure(args: argparse.Namespace, err: Exception) -> str:
 
 def run(args: argparse.Namespace) -> int:
     """Serve until SIGINT/SIGTERM; return the exit status."""
+    from .tls import CertificateUnavailable  # here: describing the options needs no TLS
+
     if args.key is not None and args.cert is None:
         print("reolink emulate: --key needs --cert", file=sys.stderr, flush=True)
         return 2

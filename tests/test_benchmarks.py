@@ -1,7 +1,8 @@
 """Smoke test of the benchmark harness (benchmarks/run.py): it runs, and it produces figures.
 
 Runs the smallest ``--quick`` cases (requests and CPU per poll cycle, one channel, one CPU
-round per mode) in one subprocess, as a user would. No timing is asserted: the machines are shared and noisy.
+round per mode) in one subprocess, as a user would. No timing is asserted: the machines are
+shared and noisy.
 """
 
 from __future__ import annotations

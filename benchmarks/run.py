@@ -1,7 +1,7 @@
 """Benchmarks: our driver side by side with reolink-aio and the floor, against the emulator.
 
     python benchmarks/run.py [--quick] [--only requests,cpu,latency,scale,snapshot,startup]
-                             [--channels 1,8] [--json FILE]
+                             [--channels 1,8] [--rounds N] [--json FILE]
 
 Emulators run in child processes (benchmarks/_emuproc.py); every client being measured runs
 in this process (the scale benchmark in a fresh child of its own). Figures are ratios against
@@ -41,12 +41,19 @@ def main(argv: Optional[List[str]] = None) -> int:
     parser.add_argument("--only", help=f"comma-separated subset of {','.join(ALL)}")
     parser.add_argument("--channels", help="channel counts for requests/cpu, e.g. 1,8")
     parser.add_argument("--devices", help="device counts for scale, e.g. 10,100")
+    parser.add_argument(
+        "--rounds",
+        type=int,
+        help="rounds per mode of the CPU benchmark (default: 3 with --quick, else 5)",
+    )
     parser.add_argument("--json", metavar="FILE", help="write the raw figures here")
     args = parser.parse_args(argv)
     only = args.only.split(",") if args.only else list(ALL)
     unknown = set(only) - set(ALL)
     if unknown:
         parser.error(f"unknown benchmark(s): {', '.join(sorted(unknown))}")
+    if args.rounds is not None and args.rounds < 1:
+        parser.error(f"--rounds must be 1 or more, got {args.rounds}")
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     logging.getLogger("reolink_aio").setLevel(logging.ERROR)
     quick = args.quick
@@ -81,6 +88,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     if "cpu" in only:
         sizes = _sizes(args.channels, [1, 8, 16, 32, 64])
         rounds, seconds = (3, 0.2) if quick else (5, 0.5)
+        rounds = args.rounds or rounds
         res = bench_poll.cpu_per_cycle(sizes, rounds, seconds, with_aio)
         raw["cpu"] = res
         emit(*bench_poll.report_cpu(res))

@@ -23,7 +23,7 @@ def main() -> int:
     parser.add_argument("--ip", default="127.0.0.1")
     parser.add_argument("--port", default="8080")
     parser.add_argument("--username", default="admin")
-    parser.add_argument("--seconds", type=float, default=30.0, help="how long to run")
+    parser.add_argument("--seconds", type=float, default=30.0, help="how long to run (or Ctrl-C)")
     args = parser.parse_args()
 
     # Attributes as the controller stores them (strings); one zone per channel.
@@ -42,12 +42,15 @@ def main() -> int:
         # Not fatal: the driver keeps retrying by itself and reports through on_change.
         print(f"offline for now: {driver.last_error}", flush=True)
     try:
-        print(f"channels: {driver.command('get_channels')}", flush=True)
-        print(f"motion: {driver.command('get_motion', {'address': '0'})}", flush=True)
-    except ReolinkError as error:
-        print(f"command failed: {error}", flush=True)
-    # The controller's own life goes on here; changes arrive through on_change meanwhile.
-    threading.Event().wait(args.seconds)
+        try:
+            print(f"channels: {driver.command('get_channels')}", flush=True)
+            print(f"motion: {driver.command('get_motion', {'address': '0'})}", flush=True)
+        except ReolinkError as error:
+            print(f"command failed: {error}", flush=True)
+        # The controller's own life goes on here; changes arrive through on_change meanwhile.
+        threading.Event().wait(args.seconds)
+    except KeyboardInterrupt:
+        pass  # Ctrl-C: stop as a controller does, disconnecting first
     driver.disconnect()
     print("disconnected", flush=True)
     return 0

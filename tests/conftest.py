@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 import threading
 import time
-from typing import Any, Callable, Iterator, List, Optional
+from pathlib import Path
+from typing import Any, Callable, Dict, Iterator, List, Mapping, Optional, Tuple
 
 import pytest
 
@@ -171,6 +175,66 @@ def wait_requests(emulator: Any, predicate: Callable[[], bool], timeout: float =
         if remaining <= 0 or not emulator.wait_for_requests(len(emulator.requests) + 1, remaining):
             return bool(predicate())
     return True
+
+
+ROOT = Path(__file__).resolve().parent.parent
+#: How long a command-line run may take before the test fails (not a speed bound: a hang).
+CLI_TIMEOUT = 60.0
+
+
+def cli_command(argv: Tuple[str, ...], port: Optional[int]) -> List[str]:
+    """``python -m reolink.cli ARGV``, then ``--ip 127.0.0.1 --port PORT`` when a port is given."""
+    target = ["--ip", "127.0.0.1", "--port", str(port)] if port is not None else []
+    return [sys.executable, "-m", "reolink.cli", *argv, *target]
+
+
+def cli_env(password: Optional[str], env: Optional[Mapping[str, str]] = None) -> Dict[str, str]:
+    """This process's environment with ``REOLINK_PASSWORD`` set to ``password`` (removed when
+    None), plus ``env``."""
+    result = {k: v for k, v in os.environ.items() if k != "REOLINK_PASSWORD"}
+    if password is not None:
+        result["REOLINK_PASSWORD"] = password
+    result.update(env or {})
+    return result
+
+
+def run_cli(
+    *argv: str,
+    port: Optional[int] = None,
+    password: Optional[str] = None,
+    env: Optional[Mapping[str, str]] = None,
+    timeout: float = CLI_TIMEOUT,
+) -> subprocess.CompletedProcess[str]:
+    """Run the command line to its end (see :func:`cli_command`, :func:`cli_env`); stdin is
+    not a terminal; stdout and stderr are captured as text."""
+    return subprocess.run(
+        cli_command(argv, port),
+        env=cli_env(password, env),
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        cwd=ROOT,
+        check=False,
+    )
+
+
+def start_cli(
+    *argv: str,
+    port: Optional[int] = None,
+    password: Optional[str] = None,
+    env: Optional[Mapping[str, str]] = None,
+) -> subprocess.Popen[str]:
+    """Start the command line (as :func:`run_cli`) with stdout and stderr as text pipes."""
+    return subprocess.Popen(
+        cli_command(argv, port),
+        env=cli_env(password, env),
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=ROOT,
+    )
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:

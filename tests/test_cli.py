@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+import functools
 import json
-import os
 import queue
 import re
 import signal
@@ -15,38 +15,18 @@ from pathlib import Path
 from typing import Any, Callable, Dict, Iterator, List, Optional
 
 import pytest
+from conftest import CLI_TIMEOUT, ROOT, run_cli, start_cli
 
 from reolink.cli.connection import RedactingFilter, explain_offline
 from reolink.driver import ReolinkDriver
 from reolink.emulator import Emulator, Fault
 
-ROOT = Path(__file__).resolve().parent.parent
 #: Distinctive, so finding it in any output is unambiguous.
 PASSWORD = "Zq7-uniq-Pw!x93"
-TIMEOUT = 30.0
 
 
-def env(password: Optional[str] = PASSWORD) -> Dict[str, str]:
-    result = {k: v for k, v in os.environ.items() if k != "REOLINK_PASSWORD"}
-    if password is not None:
-        result["REOLINK_PASSWORD"] = password
-    return result
-
-
-def cli(
-    *argv: str, emu: Optional[Emulator] = None, password: Optional[str] = PASSWORD
-) -> subprocess.CompletedProcess[str]:
-    """Run ``python -m reolink.cli ARGV [--ip 127.0.0.1 --port EMU]``; stdin is not a TTY."""
-    target = ["--ip", "127.0.0.1", "--port", str(emu.port)] if emu is not None else []
-    return subprocess.run(
-        [sys.executable, "-m", "reolink.cli", *argv, *target],
-        env=env(password),
-        stdin=subprocess.DEVNULL,
-        capture_output=True,
-        text=True,
-        timeout=TIMEOUT,
-        cwd=ROOT,
-    )
+#: ``python -m reolink.cli ARGV`` with this file's password (``password=None``: none in env).
+cli = functools.partial(run_cli, password=PASSWORD)
 
 
 def emulator(profile: str, **kwargs: Any) -> Emulator:
@@ -152,7 +132,7 @@ def test_subcommand_prints_json_and_exits_0(profile: str, argv: List[str], check
             emu.device.channels[0].spotlight["state"] = 1
         emu.set_motion(0, True)
         emu.set_ai(0, "people", True)
-        result = cli(*argv, emu=emu)
+        result = cli(*argv, port=emu.port)
         assert result.returncode == 0, result.stderr
         assert result.stderr == ""
         check(emu, json.loads(result.stdout))
@@ -163,12 +143,7 @@ def test_subcommand_prints_json_and_exits_0(profile: str, argv: List[str], check
 def test_every_table_command_has_a_subcommand() -> None:
     tested = {argv[0] for _, argv, _ in CASES} | {"snapshot"}
     assert tested == {c["name"] for c in ReolinkDriver.command_table()}
-    result = subprocess.run(
-        [sys.executable, "-m", "reolink.cli", "--help"],
-        capture_output=True,
-        text=True,
-        timeout=TIMEOUT,
-    )
+    result = cli("--help")
     assert result.returncode == 0
     for name in [*tested, "watch", "demo", "emulate"]:
         assert name in result.stdout
@@ -176,7 +151,7 @@ def test_every_table_command_has_a_subcommand() -> None:
 
 def test_snapshot_to_file(camera: Emulator, tmp_path: Path) -> None:
     path = tmp_path / "front.jpg"
-    result = cli("snapshot", "0", "-o", str(path), emu=camera)
+    result = cli("snapshot", "0", "-o", str(path), port=camera.port)
     assert result.returncode == 0, result.stderr
     out = json.loads(result.stdout)
     assert "base64" not in out
@@ -187,7 +162,7 @@ def test_snapshot_to_file(camera: Emulator, tmp_path: Path) -> None:
 
 
 def test_snapshot_to_stdout_has_base64(camera: Emulator) -> None:
-    result = cli("snapshot", "0", emu=camera)
+    result = cli("snapshot", "0", port=camera.port)
     assert result.returncode == 0
     assert json.loads(result.stdout)["base64"].startswith("/9j/")  # FF D8 FF
 
@@ -196,7 +171,7 @@ def test_snapshot_to_stdout_has_base64(camera: Emulator) -> None:
 
 
 def test_wrong_password_exits_1_with_the_login_hint(camera: Emulator) -> None:
-    result = cli("get_dev_info", emu=camera, password="not-the-password")
+    result = cli("get_dev_info", port=camera.port, password="not-the-password")
     assert result.returncode == 1
     assert result.stdout == ""
     lines = result.stderr.splitlines()
@@ -210,23 +185,7 @@ def test_unreachable_port_exits_1(tmp_path: Path) -> None:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "reolink.cli",
-            "get_channels",
-            "--ip",
-            "127.0.0.1",
-            "--port",
-            str(port),
-        ],
-        env=env(),
-        stdin=subprocess.DEVNULL,
-        capture_output=True,
-        text=True,
-        timeout=TIMEOUT,
-    )
+    result = cli("get_channels", port=port)
     assert result.returncode == 1
     lines = result.stderr.splitlines()
     assert len(lines) == 1
@@ -245,7 +204,7 @@ def test_device_failure_exits_1_with_the_row(
     camera: Emulator, argv: List[str], fault: Fault, words: str
 ) -> None:
     camera.add_fault(fault)
-    result = cli(*argv, emu=camera)
+    result = cli(*argv, port=camera.port)
     assert result.returncode == 1
     assert result.stdout == ""
     lines = result.stderr.splitlines()
@@ -254,7 +213,7 @@ def test_device_failure_exits_1_with_the_row(
 
 def test_capability_missing_is_refused_before_sending(ptz: Emulator) -> None:
     # GetAbility says the PTZ camera has no spotlight: a bad argument (exit 2), nothing sent.
-    result = cli("spotlight_on", "0", emu=ptz)
+    result = cli("spotlight_on", "0", port=ptz.port)
     assert result.returncode == 2
     assert "no spotlight" in result.stderr
     assert "SetWhiteLed" not in sent(ptz)
@@ -276,7 +235,7 @@ def test_capability_missing_is_refused_before_sending(ptz: Emulator) -> None:
     ],
 )
 def test_bad_arguments_exit_2_and_send_nothing(ptz: Emulator, argv: List[str]) -> None:
-    result = cli(*argv, emu=ptz)
+    result = cli(*argv, port=ptz.port)
     assert result.returncode == 2
     assert result.stdout == ""
     assert result.stderr.strip()
@@ -284,55 +243,30 @@ def test_bad_arguments_exit_2_and_send_nothing(ptz: Emulator, argv: List[str]) -
 
 
 def test_bad_ip_exits_2_with_the_attribute_named(ptz: Emulator) -> None:
-    result = subprocess.run(
-        [sys.executable, "-m", "reolink.cli", "get_dev_info", "--ip", "1.2.3.4/x"],
-        env=env(),
-        stdin=subprocess.DEVNULL,
-        capture_output=True,
-        text=True,
-        timeout=TIMEOUT,
-    )
+    result = cli("get_dev_info", "--ip", "1.2.3.4/x")
     assert result.returncode == 2
     assert result.stderr.count("\n") == 1 and "'ip'" in result.stderr
     assert ptz.requests == []
 
 
 def test_no_password_and_no_terminal_exits_2(camera: Emulator) -> None:
-    result = cli("get_dev_info", emu=camera, password=None)
+    result = cli("get_dev_info", port=camera.port, password=None)
     assert result.returncode == 2
     assert "REOLINK_PASSWORD" in result.stderr
     assert camera.requests == []
 
 
 def test_password_env_names_another_variable(camera: Emulator) -> None:
-    environ = env(None)
-    environ["CAM_PW"] = PASSWORD
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "reolink.cli",
-            "get_motion",
-            "0",
-            "--password-env",
-            "CAM_PW",
-            "--ip",
-            "127.0.0.1",
-            "--port",
-            str(camera.port),
-        ],
-        env=environ,
-        stdin=subprocess.DEVNULL,
-        capture_output=True,
-        text=True,
-        timeout=TIMEOUT,
+    result = cli(
+        "get_motion", "0", "--password-env", "CAM_PW", port=camera.port, password=None,
+        env={"CAM_PW": PASSWORD},
     )
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout) == {"channel": 0, "motion": False}
 
 
 def test_password_flag_works_but_warns(camera: Emulator) -> None:
-    result = cli("get_motion", "0", "--password", PASSWORD, emu=camera, password=None)
+    result = cli("get_motion", "0", "--password", PASSWORD, port=camera.port, password=None)
     assert result.returncode == 0
     assert "warning" in result.stderr and "--password" in result.stderr
     assert PASSWORD not in result.stderr
@@ -343,7 +277,7 @@ def test_password_flag_works_but_warns(camera: Emulator) -> None:
 
 @pytest.mark.parametrize("argv", [["get_dev_info"], ["snapshot", "0"], ["login"]])
 def test_verbose_logs_never_show_password_or_token(camera: Emulator, argv: List[str]) -> None:
-    result = cli(*argv, "-v", emu=camera)
+    result = cli(*argv, "-v", port=camera.port)
     assert result.returncode == 0, result.stderr[-2000:]
     assert "DEBUG" in result.stderr  # -v really logged
     assert "token=***" in result.stderr
@@ -357,7 +291,7 @@ def test_verbose_logs_never_show_password_or_token(camera: Emulator, argv: List[
 
 def test_verbose_wrong_password_does_not_log_it(camera: Emulator) -> None:
     bad = "Wr0ng-Distinct!pw"
-    result = cli("get_dev_info", "-v", emu=camera, password=bad)
+    result = cli("get_dev_info", "-v", port=camera.port, password=bad)
     assert result.returncode == 1
     assert "DEBUG" in result.stderr
     assert bad not in result.stdout + result.stderr
@@ -416,29 +350,9 @@ def _wait_line(lines: queue.Queue[Optional[str]], want: Dict[str, Any]) -> Dict[
 
 
 def test_watch_json_emits_a_triggered_motion_event(camera: Emulator) -> None:
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "reolink.cli",
-            "watch",
-            "--json",
-            "--seconds",
-            "20",
-            "--interval",
-            "100",
-            "--min-interval",
-            "50",
-            "--ip",
-            "127.0.0.1",
-            "--port",
-            str(camera.port),
-        ],
-        env=env(),
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
+    proc = start_cli(
+        "watch", "--json", "--seconds", "20", "--interval", "100", "--min-interval", "50",
+        port=camera.port, password=PASSWORD,
     )
     try:
         lines = _reader(proc)
@@ -449,7 +363,7 @@ def test_watch_json_emits_a_triggered_motion_event(camera: Emulator) -> None:
         assert set(event) == {"time", "target", "address", "name", "value"}
         assert re.match(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}", event["time"])
         proc.send_signal(signal.SIGINT)  # Ctrl-C ends watch cleanly
-        _, err = proc.communicate(timeout=TIMEOUT)
+        _, err = proc.communicate(timeout=CLI_TIMEOUT)
     finally:
         if proc.poll() is None:
             proc.kill()
@@ -465,12 +379,12 @@ def test_watch_given_zones_uses_one_login(camera: Emulator) -> None:
         "--zones",
         "0",
         "--seconds",
-        "1",
+        "0.5",
         "--interval",
         "100",
         "--min-interval",
         "50",
-        emu=camera,
+        port=camera.port,
     )
     assert result.returncode == 0, result.stderr
     names = [json.loads(line)["name"] for line in result.stdout.splitlines()]
@@ -479,20 +393,15 @@ def test_watch_given_zones_uses_one_login(camera: Emulator) -> None:
 
 
 def test_watch_bad_zones_exit_2(camera: Emulator) -> None:
-    result = cli("watch", "--zones", "0,x", "--seconds", "1", emu=camera)
+    result = cli("watch", "--zones", "0,x", "--seconds", "1", port=camera.port)
     assert result.returncode == 2
     assert camera.requests == []
 
 
 def _watch(emu: Emulator, *argv: str) -> subprocess.Popen[str]:
-    return subprocess.Popen(
-        [sys.executable, "-m", "reolink.cli", "watch", "--json", "--seconds", "20",
-         "--min-interval", "50", *argv, "--ip", "127.0.0.1", "--port", str(emu.port)],
-        env=env(),
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
+    return start_cli(
+        "watch", "--json", "--seconds", "20", "--min-interval", "50", *argv,
+        port=emu.port, password=PASSWORD,
     )
 
 
@@ -506,7 +415,7 @@ def test_watch_uses_push_and_counts_the_wakes(camera: Emulator) -> None:
         camera.set_motion(0, True)
         _wait_line(lines, {"target": "zone", "address": "0", "name": "motion", "value": 1})
         proc.send_signal(signal.SIGINT)
-        _, err = proc.communicate(timeout=TIMEOUT)
+        _, err = proc.communicate(timeout=CLI_TIMEOUT)
     finally:
         if proc.poll() is None:
             proc.kill()
@@ -520,8 +429,8 @@ def test_watch_uses_push_and_counts_the_wakes(camera: Emulator) -> None:
 
 
 def test_watch_no_push_polls_and_says_why(camera: Emulator) -> None:
-    result = cli("watch", "--zones", "0", "--seconds", "1", "--interval", "100",
-                 "--min-interval", "50", "--no-push", emu=camera)
+    result = cli("watch", "--zones", "0", "--seconds", "0.5", "--interval", "100",
+                 "--min-interval", "50", "--no-push", port=camera.port)
     assert result.returncode == 0, result.stderr
     events = [json.loads(line) for line in result.stdout.splitlines()]
     sources = [(e["name"], e["value"]) for e in events if e["name"].startswith("event_source")]
@@ -534,21 +443,14 @@ def test_watch_no_push_polls_and_says_why(camera: Emulator) -> None:
     ("option", "value"), [("--push-port", "70000"), ("--push-host", "http://x/")]
 )
 def test_watch_bad_push_option_exits_2(camera: Emulator, option: str, value: str) -> None:
-    result = cli("watch", "--zones", "0", "--seconds", "1", option, value, emu=camera)
+    result = cli("watch", "--zones", "0", "--seconds", "1", option, value, port=camera.port)
     assert result.returncode == 2
     assert option in result.stderr and "allowed" in result.stderr
     assert camera.requests == []
 
 
 def test_demo_runs_and_summarizes() -> None:
-    result = subprocess.run(
-        [sys.executable, "-m", "reolink.cli", "demo", "--seconds", "2.5", "--interval", "200"],
-        env=env(None),
-        stdin=subprocess.DEVNULL,
-        capture_output=True,
-        text=True,
-        timeout=TIMEOUT,
-    )
+    result = cli("demo", "--seconds", "2.5", "--interval", "200", password=None)
     assert result.returncode == 0, result.stderr
     summary = result.stderr.strip().splitlines()[-1]
     pattern = (
@@ -588,19 +490,21 @@ def test_https_pinned_fingerprint_accepted_and_mismatch_refused() -> None:
     with emulator("camera", https=True) as emu:
         pem = ssl.get_server_certificate(("127.0.0.1", emu.port))
         pin = hashlib.sha256(ssl.PEM_cert_to_DER_cert(pem)).hexdigest()
-        ok = cli("get_motion", "0", "--protocol", "https", "--tls-fingerprint", pin, emu=emu)
+        ok = cli("get_motion", "0", "--protocol", "https", "--tls-fingerprint", pin, port=emu.port)
         assert ok.returncode == 0, ok.stderr
         assert json.loads(ok.stdout) == {"channel": 0, "motion": False}
         emu.clear_requests()
         wrong = "ab" * 32
-        bad = cli("get_motion", "0", "--protocol", "https", "--tls-fingerprint", wrong, emu=emu)
+        bad = cli(
+            "get_motion", "0", "--protocol", "https", "--tls-fingerprint", wrong, port=emu.port
+        )
         assert bad.returncode == 1
         assert bad.stderr.startswith("reolink: TLS failed:") and "--tls-fingerprint" in bad.stderr
         assert emu.requests == []  # refused at the handshake: not even Login was sent
 
 
 def test_fingerprint_over_http_is_a_usage_error(camera: Emulator) -> None:
-    result = cli("get_motion", "0", "--tls-fingerprint", "ab" * 32, emu=camera)
+    result = cli("get_motion", "0", "--tls-fingerprint", "ab" * 32, port=camera.port)
     assert result.returncode == 2 and "https" in result.stderr
     assert camera.requests == []
 
@@ -655,10 +559,10 @@ def test_reolink_emulate_serves_https_until_sigterm() -> None:
         request = urllib.request.Request(
             match.group(1) + "/cgi-bin/api.cgi?cmd=Login&token=null", data=body
         )
-        with urllib.request.urlopen(request, context=context, timeout=TIMEOUT) as reply:
+        with urllib.request.urlopen(request, context=context, timeout=CLI_TIMEOUT) as reply:
             assert reply.headers["Content-Type"].startswith("text/html")
             assert _json.loads(reply.read())[0]["value"]["Token"]["leaseTime"] == 3600
     finally:
         proc.send_signal(signal.SIGTERM)
-        _out, _err = proc.communicate(timeout=TIMEOUT)  # also closes the pipes
+        _out, _err = proc.communicate(timeout=CLI_TIMEOUT)  # also closes the pipes
     assert proc.returncode == 0, _err

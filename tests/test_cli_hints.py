@@ -7,16 +7,14 @@ step, and must not send the user to --timeout or --tls-fingerprint when those ar
 
 from __future__ import annotations
 
-import os
 import re
 import socket
 import subprocess
-import sys
 import threading
-from pathlib import Path
-from typing import Dict, Iterator
+from typing import Iterator
 
 import pytest
+from conftest import run_cli
 from rawserver import RawServer
 
 from reolink.cli.hints import (
@@ -37,21 +35,7 @@ from reolink.errors import (
 )
 from reolink.protocol.envelope import check_status
 
-ROOT = Path(__file__).resolve().parent.parent
 PASSWORD = "Hint-pw-5521"
-
-
-def run_cli(*argv: str) -> subprocess.CompletedProcess[str]:
-    env: Dict[str, str] = {**os.environ, "REOLINK_PASSWORD": PASSWORD}
-    return subprocess.run(
-        [sys.executable, "-m", "reolink.cli", *argv],
-        env=env,
-        stdin=subprocess.DEVNULL,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        cwd=ROOT,
-    )
 
 
 def one_line(result: subprocess.CompletedProcess[str]) -> str:
@@ -64,9 +48,7 @@ def one_line(result: subprocess.CompletedProcess[str]) -> str:
 
 def test_https_to_a_plain_http_port_says_use_http() -> None:
     with Emulator(profile="camera", password=PASSWORD) as emu:
-        result = run_cli(
-            "get_dev_info", "--ip", "127.0.0.1", "--port", str(emu.port), "--protocol", "https"
-        )
+        result = run_cli("get_dev_info", "--protocol", "https", port=emu.port, password=PASSWORD)
         line = one_line(result)
         assert emu.requests == []  # the handshake failed: nothing reached the API
     assert "speaks plain HTTP" in line and re.search(r"--protocol http(?!s)", line)
@@ -76,7 +58,7 @@ def test_https_to_a_plain_http_port_says_use_http() -> None:
 
 def test_plain_http_to_an_https_port_says_it_expects_https() -> None:
     with Emulator(profile="camera", password=PASSWORD, https=True) as emu:
-        result = run_cli("get_dev_info", "--ip", "127.0.0.1", "--port", str(emu.port))
+        result = run_cli("get_dev_info", port=emu.port, password=PASSWORD)
         line = one_line(result)
     assert "expects HTTPS" in line and "--protocol https" in line
     assert "--timeout" not in line and "--tls-fingerprint" not in line
@@ -96,7 +78,7 @@ def closing_port() -> Iterator[RawServer]:
 
 
 def test_closed_before_any_reply_never_suggests_a_longer_timeout(closing_port: RawServer) -> None:
-    result = run_cli("get_dev_info", "--ip", "127.0.0.1", "--port", str(closing_port.port))
+    result = run_cli("get_dev_info", port=closing_port.port, password=PASSWORD)
     line = one_line(result)
     assert CLOSED_HINT in line
     assert "raise --timeout" not in line

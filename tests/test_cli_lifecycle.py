@@ -15,66 +15,33 @@ Signals are sent after the first line of output is read: no sleeps.
 from __future__ import annotations
 
 import argparse
+import functools
 import json
-import os
 import re
 import signal
 import socket
 import subprocess
-import sys
-from pathlib import Path
-from typing import Any, Dict, Iterator, List, Optional
+from typing import Any, Dict, Iterator, List
 
 import pytest
+from conftest import CLI_TIMEOUT, run_cli, start_cli
 
 from reolink.emulator import Emulator
 from reolink.emulator import cli as emulator_cli
 
-ROOT = Path(__file__).resolve().parent.parent
 PASSWORD = "Life-cycle-pw-88"
-TIMEOUT = 60.0
 FAST = ["--interval", "100", "--min-interval", "50"]
 
 
-def env(password: Optional[str] = PASSWORD) -> Dict[str, str]:
-    result = {k: v for k, v in os.environ.items() if k != "REOLINK_PASSWORD"}
-    if password is not None:
-        result["REOLINK_PASSWORD"] = password
-    return result
-
-
-def start(*argv: str, password: Optional[str] = PASSWORD) -> subprocess.Popen[str]:
-    return subprocess.Popen(
-        [sys.executable, "-m", "reolink.cli", *argv],
-        env=env(password),
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        cwd=ROOT,
-    )
-
-
-def run(*argv: str, password: Optional[str] = PASSWORD) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "reolink.cli", *argv],
-        env=env(password),
-        stdin=subprocess.DEVNULL,
-        capture_output=True,
-        text=True,
-        timeout=TIMEOUT,
-        cwd=ROOT,
-    )
-
-
-def target(port: int) -> List[str]:
-    return ["--ip", "127.0.0.1", "--port", str(port)]
+#: ``python -m reolink.cli ARGV`` with this file's password, to its end or started.
+run = functools.partial(run_cli, password=PASSWORD)
+start = functools.partial(start_cli, password=PASSWORD)
 
 
 def finish(proc: subprocess.Popen[str]) -> str:
     """Wait for the process; its stderr."""
     try:
-        _out, err = proc.communicate(timeout=TIMEOUT)
+        _out, err = proc.communicate(timeout=CLI_TIMEOUT)
     finally:
         if proc.poll() is None:
             proc.kill()
@@ -118,7 +85,7 @@ def test_demo_into_head_exits_quietly() -> None:
 
 
 def test_watch_reader_gone_stops_logs_out_and_exits_quietly(camera: Emulator) -> None:
-    proc = start("watch", "--json", *FAST, *target(camera.port))
+    proc = start("watch", "--json", *FAST, port=camera.port)
     read_until(proc, {"target": "zone", "name": "motion", "value": 0})
     assert proc.stdout is not None
     proc.stdout.close()
@@ -134,7 +101,7 @@ def test_watch_reader_gone_stops_logs_out_and_exits_quietly(camera: Emulator) ->
 
 
 def test_sigterm_to_watch_prints_the_summary_and_logs_out(camera: Emulator) -> None:
-    proc = start("watch", "--json", *FAST, *target(camera.port))
+    proc = start("watch", "--json", *FAST, port=camera.port)
     read_until(proc, {"target": "zone", "name": "motion", "value": 0})
     proc.send_signal(signal.SIGTERM)
     err = finish(proc)
@@ -167,7 +134,7 @@ def free_port() -> int:
 
 def test_watch_unreachable_at_start_shows_offline_then_recovers() -> None:
     port = free_port()
-    proc = start("watch", "--json", *FAST, *target(port))
+    proc = start("watch", "--json", *FAST, port=port)
     try:
         event = read_until(proc, {"target": "device", "name": "online"})
         assert event["value"] is False
@@ -192,7 +159,7 @@ def test_watch_unreachable_at_start_shows_offline_then_recovers() -> None:
 
 @pytest.mark.parametrize("zones", [[], ["--zones", "0"]], ids=["all", "zones"])
 def test_watch_with_a_wrong_password_exits_at_once(camera: Emulator, zones: List[str]) -> None:
-    result = run("watch", "--json", *zones, *FAST, *target(camera.port), password="wrong-pw-1")
+    result = run("watch", "--json", *zones, *FAST, port=camera.port, password="wrong-pw-1")
     assert result.returncode == 1
     lines = result.stderr.splitlines()
     assert len(lines) == 1 and lines[0].startswith("reolink: login failed:"), lines
@@ -206,8 +173,7 @@ def test_watch_with_a_wrong_password_exits_at_once(camera: Emulator, zones: List
 @pytest.mark.parametrize("command", ["watch", "demo"])
 @pytest.mark.parametrize("value", ["-1", "0", "nan", "soon"])
 def test_seconds_must_be_above_zero(camera: Emulator, command: str, value: str) -> None:
-    extra = target(camera.port) if command == "watch" else []
-    result = run(command, "--seconds", value, *extra)
+    result = run(command, "--seconds", value, port=camera.port if command == "watch" else None)
     assert result.returncode == 2
     assert f"usage: reolink {command}" in result.stderr
     assert "--seconds" in result.stderr and "above 0" in result.stderr
@@ -225,8 +191,7 @@ def test_seconds_must_be_above_zero(camera: Emulator, command: str, value: str) 
 def test_unknown_option_shows_the_subcommand_usage(
     camera: Emulator, argv: List[str], bad: str
 ) -> None:
-    extra = target(camera.port) if argv[0] != "emulate" else []
-    result = run(*argv, *extra)
+    result = run(*argv, port=camera.port if argv[0] != "emulate" else None)
     assert result.returncode == 2
     assert result.stderr.startswith(f"usage: reolink {argv[0]} "), result.stderr
     assert f"reolink {argv[0]}: error: unrecognized arguments: {bad}" in result.stderr

@@ -66,7 +66,8 @@ def test_both_real_transports(kind: str, recorder: Recorder) -> None:
 
 
 def test_token_refresh_logs_out_the_old_session(recorder: Recorder) -> None:
-    with Emulator(profile="camera", lease=2) as emu:
+    # A 1 s lease is renewed at half its length (shorter than twice the scaled 0.6 s margin).
+    with Emulator(profile="camera", lease=1) as emu:
         driver = http_driver(emu, {"0": {}}, recorder)
         driver.connect()
         try:

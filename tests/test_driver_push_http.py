@@ -11,11 +11,12 @@ from __future__ import annotations
 import socket
 from typing import Any, Dict, Iterator, List, Optional
 
+import attrs
 import pytest
 from conftest import FAST, Recorder, http_driver, memory_driver, wait_requests
 
 import transports
-from reolink.driver import ReolinkDriver
+from reolink.driver import ReolinkDriver, Timing
 from reolink.emulator import Emulator
 from reolink.push import PushListener, shared_listener_count
 
@@ -29,16 +30,18 @@ def emu() -> Iterator[Emulator]:
         yield emulator
 
 
-def _driver(emu: Emulator, recorder: Recorder, **attributes: Any) -> ReolinkDriver:
+def _driver(
+    emu: Emulator, recorder: Recorder, timing: Timing = FAST, **attributes: Any
+) -> ReolinkDriver:
     attributes.setdefault("status_interval", SLOW)
     listener = attributes.pop("push_listener", None)
     if listener is None:
-        return http_driver(emu, {"0": {}}, recorder, **attributes)
+        return http_driver(emu, {"0": {}}, recorder, timing=timing, **attributes)
     attrs = {
         "ip": emu.host, "port": str(emu.port), "username": "admin", "password": "admin123",
         "request_timeout": "2000", **attributes,
     }
-    return ReolinkDriver(attrs, {"0": {}}, recorder, timing=FAST, push_listener=listener)
+    return ReolinkDriver(attrs, {"0": {}}, recorder, timing=timing, push_listener=listener)
 
 
 def _ours(emu: Emulator, channel: int = 0) -> List[Dict[str, Any]]:
@@ -212,11 +215,16 @@ def test_all_slots_held_by_other_systems_are_left_untouched(
 
 def test_a_push_host_the_device_cannot_reach(emu: Emulator, recorder: Recorder) -> None:
     # The listener serves 127.0.0.1 only; the device is told to call 127.0.0.2: refused.
+    # The driver gives the call 5 s by default; 0.5 s here: the device's call is refused at once.
+    timing = attrs.evolve(FAST, push=attrs.evolve(FAST.push, verify=0.5))
     with PushListener("127.0.0.1") as listener:
-        driver = _driver(emu, recorder, push_listener=listener, push_host="127.0.0.2")
+        driver = _driver(
+            emu, recorder, timing, push_listener=listener, push_host="127.0.0.2"
+        )
         try:
             reason = _poll_reason(driver, recorder)
             assert reason.startswith("device cannot reach host:port")
+            assert "came within 0.5 s" in reason, reason
             assert f"127.0.0.2:{listener.port}" in reason and "/reolink/push/" not in reason
             assert wait_requests(emu, lambda: _ours(emu) == [], WAIT)
         finally:

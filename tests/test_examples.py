@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import queue
 import re
+import signal
 import subprocess
 import sys
 import threading
@@ -64,6 +65,13 @@ class Lines:
             self._queue.put(line.rstrip("\n"))
         self._queue.put(None)
 
+    def wait_seen(self, text: str, timeout: float = 10.0) -> str:
+        """The first line so far containing ``text``, else the next one (waiting for it)."""
+        for line in self.seen:
+            if text in line:
+                return line
+        return self.wait_for(text, timeout)
+
     def wait_for(self, text: str, timeout: float = 10.0) -> str:
         while True:
             line = self._queue.get(timeout=timeout)
@@ -86,13 +94,15 @@ def camera() -> Iterator[Emulator]:
 
 
 def test_minimal_host_sees_changes_and_runs_commands(camera: Emulator) -> None:
-    proc = start("minimal_host.py", camera, "--seconds", "4")
+    proc = start("minimal_host.py", camera, "--seconds", str(TIMEOUT))
     try:
         lines = Lines(proc)
         lines.wait_for("device: online = True")
         lines.wait_for("zone 0: motion = 0")
         camera.set_motion(0, True)
         lines.wait_for("zone 0: motion = 1")
+        lines.wait_seen("motion: {")  # both commands ran: the host is waiting, as a controller
+        proc.send_signal(signal.SIGINT)  # Ctrl-C: it disconnects and exits 0
         lines.wait_for("disconnected")
         proc.wait(timeout=TIMEOUT)
     finally:

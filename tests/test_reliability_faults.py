@@ -25,6 +25,7 @@ import re
 import urllib.request
 from typing import Any, Iterator, List, Optional, Tuple
 
+import attrs
 import pytest
 from conftest import FAST, Recorder, http_driver, pause, wait_until
 
@@ -303,10 +304,11 @@ def test_reboot_tokens_invalid_one_login_after(camera: Emulator, recorder: Recor
 
 
 def test_short_lease_renewed_before_it_ends(recorder: Recorder) -> None:
-    """A 2 s lease (scaled refresh margin 0.6 s): the token is renewed ahead, never used late."""
-    lease = 2
+    """A 1 s lease (refresh margin 0.3 s): the token is renewed ahead, never used late."""
+    lease = 1
+    timing = attrs.evolve(FAST, session=attrs.evolve(FAST.session, refresh_margin=0.3))
     with Emulator(profile="camera", lease=lease) as emu:
-        driver = connected(emu, recorder)
+        driver = connected(emu, recorder, timing=timing)
         try:
             assert wait_until(lambda: emu.login_count >= 3, 4 * lease)
             motion_round_trip(emu, recorder)

@@ -64,7 +64,7 @@ TIMEOUT = 0.5
 WAIT = 10.0
 #: Push off: these tests count the requests a command or a poll sends, and arm faults on every
 #: request (the webhook registration after connect would meet them first).
-ATTRS = {"status_interval": "100", "request_timeout": "500", "push": "off"}
+ATTRS = {"status_interval": "50", "request_timeout": "500", "push": "off"}
 MB = 1_000_000
 BASE = {"ip": "127.0.0.1", "username": "admin", "password": "admin123"}
 PASSWORD = "admin123"
@@ -462,7 +462,10 @@ class HostileServer:
 
         self.server = Server(("127.0.0.1", 0), Handler)
         self.port = self.server.server_address[1]
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        # shutdown() waits for the loop's next check: every 50 ms, not the default 0.5 s.
+        self.thread = threading.Thread(
+            target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+        )
 
     def arm(self, cmd: str, writer: Writer) -> None:
         with self._lock:

@@ -15,24 +15,20 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import os
 import ssl
 import subprocess
-import sys
 import threading
-from pathlib import Path
 from typing import Any, Iterator, List, Optional, Set, Tuple
 
 import pytest
 import trustme
-from conftest import Recorder, http_driver, wait_until
+from conftest import Recorder, http_driver, run_cli, wait_until
 
 from reolink.emulator import Emulator, Fault
 from reolink.errors import ReolinkError, TLSError
 
 PASSWORD = "Tr0ub4dor-S3cret!x7"  # distinctive: any occurrence is a leak
 WRONG_PASSWORD = "Wr0ng-Secret-Pw!q2"
-ROOT = Path(__file__).resolve().parent.parent
 INTERVAL = 0.1
 TIMEOUT = 0.5
 #: How long a test waits for what must happen: a guard against a hang, not a speed bound.
@@ -198,19 +194,8 @@ def _cli_has_get_dev_info() -> bool:
     return True
 
 
-def _cli(emu: Emulator, password: str, *argv: str) -> subprocess.CompletedProcess:  # type: ignore[type-arg]
-    env = {k: v for k, v in os.environ.items() if k != "REOLINK_PASSWORD"}
-    env["REOLINK_PASSWORD"] = password
-    target = ["--ip", "127.0.0.1", "--port", str(emu.port), "--timeout", "2000"]
-    return subprocess.run(
-        [sys.executable, "-m", "reolink.cli", *argv, "-v", *target],
-        env=env,
-        stdin=subprocess.DEVNULL,
-        capture_output=True,
-        text=True,
-        timeout=30,
-        cwd=ROOT,
-    )
+def _cli(emu: Emulator, password: str, *argv: str) -> subprocess.CompletedProcess[str]:
+    return run_cli(*argv, "-v", "--timeout", "2000", port=emu.port, password=password)
 
 
 def test_cli_verbose_never_shows_secrets() -> None:

@@ -14,14 +14,17 @@ import logging
 import sys
 import threading
 import time
-from typing import Callable, List, Optional, Tuple
+from typing import TYPE_CHECKING, Callable, List, Optional, Tuple
 
 from ..driver import ReolinkDriver, Timing
-from ..emulator import PROFILES, Emulator
+from ..emulator.profiles import PROFILES
 from ..errors import ReolinkError
 from .commands import disconnect_quietly
 from .connection import EXIT_OK, SecretBook, configure_logging, explain_error, fail, seconds_arg
 from .watch import LiveView, event_queue, push_wakes, watch_loop
+
+if TYPE_CHECKING:
+    from ..emulator import Emulator
 
 __all__ = ["DemoScript", "add_demo_command", "run_demo"]
 
@@ -133,6 +136,8 @@ def run_demo(args: argparse.Namespace) -> int:
     configure_logging(args.verbose, secrets)
     as_json = bool(args.json) or not sys.stdout.isatty()
     interval = max(100, int(args.interval))
+    from ..emulator import Emulator  # here: the other subcommands need no emulator
+
     emu = Emulator(profile=args.profile, password=_PASSWORD).start()
     script = DemoScript(emu)
     events, callback = event_queue()

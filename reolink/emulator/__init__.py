@@ -12,27 +12,63 @@ never imports it. Stdlib and attrs only.
 
 from __future__ import annotations
 
-from .core import Emulator, RequestRecord
-from .events import EventSpec
-from .faults import (
-    FAULT_KINDS,
-    BatchError,
-    Drop,
-    DropMidReply,
-    Fault,
-    HtmlIndex,
-    Http502,
-    Huge,
-    Latency,
-    NeverEnding,
-    Refuse,
-    RspCode,
-    ShortReply,
-    SlowDrip,
-    Stall,
-    Truncated,
+from typing import TYPE_CHECKING, Any, List
+
+if TYPE_CHECKING:
+    from .core import Emulator, RequestRecord
+    from .events import EventSpec
+    from .faults import (
+        FAULT_KINDS,
+        BatchError,
+        Drop,
+        DropMidReply,
+        Fault,
+        HtmlIndex,
+        Http502,
+        Huge,
+        Latency,
+        NeverEnding,
+        Refuse,
+        RspCode,
+        ShortReply,
+        SlowDrip,
+        Stall,
+        Truncated,
+    )
+    from .profiles import PROFILES
+
+# Each name loads its module on first use, so that the command line's entry points that only
+# describe the emulator (``reolink --help``, every device command) do not pay for its server,
+# handlers and fault classes at start.
+_FAULT_NAMES = frozenset(
+    {
+        "FAULT_KINDS", "BatchError", "Drop", "DropMidReply", "Fault", "HtmlIndex", "Http502",
+        "Huge", "Latency", "NeverEnding", "Refuse", "RspCode", "ShortReply", "SlowDrip",
+        "Stall", "Truncated",
+    }
 )
-from .profiles import PROFILES
+
+
+def __getattr__(name: str) -> Any:
+    module: Any
+    if name in ("Emulator", "RequestRecord"):
+        from . import core as module
+    elif name == "EventSpec":
+        from . import events as module
+    elif name == "PROFILES":
+        from . import profiles as module
+    elif name in _FAULT_NAMES:
+        from . import faults as module
+    else:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(module, name)
+    globals()[name] = value  # later look-ups skip this function
+    return value
+
+
+def __dir__() -> List[str]:
+    return sorted(set(globals()) | set(__all__))
+
 
 __all__ = [
     "FAULT_KINDS",

@@ -13,11 +13,12 @@ import errno
 import signal
 import sys
 import threading
-from typing import Any, List, Optional
+from typing import TYPE_CHECKING, Any, List, Optional
 
-from .core import Emulator
 from .profiles import PROFILES
-from .tls import CertificateUnavailable
+
+if TYPE_CHECKING:
+    from .core import Emulator
 
 __all__ = ["add_arguments", "main", "run"]
 
@@ -115,6 +116,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _start(args: argparse.Namespace) -> Emulator:
+    from .core import Emulator  # here: describing the options (--help) needs no server
+
     return Emulator(
         profile=args.profile,
         channels=args.channels,
@@ -149,6 +152,8 @@ def _explain_start_failure(args: argparse.Namespace, err: Exception) -> str:
 
 def run(args: argparse.Namespace) -> int:
     """Serve until SIGINT/SIGTERM; return the exit status."""
+    from .tls import CertificateUnavailable  # here: describing the options needs no TLS
+
     if args.key is not None and args.cert is None:
         print("reolink emulate: --key needs --cert", file=sys.stderr, flush=True)
         return 2

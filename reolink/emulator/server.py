@@ -11,6 +11,7 @@ from __future__ import annotations
 import email.utils
 import http
 import logging
+import selectors
 import socket
 import ssl
 import threading
@@ -154,6 +155,19 @@ class _Server(ThreadingHTTPServer):
             self.address_family = socket.AF_INET6
         super().__init__(addr, RequestHandler)
 
+    def accept_one(self) -> None:
+        """Accept one waiting connection and start serving it (the listening socket is ready:
+        no second select, as handle_request's would block if the client gave up meanwhile)."""
+        try:
+            request, client_address = self.get_request()
+        except OSError:
+            return
+        try:
+            self.process_request(request, client_address)
+        except Exception:
+            self.handle_error(request, client_address)
+            self.shutdown_request(request)
+
     def process_request(self, request: Any, client_address: Any) -> None:
         # Registered (socket and thread) before the thread runs, so close() always reaches it,
         # even before the thread gets to its TLS handshake.
@@ -281,18 +295,36 @@ class Listener:
     ) -> None:
         self.server = _Server((host, port), serve, connections, ctx)
         self.port: int = self.server.server_address[1]
+        self._closing = threading.Event()
+        # close() writes a byte here to end the accept loop at once (socketserver's
+        # serve_forever notices a shutdown only at its next poll, 50 ms on average per stop).
+        self._wake_r, self._wake_w = socket.socketpair()
         self.thread = threading.Thread(
-            target=self.server.serve_forever,
-            kwargs={"poll_interval": 0.05},
-            name="reolink-emulator-accept",
-            daemon=True,
+            target=self._accept_loop, name="reolink-emulator-accept", daemon=True
         )
         self.thread.start()
 
+    def _accept_loop(self) -> None:
+        try:
+            with selectors.DefaultSelector() as selector:
+                selector.register(self.server.socket, selectors.EVENT_READ)
+                selector.register(self._wake_r, selectors.EVENT_READ)
+                while not self._closing.is_set():
+                    for key, _ in selector.select():
+                        if key.fileobj is self.server.socket and not self._closing.is_set():
+                            self.server.accept_one()
+        finally:
+            self._wake_r.close()
+
     def close(self, timeout: float = 5.0) -> bool:
         """Stop accepting and close the port; whether the accept thread ended in ``timeout``."""
-        self.server.shutdown()
-        self.server.server_close()
+        self._closing.set()
+        try:
+            self._wake_w.send(b"x")
+        except OSError:
+            pass  # the loop has already ended
+        self._wake_w.close()
         if self.thread is not threading.current_thread():
             self.thread.join(timeout)
+        self.server.server_close()
         return not self.thread.is_alive() or self.thread is threading.current_thread()

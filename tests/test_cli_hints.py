@@ -146,3 +146,34 @@ def test_the_cause_decides_whatever_class_the_transport_chose() -> None:
     assert isinstance(refused, TransportError)
     assert "--port" in explain_error(refused, "connect", here)
     assert EXPECTS_HTTPS_HINT not in explain_error(refused, "connect", here)
+
+
+@pytest.mark.parametrize(
+    ("fault", "cause"),
+    [
+        ("truncated", "could not be read"),
+        ("short_reply", "could not be read"),
+        ("http_502", "could not be read"),
+        ("drop", "reply was lost"),
+    ],
+)
+def test_a_siren_without_a_readable_answer_says_it_may_have_run(fault: str, cause: str) -> None:
+    # The device ran the command, then its answer was cut, garbled or lost: the line must say
+    # that it may have run and was not sent again, not blame old firmware (a user who believes
+    # that and retries sounds the siren twice).
+    from reolink.emulator.faults import Fault
+
+    emu = Emulator(profile="camera", password=PASSWORD)
+    emu.start()
+    try:
+        emu.add_fault(Fault(fault, cmd="AudioAlarmPlay"))
+        line = one_line(run_cli("siren", "0", port=emu.port, password=PASSWORD))
+        sent = [r for r in emu.requests if "AudioAlarmPlay" in r.cmds]
+    finally:
+        emu.stop()
+    assert len(sent) == 1
+    assert cause in line and line.count("may have executed") == 1
+    assert "before sending it again" in line
+    assert "firmware may be too old" not in line and "--timeout" not in line.replace(
+        "a longer --timeout will not help", ""
+    )

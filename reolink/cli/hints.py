@@ -95,6 +95,9 @@ PROTOCOL_HINT = (
     "The reply is not the JSON API's: the firmware may be too old (2018+ firmware exposes "
     "/cgi-bin/api.cgi), or something else answers on this port."
 )
+MAY_HAVE_RUN_HINT = (
+    "Check the device (did it move, sound, switch or restart?) before sending it again."
+)
 REACH_HINT = (
     "Check --ip and --port, and that http://IP/cgi-bin/api.cgi?cmd=Login answers with JSON; "
     "battery cameras: --protocol https --port 443."
@@ -211,6 +214,12 @@ def _transport_hint(error: TransportError, target: Optional[Target]) -> str:
 def explain_error(error: ReolinkError, command: str, target: Optional[Target] = None) -> str:
     """What failed and what to check, in the words of the driver page's troubleshooting table."""
     text = str(error)
+    if "may have executed" in text:
+        # A command that changes something got no readable answer: the first thing a user must
+        # know is that it may have run (running it again could sound a siren twice).
+        if isinstance(error, TransportError) and not isinstance(error, WrongProtocolError):
+            return f"{command}: {text}. {MAY_HAVE_RUN_HINT} {_transport_hint(error, target)}"
+        return f"{command}: {text}. {MAY_HAVE_RUN_HINT}"
     if isinstance(error, SessionLimitError):
         return f"login refused: {text}. {SESSION_HINT}"
     if isinstance(error, LockedOutError):

@@ -53,7 +53,15 @@ from .config import DeviceConfig
 from .logs import DeviceLog
 from .messages import Send
 
-__all__ = ["BLACKLIST_AFTER", "DeviceClient", "Flow", "Pause", "is_read_only", "lost_reply"]
+__all__ = [
+    "BLACKLIST_AFTER",
+    "DeviceClient",
+    "Flow",
+    "Pause",
+    "is_read_only",
+    "lost_reply",
+    "unreadable_reply",
+]
 
 T = TypeVar("T")
 Command = Mapping[str, object]
@@ -89,6 +97,24 @@ def _names(batch: Sequence[Command]) -> str:
 def is_read_only(batch: Sequence[Command]) -> bool:
     """True when every command only reads (``Get*``): safe to send again."""
     return all(str(c.get("cmd", "")).startswith("Get") for c in batch)
+
+
+#: Session commands: running one twice does no harm, and an unreadable answer to Login is the
+#: classic sign of a device without the JSON API (the message must keep saying so).
+_SESSION_CMDS = frozenset({"Login", "Logout"})
+
+
+def unreadable_reply(
+    error: RemoteProtocolError, batch: Sequence[Command], repeatable: bool
+) -> RemoteProtocolError:
+    """The error for an unreadable answer: for a command that changes something, it says the
+    device may have executed it (the request reached it) and that it was not sent again."""
+    if repeatable or all(c.get("cmd") in _SESSION_CMDS for c in batch):
+        return error
+    return RemoteProtocolError(
+        f"{_names(batch)}: the reply could not be read ({error}); the device may have "
+        "executed it, so it was not sent again"
+    )
 
 
 def lost_reply(error: TransportError, what: str) -> TransportError:
@@ -207,13 +233,15 @@ class DeviceClient:
         if body is None:
             body = pbatch.encode_body(batch)
         first = str(batch[0].get("cmd")) if len(batch) == 1 else None
+        if repeatable is None:
+            repeatable = is_read_only(batch)
         response = yield from self.exchange(
             "POST",
             commands.api_target(cmd=first, token=token),
             body,
             deadline=deadline,
             max_body=DEFAULT_MAX_JSON_BYTES,
-            repeatable=is_read_only(batch) if repeatable is None else repeatable,
+            repeatable=repeatable,
             what=batch,
         )
         last = self._last_reply.get(body)
@@ -228,7 +256,10 @@ class DeviceClient:
             # Garbage in place of a reply counts as a failed exchange (the device is not
             # usable), so a device that only answers HTML pages is shown offline.
             self.session.on_transport_failed(str(error), self.now)
-            raise
+            wrapped = unreadable_reply(error, batch, repeatable)
+            if wrapped is error:
+                raise
+            raise wrapped from error
         if all(reply.error is None for reply in replies):
             if len(self._last_reply) >= 8:
                 self._last_reply.clear()

@@ -373,6 +373,20 @@ def test_watch_json_emits_a_triggered_motion_event(camera: Emulator) -> None:
     assert camera.sessions == []
 
 
+def test_watch_without_zones_shows_each_device_value_once(camera: Emulator) -> None:
+    # Without --zones a first driver learns the channels, then the watching driver takes over:
+    # what the first one saw is not shown a second time.
+    result = run_cli(
+        "watch", "--json", "--seconds", "0.5", "--interval", "100", "--min-interval", "50",
+        port=camera.port, password=PASSWORD,
+    )
+    assert result.returncode == 0, result.stderr
+    device = [json.loads(line) for line in result.stdout.splitlines()]
+    device = [e for e in device if e["target"] == "device"]
+    names = [e["name"] for e in device]
+    assert names.count("error") == 1 and names.count("online") == 1, device
+
+
 def test_watch_given_zones_uses_one_login(camera: Emulator) -> None:
     result = cli(
         "watch",

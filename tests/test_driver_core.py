@@ -469,6 +469,8 @@ def test_unreachable_at_start_is_offline_at_once_and_backs_off() -> None:
     assert len(device.log) == 0 and h.ready and h.value("online") is False
     assert "refused" in h.value("error")
     assert isinstance(h.offline[0].error, ConnectError)
+    # Nothing reached the device: the counters a host (and `watch`'s summary) shows say so.
+    assert h.core.client.requests_sent == 0 and h.core.client.logins_sent == 0
     h.run(300)
     device.down = False
     h.run(120)

@@ -285,6 +285,20 @@ def test_large_body_cut_short(serve: Callable[..., Server], kind: str) -> None:
 
 
 @pytest.mark.parametrize("kind", KINDS)
+def test_chunked_body_cut_short_says_how_much_came(
+    serve: Callable[..., Server], kind: str
+) -> None:
+    # The length of a chunked body is not known: the message says what came, not "None more".
+    head = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n"
+    srv = serve(replies(head + b"10\r\n0123456789abcdef\r\n10\r\n01234"))
+    transport = make(kind, srv.port)
+    with pytest.raises(TransportProtocolError, match="closed mid-reply") as caught:
+        transport.send(Request("GET", TARGET))
+    transport.close()
+    assert "None" not in str(caught.value)
+
+
+@pytest.mark.parametrize("kind", KINDS)
 def test_large_body_slow_drip_hits_the_deadline(serve: Callable[..., Server], kind: str) -> None:
     def make_script(server: Server) -> Script:
         def script(conn: socket.socket, stop: threading.Event) -> None:

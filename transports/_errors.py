@@ -138,9 +138,10 @@ def reply_error(err: BaseException, where: str, request: Request) -> TransportEr
     if isinstance(err, socket.timeout):
         return Timeout(f"{where}: no complete response within {request.read_timeout:.1f} s{note}")
     if isinstance(err, http.client.IncompleteRead):
+        more = "" if err.expected is None else f", {err.expected} more expected"
         return TransportProtocolError(
-            f"{where}: connection closed mid-reply ({len(err.partial)} bytes of the body read, "
-            f"{err.expected} more expected){note}"
+            f"{where}: connection closed mid-reply ({len(err.partial)} bytes of the body "
+            f"read{more}){note}"
         )
     if isinstance(err, http.client.RemoteDisconnected):
         return TransportProtocolError(f"{where}: connection closed inside the reply head{note}")

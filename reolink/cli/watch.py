@@ -369,7 +369,8 @@ def _probe_callback(
         if event.name == "online" and event.value is True:
             online.set()
             events.put(None)  # wake the loop: the channels can be learned now
-        elif event.name in ("online", "error"):
+        elif event.name == "online" or (event.name == "error" and event.value):
+            # An empty error (nothing wrong) is left to the driver that takes over: shown once.
             events.put((event, time.time()))
 
     return callback

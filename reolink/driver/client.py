@@ -187,12 +187,13 @@ class DeviceClient:
                 max_body=max_body,
                 repeatable=repeatable,
             )
-            self.requests_sent += 1
             if self.log.enabled(10):
                 self.log.debug("%s %s", method, redact_target(target))
             try:
                 response = yield Send(request)
             except TransportError as error:
+                # Counted when it may have reached the device: a refused connection sent nothing.
+                self.requests_sent += int(error.request_sent)
                 name = what if isinstance(what, str) else _names(what)
                 if attempt == 1 and self._may_send_again(error, repeatable, deadline):
                     self.log.debug("%s failed (%s); sending it once more", name, error)
@@ -203,6 +204,7 @@ class DeviceClient:
                     raise lost_reply(error, name) from error
                 raise
             assert response is not None
+            self.requests_sent += 1
             return response
         raise AssertionError("unreachable")  # pragma: no cover
 
@@ -281,7 +283,7 @@ class DeviceClient:
             # Renewing: give the old session back first so the device's small session table
             # never fills up with our own stale tokens (-5 max session).
             yield from self.logout(deadline=deadline)
-        self.logins_sent += 1
+        sent_before = self.requests_sent
         try:
             replies, _ = yield from self._post(
                 [commands.build_login(self.config.username, self.config.password)], None, deadline
@@ -294,6 +296,9 @@ class DeviceClient:
                 "login refused (%s); next automatic login in %.0f s", error, retry_at - self.now
             )
             raise
+        finally:
+            # A Login whose connection was refused never reached the device: not counted.
+            self.logins_sent += self.requests_sent - sent_before
         self.session.on_login_ok(token, self.now)
         self.blacklist.clear()
         self._lone_timeouts.clear()

@@ -43,9 +43,10 @@ class DriverStats:
 
     #: poll cycles completed
     cycles: int
-    #: HTTP requests sent (polls, commands, logins)
+    #: HTTP requests that may have reached the device (polls, commands, logins); a request whose
+    #: connection was refused is not counted
     requests_sent: int
-    #: Login requests sent
+    #: Login requests that may have reached the device
     logins_sent: int
     #: calls from the device's webhook (each asks for a poll; calls close together share one)
     push_wakes: int = 0
@@ -262,8 +263,8 @@ class ReolinkDriver:
         if not self._loop.ready.wait(wait) and self._loop.in_callback and not self._stall_warned:
             self._stall_warned = True
             self._log.warning(
-                "connect() gave up after %.1f s while the host's callback was still running; "
-                "callbacks run on the device thread and must return quickly",
+                "connect() waited its whole %.1f s while the host's callback was still "
+                "running; callbacks run on the device thread and must return quickly",
                 wait,
             )
         return self.online

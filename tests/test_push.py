@@ -308,3 +308,55 @@ def test_bad_host_is_refused() -> None:
     with pytest.raises(ConfigError, match="push_host must be a string") as info:
         PushListener(None, 0)  # type: ignore[arg-type]
     assert info.value.attribute == "push_host"
+
+
+def test_out_of_file_descriptors_backs_off_and_logs_once(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """EMFILE on accept: the listening socket stays readable, so retrying at once would spin a
+    core and flood the log. The listener stops watching it for a while, says so once, and keeps
+    serving the connections it holds; accepting resumes when descriptors are back."""
+    import errno
+
+    with PushListener("127.0.0.1", 0, deadline=WAIT) as lst:
+        woke = threading.Event()
+        reg = lst.register(woke.set)
+        server = lst._server
+        failing = threading.Event()
+        failing.set()
+        attempts: List[int] = []
+        first = threading.Event()
+        real_accept = socket.socket.accept
+
+        def accept(self: socket.socket):  # type: ignore[no-untyped-def]
+            if self is server and failing.is_set():
+                attempts.append(1)
+                first.set()
+                raise OSError(errno.EMFILE, "Too many open files")
+            return real_accept(self)
+
+        # a connection held from before the episode, its request not sent yet
+        held = socket.create_connection(("127.0.0.1", lst.port), timeout=WAIT)
+        while lst.stats().connections < 1:
+            threading.Event().wait(0.01)
+        monkeypatch.setattr(socket.socket, "accept", accept)
+        caplog.set_level(logging.DEBUG, logger="reolink")
+        waiting = socket.create_connection(("127.0.0.1", lst.port), timeout=WAIT)
+        assert first.wait(WAIT)
+        # the held connection is still served during the episode
+        held.sendall(f"POST {reg.path} HTTP/1.1\r\nContent-Length: 0\r\n\r\n".encode())
+        assert held.recv(100).startswith(b"HTTP/1.1 200")
+        assert woke.wait(WAIT)
+        threading.Event().wait(0.5)  # a spinning loop would try thousands of times in this
+        tries = len(attempts)
+        failing.clear()
+        woke.clear()
+        waiting.sendall(f"POST {reg.path} HTTP/1.1\r\nContent-Length: 0\r\n\r\n".encode())
+        assert waiting.recv(100).startswith(b"HTTP/1.1 200")  # accepting resumed
+        assert woke.wait(WAIT)
+        held.close()
+        waiting.close()
+    assert 1 <= tries < 20
+    warnings = [r for r in caplog.records if r.levelno >= logging.WARNING]
+    assert len(warnings) == 1, [r.getMessage() for r in warnings]
+    assert "file descriptors" in warnings[0].getMessage() or "Too many" in warnings[0].getMessage()

@@ -25,6 +25,9 @@ log = logging.getLogger(__name__)
 PATH_PREFIX = "/reolink/push/"
 _TOKEN_BYTES = 24  # 192 random bits, URL-safe base64: 32 characters
 _RECV = 8192
+#: after accept() fails for want of descriptors (EMFILE...): seconds the listening socket is not
+#: watched (doubling up to the second figure), or until one of our connections closes
+_ACCEPT_PAUSE = (0.1, 1.0)
 
 
 class PushListenerError(ReolinkError):
@@ -154,6 +157,9 @@ class PushListener:
         self._thread: Optional[threading.Thread] = None
         self._closing = False
         self._closed = False
+        #: accept() failing (EMFILE...): when to watch the listening socket again, and the pause
+        self._accept_paused_until: Optional[float] = None
+        self._accept_pause = 0.0
         self._counts = dict.fromkeys(
             ("connections", "wakes", "not_found", "bad_requests", "timed_out", "evicted",
              "wake_errors"), 0)
@@ -305,17 +311,22 @@ class PushListener:
                         self._drain_waker()
                     else:
                         self._on_readable(key.data)
-                self._expire(time.monotonic())
+                now = time.monotonic()
+                self._expire(now)
+                if self._accept_paused_until is not None and now >= self._accept_paused_until:
+                    self._resume_accept()
         except Exception:  # the loop must not die silently: log, then clean up
             log.exception("push listener loop failed; push wakes stop until it is restarted")
         finally:
             self._shutdown()
 
     def _timeout(self) -> Optional[float]:
-        if not self._conns:
-            return None
-        oldest = next(iter(self._conns.values()))
-        return max(0.0, oldest.deadline - time.monotonic())
+        times = []
+        if self._conns:
+            times.append(next(iter(self._conns.values())).deadline)
+        if self._accept_paused_until is not None:
+            times.append(self._accept_paused_until)
+        return max(0.0, min(times) - time.monotonic()) if times else None
 
     def _drain_waker(self) -> None:
         assert self._waker is not None
@@ -333,8 +344,11 @@ class PushListener:
             except (BlockingIOError, InterruptedError):
                 return
             except OSError as err:  # EMFILE and friends: keep serving what is open
-                log.warning("push listener could not accept a connection: %s", err)
+                self._pause_accept(err)
                 return
+            if self._accept_pause:
+                self._accept_pause = 0.0
+                log.info("push listener accepts connections again")
             sock.setblocking(False)
             conn = _Conn(sock, str(addr[0]), deadline)
             with self._lock:
@@ -343,6 +357,32 @@ class PushListener:
             self._sel.register(sock, selectors.EVENT_READ, conn)
             while len(self._conns) > self.max_connections:
                 self._close(next(iter(self._conns.values())), "evicted")
+
+    def _pause_accept(self, err: OSError) -> None:
+        """Stop watching the listening socket for a while: it stays readable while accept()
+        fails for want of descriptors, so retrying at once would spin. Said once an episode."""
+        assert self._server is not None and self._sel is not None
+        if not self._accept_pause:
+            log.warning(
+                "push listener cannot accept connections: %s; it keeps serving the %d it "
+                "holds and tries again as descriptors free up (raise the process's open-file "
+                "limit, ulimit -n, if this persists)",
+                err.strerror or err,
+                len(self._conns),
+            )
+        first, most = _ACCEPT_PAUSE
+        self._accept_pause = min(most, self._accept_pause * 2) if self._accept_pause else first
+        self._accept_paused_until = time.monotonic() + self._accept_pause
+        try:
+            self._sel.unregister(self._server)
+        except (KeyError, ValueError):
+            pass
+
+    def _resume_accept(self) -> None:
+        """Watch the listening socket again (the pause ended, or a descriptor was freed)."""
+        assert self._server is not None and self._sel is not None
+        self._accept_paused_until = None
+        self._sel.register(self._server, selectors.EVENT_READ, "accept")
 
     def _expire(self, now: float) -> None:
         while self._conns:
@@ -363,6 +403,8 @@ class PushListener:
         except (KeyError, ValueError):
             pass
         conn.sock.close()
+        if self._accept_paused_until is not None:  # a descriptor is free: try accepting now
+            self._resume_accept()
 
     def _finish(self, conn: _Conn, reply: bytes, counter: Optional[str] = None) -> None:
         if counter is not None:  # counted before the reply leaves: a peer that has it sees it

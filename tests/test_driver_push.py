@@ -443,3 +443,24 @@ def test_push_control_never_shows_the_url() -> None:
     control.tick(10.0)
     assert "127.0.0.1:8123" in control.reason and "SECRET" not in control.reason
     assert control.free_wanted and control.retry_at == 610.0
+
+
+def test_another_live_registration_of_our_listener_keeps_its_slot() -> None:
+    """Two drivers for one device on one fixed push_port: the slot holding the other driver's
+    URL (same listener, another live path) is not a crashed run's; it is left alone."""
+    prefix = URL.rsplit("/", 1)[0] + "/"
+    theirs = prefix + "ANOTHERliveDRIVERanotherLIVEdriver"
+    stale = prefix + "AcrashedRUNacrashedRUNacrashedRUN"
+    device = PushDevice()
+    device.tables[0][0] = {"index": 0, "indexEnable": 1, "hookUrl": theirs, "bCustom": 0,
+                           "hookBody": ""}
+    device.tables[0][2] = {"index": 2, "indexEnable": 1, "hookUrl": stale, "bCustom": 0,
+                           "hookBody": ""}
+    live = Listening(URL, "127.0.0.1:8123", live={URL, theirs})
+    h = _push(device, attributes={"push_port": "8123"}, listen_answer=live)
+    assert device.ours() == [2]  # the crashed run's slot is reclaimed, the live one kept
+    assert device.tables[0][0]["hookUrl"] == theirs
+    h.feed(Disconnect(h.now))
+    h.run(10)
+    assert device.tables[0][0]["hookUrl"] == theirs and device.ours() == []
+    assert "ANOTHER" not in repr(live)

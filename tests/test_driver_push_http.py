@@ -13,7 +13,7 @@ from typing import Any, Dict, Iterator, List, Optional
 
 import attrs
 import pytest
-from conftest import FAST, Recorder, http_driver, memory_driver, wait_requests
+from conftest import FAST, Recorder, http_driver, memory_driver, wait_requests, wait_until
 
 import transports
 from reolink.driver import ReolinkDriver, Timing
@@ -275,3 +275,27 @@ def test_transports_tell_the_local_address_of_their_connection(emu: Emulator, ki
         transport.close()
     assert transports.MemoryTransport(emu.app).local_address() == "127.0.0.1"
     assert transports.MemoryTransport(emu.app, local_address=None).local_address() is None
+
+
+def test_two_drivers_on_one_fixed_port_get_separate_slots(recorder: Recorder) -> None:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = str(probe.getsockname()[1])
+    with Emulator(profile="nvr") as emu:
+        first = _connected_with_push(emu, recorder, push_port=port)
+        other = Recorder()
+        second = _driver(emu, other, push_port=port)
+        try:
+            assert second.connect() is True
+            assert other.wait_for("event_source", "push", timeout=WAIT)
+            urls = [s["hookUrl"] for s in _ours(emu)]
+            assert len(urls) == 2 and len(set(urls)) == 2  # each driver has its own slot
+            second.disconnect()
+            assert len(_ours(emu)) == 1  # the first driver's slot is still there
+            calls = first.stats().push_wakes
+            emu.set_motion(0, True)
+            assert wait_until(lambda: first.stats().push_wakes > calls, WAIT)
+        finally:
+            second.disconnect()
+            first.disconnect()
+        assert _ours(emu) == []

@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import collections
 import logging
-from typing import Any, Deque, Dict, List, Optional, Sequence, Tuple, Union
+from typing import Any, Container, Deque, Dict, List, Optional, Sequence, Tuple, Union
 
 import attrs
 
@@ -95,6 +95,8 @@ class DriverCore:
         self.push = PushControl(config.push, config.status_interval, timing.push)
         #: (source, reason) last written to the store and logged
         self._push_shown: Tuple[str, str] = ("", "")
+        #: the live URLs of our push listener (Listening.live): slots never reclaimed
+        self._push_live: Optional[Container[str]] = None
         self.identified = False
         self.next_poll = 0.0
         self.cycles = 0
@@ -153,6 +155,7 @@ class DriverCore:
             self._push_wake()
         elif isinstance(event, Listening):
             self.push.listening(event.url, event.where)
+            self._push_live = event.live
         elif isinstance(event, ListenFailed):
             self.push.listen_failed(self.now, event.reason)
         elif not isinstance(event, Start):  # pragma: no cover - the Event union is closed
@@ -484,7 +487,9 @@ class DriverCore:
         # previous run's (only a 404 answers it there): reclaimed rather than leaked.
         reclaim = url.rsplit("/", 1)[0] + "/" if self.config.push_port else ""
         try:
-            slots = yield from pushflow.register(self.client, push.channels, url, reclaim)
+            slots = yield from pushflow.register(
+                self.client, push.channels, url, reclaim, live=self._push_live
+            )
             push.verifying(self.now, slots)
             refused = yield from pushflow.test(self.client, min(slots), url)
         except pushflow.NoPush as no:

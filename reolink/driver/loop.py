@@ -240,7 +240,7 @@ class DeviceLoop:
         registration = self._registration
         port = registration.listener.port
         where = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
-        return Listening(registration.url(host), where)
+        return Listening(registration.url(host), where, registration.listener.live_urls())
 
     def _unlisten(self) -> None:
         registration, self._registration = self._registration, None

@@ -8,7 +8,7 @@ outcome comes back as :class:`Replied` or :class:`SendFailed`.
 
 from __future__ import annotations
 
-from typing import Any, Dict, Optional, Tuple, Union
+from typing import Any, Container, Dict, Optional, Tuple, Union
 
 import attrs
 
@@ -94,11 +94,14 @@ class Listening:
     """The loop registered this device on the push listener (answer to :class:`Listen`).
 
     ``url`` is what the device calls (its path is a secret: never logged or shown); ``where``
-    is its ``host:port`` only (shown in messages).
+    is its ``host:port`` only (shown in messages). ``live``: the URLs of every live registration
+    of that listener (``url in live``, asked at the time), so a slot holding another running
+    driver's URL is not mistaken for a crashed run's; by default only ``url``.
     """
 
     url: str = attrs.field(repr=False)
     where: str
+    live: Optional[Container[str]] = attrs.field(default=None, repr=False, eq=False)
 
 
 @attrs.frozen

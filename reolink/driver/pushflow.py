@@ -13,7 +13,7 @@ of :mod:`reolink.driver.push`). The URL holds a secret path: nothing here logs o
 
 from __future__ import annotations
 
-from typing import Dict, List, Optional, Sequence, Tuple
+from typing import Container, Dict, List, Optional, Sequence, Tuple
 
 from ..errors import ApiError, ReolinkError
 from ..protocol import codes
@@ -72,11 +72,11 @@ def _tables(
 
 
 def _choose(
-    tables: Dict[int, wh.WebhookTable], url: str, reclaim_prefix: str
+    tables: Dict[int, wh.WebhookTable], url: str, reclaim_prefix: str, live: Container[str]
 ) -> Tuple[Dict[int, wh.WebhookSlot], List[int]]:
     chosen, full = {}, []
     for ch, table in tables.items():
-        slot = wh.choose_slot(table, url, reclaim_prefix=reclaim_prefix, live_urls=(url,))
+        slot = wh.choose_slot(table, url, reclaim_prefix=reclaim_prefix, live_urls=live)
         if slot is None:
             full.append(ch)
         else:
@@ -85,9 +85,18 @@ def _choose(
 
 
 def register(
-    client: DeviceClient, channels: Sequence[int], url: str, reclaim_prefix: str = ""
+    client: DeviceClient,
+    channels: Sequence[int],
+    url: str,
+    reclaim_prefix: str = "",
+    *,
+    live: Optional[Container[str]] = None,
 ) -> Flow[Dict[int, int]]:
-    """Write ``url`` into one slot per channel; returns channel -> slot index. Raises NoPush."""
+    """Write ``url`` into one slot per channel; returns channel -> slot index. Raises NoPush.
+
+    ``live``: the URLs of every live registration of our listener (default: ``url`` only);
+    a slot holding one of them belongs to another running driver and is never reclaimed.
+    """
     batch = [wh.build_get_push_v20(ch) for ch in channels]
     batch += [wh.build_get_webhook(ch) for ch in channels]
     replies = yield from client.call(batch, repeatable=True)
@@ -105,7 +114,7 @@ def register(
     tables = _tables(client, active, [hooks[ch] for ch in active])
     if not tables:
         raise NoPush(f"{REASON_UNSUPPORTED}: GetWebHook gave no usable slot table", retry=False)
-    chosen, full = _choose(tables, url, reclaim_prefix)
+    chosen, full = _choose(tables, url, reclaim_prefix, (url,) if live is None else live)
     for ch in full:
         client.log.info(
             "channel %d: every webhook slot holds another system's URL; left untouched", ch

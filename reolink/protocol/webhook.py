@@ -17,7 +17,7 @@ and results keep URLs out of their reprs.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping
+from collections.abc import Container, Mapping
 from typing import Optional, Tuple, Union
 
 import attrs
@@ -359,7 +359,7 @@ def choose_slot(
     url: str,
     *,
     reclaim_prefix: str = "",
-    live_urls: Collection[str] = (),
+    live_urls: Container[str] = (),
 ) -> Optional[WebhookSlot]:
     """The slot to write ``url`` into, or None when every slot belongs to someone else.
 

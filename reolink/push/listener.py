@@ -8,6 +8,7 @@ import selectors
 import socket
 import threading
 import time
+import urllib.parse
 from collections import OrderedDict
 from typing import Callable, Dict, List, Optional, Tuple
 
@@ -94,6 +95,21 @@ class Registration:
     def __repr__(self) -> str:
         state = "active" if self.active else "unregistered"
         return f"<Registration {state} wakes={self.wakes}>"
+
+
+class _LiveUrls:
+    """``url in`` it: does a live registration of the listener answer that URL's path?"""
+
+    __slots__ = ("_listener",)
+
+    def __init__(self, listener: PushListener) -> None:
+        self._listener = listener
+
+    def __contains__(self, url: object) -> bool:
+        return isinstance(url, str) and self._listener._serves(url)
+
+    def __repr__(self) -> str:
+        return f"<live push URLs of {self._listener!r}>"
 
 
 class _Conn:
@@ -287,6 +303,17 @@ class PushListener:
                 del self._routes[registration.path]
             registration.active = False
             return len(self._routes)
+
+    def live_urls(self) -> _LiveUrls:
+        """The URLs of this listener's live registrations, as a container: ``url in live`` is
+        True while a registration answers that URL's path (asked at the time, so it follows
+        later registrations). It can only be asked, never listed: the paths are secrets."""
+        return _LiveUrls(self)
+
+    def _serves(self, url: str) -> bool:
+        path = urllib.parse.urlsplit(url).path
+        with self._lock:
+            return path in self._routes
 
     @property
     def registrations(self) -> int:

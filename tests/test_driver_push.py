@@ -11,14 +11,15 @@ import json
 from typing import Any, Dict, List, Optional
 
 import pytest
-from test_driver_core import TIMING, FakeDevice, Harness, _error, _ok
+from test_driver_core import TIMING, FakeDevice, Harness, Outcome, _error, _ok
 
 from reolink.driver.config import parse_device
 from reolink.driver.core import DriverCore
 from reolink.driver.messages import Disconnect, Listen, ListenFailed, Listening, PushWake
 from reolink.driver.push import PushControl, PushTiming
 from reolink.driver.timing import Timing
-from reolink.errors import ConfigError
+from reolink.errors import ConfigError, TransportProtocolError
+from reolink.transport import Request, Response
 
 URL = "http://127.0.0.1:8123/reolink/push/SECRETtokenSECRETtokenSECRETtoken"
 OTHER = "http://10.0.0.9:8000/other-system/hook"
@@ -43,6 +44,17 @@ class PushDevice(FakeDevice):
             [_free(i) for i in range(SLOTS)] for _ in range(self.channels)
         ]
         self.tests: List[str] = []
+        #: commands whose next reply is lost after the device applied them (once each)
+        self.lose_reply: List[str] = []
+
+    def __call__(self, request: Request, now: float) -> Outcome:
+        outcome = super().__call__(request, now)
+        cmds = [c["cmd"] for c in json.loads(request.body or b"[]")]
+        lost = [c for c in self.lose_reply if c in cmds]
+        if lost and isinstance(outcome, Response):
+            self.lose_reply.remove(lost[0])
+            return TransportProtocolError("connection closed by the device before any reply")
+        return outcome
 
     def _answer(self, command: Dict[str, Any], token: str) -> Dict[str, Any]:
         cmd = command["cmd"]
@@ -464,3 +476,27 @@ def test_another_live_registration_of_our_listener_keeps_its_slot() -> None:
     h.run(10)
     assert device.tables[0][0]["hookUrl"] == theirs and device.ours() == []
     assert "ANOTHER" not in repr(live)
+
+
+def test_a_lost_test_webhook_reply_still_trusts_the_call_that_arrives() -> None:
+    """The device ran TestWebHook but its reply was lost: its call is what counts."""
+    device = PushDevice()
+    device.lose_reply.append("TestWebHook")
+    h = _push(device)
+    assert device.tests == [URL] and len(h.sent("TestWebHook")) == 1
+    assert not (h.value("event_source_reason") or "").startswith("registration failed")
+    h.run(1)
+    h.feed(PushWake())  # the test call
+    h.run(0)
+    assert h.value("event_source") == "push" and device.ours() == [0]
+    assert len(h.sent("TestWebHook")) == 1  # never sent twice
+
+
+def test_a_lost_test_webhook_reply_and_no_call_is_unreachable() -> None:
+    device = PushDevice()
+    device.lose_reply.append("TestWebHook")
+    h = _push(device)
+    h.run(5.1)
+    assert h.value("event_source") == "poll"
+    assert h.value("event_source_reason").startswith("device cannot reach host:port")
+    assert device.ours() == [] and len(h.sent("TestWebHook")) == 1

@@ -299,3 +299,17 @@ def test_two_drivers_on_one_fixed_port_get_separate_slots(recorder: Recorder) ->
             second.disconnect()
             first.disconnect()
         assert _ours(emu) == []
+
+
+def test_no_local_address_and_no_push_host_is_a_registration_failure(
+    emu: Emulator, recorder: Recorder, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every reason starts with one of the README's phrases."""
+    monkeypatch.setattr(transports.MemoryTransport, "local_address", lambda self: None)
+    driver = memory_driver(emu, {"0": {}}, recorder, status_interval=SLOW)
+    try:
+        reason = _poll_reason(driver, recorder)
+        assert reason.startswith("registration failed: no push_host"), reason
+        assert "SetWebHook" not in _cmds(emu)
+    finally:
+        driver.disconnect()

@@ -496,12 +496,28 @@ class DriverCore:
             push.failed(self.now, no.reason, retry=no.retry)
             return
         except ReolinkError as error:
+            if push.phase is Phase.VERIFYING and self._test_may_have_run(error):
+                return  # the device's call decides, within the verify window
             push.failed(self.now, f"{REASON_FAILED}: {error}")
             if isinstance(error, TransportError):
                 self._failed(error)
             return
         if refused is not None:
             push.test_refused(refused)
+
+    def _test_may_have_run(self, error: ReolinkError) -> bool:
+        """TestWebHook's reply was lost after it left: the device may be calling us now.
+
+        Push is trusted when the call arrives, not when the reply does; if no call comes
+        within the verify window, the tick says the device cannot reach us.
+        """
+        if not (isinstance(error, TransportError) and error.request_sent):
+            return False
+        if self.session.shows_offline(auth_failed=False) or not self.identified:
+            self._failed(error)  # offline: push registers again once it is back
+        else:
+            self.log.info("%s; waiting for the device's call", error)
+        return True
 
     def _push_free_flow(self) -> Flow[None]:
         slots = dict(self.push.slots)

@@ -223,8 +223,8 @@ class DeviceLoop:
         host = config.push_host or _local_address(self._transport)
         if not host:
             return ListenFailed(
-                "no push_host: the transport cannot tell this host's address on the device's "
-                "network; set push_host"
+                f"{REASON_FAILED}: no push_host: the transport cannot tell this host's "
+                "address on the device's network; set push_host"
             )
         if self._registration is None:
             try:

@@ -500,3 +500,52 @@ def test_a_lost_test_webhook_reply_and_no_call_is_unreachable() -> None:
     assert h.value("event_source") == "poll"
     assert h.value("event_source_reason").startswith("device cannot reach host:port")
     assert device.ours() == [] and len(h.sent("TestWebHook")) == 1
+
+
+def _lost_set_webhook() -> PushHarness:
+    """SetWebHook applied by the device, its reply lost: registration failed, slot 0 ours."""
+    device = PushDevice()
+    device.lose_reply.append("SetWebHook")
+    h = _push(device)
+    assert h.value("event_source_reason").startswith("registration failed")
+    assert device.ours() == [0] and len(h.sent("SetWebHook")) == 1
+    h.run(5)  # polls answer again: the device is reachable
+    return h
+
+
+def test_a_slot_whose_set_webhook_reply_was_lost_is_freed_at_disconnect() -> None:
+    h = _lost_set_webhook()
+    device = h.device
+    assert isinstance(device, PushDevice)
+    h.feed(Disconnect(h.now))
+    h.run(10)
+    assert h.finished and device.ours() == [] and device.tables[0][0]["indexEnable"] == -1
+    cmds = [c for _, cmds, _ in device.log for c in cmds]
+    assert cmds[-3:] == ["GetWebHook", "SetWebHook", "Logout"]
+
+
+def test_a_maybe_ours_slot_taken_by_another_system_is_left_alone() -> None:
+    h = _lost_set_webhook()
+    device = h.device
+    assert isinstance(device, PushDevice)
+    device.tables[0][0] = {"index": 0, "indexEnable": 1, "hookUrl": OTHER, "bCustom": 0,
+                           "hookBody": ""}
+    sets = len(h.sent("SetWebHook"))
+    h.feed(Disconnect(h.now))
+    h.run(10)
+    assert h.finished and device.tables[0][0]["hookUrl"] == OTHER
+    assert len(h.sent("SetWebHook")) == sets  # nothing written: it is not ours
+
+
+def test_the_next_registration_adopts_a_maybe_ours_slot() -> None:
+    h = _lost_set_webhook()
+    device = h.device
+    assert isinstance(device, PushDevice)
+    h.run(596)  # the retry, 600 s after the failure: reads the slot, reuses it unwritten
+    assert len(h.sent("TestWebHook")) == 1 and len(h.sent("SetWebHook")) == 1
+    h.feed(PushWake())
+    h.run(0)
+    assert h.value("event_source") == "push" and device.ours() == [0]
+    h.feed(Disconnect(h.now))
+    h.run(10)
+    assert device.ours() == []

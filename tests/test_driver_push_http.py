@@ -313,3 +313,21 @@ def test_no_local_address_and_no_push_host_is_a_registration_failure(
         assert "SetWebHook" not in _cmds(emu)
     finally:
         driver.disconnect()
+
+
+def test_a_set_webhook_applied_with_its_reply_lost_is_freed_at_disconnect(
+    emu: Emulator, recorder: Recorder
+) -> None:
+    from reolink.emulator import faults
+
+    emu.add_fault(faults.DropMidReply(cmd="SetWebHook", count=1))
+    driver = _driver(emu, recorder, status_interval="200")
+    try:
+        assert _poll_reason(driver, recorder).startswith("registration failed: SetWebHook")
+        assert len(_ours(emu)) == 1  # the device applied it
+        sent = len(emu.requests)
+        assert wait_requests(emu, lambda: len(emu.requests) >= sent + 2, WAIT)  # polls again
+    finally:
+        driver.disconnect()
+    assert _ours(emu) == []
+    assert _cmds(emu).count("SetWebHook") == 2  # the lost write, then the free: never re-sent

@@ -487,8 +487,9 @@ class DriverCore:
         # previous run's (only a 404 answers it there): reclaimed rather than leaked.
         reclaim = url.rsplit("/", 1)[0] + "/" if self.config.push_port else ""
         try:
+            yield from self._settle_stray(url)
             slots = yield from pushflow.register(
-                self.client, push.channels, url, reclaim, live=self._push_live
+                self.client, push.channels, url, reclaim, live=self._push_live, maybe=push.maybe
             )
             push.verifying(self.now, slots)
             refused = yield from pushflow.test(self.client, min(slots), url)
@@ -504,6 +505,16 @@ class DriverCore:
             return
         if refused is not None:
             push.test_refused(refused)
+
+    def _settle_stray(self, url: str) -> Flow[None]:
+        """Maybe-ours slots on channels no longer registered: free them if they hold our URL
+        (register() settles the others by reading their tables)."""
+        maybe = self.push.maybe
+        stray = {ch: i for ch, i in maybe.items() if ch not in self.push.channels}
+        if stray:
+            keep = {ch: i for ch, i in maybe.items() if ch in self.push.channels}
+            yield from pushflow.free_if_ours(self.client, stray, url)
+            self.push.maybe = {**keep, **stray}  # stray: the ones that could not be read
 
     def _test_may_have_run(self, error: ReolinkError) -> bool:
         """TestWebHook's reply was lost after it left: the device may be calling us now.
@@ -575,6 +586,10 @@ class DriverCore:
                     yield from commands.ptz_stop(self.client, channel, deadline)
                 except ReolinkError as error:
                     self.log.info("final PTZ stop failed: %s", error)
+        if reachable and self.session.token is not None and self.push.maybe:
+            url = self.push.url
+            assert url is not None  # only a registration with a URL leaves maybe-ours slots
+            yield from pushflow.free_if_ours(self.client, self.push.maybe, url, deadline)
         if reachable and self.session.token is not None and self.push.slots:
             yield from pushflow.free(self.client, self.push.slots, deadline)
             self.push.freed()

@@ -99,6 +99,9 @@ class PushControl:
         self.where = ""
         #: channel -> slot index of ours on the device (freed by disconnect)
         self.slots: Dict[int, int] = {}
+        #: channel -> slot index that may hold our URL, unconfirmed (a SetWebHook whose reply
+        #: was lost): read before it is freed (disconnect) or reused (the next registration)
+        self.maybe: Dict[int, int] = {}
         self.channels: Sequence[int] = ()
         self.retry_at: Optional[float] = None
         self.deadline: Optional[float] = None

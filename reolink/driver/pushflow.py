@@ -5,7 +5,9 @@ slot tables (GetWebHook) of the channels in one read-only batch; keep the channe
 is on; per channel, reuse the slot already holding our URL, else take the first free one -
 never a slot holding another system's URL (:func:`reolink.protocol.webhook.choose_slot`); write
 the slots that do not hold our URL yet (SetWebHook). :func:`test` asks for the device's test
-call (TestWebHook); :func:`free` gives our slots back (disconnect, failed verification).
+call (TestWebHook); :func:`free` gives our slots back (disconnect, failed verification);
+:func:`free_if_ours` frees a slot that may hold our URL (a SetWebHook whose reply was lost)
+only after reading that it does.
 
 A refusal that means "poll instead" raises :class:`NoPush` with the reason (one of the phrases
 of :mod:`reolink.driver.push`). The URL holds a secret path: nothing here logs or shows it.
@@ -15,14 +17,14 @@ from __future__ import annotations
 
 from typing import Container, Dict, List, Optional, Sequence, Tuple
 
-from ..errors import ApiError, ReolinkError
+from ..errors import ApiError, ReolinkError, TransportError
 from ..protocol import codes
 from ..protocol import webhook as wh
 from ..protocol.results import CommandReply
 from .client import DeviceClient, Flow
 from .push import REASON_DISABLED, REASON_FAILED, REASON_NO_SLOT, REASON_UNSUPPORTED
 
-__all__ = ["NoPush", "free", "register", "test"]
+__all__ = ["NoPush", "free", "free_if_ours", "register", "test"]
 
 
 class NoPush(Exception):
@@ -91,12 +93,18 @@ def register(
     reclaim_prefix: str = "",
     *,
     live: Optional[Container[str]] = None,
+    maybe: Optional[Dict[int, int]] = None,
 ) -> Flow[Dict[int, int]]:
     """Write ``url`` into one slot per channel; returns channel -> slot index. Raises NoPush.
 
     ``live``: the URLs of every live registration of our listener (default: ``url`` only);
     a slot holding one of them belongs to another running driver and is never reclaimed.
+    ``maybe`` (updated in place): channel -> slot that may hold ``url`` though that was never
+    confirmed (a SetWebHook whose reply was lost, or the slots of a registration that failed
+    midway). A channel whose table is read here leaves it (a slot holding ``url`` is reused);
+    :func:`free_if_ours` settles the rest.
     """
+    maybe = {} if maybe is None else maybe
     batch = [wh.build_get_push_v20(ch) for ch in channels]
     batch += [wh.build_get_webhook(ch) for ch in channels]
     replies = yield from client.call(batch, repeatable=True)
@@ -114,6 +122,8 @@ def register(
     tables = _tables(client, active, [hooks[ch] for ch in active])
     if not tables:
         raise NoPush(f"{REASON_UNSUPPORTED}: GetWebHook gave no usable slot table", retry=False)
+    for ch in tables:
+        maybe.pop(ch, None)  # read: a slot holding our URL is chosen again (held first)
     chosen, full = _choose(tables, url, reclaim_prefix, (url,) if live is None else live)
     for ch in full:
         client.log.info(
@@ -130,22 +140,37 @@ def register(
         for ch, slot in chosen.items()
         if not (slot.enabled and slot.url == url)
     ]
-    written = yield from _write(client, writes, url)
+    # Until this returns, the chosen slots are only maybe ours (a write's reply may be lost).
+    maybe.update({ch: slot.index for ch, slot in chosen.items()})
+    written = yield from _write(client, writes, url, maybe)
+    for ch in chosen:
+        maybe.pop(ch, None)
     return {ch: slot.index for ch, slot in chosen.items() if ch not in written or written[ch]}
 
 
 def _write(
-    client: DeviceClient, writes: Sequence[Tuple[int, int]], url: str
+    client: DeviceClient, writes: Sequence[Tuple[int, int]], url: str, maybe: Dict[int, int]
 ) -> Flow[Dict[int, bool]]:
-    """SetWebHook for each (channel, index); channel -> accepted. Raises NoPush if none is."""
+    """SetWebHook for each (channel, index); channel -> accepted. Raises NoPush if none is.
+
+    A write the device refused, or that provably never left, leaves ``maybe``; a lost reply
+    leaves it there (the device may have applied it; it is never sent again blindly).
+    """
     if not writes:
         return {}
-    replies = yield from client.call([wh.build_set_webhook(ch, i, url) for ch, i in writes])
+    try:
+        replies = yield from client.call([wh.build_set_webhook(ch, i, url) for ch, i in writes])
+    except TransportError as error:
+        if not error.request_sent:
+            for ch, _ in writes:
+                maybe.pop(ch, None)
+        raise
     accepted: Dict[int, bool] = {}
     errors = []
     for (ch, _), reply in zip(writes, replies):
         accepted[ch] = reply.error is None
         if reply.error is not None:
+            maybe.pop(ch, None)
             errors.append(f"channel {ch}: {reply.error}")
     if not any(accepted.values()):
         raise NoPush(f"{REASON_FAILED}: SetWebHook refused ({'; '.join(errors)})")
@@ -157,6 +182,31 @@ def test(client: DeviceClient, channel: int, url: str) -> Flow[Optional[str]]:
     replies = yield from client.call([wh.build_test_webhook(channel, url)])
     error = replies[0].error
     return None if error is None else str(error)
+
+
+def free_if_ours(
+    client: DeviceClient, maybe: Dict[int, int], url: str, deadline: Optional[float] = None
+) -> Flow[None]:
+    """Settle ``maybe`` (updated in place): read those channels' slots (GetWebHook) and free
+    the slot holding exactly ``url`` - never another system's. Errors are logged, not raised;
+    a channel whose table could not be read stays in ``maybe``."""
+    channels = sorted(maybe)
+    if not channels:
+        return
+    try:
+        replies = yield from client.call(
+            [wh.build_get_webhook(ch) for ch in channels], deadline=deadline, repeatable=True
+        )
+    except ReolinkError as error:
+        client.log.info("could not read the webhook slot(s) that may be ours: %s", error)
+        return
+    ours = {}
+    for ch, table in _tables(client, channels, replies).items():
+        maybe.pop(ch, None)
+        slot = table.holding(url)
+        if slot is not None:
+            ours[ch] = slot.index
+    yield from free(client, ours, deadline)
 
 
 def free(

@@ -360,3 +360,17 @@ def test_out_of_file_descriptors_backs_off_and_logs_once(
     warnings = [r for r in caplog.records if r.levelno >= logging.WARNING]
     assert len(warnings) == 1, [r.getMessage() for r in warnings]
     assert "file descriptors" in warnings[0].getMessage() or "Too many" in warnings[0].getMessage()
+
+
+def test_live_urls_can_be_asked_but_never_shown(listener: PushListener) -> None:
+    reg = listener.register(lambda: None)
+    live = listener.live_urls()
+    url = reg.url("10.0.0.2")
+    assert url in live
+    assert url + "x" not in live and "http://10.0.0.2:1/other" not in live and 5 not in live
+    token = reg.path.rsplit("/", 1)[1]
+    assert token not in repr(live) and token not in str(live)
+    later = listener.register(lambda: None)  # asked at the time: later registrations count
+    assert later.url("10.0.0.2") in live
+    reg.unregister()
+    assert url not in live

@@ -326,12 +326,15 @@ def test_out_of_file_descriptors_backs_off_and_logs_once(
         failing.set()
         attempts: List[int] = []
         first = threading.Event()
+        third = threading.Event()
         real_accept = socket.socket.accept
 
         def accept(self: socket.socket):  # type: ignore[no-untyped-def]
             if self is server and failing.is_set():
                 attempts.append(1)
                 first.set()
+                if len(attempts) >= 3:
+                    third.set()
                 raise OSError(errno.EMFILE, "Too many open files")
             return real_accept(self)
 
@@ -347,8 +350,11 @@ def test_out_of_file_descriptors_backs_off_and_logs_once(
         held.sendall(f"POST {reg.path} HTTP/1.1\r\nContent-Length: 0\r\n\r\n".encode())
         assert held.recv(100).startswith(b"HTTP/1.1 200")
         assert woke.wait(WAIT)
-        threading.Event().wait(0.5)  # a spinning loop would try thousands of times in this
+        # Two more tries come after back-offs (0.1 s, then 0.2 s); a spinning loop would reach
+        # them at once, with a warning each time.
+        assert third.wait(WAIT)
         tries = len(attempts)
+        warned = len([r for r in caplog.records if r.levelno >= logging.WARNING])
         failing.clear()
         woke.clear()
         waiting.sendall(f"POST {reg.path} HTTP/1.1\r\nContent-Length: 0\r\n\r\n".encode())
@@ -356,7 +362,7 @@ def test_out_of_file_descriptors_backs_off_and_logs_once(
         assert woke.wait(WAIT)
         held.close()
         waiting.close()
-    assert 1 <= tries < 20
+    assert 3 <= tries < 20 and warned == 1
     warnings = [r for r in caplog.records if r.levelno >= logging.WARNING]
     assert len(warnings) == 1, [r.getMessage() for r in warnings]
     assert "file descriptors" in warnings[0].getMessage() or "Too many" in warnings[0].getMessage()

@@ -9,6 +9,7 @@ import threading
 from typing import Iterator, List
 
 import pytest
+from conftest import wait_until
 
 from reolink.errors import ConfigError
 from reolink.push import (
@@ -340,8 +341,7 @@ def test_out_of_file_descriptors_backs_off_and_logs_once(
 
         # a connection held from before the episode, its request not sent yet
         held = socket.create_connection(("127.0.0.1", lst.port), timeout=WAIT)
-        while lst.stats().connections < 1:
-            threading.Event().wait(0.01)
+        assert wait_until(lambda: lst.stats().connections >= 1, WAIT)
         monkeypatch.setattr(socket.socket, "accept", accept)
         caplog.set_level(logging.DEBUG, logger="reolink")
         waiting = socket.create_connection(("127.0.0.1", lst.port), timeout=WAIT)

@@ -161,7 +161,8 @@ def report_requests(results: List[Dict[str, Any]], cycles: int) -> Tuple[str, Li
         "(GetChannelstatus then only every 60 s).\n"
         "   aio = reolink-aio's requests/commands per cycle from the emulator's log (a fresh Host "
         "in each state;\n"
-        "   it sends GetMdState + GetAiState for every channel it found online, AI or not).",
+        "   it sends GetMdState for every channel it found online, GetAiState unless the firmware "
+        "said 'not support').",
         [
             "ch",
             "online/AI",

@@ -20,6 +20,7 @@ from reolink.errors import ConfigError
 from reolink.transport import TLSOptions, Transport
 
 from ._stdlib import StdlibTransport
+from ._tls import speaks_tls
 from .memory import App, MemoryTransport
 
 if TYPE_CHECKING:
@@ -31,6 +32,7 @@ __all__ = [
     "StdlibTransport",
     "Urllib3Transport",
     "open_transport",
+    "speaks_tls",
     "urllib3_available",
 ]
 

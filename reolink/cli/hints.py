@@ -17,9 +17,10 @@ transports) decides directly; for other errors the cause is looked at:
 from __future__ import annotations
 
 import re
-import socket
 import ssl
 from typing import Iterator, NamedTuple, Optional
+
+from transports import speaks_tls
 
 from ..errors import (
     ApiError,
@@ -170,16 +171,7 @@ def _refused(error: BaseException) -> bool:
 
 def answers_tls(host: str, port: int, timeout: float = PROBE_TIMEOUT) -> bool:
     """True when ``host:port`` completes a TLS handshake (nothing else is sent)."""
-    context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
-    # Only "is this TLS?" is asked: self-signed camera certificates must not make it False.
-    context.check_hostname = False
-    context.verify_mode = ssl.CERT_NONE
-    try:
-        with socket.create_connection((host, port), timeout=timeout) as sock:
-            with context.wrap_socket(sock):
-                return True
-    except (OSError, ValueError):  # ssl.SSLError and socket.timeout are OSErrors
-        return False
+    return speaks_tls(host, port, timeout)
 
 
 def _transport_hint(error: TransportError, target: Optional[Target]) -> str:

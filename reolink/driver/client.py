@@ -58,7 +58,6 @@ __all__ = [
     "DeviceClient",
     "Flow",
     "Pause",
-    "is_read_only",
     "lost_reply",
     "unreadable_reply",
 ]
@@ -92,11 +91,6 @@ def _names(batch: Sequence[Command]) -> str:
     """How a batch is named in messages: its first commands."""
     names = "+".join(str(c.get("cmd")) for c in batch[:3])
     return names + ("+..." if len(batch) > 3 else "")
-
-
-def is_read_only(batch: Sequence[Command]) -> bool:
-    """True when every command only reads (``Get*``): safe to send again."""
-    return all(str(c.get("cmd", "")).startswith("Get") for c in batch)
 
 
 #: Session commands: running one twice does no harm, and an unreadable answer to Login is the
@@ -236,7 +230,7 @@ class DeviceClient:
             body = pbatch.encode_body(batch)
         first = str(batch[0].get("cmd")) if len(batch) == 1 else None
         if repeatable is None:
-            repeatable = is_read_only(batch)
+            repeatable = pbatch.is_read_only(batch)
         response = yield from self.exchange(
             "POST",
             commands.api_target(cmd=first, token=token),
@@ -363,7 +357,7 @@ class DeviceClient:
             replies = yield from self._call_without_left_out(batch, deadline, repeatable)
             return replies, None
         if parts is None:
-            parts = [(part, pbatch.encode_body(part)) for part in pbatch.chunk(batch)]
+            parts = pbatch.encode_parts(batch)
         if len(parts) == 1:
             part, body = parts[0]
             replies, answered = yield from self._call_chunk(part, deadline, body, repeatable)

@@ -39,6 +39,7 @@ from ..errors import (
     TransportError,
 )
 from ..protocol.session import Session, Step
+from ..protocol.webhook import supports_webhook
 from . import commands, pushflow
 from .client import DeviceClient, Flow, Pause
 from .config import DeviceConfig
@@ -457,13 +458,11 @@ class DriverCore:
         ability = self.facts.ability
         if ability is None:
             return []
-        found = []
-        for zone in self.config.zones:
-            entry = ability.channel(zone.channel)
-            if self.poller.channel_available(zone.channel) is not None and entry is not None:
-                if entry.webhook:
-                    found.append(zone.channel)
-        return found
+        return [
+            zone.channel
+            for zone in self.config.zones
+            if self.poller.polls(zone.channel) and supports_webhook(ability, zone.channel)
+        ]
 
     def _push_step(self) -> Optional[Flow[None]]:
         """Push work that is due while nothing else is: listener, slots to free, registration."""

@@ -135,10 +135,9 @@ class Poller:
             self._channel_status_supported = False
         return bad
 
-    def channel_available(self, channel: int) -> Optional[bool]:
-        """Whether a zone's channel is online and awake (None: not a zone of this driver)."""
-        state = self._channels.get(channel)
-        return state.available if state is not None else None
+    def polls(self, channel: int) -> bool:
+        """Whether ``channel`` is one this driver polls (a zone's channel the device has)."""
+        return channel in self._channels
 
     # --- one cycle ----------------------------------------------------------------------
 
@@ -163,9 +162,12 @@ class Poller:
                     batch.extend(_commands_for(channel, state.mode))
             if with_status:
                 batch.append(commands.build_get_channel_status())
-            parts = [(part, pbatch.encode_body(part)) for part in pbatch.chunk(batch)]
-            read_only = all(str(c.get("cmd", "")).startswith("Get") for c in batch)
-            self._plan = Plan(key=key, commands=batch, parts=parts, repeatable=read_only)
+            self._plan = Plan(
+                key=key,
+                commands=batch,
+                parts=pbatch.encode_parts(batch),
+                repeatable=pbatch.is_read_only(batch),
+            )
         return self._plan
 
     def apply(

@@ -18,7 +18,15 @@ from reolink.errors import ApiError, ArgumentError, BatchShapeError, RemoteProto
 from reolink.protocol.envelope import decode_entry, expect_array, load_json
 from reolink.protocol.results import CommandReply
 
-__all__ = ["MAX_BATCH", "chunk", "command_channel", "decode_batch", "encode_body"]
+__all__ = [
+    "MAX_BATCH",
+    "chunk",
+    "command_channel",
+    "decode_batch",
+    "encode_body",
+    "encode_parts",
+    "is_read_only",
+]
 
 #: Most commands sent in one body.
 MAX_BATCH = 35
@@ -47,6 +55,18 @@ def chunk(items: Sequence[T], size: int = MAX_BATCH) -> list[list[T]]:
     if isinstance(size, bool) or not isinstance(size, int) or size < 1:
         raise ArgumentError(f"size must be an integer >= 1, got {size!r}", argument="size")
     return [list(items[i : i + size]) for i in range(0, len(items), size)]
+
+
+def encode_parts(
+    commands: Sequence[Mapping[str, object]],
+) -> list[tuple[list[Mapping[str, object]], bytes]]:
+    """``commands`` in requests of at most :data:`MAX_BATCH`, each with its encoded body."""
+    return [(part, encode_body(part)) for part in chunk(commands)]
+
+
+def is_read_only(commands: Sequence[Mapping[str, object]]) -> bool:
+    """True when every command only reads (``Get*``): safe to send again."""
+    return all(str(c.get("cmd", "")).startswith("Get") for c in commands)
 
 
 def command_channel(command: Mapping[str, object]) -> int | None:

@@ -79,8 +79,13 @@ class DeviceFacts:
     ability: Optional[Ability] = None
 
 
-def _one(client: DeviceClient, command: Command, deadline: Optional[float]) -> Flow[CommandReply]:
-    replies = yield from client.call([command], deadline=deadline)
+def _one(
+    client: DeviceClient,
+    command: Command,
+    deadline: Optional[float],
+    repeatable: Optional[bool] = None,
+) -> Flow[CommandReply]:
+    replies = yield from client.call([command], deadline=deadline, repeatable=repeatable)
     reply = replies[0]
     if reply.error is not None:
         raise reply.error
@@ -409,10 +414,7 @@ def _ptz(call: _Call) -> Flow[Any]:
 
 def ptz_stop(client: DeviceClient, channel: int, deadline: Optional[float]) -> Flow[None]:
     """The automatic PTZ Stop. A Stop is safe to repeat, so it is sent as repeatable."""
-    stop = [commands.build_ptz_ctrl(channel, "Stop")]
-    replies = yield from client.call(stop, deadline=deadline, repeatable=True)
-    if replies[0].error is not None:
-        raise replies[0].error
+    yield from _one(client, commands.build_ptz_ctrl(channel, "Stop"), deadline, repeatable=True)
 
 
 _HANDLERS = {

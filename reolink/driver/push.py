@@ -27,6 +27,7 @@ from typing import Dict, Optional, Sequence
 import attrs
 
 __all__ = [
+    "REASONS",
     "REASON_DISABLED",
     "REASON_FAILED",
     "REASON_NO_SLOT",
@@ -51,6 +52,18 @@ REASON_PORT_BUSY = "listener port busy"
 REASON_UNANNOUNCED = "events arrive without push calls"
 REASON_UNVERIFIED = "push not verified"
 REASON_FAILED = "registration failed"
+#: Every reason, in the order the driver page lists them.
+REASONS = (
+    REASON_OFF,
+    REASON_UNSUPPORTED,
+    REASON_DISABLED,
+    REASON_NO_SLOT,
+    REASON_UNREACHABLE,
+    REASON_PORT_BUSY,
+    REASON_UNANNOUNCED,
+    REASON_UNVERIFIED,
+    REASON_FAILED,
+)
 
 
 class Phase(enum.Enum):
@@ -106,7 +119,6 @@ class PushControl:
         self.retry_at: Optional[float] = None
         self.deadline: Optional[float] = None
         self.free_wanted = False
-        self.wakes = 0
         self.last_wake: Optional[float] = None
         self._wake_pending = False
         self._last_push_poll: Optional[float] = None
@@ -220,7 +232,6 @@ class PushControl:
         """A call from the device: when the poll it asks for may run (None: ignore it)."""
         if self.phase is Phase.OFF:
             return None
-        self.wakes += 1
         self.last_wake = now
         if self.phase in (Phase.VERIFYING, Phase.UNVERIFIED):
             self.phase = Phase.ACTIVE

@@ -12,6 +12,7 @@ from typing import Any, Dict, List, Mapping, Optional
 from ..errors import ArgumentError
 from ..protocol.commands import MOVE_OPS
 from ..protocol.results import AI_TYPES
+from .push import REASONS
 
 __all__ = ["COMMANDS", "METADATA", "PTZ_DRIVER_OPS", "command_table", "metadata", "validate_args"]
 
@@ -283,10 +284,9 @@ METADATA: Dict[str, Any] = {
             {
                 "name": "event_source_reason",
                 "type": "string",
-                "description": 'Why poll ("" with push). Starts with one of: push attribute '
-                "off, not supported, push disabled on the device, no free slot, device cannot "
-                "reach host:port, listener port busy, events arrive without push calls, push "
-                "not verified, registration failed.",
+                "description": 'Why poll ("" with push). Starts with one of: '
+                + ", ".join(REASONS)
+                + ".",
             },
         ],
         "zone": [

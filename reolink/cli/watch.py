@@ -345,10 +345,8 @@ def _start(driver: ReolinkDriver, label: str, target: Target) -> Optional[str]:
     does for a host) and the view shows it offline until it answers. A refused Login is: the
     account must not be locked by a command left running.
     """
-    if driver.connect():
-        return None
-    problem = connect_or_explain(driver, target)  # already offline: no second wait
-    if _refused_login(driver):
+    problem = connect_or_explain(driver, target)
+    if problem is None or _refused_login(driver):
         return problem
     print(
         f"reolink: {label}: offline for now; the driver keeps retrying (Ctrl-C to stop): {problem}",

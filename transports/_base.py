@@ -26,7 +26,7 @@ import ssl
 import threading
 from typing import Any, ClassVar, List, Optional, Protocol, Tuple
 
-from reolink.errors import ConfigError, TransportError, TransportProtocolError
+from reolink.errors import ConfigError, TransportProtocolError
 from reolink.redact import redact_target
 from reolink.transport import Request, Response, TLSOptions
 
@@ -151,9 +151,6 @@ class ConnectionTransport:
         conn, reused, generation = self._checkout(request, fresh)
         try:
             status, headers, body, keep = exchange(conn.sock, head, request, self._where)
-        except TransportError:
-            conn.close()
-            raise
         except (OSError, http.client.HTTPException) as err:
             conn.close()
             raise self._failure(err, request, reused) from err

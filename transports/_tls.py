@@ -130,9 +130,7 @@ def speaks_tls(host: str, port: int, timeout: float) -> bool:
     Asked only after a plain-HTTP request was reset at once with no reply, so that the error
     can say "the port expects HTTPS" instead of guessing.
     """
-    context = ssl.create_default_context()
-    context.check_hostname = False
-    context.verify_mode = ssl.CERT_NONE
+    context = make_context(TLSOptions())  # any certificate: only "is this TLS?" is asked
     try:
         with socket.create_connection((host, port), timeout=timeout) as sock, \
                 context.wrap_socket(sock):

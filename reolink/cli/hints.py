@@ -20,8 +20,6 @@ import re
 import ssl
 from typing import Iterator, NamedTuple, Optional
 
-from transports import speaks_tls
-
 from ..errors import (
     ApiError,
     AuthError,
@@ -171,6 +169,9 @@ def _refused(error: BaseException) -> bool:
 
 def answers_tls(host: str, port: int, timeout: float = PROBE_TIMEOUT) -> bool:
     """True when ``host:port`` completes a TLS handshake (nothing else is sent)."""
+    # Imported here: most command lines never ask, and `--help` need not load the transports.
+    from transports import speaks_tls
+
     return speaks_tls(host, port, timeout)
 
 

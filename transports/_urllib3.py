@@ -32,13 +32,9 @@ class _HTTPSConnection(HTTPSConnection):
 
     def connect(self) -> None:
         super().connect()
-        try:
-            # The handshake accepted any certificate (CERT_NONE); the pin decides, before a
-            # single byte of the request (and its token) is sent.
-            verify_pin(self.sock, self.pin)
-        except OSError:
-            self.close()
-            raise
+        # The handshake accepted any certificate (CERT_NONE); the pin decides, before a single
+        # byte of the request (and its token) is sent. On a mismatch the transport closes us.
+        verify_pin(self.sock, self.pin)
 
 
 class Urllib3Transport(ConnectionTransport):

@@ -150,15 +150,11 @@ def speaks_plain_http(error: BaseException) -> bool:
 def _closed_at_once(error: BaseException) -> bool:
     """The connection was reset or closed before any byte of a reply."""
     for item in _chain(error):
+        # (http.client's RemoteDisconnected, "closed, no reply", is a ConnectionResetError.)
         if isinstance(item, (ConnectionResetError, ConnectionAbortedError, BrokenPipeError)):
             return True
-        if type(item).__name__ == "RemoteDisconnected":  # http.client's "closed, no reply"
-            return True
     text = str(error).lower()
-    return any(
-        words in text
-        for words in ("closed before any reply", "reset by peer", "connection reset", "closed")
-    )
+    return any(words in text for words in ("reset by peer", "connection reset", "closed"))
 
 
 def _refused(error: BaseException) -> bool:

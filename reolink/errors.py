@@ -25,6 +25,7 @@ __all__ = [
     "LeftOutError",
     "LockedOutError",
     "NotConnected",
+    "PackageClashError",
     "RemoteProtocolError",
     "ReolinkError",
     "ResponseTooLarge",
@@ -208,3 +209,13 @@ class DeviceOffline(ReolinkError):
 
 class CommandTimeout(ReolinkError):
     """A command did not complete within request_timeout."""
+
+
+# --- the installation -------------------------------------------------------------------------
+
+
+class PackageClashError(ReolinkError, ImportError):
+    """Another installed package answers to one of our import names (``transports``).
+
+    The message names the module's location and the fix (uninstall the other, reinstall this).
+    """

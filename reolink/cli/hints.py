@@ -166,9 +166,9 @@ def _refused(error: BaseException) -> bool:
 def answers_tls(host: str, port: int, timeout: float = PROBE_TIMEOUT) -> bool:
     """True when ``host:port`` completes a TLS handshake (nothing else is sent)."""
     # Imported here: most command lines never ask, and `--help` need not load the transports.
-    from transports import speaks_tls
+    from .._transports import load_transports
 
-    return speaks_tls(host, port, timeout)
+    return bool(load_transports().speaks_tls(host, port, timeout))
 
 
 def _transport_hint(error: TransportError, target: Optional[Target]) -> str:

@@ -17,6 +17,7 @@ from typing import Any, Callable, Dict, List, Mapping, Optional
 
 import attrs
 
+from .._transports import load_transports
 from ..errors import ArgumentError, CommandTimeout, ConfigError, NotConnected, ReolinkError
 from ..push import PushListener
 from ..transport import Transport
@@ -53,11 +54,13 @@ class DriverStats:
 
 
 def _default_transport(config: DeviceConfig) -> Transport:
-    import transports  # imported here: the driver must not pull in urllib3 at import time
-
-    return transports.open_transport(
+    # Imported here: the driver must not pull in urllib3 at import time. Checked to be ours
+    # (another package of that name raises PackageClashError, never an AttributeError).
+    transports = load_transports()
+    transport: Transport = transports.open_transport(
         scheme=config.protocol, host=config.ip, port=config.port, tls=config.tls
     )
+    return transport
 
 
 class ReolinkDriver:
@@ -282,8 +285,8 @@ class ReolinkDriver:
             return
         if thread is threading.current_thread():
             return
-        bound = self._config.request_timeout + 1.0
-        thread.join(timeout if timeout is not None else bound)
+        bound = timeout if timeout is not None else self._config.request_timeout + 1.0
+        thread.join(bound)
         if thread.is_alive():
             raise ReolinkError(
                 f"{self._config.label}: device thread did not stop within {bound:.1f} s"

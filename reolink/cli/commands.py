@@ -42,7 +42,7 @@ _DESCRIPTIONS = {command["name"]: command["description"] for command in COMMANDS
 _STOP_MARGIN = 0.3
 #: Ctrl-C / SIGTERM: how long disconnect() may take (a pending PTZ Stop, Logout) before the
 #: command gives up on it and exits (the device thread is a daemon: it ends with the process).
-INTERRUPT_GRACE = 0.3
+INTERRUPT_GRACE = 0.25
 
 
 def add_device_commands(sub: Any) -> None:

@@ -35,6 +35,11 @@ __all__ = ["DriverStats", "ReolinkDriver", "Timing"]
 log = logging.getLogger(__name__)
 
 Callback = Callable[[AttributeEvent], None]
+#: What command() and connect() say after disconnect(): one fix, the same words.
+DISCONNECTED = (
+    "this driver was disconnected and cannot connect again: create a new ReolinkDriver "
+    "(or call with_zones() on this one) to reconnect"
+)
 TransportFactory = Callable[[DeviceConfig], Transport]
 
 
@@ -252,7 +257,7 @@ class ReolinkDriver:
         """
         with self._lock:
             if self._loop.stopping.is_set():
-                raise NotConnected("this driver was disconnected; create a new one to reconnect")
+                raise NotConnected(f"{self._config.label}: connect: {DISCONNECTED}")
             if self._thread is None:
                 self._thread = threading.Thread(
                     target=self._loop.run, name=f"reolink-{self._config.label}", daemon=True
@@ -310,8 +315,13 @@ class ReolinkDriver:
                 f"device thread of {self._config.label}: the command could only run after the "
                 "callback returned. Call it from a thread of your own."
             )
-        if not self.running or self._loop.stopping.is_set():
-            raise NotConnected(f"{self._config.label}: not connected (call connect() first)")
+        if self._loop.stopping.is_set():
+            # The same words connect() uses: a disconnected driver is not connected again.
+            raise NotConnected(f"{self._config.label}: {name}: {DISCONNECTED}")
+        if not self.running:
+            raise NotConnected(
+                f"{self._config.label}: {name}: not connected (call connect() first)"
+            )
         future: concurrent.futures.Future[Any] = concurrent.futures.Future()
         budget = self._config.request_timeout * (2 if name in ("snapshot", "login") else 1)
         job = CommandQueued(next(self._job_ids), name, checked, self._clock() + budget)

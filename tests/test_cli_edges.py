@@ -60,10 +60,12 @@ def silent() -> Iterator[Silent]:
         server.server.close()
 
 
-def _default_sigint() -> None:  # pragma: no cover - runs in the child before exec
-    # A shell's background job starts with SIGINT ignored, and Python keeps it so: the test
-    # must see the command's own Ctrl-C handling, not the test runner's inheritance.
-    signal.signal(signal.SIGINT, signal.SIG_DFL)
+#: Runs ARGV with SIGINT at its default: a shell's background job starts with SIGINT ignored,
+#: and Python keeps it so; the test must see the command's own Ctrl-C handling.
+_SIGINT_DEFAULT = (
+    "import os, signal, sys; signal.signal(signal.SIGINT, signal.SIG_DFL); "
+    "os.execv(sys.argv[1], sys.argv[1:])"
+)
 
 
 @pytest.mark.parametrize(
@@ -76,14 +78,13 @@ def test_a_signal_ends_a_one_shot_command_with_a_request_in_flight(
 ) -> None:
     argv = [*command, "--ip", "127.0.0.1", "--port", str(silent.server.port), "--timeout", "30000"]
     proc = subprocess.Popen(
-        reolink_cmd(*argv),
+        [sys.executable, "-c", _SIGINT_DEFAULT, *reolink_cmd(*argv)],
         env=cli_env(PASSWORD),
         stdin=subprocess.DEVNULL,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
         cwd=ROOT,
-        preexec_fn=_default_sigint,  # noqa: PLW1509 - no threads of ours are running here
     )
     try:
         assert silent.got_request.wait(CLI_TIMEOUT), "the command never sent its Login"

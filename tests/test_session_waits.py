@@ -79,3 +79,62 @@ def test_a_wait_is_a_pure_function_of_the_count() -> None:
     wait = SessionPolicy().transport_wait()
     assert [delay_after(wait, 3) for _ in range(3)] == [4.0, 4.0, 4.0]
     assert delay_after(wait, 0) == delay_after(wait, 1) == 1.0
+
+
+def test_no_automatic_login_before_the_device_says_the_lock_ends() -> None:
+    """The device said 300 s (``unlock_time``): the 30 s first pause would try while locked
+    (and a try may extend the lock)."""
+    session = Session(SessionPolicy())
+    retry_at = session.on_login_refused(AuthAction.LOCKED_OUT, "locked", 100.0, locked_for=300)
+    assert retry_at == 400.0
+    assert not session.login_due(399.0) and session.login_due(400.0)
+    # Without a figure from the device, the schedule holds.
+    other = Session(SessionPolicy())
+    assert other.on_login_refused(AuthAction.LOCKED_OUT, "locked", 100.0) == 130.0
+
+
+def test_the_driver_waits_out_the_lock_the_device_announced() -> None:
+    import json
+
+    from conftest import FakeClock
+
+    from reolink.driver import ReolinkDriver
+    from reolink.transport import Request, Response
+
+    locked = json.dumps(
+        [
+            {
+                "cmd": "Login",
+                "code": 1,
+                "error": {
+                    "rspCode": -502,
+                    "detail": "password wrong",
+                    "auth_warning_info": {"remain_times": 0, "unlock_time": 300},
+                },
+            }
+        ]
+    ).encode()
+    logins = []
+
+    class Locked:
+        def send(self, request: Request) -> Response:
+            logins.append(request)
+            return Response(200, {"Content-Type": "application/json"}, locked)
+
+        def close(self) -> None:
+            pass
+
+    clock = FakeClock()
+    driver = ReolinkDriver(
+        {"ip": "127.0.0.1", "username": "admin", "password": "pw-locked-1"},
+        transport_factory=lambda config: Locked(),
+        clock=clock,
+    )
+    try:
+        assert not driver.connect(timeout=5)
+        refusal = driver.last_exception
+        assert refusal is not None and getattr(refusal, "unlock_seconds", None) == 300
+        assert len(logins) == 1
+        assert driver._core.session.retry_at == clock.now + 300
+    finally:
+        driver.disconnect()

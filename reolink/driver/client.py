@@ -306,7 +306,10 @@ class DeviceClient:
             token = parsers.parse_login(replies[0])
         except ApiError as error:
             action = codes.classify("Login", error.rsp_code, error.detail)
-            retry_at = self.session.on_login_refused(action, str(error), self.now)
+            locked_for = error.unlock_seconds if isinstance(error, LockedOutError) else None
+            retry_at = self.session.on_login_refused(
+                action, str(error), self.now, locked_for=locked_for
+            )
             self.log.warning(
                 "login refused (%s); next automatic login in %.0f s", error, retry_at - self.now
             )

@@ -328,8 +328,19 @@ class Session:
         self.reason = ""
         self._fire(E.LOGIN_OK)
 
-    def on_login_refused(self, action: Optional[AuthAction], reason: str, now: float) -> float:
-        """A Login was answered with an error. Returns when the next automatic try may happen."""
+    def on_login_refused(
+        self,
+        action: Optional[AuthAction],
+        reason: str,
+        now: float,
+        *,
+        locked_for: Optional[float] = None,
+    ) -> float:
+        """A Login was answered with an error. Returns when the next automatic try may happen.
+
+        ``locked_for``: how long the device said the account stays locked (its
+        ``unlock_time``); no automatic try comes before that (a try may extend the lock).
+        """
         self.lease = None
         self._ever_reached = True
         self._transport_failures = 0
@@ -337,6 +348,8 @@ class Session:
             self.refused_logins.append(now)
         self._auth_failures += 1
         delay = delay_after(self.policy.auth_wait(), self._auth_failures)
+        if locked_for is not None and locked_for > delay:
+            delay = locked_for
         self.retry_at = now + delay
         self.reason = reason
         self._fire(E.LOGIN_REFUSED)

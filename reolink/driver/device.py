@@ -281,7 +281,10 @@ class ReolinkDriver:
         """Stop polling, send any pending PTZ Stop and Logout, close connections, join the thread.
 
         Safe to call twice, before connect(), and from inside the callback (then it does not
-        join: the thread ends as soon as the callback returns).
+        join: the thread ends as soon as the callback returns). Returns within
+        request_timeout + 1 s, also with a request in flight to a device that does not answer
+        (or within ``timeout`` when given); past that it raises ReolinkError naming the bound
+        it waited, and the thread (a daemon) ends on its own when the request times out.
         """
         self._loop.stop()
         thread = self._thread

@@ -25,6 +25,7 @@ __all__ = [
     "LeftOutError",
     "LockedOutError",
     "NotConnected",
+    "PackageClashError",
     "RemoteProtocolError",
     "ReolinkError",
     "ResponseTooLarge",
@@ -38,7 +39,18 @@ __all__ = [
 
 
 class ReolinkError(Exception):
-    """Base class of every error this package raises."""
+    """Base class of every error this package raises.
+
+    ``may_have_run`` is a fact, not a wording: True only when a command that changes something
+    (PtzCtrl, AudioAlarmPlay, Reboot, Set*) reached the device and its reply was lost or could
+    not be read, so the device may have executed it (and nothing sent it again). The driver's
+    client sets it where it knows both (the request was sent, it is not repeatable and changes
+    something); hints use it ("did it move?") instead of reading the message. A lost reply to a
+    read-only request or to Login never sets it.
+    """
+
+    #: Class default; set on the instance where a changing command's reply was lost.
+    may_have_run: bool = False
 
 
 # --- our caller's bad input -------------------------------------------------------------------
@@ -134,7 +146,17 @@ class RemoteProtocolError(ReolinkError):
     """The device sent something that is not a valid reply of the expected shape.
 
     Parsers raise this and nothing else for bad bytes (HTML pages, truncated JSON, wrong types).
+    ``http_status`` is the HTTP status when the device answered with an error status (a 502
+    page from a proxy, a 404) instead of 200; ``web_page`` is True when a snapshot was answered
+    with the device's web UI page (older firmware's way of rejecting a token).
     """
+
+    def __init__(
+        self, message: str = "", *, http_status: Optional[int] = None, web_page: bool = False
+    ) -> None:
+        super().__init__(message)
+        self.http_status = http_status
+        self.web_page = web_page
 
 
 class BatchShapeError(RemoteProtocolError):
@@ -188,7 +210,13 @@ class CredentialsError(AuthError):
 
 
 class LockedOutError(AuthError):
-    """The device refuses logins for now (locked account, throttled logins): wait, then retry."""
+    """The device refuses logins for now (locked account, throttled logins): wait, then retry.
+
+    ``unlock_seconds`` is how long the device said the lock lasts (its ``auth_warning_info``
+    ``unlock_time``), None when it did not say.
+    """
+
+    unlock_seconds: Optional[int] = None
 
 
 class SessionLimitError(LockedOutError):
@@ -203,8 +231,26 @@ class NotConnected(ReolinkError):
 
 
 class DeviceOffline(ReolinkError):
-    """The device is unreachable right now; the reason is in the message."""
+    """The device is unreachable right now; the reason is in the message.
+
+    ``channel`` is set when one channel of an NVR or hub is offline or asleep ("channel N is
+    offline"): every per-channel command on it raises this, in the library and the CLI.
+    """
+
+    def __init__(self, message: str = "", *, channel: Optional[int] = None) -> None:
+        super().__init__(message)
+        self.channel = channel
 
 
 class CommandTimeout(ReolinkError):
     """A command did not complete within request_timeout."""
+
+
+# --- the installation -------------------------------------------------------------------------
+
+
+class PackageClashError(ReolinkError, ImportError):
+    """Another installed package answers to one of our import names (``transports``).
+
+    The message names the module's location and the fix (uninstall the other, reinstall this).
+    """

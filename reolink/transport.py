@@ -87,6 +87,10 @@ class Request:
     #: send again even if the device may have received it. Never set for a command that changes
     #: something (PtzCtrl, AudioAlarmPlay, Reboot, Set*): see the request-safety rule above.
     repeatable: bool = False
+    #: False for a request that changes nothing on the device even when it ran (Login,
+    #: Logout, reads): a lost reply to it is not "may have executed". Set by the driver; the
+    #: conservative default is True.
+    changes_state: bool = True
 
 
 @attrs.frozen

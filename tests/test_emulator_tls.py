@@ -96,7 +96,7 @@ def test_clear_error_when_no_certificate_can_be_made(monkeypatch: pytest.MonkeyP
     with pytest.raises(tls.CertificateUnavailable) as info:
         Emulator(https=True)
     message = str(info.value)
-    assert "--cert" in message and "--key" in message and "reolink[test]" in message
+    assert "--cert" in message and "--key" in message and "reolink-lan-driver[test]" in message
     # Plain HTTP needs no certificate at all.
     with Emulator() as emu:
         assert emu.url.startswith("http://")

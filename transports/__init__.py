@@ -38,6 +38,10 @@ __all__ = [
 
 _KINDS = ("auto", "urllib3", "stdlib")
 
+#: The marker ``reolink`` checks before it uses this package (another project on the public
+#: index also installs a top-level ``transports``): the interface version of this package.
+__reolink_transports__ = 1
+
 
 def urllib3_available() -> bool:
     """Whether the urllib3 transport can be used (urllib3 2.x importable)."""

@@ -111,7 +111,7 @@ def connect_error(err: BaseException, where: str, request: Request) -> Transport
 
 def maybe_executed(request: Request) -> str:
     """The note a lost reply to a command that changes something carries."""
-    if request.repeatable:
+    if request.repeatable or not request.changes_state:
         return ""
     return "; the device may have executed the request (it was not sent again)"
 

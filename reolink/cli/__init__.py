@@ -1,7 +1,9 @@
 """The ``reolink`` command line: a subcommand per driver command, ``watch``, ``demo``, ``emulate``.
 
 Exit status: 0 success; 1 the device or the network failed (one line on stderr says what and what
-to check); 2 bad usage or a bad argument (nothing was sent); 130 interrupted.
+to check); 2 bad usage or a bad argument (nothing was sent); 130 interrupted (Ctrl-C), 143
+terminated (SIGTERM). A one-shot command ends within 0.5 s of either, also while a request is
+in flight to a device that does not answer.
 
 SIGTERM (systemd, ``timeout``) is handled like Ctrl-C: ``watch`` and ``demo`` print their summary,
 log out and exit 0. When the reader of stdout goes away (``reolink demo | head -2``) the command
@@ -18,6 +20,7 @@ import threading
 from typing import Any, List, Optional
 
 from .._version import __version__
+from ..errors import PackageClashError
 
 __all__ = ["build_parser", "main"]
 
@@ -70,10 +73,14 @@ def _subparser(
     return None
 
 
+class Terminated(KeyboardInterrupt):
+    """SIGTERM arrived: handled like Ctrl-C (a KeyboardInterrupt), but exits 143."""
+
+
 def _on_sigterm(_signum: int, _frame: Any) -> None:
     # Once is enough: a second SIGTERM must not cut the Logout that the first one started.
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
-    raise KeyboardInterrupt
+    raise Terminated
 
 
 def _stdout_gone() -> None:
@@ -97,9 +104,15 @@ def main(argv: Optional[List[str]] = None) -> int:
     previous = signal.signal(signal.SIGTERM, _on_sigterm) if in_main_thread else None
     try:
         return int(args.run(args))
+    except Terminated:
+        print("reolink: terminated", file=sys.stderr, flush=True)
+        return 143
     except KeyboardInterrupt:
         print("reolink: interrupted", file=sys.stderr, flush=True)
         return 130
+    except PackageClashError as error:
+        print(f"reolink: {error}", file=sys.stderr, flush=True)
+        return 1
     except BrokenPipeError:
         # `reolink demo | head -2`: the command already stopped and logged out on the way here.
         _stdout_gone()

@@ -40,6 +40,9 @@ __all__ = [
 _DESCRIPTIONS = {command["name"]: command["description"] for command in COMMANDS}
 #: ptz --duration: how long past the automatic Stop to wait before disconnecting (s).
 _STOP_MARGIN = 0.3
+#: Ctrl-C / SIGTERM: how long disconnect() may take (a pending PTZ Stop, Logout) before the
+#: command gives up on it and exits (the device thread is a daemon: it ends with the process).
+INTERRUPT_GRACE = 0.25
 
 
 def add_device_commands(sub: Any) -> None:
@@ -151,7 +154,12 @@ def run_command(args: argparse.Namespace) -> int:
 
 
 def _run(driver: ReolinkDriver, name: str, given: Dict[str, Any], target: Target) -> Any:
-    """Connect, run the command, disconnect (before any error line is printed)."""
+    """Connect, run the command, disconnect (before any error line is printed).
+
+    Interrupted (Ctrl-C, SIGTERM), the disconnect gets :data:`INTERRUPT_GRACE` only: a request
+    in flight to a device that does not answer must not hold the command for request_timeout.
+    """
+    grace: Optional[float] = None
     try:
         problem = connect_or_explain(driver, target)
         if problem is not None:
@@ -161,8 +169,11 @@ def _run(driver: ReolinkDriver, name: str, given: Dict[str, Any], target: Target
             # The automatic Stop is due after `duration`; disconnect() would send it early.
             threading.Event().wait(result["duration"] / 1000 + _STOP_MARGIN)
         return result
+    except KeyboardInterrupt:
+        grace = INTERRUPT_GRACE
+        raise
     finally:
-        disconnect_quietly(driver)
+        disconnect_quietly(driver, grace)
 
 
 class _Offline(ReolinkError):
@@ -175,9 +186,14 @@ def _prefixed(name: str, error: Exception) -> str:
     return text if text.startswith(f"{name}:") else f"{name}: {text}"
 
 
-def disconnect_quietly(driver: ReolinkDriver) -> None:
-    """disconnect(); a thread that does not stop in time is a warning, not a failure."""
+def disconnect_quietly(driver: ReolinkDriver, grace: Optional[float] = None) -> None:
+    """disconnect(); a thread that does not stop in time is a warning, not a failure.
+
+    With ``grace`` (after Ctrl-C / SIGTERM) it waits that long at most and says nothing: the
+    one line is "interrupted" or "terminated".
+    """
     try:
-        driver.disconnect()
+        driver.disconnect(grace)
     except ReolinkError as error:  # the thread did not stop in time; the process ends anyway
-        print(f"reolink: warning: {error}", file=sys.stderr, flush=True)
+        if grace is None:
+            print(f"reolink: warning: {error}", file=sys.stderr, flush=True)

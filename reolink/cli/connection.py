@@ -1,7 +1,7 @@
 """What every device subcommand shares: connection options, the password, logging, error lines.
 
 Exit codes of the command line: 0 success, 1 the device or the network failed, 2 bad usage or a
-bad argument (nothing was sent), 130 interrupted.
+bad argument (nothing was sent), 130 interrupted (Ctrl-C), 143 terminated (SIGTERM).
 """
 
 from __future__ import annotations

@@ -21,7 +21,6 @@ import ssl
 from typing import Iterator, NamedTuple, Optional
 
 from ..errors import (
-    ApiError,
     AuthError,
     CommandError,
     CommandTimeout,
@@ -45,8 +44,9 @@ LOGIN_HINT = (
     "Repeated bad attempts lock the account for several minutes."
 )
 LOCKED_HINT = (
-    "The device locks the account for several minutes after repeated bad attempts: wait, then "
-    "confirm the username and password in the Reolink mobile app."
+    "The device locks the account for several minutes after repeated bad attempts and did not "
+    "say for how long: wait at least 5 minutes without trying (a try may extend the lock), "
+    "then confirm the username and password in the Reolink mobile app."
 )
 RELOGIN_HINT = (
     "Token expired or invalidated by another session. The driver auto-recovers; persistent "
@@ -96,6 +96,10 @@ PROTOCOL_HINT = (
 )
 MAY_HAVE_RUN_HINT = (
     "Check the device (did it move, sound, switch or restart?) before sending it again."
+)
+HTTP_STATUS_HINT = (
+    "The device (or a proxy in front of it) answered with an HTTP {status} error page instead "
+    "of the API: retry; if it persists, restart the device or check what answers on --port."
 )
 REACH_HINT = (
     "Check --ip and --port, and that http://IP/cgi-bin/api.cgi?cmd=Login answers with JSON; "
@@ -166,9 +170,9 @@ def _refused(error: BaseException) -> bool:
 def answers_tls(host: str, port: int, timeout: float = PROBE_TIMEOUT) -> bool:
     """True when ``host:port`` completes a TLS handshake (nothing else is sent)."""
     # Imported here: most command lines never ask, and `--help` need not load the transports.
-    from transports import speaks_tls
+    from .._transports import load_transports
 
-    return speaks_tls(host, port, timeout)
+    return bool(load_transports().speaks_tls(host, port, timeout))
 
 
 def _transport_hint(error: TransportError, target: Optional[Target]) -> str:
@@ -203,7 +207,7 @@ def _transport_hint(error: TransportError, target: Optional[Target]) -> str:
 def explain_error(error: ReolinkError, command: str, target: Optional[Target] = None) -> str:
     """What failed and what to check, in the words of the driver page's troubleshooting table."""
     text = str(error)
-    if "may have executed" in text:
+    if error.may_have_run:
         # A command that changes something got no readable answer: the first thing a user must
         # know is that it may have run (running it again could sound a siren twice).
         if isinstance(error, TransportError) and not isinstance(error, WrongProtocolError):
@@ -212,7 +216,7 @@ def explain_error(error: ReolinkError, command: str, target: Optional[Target] = 
     if isinstance(error, SessionLimitError):
         return f"login refused: {text}. {SESSION_HINT}"
     if isinstance(error, LockedOutError):
-        return f"login refused: {text}. {LOCKED_HINT}"
+        return f"login refused: {text}. {locked_hint(error.unlock_seconds)}"
     if isinstance(error, CredentialsError):
         return f"login failed: {text}. {LOGIN_HINT}"
     if isinstance(error, AuthError):
@@ -228,13 +232,28 @@ def explain_error(error: ReolinkError, command: str, target: Optional[Target] = 
         return f"{command}: {text}. {hint}"
     if isinstance(error, CommandTimeout):
         return f"{command}: {text}. {TIMEOUT_HINT}"
-    if command == "snapshot" and isinstance(error, (RemoteProtocolError, ApiError)):
+    if isinstance(error, RemoteProtocolError) and error.http_status is not None:
+        # An error page (a proxy's 502, a 404): the status is the news, not the password.
+        return f"{command}: {text}. {HTTP_STATUS_HINT.format(status=error.http_status)}"
+    if command == "snapshot" and isinstance(error, RemoteProtocolError) and error.web_page:
         return f"snapshot rejected: {text}. {SNAPSHOT_HINT}"
     if isinstance(error, CommandError):
         return f"{command} refused by the device: {text}. {REFUSED_HINT}"
     if isinstance(error, RemoteProtocolError):
         return f"{command}: {text}. {PROTOCOL_HINT}"
     return f"{command} failed: {text}"
+
+
+def locked_hint(unlock_seconds: Optional[int]) -> str:
+    """How long to wait: what the device said (``unlock_time``), or how to find out."""
+    if unlock_seconds is not None and unlock_seconds > 0:
+        minutes = -(-unlock_seconds // 60)
+        return (
+            f"The device says the account unlocks in {unlock_seconds} s (about {minutes} min): "
+            "wait that long (a login before then may extend the lock), then confirm the "
+            "username and password in the Reolink mobile app."
+        )
+    return LOCKED_HINT
 
 
 def explain_offline(reason: str) -> str:

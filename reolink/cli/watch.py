@@ -374,6 +374,20 @@ def _probe_callback(
     return callback
 
 
+def _beyond(driver: ReolinkDriver, zones: List[str]) -> Optional[str]:
+    """The usage line when a --zones address is beyond the device's channel count (once known)."""
+    count = driver.values()["device"].get("channel_count")
+    if not isinstance(count, int) or isinstance(count, bool):
+        return None
+    beyond = [zone for zone in zones if zone.isdigit() and int(zone) >= count]
+    if not beyond:
+        return None
+    return (
+        f"watch: --zones {','.join(beyond)}: the device has {count} channel(s), "
+        f"addresses 0..{count - 1}"
+    )
+
+
 def _left(end: Optional[float]) -> Optional[float]:
     return None if end is None else max(0.0, end - time.monotonic())
 
@@ -404,13 +418,25 @@ def run_watch(args: argparse.Namespace) -> int:
     view = LiveView(sys.stdout, as_json, f"reolink watch {first.label}")
     end = None if args.seconds is None else time.monotonic() + args.seconds
     problem: Optional[str] = None
+    beyond: Optional[str] = None
     try:
         problem = _start(first, "watch", target_of(args))
         if problem is None and zones is not None:
-            if first.online:
+            # Zones beyond the channel count are refused as soon as the device says how many
+            # it has: at start when it answers, else when it first does.
+            beyond = _beyond(first, zones)
+            if beyond is None and first.online:
                 names = first.command("get_channels")
                 view.set_channels([c for c in names if str(c["id"]) in zones])
-            watch_loop(drivers, events, view, _left(end))
+            if beyond is None:
+                watch_loop(
+                    drivers,
+                    events,
+                    view,
+                    _left(end),
+                    until=lambda: _beyond(first, zones) is not None,
+                )
+                beyond = _beyond(first, zones)
         elif problem is None:
             # Learn every channel (waiting for the device if it is not up yet), then watch
             # them all on a connection of their own.
@@ -435,6 +461,8 @@ def run_watch(args: argparse.Namespace) -> int:
     finally:
         for driver in drivers:
             disconnect_quietly(driver)
+    if beyond is not None:
+        return usage(beyond)
     if problem is not None:
         return fail(problem)
     line = (

@@ -58,6 +58,7 @@ __all__ = [
     "DeviceClient",
     "Flow",
     "Pause",
+    "changes_state",
     "lost_reply",
     "unreadable_reply",
 ]
@@ -103,11 +104,22 @@ def unreadable_reply(
 ) -> RemoteProtocolError:
     """The error for an unreadable answer: for a command that changes something, it says the
     device may have executed it (the request reached it) and that it was not sent again."""
-    if repeatable or all(c.get("cmd") in _SESSION_CMDS for c in batch):
+    if repeatable or not changes_state(batch):
         return error
-    return RemoteProtocolError(
+    wrapped = RemoteProtocolError(
         f"{_names(batch)}: the reply could not be read ({error}); the device may have "
-        "executed it, so it was not sent again"
+        "executed it, so it was not sent again",
+        http_status=error.http_status,
+    )
+    wrapped.may_have_run = True
+    return wrapped
+
+
+def changes_state(batch: Sequence[Command]) -> bool:
+    """Whether running ``batch`` may change something on the device (not reads, not the
+    session commands Login/Logout): only then is a lost reply "may have executed"."""
+    return not (
+        pbatch.is_read_only(batch) or all(c.get("cmd") in _SESSION_CMDS for c in batch)
     )
 
 
@@ -126,7 +138,9 @@ def lost_reply(error: TransportError, what: str) -> TransportError:
         if isinstance(error, TransportProtocolError)
         else TransportError
     )
-    return kind(message, request_sent=True)
+    lost = kind(message, request_sent=True)
+    lost.may_have_run = True
+    return lost
 
 
 class DeviceClient:
@@ -167,8 +181,13 @@ class DeviceClient:
         max_body: int,
         repeatable: bool,
         what: Union[str, Sequence[Command]],
+        changes: bool = True,
     ) -> Flow[Response]:
-        """One HTTP exchange under the request-safety rule; failures are fed to the session."""
+        """One HTTP exchange under the request-safety rule; failures are fed to the session.
+
+        ``changes``: running the request may change something on the device (see
+        :func:`changes_state`); a lost reply to one that is not repeatable is "may have run".
+        """
         for attempt in (1, 2):
             budget = self._timeout(deadline)
             request = Request(
@@ -180,6 +199,7 @@ class DeviceClient:
                 read_timeout=budget,
                 max_body=max_body,
                 repeatable=repeatable,
+                changes_state=changes and not repeatable,
             )
             if self.log.enabled(10):
                 self.log.debug("%s %s", method, redact_target(target))
@@ -194,7 +214,7 @@ class DeviceClient:
                     yield Pause(self.now + RETRY_PAUSE)
                     continue
                 self.session.on_transport_failed(str(error), self.now)
-                if error.request_sent and not repeatable:
+                if error.request_sent and not repeatable and changes:
                     raise lost_reply(error, name) from error
                 raise
             assert response is not None
@@ -239,6 +259,7 @@ class DeviceClient:
             max_body=DEFAULT_MAX_JSON_BYTES,
             repeatable=repeatable,
             what=batch,
+            changes=changes_state(batch),
         )
         last = self._last_reply.get(body)
         if last is not None and response.status == 200 and response.body == last[0]:
@@ -285,7 +306,10 @@ class DeviceClient:
             token = parsers.parse_login(replies[0])
         except ApiError as error:
             action = codes.classify("Login", error.rsp_code, error.detail)
-            retry_at = self.session.on_login_refused(action, str(error), self.now)
+            locked_for = error.unlock_seconds if isinstance(error, LockedOutError) else None
+            retry_at = self.session.on_login_refused(
+                action, str(error), self.now, locked_for=locked_for
+            )
             self.log.warning(
                 "login refused (%s); next automatic login in %.0f s", error, retry_at - self.now
             )

@@ -18,6 +18,7 @@ from ..errors import (
     ArgumentError,
     CommandError,
     DeviceOffline,
+    LeftOutError,
     RemoteProtocolError,
     ReolinkError,
     TransportError,
@@ -139,11 +140,18 @@ def _dev_info_dict(info: DeviceInfo) -> Dict[str, Any]:
     }
 
 
-def _require(facts: DeviceFacts, channel: int, feature: str, label: str) -> None:
+def _require(call: _Call, feature: str, label: str) -> Flow[None]:
+    """Refuse before sending when GetAbility says the channel lacks ``feature`` - unless the
+    NVR or hub lists the channel offline or asleep (it then reports no abilities): that is
+    DeviceOffline, like every per-channel command on such a channel."""
+    facts, channel = call.facts, call.channel
     ability: Optional[ChannelAbility] = (
         facts.ability.channel(channel) if facts.ability is not None else None
     )
     if ability is not None and not getattr(ability, feature):
+        why = yield from _channel_away(call, None)
+        if why is not None:
+            raise _offline(channel, why, None)
         raise ArgumentError(
             f"address '{channel}': channel {channel} has no {label} (GetAbility says so); "
             "nothing was sent",
@@ -195,8 +203,25 @@ def run(
     handler = _HANDLERS.get(name)
     if handler is None:  # pragma: no cover - the table and this module are checked by a test
         raise ReolinkError(f"command {name!r} is in the table but has no implementation")
-    result = yield from handler(_Call(client, facts, args, deadline, effects))
+    call = _Call(client, facts, args, deadline, effects)
+    try:
+        result = yield from handler(call)
+    except CommandError as error:
+        if "channel" not in args or isinstance(error, LeftOutError):
+            raise
+        # An NVR answers a command for a channel without a camera with an error such as -17
+        # "rcv failed": ask GetChannelstatus, and say the channel is away, whatever the
+        # command (one condition, one exception type).
+        why = yield from _channel_away(call, error)
+        if why is None:
+            raise
+        raise _offline(call.channel, why, error) from error
     return result
+
+
+def _offline(channel: int, why: str, error: Optional[CommandError]) -> DeviceOffline:
+    answered = f"; the device answered: {error}" if error is not None else ""
+    return DeviceOffline(f"channel {channel} is {why}{answered}", channel=channel)
 
 
 def _login(call: _Call) -> Flow[Any]:
@@ -220,17 +245,9 @@ def _get_dev_info(call: _Call) -> Flow[Any]:
 
 
 def _snapshot(call: _Call) -> Flow[Any]:
-    try:
-        image, content_type = yield from call.client.snapshot(call.channel, deadline=call.deadline)
-    except CommandError as error:
-        # An NVR answers Snap for a channel without a camera with an error such as -17
-        # "rcv failed": ask GetChannelstatus, and say so rather than blame the token.
-        why = yield from _channel_away(call, error)
-        if why is None:
-            raise
-        raise DeviceOffline(
-            f"channel {call.channel} is {why}, so it has no picture (the device answered: {error})"
-        ) from error
+    # A channel without a camera (CommandError) is DeviceOffline, as for every per-channel
+    # command (see run()), never blamed on the token.
+    image, content_type = yield from call.client.snapshot(call.channel, deadline=call.deadline)
     # Until this step ends, the HTTP response holding the JPEG is still referenced by the
     # event being handled (the loop's and the core's frames). A pause of no time ends the
     # step: the response is dropped and ``image`` is the only copy while base64 is made.
@@ -245,7 +262,7 @@ def _snapshot(call: _Call) -> Flow[Any]:
     return {"channel": call.channel, "length": length, "contentType": content_type, "base64": text}
 
 
-def _channel_away(call: _Call, error: CommandError) -> Flow[Optional[str]]:
+def _channel_away(call: _Call, error: Optional[CommandError]) -> Flow[Optional[str]]:
     """ "offline"/"asleep" when the NVR or hub lists the channel so, else None."""
     info = call.facts.info
     if info is None or not info.is_multichannel:
@@ -256,7 +273,7 @@ def _channel_away(call: _Call, error: CommandError) -> Flow[Optional[str]]:
         )
         listed = parsers.parse_channel_status(replies[0])
     except ReolinkError as failure:
-        call.client.log.debug("snapshot: GetChannelstatus after %s: %s", error, failure)
+        call.client.log.debug("GetChannelstatus after %s: %s", error, failure)
         return None
     for status in listed.channels:
         if status.channel == call.channel:
@@ -275,7 +292,7 @@ def _get_motion(call: _Call) -> Flow[Any]:
 
 def _ptz_preset(call: _Call) -> Flow[Any]:
     channel, preset, speed = call.channel, call.args["preset"], call.args["speed"]
-    _require(call.facts, channel, "ptz", "PTZ")
+    yield from _require(call, "ptz", "PTZ")
     known = yield from _presets(call.client, channel, call.deadline)
     if known and preset not in known:
         raise ArgumentError(
@@ -291,7 +308,7 @@ def _ptz_preset(call: _Call) -> Flow[Any]:
 
 def _spotlight(on: bool) -> Any:
     def spotlight(call: _Call) -> Flow[Any]:
-        _require(call.facts, call.channel, "spotlight", "spotlight")
+        yield from _require(call, "spotlight", "spotlight")
         command = commands.build_set_white_led(call.channel, on=on)
         parsers.parse_ok((yield from _one(call.client, command, call.deadline)))
         return {"channel": call.channel, "spotlight": "on" if on else "off"}
@@ -300,7 +317,7 @@ def _spotlight(on: bool) -> Any:
 
 
 def _siren(call: _Call) -> Flow[Any]:
-    _require(call.facts, call.channel, "siren", "siren")
+    yield from _require(call, "siren", "siren")
     command = commands.build_audio_alarm_play(call.channel, times=1)
     parsers.parse_ok((yield from _one(call.client, command, call.deadline)))
     return {"channel": call.channel, "siren": "played", "times": 1}
@@ -387,7 +404,7 @@ def _get_ai_state(call: _Call) -> Flow[Any]:
 
 def _ptz(call: _Call) -> Flow[Any]:
     channel, args = call.channel, call.args
-    _require(call.facts, channel, "ptz", "PTZ")
+    yield from _require(call, "ptz", "PTZ")
     op, speed, duration = args["op"], args["speed"], args["duration"]
     if op == "Stop":
         call.effects.append(CancelPtzStop(channel))

@@ -17,6 +17,7 @@ from typing import Any, Callable, Dict, List, Mapping, Optional
 
 import attrs
 
+from .._transports import load_transports
 from ..errors import ArgumentError, CommandTimeout, ConfigError, NotConnected, ReolinkError
 from ..push import PushListener
 from ..transport import Transport
@@ -34,6 +35,11 @@ __all__ = ["DriverStats", "ReolinkDriver", "Timing"]
 log = logging.getLogger(__name__)
 
 Callback = Callable[[AttributeEvent], None]
+#: What command() and connect() say after disconnect(): one fix, the same words.
+DISCONNECTED = (
+    "this driver was disconnected and cannot connect again: create a new ReolinkDriver "
+    "(or call with_zones() on this one) to reconnect"
+)
 TransportFactory = Callable[[DeviceConfig], Transport]
 
 
@@ -53,11 +59,13 @@ class DriverStats:
 
 
 def _default_transport(config: DeviceConfig) -> Transport:
-    import transports  # imported here: the driver must not pull in urllib3 at import time
-
-    return transports.open_transport(
+    # Imported here: the driver must not pull in urllib3 at import time. Checked to be ours
+    # (another package of that name raises PackageClashError, never an AttributeError).
+    transports = load_transports()
+    transport: Transport = transports.open_transport(
         scheme=config.protocol, host=config.ip, port=config.port, tls=config.tls
     )
+    return transport
 
 
 class ReolinkDriver:
@@ -249,7 +257,7 @@ class ReolinkDriver:
         """
         with self._lock:
             if self._loop.stopping.is_set():
-                raise NotConnected("this driver was disconnected; create a new one to reconnect")
+                raise NotConnected(f"{self._config.label}: connect: {DISCONNECTED}")
             if self._thread is None:
                 self._thread = threading.Thread(
                     target=self._loop.run, name=f"reolink-{self._config.label}", daemon=True
@@ -273,7 +281,10 @@ class ReolinkDriver:
         """Stop polling, send any pending PTZ Stop and Logout, close connections, join the thread.
 
         Safe to call twice, before connect(), and from inside the callback (then it does not
-        join: the thread ends as soon as the callback returns).
+        join: the thread ends as soon as the callback returns). Returns within
+        request_timeout + 1 s, also with a request in flight to a device that does not answer
+        (or within ``timeout`` when given); past that it raises ReolinkError naming the bound
+        it waited, and the thread (a daemon) ends on its own when the request times out.
         """
         self._loop.stop()
         thread = self._thread
@@ -282,8 +293,8 @@ class ReolinkDriver:
             return
         if thread is threading.current_thread():
             return
-        bound = self._config.request_timeout + 1.0
-        thread.join(timeout if timeout is not None else bound)
+        bound = timeout if timeout is not None else self._config.request_timeout + 1.0
+        thread.join(bound)
         if thread.is_alive():
             raise ReolinkError(
                 f"{self._config.label}: device thread did not stop within {bound:.1f} s"
@@ -307,8 +318,13 @@ class ReolinkDriver:
                 f"device thread of {self._config.label}: the command could only run after the "
                 "callback returned. Call it from a thread of your own."
             )
-        if not self.running or self._loop.stopping.is_set():
-            raise NotConnected(f"{self._config.label}: not connected (call connect() first)")
+        if self._loop.stopping.is_set():
+            # The same words connect() uses: a disconnected driver is not connected again.
+            raise NotConnected(f"{self._config.label}: {name}: {DISCONNECTED}")
+        if not self.running:
+            raise NotConnected(
+                f"{self._config.label}: {name}: not connected (call connect() first)"
+            )
         future: concurrent.futures.Future[Any] = concurrent.futures.Future()
         budget = self._config.request_timeout * (2 if name in ("snapshot", "login") else 1)
         job = CommandQueued(next(self._job_ids), name, checked, self._clock() + budget)

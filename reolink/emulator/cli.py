@@ -1,9 +1,10 @@
 """Command line of ``reolink emulate`` / ``python -m reolink.emulator``.
 
 The first line is exactly ``listening on http(s)://HOST:PORT`` (flushed; scripts read it), then
-one line with the profile and the credentials to log in with. It serves until SIGINT or SIGTERM
-and exits 0. A port already in use, or HTTPS without a way to make a certificate, is one line on
-stderr and exit status 1; a bad option value is exit status 2.
+one line with the profile and the credentials to log in with. With ``-v`` each request it
+receives is one line on stderr (client address, commands, Login attempts, status).
+It serves until SIGINT or SIGTERM and exits 0. A port already in use, or HTTPS without a way to
+make a certificate, is one line on stderr and exit status 1; a bad option value is exit status 2.
 """
 
 from __future__ import annotations
@@ -13,12 +14,13 @@ import errno
 import signal
 import sys
 import threading
+import time
 from typing import TYPE_CHECKING, Any, List, Optional
 
 from .profiles import PROFILES
 
 if TYPE_CHECKING:
-    from .core import Emulator
+    from .core import Emulator, RequestRecord
 
 __all__ = ["add_arguments", "main", "run"]
 
@@ -58,7 +60,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         type=_positive,
         default=None,
         metavar="N",
-        help="channel count of the nvr and hub profiles, 1-64 (default: nvr 8, hub 4)",
+        help="channel count of the nvr and hub profiles, 1-64; the camera, ptz and legacy "
+        "profiles have one and refuse another count (default: nvr 8, hub 4, others 1)",
     )
     parser.add_argument(
         "--host", default="127.0.0.1", help="address to listen on (default: %(default)s)"
@@ -101,6 +104,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default=0,
         metavar="BYTES",
         help="pad Snap JPEGs to at least this size; 0 leaves them small (default: 0)",
+    )
+    parser.add_argument(
+        "-v",
+        "--verbose",
+        action="store_true",
+        help="log each request on stderr: client address, method, commands (Login attempts "
+        "marked), HTTP status; never a password or token (default: off)",
     )
     group = parser.add_mutually_exclusive_group()
     group.add_argument(
@@ -150,6 +160,22 @@ def _explain_start_failure(args: argparse.Namespace, err: Exception) -> str:
     return str(err) or type(err).__name__
 
 
+def describe_request(rec: RequestRecord) -> str:
+    """One ``-v`` line: when, who, what, the answer. The query's token is never shown."""
+    when = time.strftime("%H:%M:%S", time.localtime())
+    what = "+".join(rec.cmds) if rec.cmds else rec.path
+    login = f" (login attempt: {rec.login or 'no reply'})" if "Login" in rec.cmds else ""
+    status = "no reply" if rec.status is None else str(rec.status)
+    return f"{when} {rec.remote or 'in-process'} {rec.method} {what}{login} -> {status}"
+
+
+def _print_request(rec: RequestRecord) -> None:
+    try:
+        print(f"reolink emulate: {describe_request(rec)}", file=sys.stderr, flush=True)
+    except (OSError, ValueError):  # stderr gone: serving matters more than logging
+        pass
+
+
 def run(args: argparse.Namespace) -> int:
     """Serve until SIGINT/SIGTERM; return the exit status."""
     from .tls import CertificateUnavailable  # here: describing the options needs no TLS
@@ -165,6 +191,8 @@ def run(args: argparse.Namespace) -> int:
     except (OSError, CertificateUnavailable) as err:
         print(f"reolink emulate: {_explain_start_failure(args, err)}", file=sys.stderr, flush=True)
         return 1
+    if getattr(args, "verbose", False):
+        emu.on_request = _print_request
     done = threading.Event()
 
     def on_signal(_signum: int, _frame: Any) -> None:

@@ -66,6 +66,29 @@ class RequestRecord:
     status: Optional[int]  # None: no reply was sent (drop, stall, refused)
     duration: float
     http: bool
+    #: the client's ``host:port`` (HTTP only; None in-process)
+    remote: Optional[str] = None
+    #: a Login's outcome ("ok", or "refused rspCode N"), filled only while ``on_request`` is set
+    login: str = ""
+
+
+def _login_outcome(body: bytes) -> str:
+    """"ok" or "refused rspCode N" for a Login reply (for ``reolink emulate -v``)."""
+    try:
+        entry = json.loads(body)[0]
+        if entry.get("code") == 0:
+            return "ok"
+        return f"refused rspCode {entry['error']['rspCode']}"
+    except (ValueError, LookupError, TypeError, AttributeError):
+        return "unreadable reply"
+
+
+def _remote(address: Any) -> Optional[str]:
+    """``host:port`` (``[v6]:port``) of a socket address, None if it is not one."""
+    if isinstance(address, tuple) and len(address) >= 2:
+        host, port = address[0], address[1]
+        return f"[{host}]:{port}" if ":" in str(host) else f"{host}:{port}"
+    return None
 
 
 @dataclass
@@ -138,6 +161,9 @@ class Emulator:
         self._listener: Optional[Listener] = None
         self._started = False
         self._records: List[RequestRecord] = []
+        #: Called with each request's record as it is recorded, on the serving thread (it
+        #: must return quickly); ``reolink emulate -v`` prints them.
+        self.on_request: Optional[Callable[[RequestRecord], None]] = None
         self._records_cond = threading.Condition()
         self._connections = Connections()
 
@@ -277,6 +303,9 @@ class Emulator:
         with self._records_cond:
             self._records.append(rec)
             self._records_cond.notify_all()
+        hook = self.on_request
+        if hook is not None:
+            hook(rec)
 
     # ------------------------------------------------------------------ state controls
     def _spec_state(self, channel: int) -> Any:
@@ -392,6 +421,8 @@ class Emulator:
             reply = json_reply([error_entry(cmds[0] if cmds else "Unknown", fault.code)])
         else:
             reply = api.handle(self.device, method, split.path, query, body)
+            if self.on_request is not None and "Login" in cmds:
+                rec.login = _login_outcome(reply.body)
             if isinstance(fault, Truncated):
                 reply.body = reply.body[: len(reply.body) // 2]
             elif isinstance(fault, ShortReply):
@@ -441,6 +472,7 @@ class Emulator:
     ) -> None:
         started = time.monotonic()
         outcome, rec = self._process(method, target, body)
+        rec.remote = _remote(handler.client_address)
         fault, reply = outcome.fault, outcome.reply
         close = bool(handler.close_connection)
         rebooting = False

@@ -340,7 +340,16 @@ def _hub(channels: int) -> Profile:
 
 
 def build_profile(name: str, channels: Optional[int] = None) -> Profile:
-    """The named profile; ``channels`` sizes the nvr (default 8) and hub (default 4) profiles."""
+    """The named profile; ``channels`` sizes the nvr (default 8) and hub (default 4) profiles.
+
+    The single-camera profiles (camera, ptz, legacy) have one channel: another count is a
+    ValueError, never silently ignored.
+    """
+    if name in _SINGLE and channels is not None and channels != 1:
+        raise ValueError(
+            f"--channels {channels}: the {name} profile is a single-channel camera (1 channel); "
+            "--channels sizes the nvr and hub profiles"
+        )
     if name == "camera":
         return _camera()
     if name == "ptz":
@@ -352,6 +361,10 @@ def build_profile(name: str, channels: Optional[int] = None) -> Profile:
     if name == "hub":
         return _hub(4 if channels is None else _check_channels(channels))
     raise ValueError(f"unknown profile {name!r}; known: {', '.join(PROFILES)}")
+
+
+#: Profiles of one camera: one channel, whatever is asked.
+_SINGLE = frozenset({"camera", "ptz", "legacy"})
 
 
 def _check_channels(channels: int) -> int:

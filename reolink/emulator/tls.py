@@ -4,7 +4,7 @@ No certificate or private key ships with the package (secret scanners flag any p
 firmware image, even a test one). When HTTPS is asked for without ``certfile``, a fresh EC P-256
 certificate for ``reolink-emulator`` (SAN localhost, 127.0.0.1, ::1) is made, in this order:
 
-1. with ``trustme`` (installed by the test extra: ``pip install reolink[test]``);
+1. with ``trustme`` (installed by the test extra: ``pip install 'reolink-lan-driver[test]'``);
 2. with the ``openssl`` command line, when it is on PATH;
 3. else :class:`CertificateUnavailable` says how to get one (``--cert``/``--key``, or the test
    extra).
@@ -65,7 +65,7 @@ def _load_with_openssl(ctx: ssl.SSLContext) -> None:
         raise CertificateUnavailable(
             "HTTPS needs a certificate and none can be made here (neither the trustme package "
             "nor the openssl command is available): pass --cert FILE (and --key FILE) with "
-            "one of your own, or install the test extra (pip install 'reolink[test]')"
+            "one of your own, or install the test extra (pip install 'reolink-lan-driver[test]')"
         )
     with tempfile.TemporaryDirectory(prefix="reolink-emulator-") as folder:
         cert = os.path.join(folder, "cert.pem")
@@ -90,6 +90,6 @@ def _load_with_openssl(ctx: ssl.SSLContext) -> None:
             raise CertificateUnavailable(
                 f"HTTPS needs a certificate and `openssl req` could not make one ({reason[0]}): "
                 "pass --cert FILE (and --key FILE), or install the test extra "
-                "(pip install 'reolink[test]')"
+                "(pip install 'reolink-lan-driver[test]')"
             ) from err
         ctx.load_cert_chain(cert, key)

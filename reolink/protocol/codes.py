@@ -345,6 +345,10 @@ def error_from_entry(
     message = f"{where} failed: {reason}"
     if warning is not None and warning.describe():
         message += f"; {warning.describe()}"
-    return _ERROR_CLASS[action](
+    result = _ERROR_CLASS[action](
         message, cmd=name, rsp_code=rsp_code, detail=detail, channel=channel
     )
+    if isinstance(result, LockedOutError) and warning is not None:
+        if warning.unlock_seconds is not None and warning.unlock_seconds > 0:
+            result.unlock_seconds = warning.unlock_seconds
+    return result

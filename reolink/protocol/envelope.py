@@ -136,7 +136,9 @@ def check_status(status: int, content_type: str, body: bytes) -> None:
         # nginx's page for plain HTTP on its HTTPS port, as camera web servers send it.
         hint = " (the port expects HTTPS: use protocol https)"
     kind = f" ({content_type})" if content_type else ""
-    raise RemoteProtocolError(f"the device answered {label}{hint}{kind}: {describe_body(body)}")
+    raise RemoteProtocolError(
+        f"the device answered {label}{hint}{kind}: {describe_body(body)}", http_status=status
+    )
 
 
 def _shape_name(value: object) -> str:

@@ -34,20 +34,29 @@ Rules the driver relies on:
   to ``backoff_max``; the device counts as offline after ``offline_after`` failures in a row (or at
   the first failure when it was never reached). A success resets the count
   (:meth:`Session.on_transport_failed`, :attr:`Session.offline`).
+
+Both schedules are tenacity wait strategies (:meth:`SessionPolicy.transport_wait`,
+:meth:`SessionPolicy.auth_wait`), evaluated here as pure functions of the attempt count
+(:func:`delay_after`): tenacity never sleeps or reads a clock for us; the session turns the delay
+into a ``retry_at`` and the driver core schedules the wake-up.
 """
 
 from __future__ import annotations
 
 import enum
-from typing import Dict, List, Optional, Tuple
+from typing import TYPE_CHECKING, Dict, List, Optional, Tuple, cast
 
 import attrs
+
+if TYPE_CHECKING:
+    from tenacity import RetryCallState
+    from tenacity.wait import wait_base
 
 from .codes import AuthAction
 from .lease import TokenLease
 from .results import LoginToken
 
-__all__ = ["Authorization", "Session", "SessionPolicy", "SessionState", "Step"]
+__all__ = ["Authorization", "Session", "SessionPolicy", "SessionState", "Step", "delay_after"]
 
 
 class SessionState(enum.Enum):
@@ -134,6 +143,19 @@ class SessionPolicy:
     backoff_max: float = 60.0
     offline_after: int = 2
 
+    def transport_wait(self) -> wait_base:
+        """Back-off after the n-th network failure in a row: 1, 2, 4 ... s, at most 60 s."""
+        # Imported on first use: ``import reolink.protocol`` stays light (a layer rule).
+        from tenacity import wait_exponential
+
+        return wait_exponential(multiplier=self.backoff_initial, max=self.backoff_max)
+
+    def auth_wait(self) -> wait_base:
+        """Pause after the n-th refused Login (or refused fresh token): 30 s, 5 min, 15 min..."""
+        from tenacity import wait_chain, wait_fixed
+
+        return wait_chain(*(wait_fixed(seconds) for seconds in self.auth_backoff))
+
     def scaled(self, factor: float) -> SessionPolicy:
         """The same rules with every duration multiplied by ``factor`` (for tests)."""
         return attrs.evolve(
@@ -145,6 +167,22 @@ class SessionPolicy:
             backoff_initial=self.backoff_initial * factor,
             backoff_max=self.backoff_max * factor,
         )
+
+
+@attrs.frozen
+class _Attempt:
+    """All a wait strategy reads of tenacity's RetryCallState: the attempt number (from 1).
+
+    tenacity's own RetryCallState reads the clock when made; the session has no clock.
+    """
+
+    attempt_number: int
+
+
+def delay_after(wait: wait_base, attempt: int) -> float:
+    """The delay ``wait`` gives after the ``attempt``-th failure (1 = the first): a pure
+    function of the count - no sleep, no clock."""
+    return float(wait(cast("RetryCallState", _Attempt(max(1, attempt)))))
 
 
 @attrs.define
@@ -290,16 +328,28 @@ class Session:
         self.reason = ""
         self._fire(E.LOGIN_OK)
 
-    def on_login_refused(self, action: Optional[AuthAction], reason: str, now: float) -> float:
-        """A Login was answered with an error. Returns when the next automatic try may happen."""
+    def on_login_refused(
+        self,
+        action: Optional[AuthAction],
+        reason: str,
+        now: float,
+        *,
+        locked_for: Optional[float] = None,
+    ) -> float:
+        """A Login was answered with an error. Returns when the next automatic try may happen.
+
+        ``locked_for``: how long the device said the account stays locked (its
+        ``unlock_time``); no automatic try comes before that (a try may extend the lock).
+        """
         self.lease = None
         self._ever_reached = True
         self._transport_failures = 0
         if action is not AuthAction.RELOGIN:
             self.refused_logins.append(now)
-        schedule = self.policy.auth_backoff
-        delay = schedule[min(self._auth_failures, len(schedule) - 1)]
         self._auth_failures += 1
+        delay = delay_after(self.policy.auth_wait(), self._auth_failures)
+        if locked_for is not None and locked_for > delay:
+            delay = locked_for
         self.retry_at = now + delay
         self.reason = reason
         self._fire(E.LOGIN_REFUSED)
@@ -320,8 +370,7 @@ class Session:
                 # Once can be a glitch (a renewal racing the device): one more login soon.
                 self.retry_at = now + self.policy.auth_retry_delay
                 return False
-            schedule = self.policy.auth_backoff
-            delay = schedule[min(self._token_refusals - 2, len(schedule) - 1)]
+            delay = delay_after(self.policy.auth_wait(), self._token_refusals - 1)
             self.retry_at = now + delay
             self.reason = (
                 "the device refused a brand-new token (-6/-21) again: another client may be "
@@ -347,10 +396,7 @@ class Session:
             # The account-safety wait is longer than any network back-off: keep it.
             return self.retry_at
         self._transport_failures += 1
-        delay = min(
-            self.policy.backoff_initial * (2 ** (self._transport_failures - 1)),
-            self.policy.backoff_max,
-        )
+        delay = delay_after(self.policy.transport_wait(), self._transport_failures)
         self.retry_at = now + delay
         self.reason = reason
         self._fire(E.TRANSPORT_FAILED)

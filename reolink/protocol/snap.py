@@ -37,7 +37,7 @@ def _media_type(content_type: str) -> str:
 
 def is_web_page_rejection(error: BaseException) -> bool:
     """True for the error :func:`parse_snap` raises when the device served its web UI."""
-    return isinstance(error, RemoteProtocolError) and str(error) == WEB_PAGE_REJECTED
+    return isinstance(error, RemoteProtocolError) and error.web_page
 
 
 def parse_snap(status: int, content_type: str, body: bytes, *, channel: int) -> bytes:
@@ -67,7 +67,7 @@ def parse_snap(status: int, content_type: str, body: bytes, *, channel: int) -> 
             f"Snap on channel {channel}: expected a JPEG, got a JSON success reply"
         )
     if stripped.startswith(b"<") or b"<html" in stripped[:512].lower():
-        raise RemoteProtocolError(WEB_PAGE_REJECTED)
+        raise RemoteProtocolError(WEB_PAGE_REJECTED, web_page=True)
     raise RemoteProtocolError(
         f"Snap on channel {channel}: expected a JPEG, got {describe_body(data)}"
     )

@@ -69,6 +69,7 @@ from .messages import (
 )
 from .poller import Poller
 from .push import REASON_FAILED, Phase, PushControl
+from .setupcheck import SetupCheck
 from .store import AttributeStore
 from .timing import Timing
 
@@ -94,6 +95,8 @@ class DriverCore:
         self.client = DeviceClient(config, self.session, self.log)
         self.facts = commands.DeviceFacts()
         self.push = PushControl(config.push, config.status_interval, timing.push)
+        #: the detection-setup read (zone/device ``setup``): at connect, then every 30 min
+        self.setup = SetupCheck(config.zones, config.status_interval, self.store, self.log)
         #: (source, reason) last written to the store and logged
         self._push_shown: Tuple[str, str] = ("", "")
         #: the live URLs of our push listener (Listening.live): slots never reclaimed
@@ -239,7 +242,7 @@ class DriverCore:
         if step is Step.POLL:
             return self._poll_flow()
         if step is Step.IDLE and self.identified:
-            return self._push_step()
+            return self._setup_step() or self._push_step()
         if step is Step.SHOW_OFFLINE:
             reason = self.session.reason or "not logged in"
             if self.now < self._expect_drop_until and self.session.failing:
@@ -263,6 +266,9 @@ class DriverCore:
             candidates.append(session_at)
         if self._ptz_stops:
             candidates.append(min(self._ptz_stops.values()))
+        setup_at = self.setup.due_at
+        if setup_at is not None and self.identified and self.session.request_allowed(now):
+            candidates.append(max(setup_at, now))
         push_at = self.push.next_wakeup(now)
         if push_at is not None and self.identified and self.session.request_allowed(now):
             candidates.append(push_at)
@@ -342,6 +348,7 @@ class DriverCore:
         self._online()
         yield from self._poll_flow()
         self.push.identified(self.now, self._webhook_channels())
+        self.setup.identified(self.now)
         self._out.append(Ready())
 
     def _renew_flow(self) -> Flow[None]:
@@ -429,6 +436,15 @@ class DriverCore:
                 self.session.on_logout()
                 self._offline("rebooting (requested)")
                 self.next_poll = self.now + 1.0
+
+    # --- detection setup ----------------------------------------------------------------
+
+    def _setup_step(self) -> Optional[Flow[None]]:
+        """The setup read, when due and nothing else is (never while a detection is on)."""
+        if not self.session.request_allowed(self.now) or not self.setup.due(self.now):
+            return None
+        polled = [z.channel for z in self.config.zones if self.poller.polls(z.channel)]
+        return self.setup.flow(self.client, self.facts, polled, self.push.source == "push")
 
     # --- push -------------------------------------------------------------------------
 

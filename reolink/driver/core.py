@@ -96,7 +96,9 @@ class DriverCore:
         self.facts = commands.DeviceFacts()
         self.push = PushControl(config.push, config.status_interval, timing.push)
         #: the detection-setup read (zone/device ``setup``): at connect, then every 30 min
-        self.setup = SetupCheck(config.zones, config.status_interval, self.store, self.log)
+        self.setup = SetupCheck(
+            config.zones, config.status_interval, self.store, self.log, timing.setup_every
+        )
         #: (source, reason) last written to the store and logged
         self._push_shown: Tuple[str, str] = ("", "")
         #: the live URLs of our push listener (Listening.live): slots never reclaimed

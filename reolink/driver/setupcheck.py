@@ -1,7 +1,8 @@
 """The detection-setup read: when it is due, the flow that reads it, and what it writes.
 
-At connect and then every :data:`SETUP_EVERY` seconds the driver reads what decides whether
-events can reach the host (:mod:`reolink.protocol.setup`) in one batched read and writes the
+At connect and then every ``Timing.setup_every`` seconds (30 minutes) the driver reads what
+decides whether events can reach the host (:mod:`reolink.protocol.setup`) in one batched read
+and writes the
 zone attribute ``setup`` ("" when nothing is wrong, else the cause and the fix) and the device
 attribute ``setup`` (device-wide findings). The read is put off while a detection is active
 (it would only add a request while the host waits for the end of an event). A failed read
@@ -21,10 +22,7 @@ from .config import ZoneConfig
 from .logs import DeviceLog
 from .store import AttributeStore
 
-__all__ = ["SETUP_EVERY", "SetupCheck"]
-
-#: Seconds between two setup reads.
-SETUP_EVERY = 1800.0
+__all__ = ["SetupCheck"]
 
 
 class SetupCheck:
@@ -36,8 +34,10 @@ class SetupCheck:
         status_interval: float,
         store: AttributeStore,
         log: DeviceLog,
+        every: float,
     ) -> None:
         self._zones = tuple(zones)
+        self._every = every
         self._interval = status_interval
         self._store = store
         self._log = log
@@ -48,7 +48,7 @@ class SetupCheck:
 
     def identified(self, now: float) -> None:
         """Connected (again): read at once, probing both firmware generations again."""
-        self.due_at = now
+        self.due_at = now if self._every > 0 else None
         self._skip.clear()
 
     def lost(self) -> None:
@@ -80,7 +80,7 @@ class SetupCheck:
     ) -> Flow[None]:
         """One read: plan, send (chunked at 35 commands), judge, write."""
         now = client.now
-        self.due_at = now + SETUP_EVERY
+        self.due_at = now + self._every
         zones = [z for z in self._zones if z.channel in channels]
         if not zones:
             return

@@ -558,7 +558,7 @@ class _Judge:
                 "switch it on in the Reolink app (Settings > Detection > Smart detection)",
                 channel,
             ))
-        elif checked and all(t in switches for t in checked):
+        elif any(t in switches for t in checked):
             self.fine.append((channel, "AI detection switches are on"))
 
     def _ai_area(self, channel: int, reply: CommandReply, supported: FrozenSet[str]) -> None:

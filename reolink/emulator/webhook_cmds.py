@@ -56,7 +56,10 @@ def _test_webhook(dev: Device, _ch: int, param: Dict[str, Any], _r: bool) -> Res
 
 @register("GetPushV20")
 def _get_push_v20(dev: Device, ch: int, _p: Dict[str, Any], _r: bool) -> Result:
-    return dev.webhooks.push_value(ch, v20=True), None, None
+    value = dev.webhooks.push_value(ch, v20=True)
+    if dev.channels[ch].doorbell:  # the rows follow the channel's abilities (detection-setup.md)
+        value["Push"]["schedule"]["table"]["VISITOR"] = "1" * 168
+    return value, None, None
 
 
 @register("GetPush")

@@ -398,7 +398,7 @@ def parse_push_schedule(reply: CommandReply, cmd: str = "") -> PushSchedule:
 
 # --- judging ------------------------------------------------------------------------------------
 
-_APP_PUSH = "Reolink app: Settings > Push"
+_APP_PUSH = "Settings > Push"
 
 
 class _Judge:

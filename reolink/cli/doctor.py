@@ -316,8 +316,8 @@ class Doctor:
             info_reply, ability_reply, status_reply = self._post(transport, batch)
             if isinstance(info_reply.error, AuthError):
                 self.token = None  # refused: nothing to log out
-                self.add("fail", "other clients", "the device refused our brand-new token "
-                         f"({info_reply.error}): another client is racing on Login",
+                self.add("fail", "other clients", "another client is racing on Login: the "
+                         f"device refused our brand-new token ({info_reply.error})",
                          "stop the other client using this account, or give each client its "
                          "own account", blocks=True, code="login_race")
                 raise _Stop

@@ -250,3 +250,9 @@ def test_visitor_goes_back_to_0_when_the_channel_goes_offline() -> None:
     emu.set_online(1, False)
     h.run(3 * 60.0)
     assert h.history("visitor", "1") == [0, 1, 0] and h.value("online", "1") is False
+
+
+def test_a_channel_whose_setup_cannot_be_read_concludes_nothing() -> None:
+    emu = Emulator(profile="hub")  # channel 0 is asleep: every read answers -12
+    h = connected(emu, {"0": {}, "2": {}})
+    assert h.value("setup", "0") is None and h.value("setup", "2") == ""

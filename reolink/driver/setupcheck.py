@@ -105,7 +105,10 @@ class SetupCheck:
         for unknown in report.unknowns:
             where = "device" if unknown.channel is None else f"channel {unknown.channel}"
             self._log.debug("setup: %s: %s unknown (%s)", where, unknown.what, unknown.why)
+        read = {channel for channel, _ in report.fine} | {f.channel for f in report.findings}
         for zone in zones:
+            if zone.channel not in read:
+                continue  # nothing could be read (asleep, offline...): nothing to conclude
             text = report.zone_text(zone.channel)
             if text and self._store.get("zone", zone.address, "setup") != text:
                 self._log.info("zone %s setup: %s", zone.address, text)

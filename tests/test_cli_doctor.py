@@ -101,6 +101,9 @@ FAULTS = [
                  "doorbell presses cannot be polled", id="doorbell-without-getevents"),
     pytest.param("camera", lambda e: e.make_doorbell(0), (), 0, "channel 0",
                  "a doorbell press lasts a few seconds", id="doorbell-slow-poll"),
+    pytest.param("camera", lambda e: e.make_doorbell(0), ("--status-interval", "6000"), 0,
+                 "channel 0", "a doorbell press lasts a few seconds and status_interval is "
+                 "6000 ms", id="doorbell-slow-poll-given"),
     pytest.param("nvr", None, ("--zones", "0,5"), 1, "channel 5", "offline",
                  id="nvr-channel-offline"),
     pytest.param("camera", lambda e: e.add_fault(RspCode(code=-6, cmd="GetDevInfo")), (), 1,
@@ -219,6 +222,28 @@ def test_bad_usage_exits_2_and_sends_nothing(
         assert emu.requests == []
     out, err = capsys.readouterr()
     assert status == 2 and out == "" and err.startswith("reolink: doctor:")
+
+
+def test_a_fast_enough_status_interval_catches_doorbell_presses(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with Emulator(profile="camera") as emu:
+        emu.make_doorbell(0)
+        status, out, _ = doctor(emu, capsys, monkeypatch, "--status-interval", "2000")
+    assert status == 0 and "✗" not in out
+
+
+def test_non_blocking_problems_are_counted_apart(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with Emulator(profile="camera") as emu:
+        emu.set_push(False)
+        emu.set_motion_area(0, False)
+        status, out, _ = doctor(emu, capsys, monkeypatch)
+    assert status == 1
+    assert out.splitlines()[-1] == (
+        "1 problem(s) stop events from reaching the host; 1 more make(s) them slower or limited"
+    )
 
 
 def test_no_password_is_bad_usage(capsys: pytest.CaptureFixture[str],

@@ -91,6 +91,11 @@ def add_doctor_command(sub: Any) -> None:
     )
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     parser.add_argument(
+        "--status-interval",
+        metavar="MS",
+        help="the driver's status_interval, for the doorbell check (default 5000)",
+    )
+    parser.add_argument(
         "--test-push",
         action="store_true",
         help="make the device call a temporary listener on this host once (TestWebHook)",
@@ -117,7 +122,10 @@ def run_doctor(args: argparse.Namespace) -> int:
     configure_logging(args.verbose, secrets)
     try:
         zones = _zones(args.zones)
-        config = parse_device(device_attributes(args, "placeholder"))
+        attributes = device_attributes(args, "placeholder")
+        if args.status_interval is not None:
+            attributes["status_interval"] = args.status_interval
+        config = parse_device(attributes)
         password = read_password(args)
         config = attrs.evolve(config, password=password)
         secrets.values.append(password)
@@ -144,6 +152,9 @@ def run_doctor(args: argparse.Namespace) -> int:
             if blocking
             else "nothing found that stops events from reaching the host"
         )
+        slowing = sum(1 for c in checks if c.status == "fail" and not c.blocks)
+        if slowing:
+            summary += f"; {slowing} more make(s) them slower or limited"
         print(summary, flush=True)
     return status
 

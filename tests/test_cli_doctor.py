@@ -252,3 +252,19 @@ def test_no_password_is_bad_usage(capsys: pytest.CaptureFixture[str],
     monkeypatch.setattr("sys.stdin", None)
     assert main(["doctor", "--ip", "127.0.0.1"]) == 2
     assert "no password" in capsys.readouterr().err
+
+
+def test_the_readme_transcript_is_what_doctor_prints(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from pathlib import Path
+
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
+    section = readme.split("## Diagnosing a device", 1)[1]
+    shown = section.split("```text\n", 1)[1].split("```", 1)[0]
+    with Emulator(profile="hub") as emu:
+        emu.set_pir(2, False)
+        emu.set_motion_area(1, False)
+        status, out, _ = doctor(emu, capsys, monkeypatch, "--zones", "1,2")
+        out = out.replace(f"127.0.0.1:{emu.port}", "127.0.0.1:8080")
+    assert status == 1 and out == shown

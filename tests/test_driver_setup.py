@@ -12,6 +12,7 @@ import json
 from typing import Any, Callable, Dict, List, Optional
 
 import pytest
+from conftest import Recorder, memory_driver
 from test_driver_core import Harness, Outcome
 
 from reolink.driver.config import parse_device
@@ -256,3 +257,17 @@ def test_a_channel_whose_setup_cannot_be_read_concludes_nothing() -> None:
     emu = Emulator(profile="hub")  # channel 0 is asleep: every read answers -12
     h = connected(emu, {"0": {}, "2": {}})
     assert h.value("setup", "0") is None and h.value("setup", "2") == ""
+
+
+def test_a_doorbell_press_is_not_missable_once_push_works(recorder: Recorder) -> None:
+    with Emulator(profile="camera") as emu:
+        emu.make_doorbell(0)
+        driver = memory_driver(emu, {"0": {}}, recorder, status_interval="5000")
+        driver.connect()
+        try:
+            assert recorder.wait_for("event_source", "push")
+            assert recorder.wait_for("setup", "", "0")
+        finally:
+            driver.disconnect()
+    texts = recorder.history("setup", "0")
+    assert len(texts) == 2 and "presses can be missed" in texts[0] and texts[1] == ""

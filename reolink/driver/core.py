@@ -446,7 +446,7 @@ class DriverCore:
         if not self.session.request_allowed(self.now) or not self.setup.due(self.now):
             return None
         polled = [z.channel for z in self.config.zones if self.poller.polls(z.channel)]
-        return self.setup.flow(self.client, self.facts, polled, self.push.source == "push")
+        return self.setup.flow(self.client, self.facts, polled)
 
     # --- push -------------------------------------------------------------------------
 
@@ -464,6 +464,7 @@ class DriverCore:
         if shown == self._push_shown or not (shown[0] == "push" or shown[1]):
             return
         self._push_shown = shown
+        self.setup.push_changed(shown[0] == "push")
         if shown[0] == "push":
             self.log.info("event source: push")
         else:

@@ -12,7 +12,9 @@ logged at DEBUG and concludes nothing.
 
 from __future__ import annotations
 
-from typing import Optional, Sequence, Set, Tuple
+from typing import List, Optional, Sequence, Set, Tuple
+
+import attrs
 
 from ..errors import ReolinkError
 from ..protocol import setup
@@ -45,6 +47,9 @@ class SetupCheck:
         self.due_at: Optional[float] = None
         self._skip: Set[Tuple[str, Optional[int]]] = set()
         self.reads = 0
+        #: the last read's report and the zones it could conclude about
+        self._report: Optional[Tuple[setup.SetupReport, List[ZoneConfig]]] = None
+        self._push_active = False
 
     def identified(self, now: float) -> None:
         """Connected (again): read at once, probing both firmware generations again."""
@@ -75,9 +80,7 @@ class SetupCheck:
                 return True
         return False
 
-    def flow(
-        self, client: DeviceClient, facts: DeviceFacts, channels: Sequence[int], push_active: bool
-    ) -> Flow[None]:
+    def flow(self, client: DeviceClient, facts: DeviceFacts, channels: Sequence[int]) -> Flow[None]:
         """One read: plan, send (chunked at 35 commands), judge, write."""
         now = client.now
         self.due_at = now + self._every
@@ -90,7 +93,6 @@ class SetupCheck:
             ability=facts.ability,
             model=facts.info.model if facts.info is not None else "",
             status_interval=self._interval,
-            push_active=push_active,
             skip=frozenset(self._skip),
         )
         batch = setup.plan_setup(context)
@@ -105,10 +107,26 @@ class SetupCheck:
         for unknown in report.unknowns:
             where = "device" if unknown.channel is None else f"channel {unknown.channel}"
             self._log.debug("setup: %s: %s unknown (%s)", where, unknown.what, unknown.why)
+        # A channel none of whose facts could be read (asleep, offline...) concludes nothing.
         read = {channel for channel, _ in report.fine} | {f.channel for f in report.findings}
+        self._report = (report, [z for z in zones if z.channel in read])
+        self._write()
+
+    def push_changed(self, active: bool) -> None:
+        """Push became trusted (or was lost): a doorbell press is then polled at once, so the
+        "presses can be missed" finding comes and goes with it, without a new read."""
+        if active != self._push_active:
+            self._push_active = active
+            self._write()
+
+    def _write(self) -> None:
+        if self._report is None:
+            return
+        report, zones = self._report
+        if self._push_active:
+            kept = tuple(f for f in report.findings if f.code != setup.VISITOR_MISSABLE)
+            report = attrs.evolve(report, findings=kept)
         for zone in zones:
-            if zone.channel not in read:
-                continue  # nothing could be read (asleep, offline...): nothing to conclude
             text = report.zone_text(zone.channel)
             if text and self._store.get("zone", zone.address, "setup") != text:
                 self._log.info("zone %s setup: %s", zone.address, text)

@@ -35,6 +35,8 @@ from reolink.protocol.webhook import build_get_push, build_get_push_v20
 
 __all__ = [
     "AI_ALARM_TYPES",
+    "VISITOR_MAX_INTERVAL",
+    "VISITOR_MISSABLE",
     "Finding",
     "PushSchedule",
     "SetupContext",
@@ -66,6 +68,8 @@ _AI_ROWS = {"people": "AI_PEOPLE", "vehicle": "AI_VEHICLE", "dog_cat": "AI_DOG_C
 _HOURS = 168
 #: A doorbell press lasts a few seconds: slower polling can miss it.
 VISITOR_MAX_INTERVAL = 4.0
+#: The code of the "presses can be missed" finding (it does not hold while push works).
+VISITOR_MISSABLE = "visitor_missable"
 
 
 # --- builders -----------------------------------------------------------------------------------
@@ -663,7 +667,7 @@ class _Judge:
             and not self.context.push_active
         ):
             self.find(Finding(
-                "visitor_missable",
+                VISITOR_MISSABLE,
                 f"a doorbell press lasts a few seconds and status_interval is "
                 f"{self.context.status_interval * 1000:.0f} ms without push: presses can be "
                 "missed",

@@ -23,13 +23,22 @@ from typing import AbstractSet, Dict, FrozenSet, List, Optional, Tuple
 
 import attrs
 
-from reolink.errors import RemoteProtocolError
-from reolink.protocol._coerce import Obj
-from reolink.protocol._coerce import int_or_none as _int_or_none
+from reolink.protocol._setup_read import (
+    PushSchedule,
+    Support,
+    Unreadable,
+    ai_area,
+    ai_switches,
+    events_support,
+    motion_area,
+    parse_push_schedule,
+    pir_on,
+    switch,
+    value_or_empty,
+)
 from reolink.protocol.batch import command_channel
-from reolink.protocol.codes import is_not_supported, printable
+from reolink.protocol.codes import is_not_supported
 from reolink.protocol.commands import build_get_events, build_get_md_state
-from reolink.protocol.parsers import normalize_ai_type
 from reolink.protocol.results import Ability, ChannelAbility, CommandReply, sort_ai_types
 from reolink.protocol.webhook import build_get_push, build_get_push_v20
 
@@ -65,7 +74,6 @@ _AI_ABILITY = {
 }
 #: Push schedule rows per AI type (``GetPushV20`` ``schedule.table``).
 _AI_ROWS = {"people": "AI_PEOPLE", "vehicle": "AI_VEHICLE", "dog_cat": "AI_DOG_CAT"}
-_HOURS = 168
 #: A doorbell press lasts a few seconds: slower polling can miss it.
 VISITOR_MAX_INTERVAL = 4.0
 #: The code of the "presses can be missed" finding (it does not hold while push works).
@@ -183,19 +191,6 @@ class SetupContext:
         return None if self.ability is None else self.ability.channel(channel)
 
 
-@attrs.frozen
-class PushSchedule:
-    """GetPushV20 / GetPush as the setup checks read it. None = not in the reply (or unusable).
-
-    ``rows``: each schedule row with a usable 168-hour table -> whether any hour is on. Legacy
-    GetPush has one table, under the key ``""``.
-    """
-
-    enable: Optional[bool]
-    schedule_enable: Optional[bool]
-    rows: Mapping[str, bool]
-
-
 # --- the plan -----------------------------------------------------------------------------------
 
 
@@ -235,174 +230,18 @@ def plan_setup(context: SetupContext) -> List[Command]:
     return batch
 
 
-# --- reading replies ----------------------------------------------------------------------------
-
-
-class _Unreadable(Exception):
-    """This fact cannot be read from the reply (the why is the message)."""
-
-
-def _value(reply: CommandReply, cmd: str) -> Obj:
-    if reply.error is not None:
-        raise _Unreadable(f"{cmd}: {printable(str(reply.error), 120)}")
-    value = reply.value
-    if not isinstance(value, Mapping):
-        raise _Unreadable(f"{cmd}: the reply has no value object")
-    return value
-
-
-def _obj(parent: Obj, key: str, cmd: str) -> Obj:
-    value = parent.get(key)
-    if not isinstance(value, Mapping):
-        what = "missing" if value is None else f"a {type(value).__name__}"
-        raise _Unreadable(f"{cmd}: {key} is {what}")
-    return value
-
-
-def _number(value: object, what: str) -> int:
-    if isinstance(value, bool):
-        raise _Unreadable(f"{what} is a boolean")
-    try:
-        number = _int_or_none(value, what)
-    except RemoteProtocolError as error:
-        raise _Unreadable(str(error)) from None
-    if number is None:
-        raise _Unreadable(f"{what} is missing")
-    return number
-
-
-def _switch(value: object, what: str) -> bool:
-    """A 0/1 switch; anything else (``1602``, ``"on"``, missing) cannot be read as one."""
-    number = _number(value, what)
-    if number not in (0, 1):
-        raise _Unreadable(f"{what} is {number}, not 0 or 1 (not read as a switch)")
-    return number == 1
-
-
-def _area_has_cells(scope: Obj, key: str, what: str) -> bool:
-    """Whether a cols x rows 0/1 area has any cell on; unreadable unless the shape is exact."""
-    table = scope.get(key)
-    cols = _number(scope.get("cols"), f"{what}.cols")
-    rows = _number(scope.get("rows"), f"{what}.rows")
-    if not isinstance(table, str):
-        raise _Unreadable(f"{what}.{key} is not a string")
-    if not (0 < cols <= 1024 and 0 < rows <= 1024) or len(table) != cols * rows:
-        raise _Unreadable(f"{what}.{key} has {len(table)} cells, not cols x rows = {cols}x{rows}")
-    if table.strip("01"):
-        raise _Unreadable(f"{what}.{key} holds something else than 0 and 1")
-    return "1" in table
-
-
-def _motion_area(reply: CommandReply, cmd: str) -> bool:
-    """GetMdAlarm ``MdAlarm.scope`` or GetAlarm ``Alarm.scope``: is any cell on?"""
-    outer = "MdAlarm" if cmd == "GetMdAlarm" else "Alarm"
-    scope = _obj(_obj(_value(reply, cmd), outer, cmd), "scope", f"{cmd} {outer}")
-    return _area_has_cells(scope, "table", f"{cmd} {outer}.scope")
-
-
-def _pir_on(reply: CommandReply) -> bool:
-    info = _obj(_value(reply, "GetPirInfo"), "pirInfo", "GetPirInfo")
-    return _switch(info.get("enable"), "GetPirInfo pirInfo.enable")
-
-
-def _ai_switches(reply: CommandReply) -> Dict[str, bool]:
-    """GetAiCfg ``AiDetectType``: type -> on, for the entries that are plain 0/1 switches."""
-    types = _obj(_value(reply, "GetAiCfg"), "AiDetectType", "GetAiCfg")
-    switches: Dict[str, bool] = {}
-    for key, value in types.items():
-        if isinstance(key, str) and key.strip():
-            try:
-                switches[normalize_ai_type(key)] = _switch(value, f"AiDetectType.{key}")
-            except _Unreadable:
-                continue
-    return switches
-
-
-def _ai_area(reply: CommandReply) -> bool:
-    alarm = _obj(_value(reply, "GetAiAlarm"), "AiAlarm", "GetAiAlarm")
-    scope = _obj(alarm, "scope", "GetAiAlarm AiAlarm")
-    return _area_has_cells(scope, "area", "GetAiAlarm AiAlarm.scope")
-
-
-@attrs.frozen
-class _Support:
-    """GetEvents as the setup checks read it: what the channel says it can detect."""
-
-    ai: Mapping[str, bool]
-    visitor: Optional[bool]
-
-
-def _events_support(reply: CommandReply) -> _Support:
-    value = _value(reply, "GetEvents")
-    ai: Dict[str, bool] = {}
-    block = value.get("ai")
-    if isinstance(block, Mapping):
-        for key, entry in block.items():
-            # Lists are "smart AI" zones, not types (reolink_aio skips them too).
-            if isinstance(key, str) and isinstance(entry, Mapping):
-                try:
-                    ai[normalize_ai_type(key)] = _switch(entry.get("support"), f"ai.{key}.support")
-                except _Unreadable:
-                    continue
-    visitor: Optional[bool] = None
-    door = value.get("visitor")
-    if isinstance(door, Mapping):
-        try:
-            visitor = _switch(door.get("support"), "visitor.support")
-        except _Unreadable:
-            visitor = None
-    return _Support(ai=ai, visitor=visitor)
-
-
-def _table_on(table: object) -> Optional[bool]:
-    if isinstance(table, str) and len(table) == _HOURS and not table.strip("01"):
-        return "1" in table
-    return None
-
-
-def _value_or_empty(reply: CommandReply) -> Obj:
-    value = reply.value if reply.error is None else None
-    return value if isinstance(value, Mapping) else {}
-
-
-def parse_push_schedule(reply: CommandReply, cmd: str = "") -> PushSchedule:
-    """GetPushV20 (``Push.enable``, ``Push.scheduleEnable``, ``Push.schedule.table`` rows) or
-    legacy GetPush (``Push.schedule.enable`` and one ``table``), as read for setup findings.
-
-    Raises nothing: a part that is missing or not understood is None (or not in ``rows``).
-    ``cmd`` is the command asked (default: the echoed name). The one place this module reads
-    push schedules (to be merged with the push code's own schedule reading).
-    """
-    push = _value_or_empty(reply).get("Push")
-    if not isinstance(push, Mapping):
-        return PushSchedule(None, None, {})
-    schedule = push.get("schedule")
-    schedule = schedule if isinstance(schedule, Mapping) else {}
-
-    def switch(parent: Mapping[str, object], key: str) -> Optional[bool]:
-        try:
-            return _switch(parent.get(key), key)
-        except _Unreadable:
-            return None
-
-    rows: Dict[str, bool] = {}
-    table = schedule.get("table")
-    if (cmd or reply.cmd) == "GetPush":
-        on = _table_on(table)
-        if on is not None:
-            rows[""] = on
-        return PushSchedule(switch(schedule, "enable"), None, rows)
-    if isinstance(table, Mapping):
-        for key, row in table.items():
-            on = _table_on(row)
-            if isinstance(key, str) and on is not None:
-                rows[key] = on
-    return PushSchedule(switch(push, "enable"), switch(push, "scheduleEnable"), rows)
-
-
 # --- judging ------------------------------------------------------------------------------------
 
 _APP_PUSH = "Settings > Push"
+#: GetPushV20 / GetPush ``enable`` 0, or GetPushCfg's host-wide switch 0.
+_PUSH_OFF = Finding(
+    "push_off",
+    "push is switched off on the device: no push notification and no webhook call on events "
+    "(the driver finds them by polling)",
+    f"switch push on in the Reolink app ({_APP_PUSH})",
+    None,
+    blocks_events=False,
+)
 
 
 class _Judge:
@@ -445,7 +284,7 @@ class _Judge:
 
     def _state(
         self, channel: int, replies: Dict[str, List[CommandReply]]
-    ) -> Optional[_Support]:
+    ) -> Optional[Support]:
         for cmd in ("GetEvents", "GetMdState"):
             for reply in replies.get(cmd, []):
                 code = _rsp_code(reply)
@@ -462,8 +301,8 @@ class _Judge:
                     return None
                 if cmd == "GetEvents":
                     try:
-                        return _events_support(reply)
-                    except _Unreadable as why:
+                        return events_support(reply)
+                    except Unreadable as why:
                         self.unknown(channel, "detection support (GetEvents)", str(why))
         return None
 
@@ -473,8 +312,8 @@ class _Judge:
         asked += [("GetAlarm", r) for r in replies.get("GetAlarm", [])]
         for cmd, reply in asked:
             try:
-                has_area = _motion_area(reply, cmd)
-            except _Unreadable as why:
+                has_area = motion_area(reply, cmd)
+            except Unreadable as why:
                 whys.append(str(why))
                 continue
             if has_area:
@@ -492,8 +331,8 @@ class _Judge:
 
     def _pir(self, channel: int, reply: CommandReply) -> None:
         try:
-            on = _pir_on(reply)
-        except _Unreadable as why:
+            on = pir_on(reply)
+        except Unreadable as why:
             self.unknown(channel, "PIR sensor switch", str(why))
             return
         if on:
@@ -510,7 +349,7 @@ class _Judge:
         self,
         channel: int,
         entry: Optional[ChannelAbility],
-        support: Optional[_Support],
+        support: Optional[Support],
         wanted: Optional[FrozenSet[str]],
     ) -> FrozenSet[str]:
         """The AI types the channel can detect (as far as known); finds unsupported wanted ones."""
@@ -548,8 +387,8 @@ class _Judge:
         wanted: Optional[FrozenSet[str]],
     ) -> None:
         try:
-            switches = _ai_switches(reply)
-        except _Unreadable as why:
+            switches = ai_switches(reply)
+        except Unreadable as why:
             self.unknown(channel, "AI detection switches", str(why))
             return
         # The keys appear even for unsupported types: only supported ones mean anything.
@@ -567,12 +406,12 @@ class _Judge:
 
     def _ai_area(self, channel: int, reply: CommandReply, supported: FrozenSet[str]) -> None:
         ai_type = ""
-        raw = _value_or_empty(reply).get("AiAlarm")
+        raw = value_or_empty(reply).get("AiAlarm")
         if isinstance(raw, Mapping) and isinstance(raw.get("ai_type"), str):
             ai_type = str(raw["ai_type"])
         try:
-            has_area = _ai_area(reply)
-        except _Unreadable as why:
+            has_area = ai_area(reply)
+        except Unreadable as why:
             self.unknown(channel, f"AI detection area {ai_type}".strip(), str(why))
             return
         if not ai_type or ai_type not in supported:
@@ -596,14 +435,7 @@ class _Judge:
         supported: FrozenSet[str],
     ) -> None:
         if schedule.enable is False:
-            self.find(Finding(
-                "push_off",
-                "push is switched off on the device: no push notification and no webhook call "
-                "on events (the driver finds them by polling)",
-                f"switch push on in the Reolink app ({_APP_PUSH})",
-                None,
-                blocks_events=False,
-            ))
+            self.find(_PUSH_OFF)
         elif schedule.enable:
             self.fine.append((None, "push is switched on"))
         if schedule.schedule_enable is False:
@@ -635,7 +467,7 @@ class _Judge:
     def _doorbell(
         self,
         channel: int,
-        support: Optional[_Support],
+        support: Optional[Support],
         push: Sequence[PushSchedule],
         replies: Dict[str, List[CommandReply]],
     ) -> None:
@@ -678,23 +510,16 @@ class _Judge:
 
     def device(self, replies: Dict[str, List[CommandReply]]) -> None:
         for reply in replies.get("GetPushCfg", []):
-            cfg = _value_or_empty(reply).get("PushCfg")
+            cfg = value_or_empty(reply).get("PushCfg")
             try:
                 if not isinstance(cfg, Mapping):
-                    raise _Unreadable("GetPushCfg: PushCfg is not an object")
-                on = _switch(cfg.get("enable"), "GetPushCfg PushCfg.enable")
-            except _Unreadable as why:
+                    raise Unreadable("GetPushCfg: PushCfg is not an object")
+                on = switch(cfg.get("enable"), "GetPushCfg PushCfg.enable")
+            except Unreadable as why:
                 self.unknown(None, "host-wide push switch", str(why))
                 continue
             if not on:
-                self.find(Finding(
-                    "push_off",
-                    "push is switched off on the device: no push notification and no webhook "
-                    "call on events (the driver finds them by polling)",
-                    f"switch push on in the Reolink app ({_APP_PUSH})",
-                    None,
-                    blocks_events=False,
-                ))
+                self.find(_PUSH_OFF)
         ability = self.context.ability
         rules = ability is not None and (
             ability.supports("supportIfttt")

@@ -268,3 +268,13 @@ def test_the_readme_transcript_is_what_doctor_prints(
         status, out, _ = doctor(emu, capsys, monkeypatch, "--zones", "1,2")
         out = out.replace(f"127.0.0.1:{emu.port}", "127.0.0.1:8080")
     assert status == 1 and out == shown
+
+
+def test_plain_http_to_an_https_port_says_to_use_https(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with Emulator(profile="camera", https=True) as emu:
+        status, out, _ = doctor(emu, capsys, monkeypatch, protocol="http")
+    assert status == 1
+    assert "✗ JSON API: no answer to Login" in out
+    assert "fix: the port expects HTTPS: use --protocol https" in out

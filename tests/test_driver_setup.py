@@ -12,11 +12,11 @@ import json
 from typing import Any, Callable, Dict, List, Optional
 
 import pytest
-from conftest import Recorder, memory_driver
 from test_driver_core import Harness, Outcome
 
 from reolink.driver.config import parse_device
 from reolink.driver.core import DriverCore
+from reolink.driver.messages import Listen, Listening, PushWake
 from reolink.driver.timing import Timing
 from reolink.emulator import Emulator
 from reolink.emulator.faults import Drop, Http502
@@ -55,7 +55,7 @@ class SetupHarness(Harness):
         self, emulator: Emulator, zones: Dict[str, Dict[str, str]], **attributes: str
     ) -> None:
         self._setup_zones = zones
-        self._attributes = {"push": "off", **attributes}
+        self._attributes = attributes
         super().__init__(EmulatorDevice(emulator), zones, timing=Timing())
 
     def feed(self, event: Any) -> None:
@@ -73,7 +73,7 @@ class SetupHarness(Harness):
 def connected(emulator: Emulator, zones: Optional[Dict[str, Dict[str, str]]] = None,
               **attributes: str) -> SetupHarness:
     h = SetupHarness(emulator, zones or {"0": {}}, **attributes)
-    h.run(0.5)
+    h.run(INTERVAL + 0.5)  # the first read is one status_interval after connect
     return h
 
 
@@ -81,13 +81,13 @@ def test_a_healthy_camera_reads_its_setup_at_connect_then_every_30_minutes() -> 
     emu = Emulator(profile="camera")
     h = connected(emu)
     assert h.value("setup", "0") == "" and h.value("setup") == ""
-    assert h.setup_reads() == [0.0]
+    assert h.setup_reads() == [INTERVAL]
     first = next(cmds for _, cmds, _ in h.device.log if "GetMdAlarm" in cmds)
     assert {"GetAlarm", "GetPush", "GetAiCfg", "GetAiAlarm", "GetPushCfg"} <= set(first)
     h.run(EVERY - 1)
-    assert h.setup_reads() == [0.0]
+    assert h.setup_reads() == [INTERVAL]
     h.run(2 * INTERVAL)
-    assert len(h.setup_reads()) == 2 and h.setup_reads()[1] >= EVERY
+    assert len(h.setup_reads()) == 2 and h.setup_reads()[1] >= INTERVAL + EVERY
     # Probed once: the legacy twins of what answered are not asked again.
     later = [cmds for _, cmds, _ in h.device.log if "GetMdAlarm" in cmds][1]
     assert "GetAlarm" not in later and "GetPush" not in later and "GetPushV20" in later
@@ -203,7 +203,7 @@ def test_the_read_waits_while_a_detection_is_active() -> None:
     h = connected(emu)
     emu.set_motion(0, True)
     h.run(EVERY + 10 * INTERVAL)
-    assert h.setup_reads() == [0.0] and h.value("motion", "0") == 1
+    assert h.setup_reads() == [INTERVAL] and h.value("motion", "0") == 1
     emu.set_motion(0, False)
     h.run(2 * INTERVAL)
     assert len(h.setup_reads()) == 2
@@ -223,7 +223,7 @@ def test_a_failed_read_never_affects_polling_and_is_not_repeated_before_30_minut
     assert h.history("online") == [True] and not h.offline
     polls = [t for t, cmds, _ in h.device.log if cmds == ["GetEvents"]]
     assert polls == [i * INTERVAL for i in range(len(polls))] and len(polls) >= 10
-    assert h.setup_reads() == [0.0]
+    assert h.setup_reads() == [INTERVAL]
     emu.clear_faults()
     h.run(EVERY)
     assert h.value("setup", "0") == ""
@@ -259,15 +259,62 @@ def test_a_channel_whose_setup_cannot_be_read_concludes_nothing() -> None:
     assert h.value("setup", "0") is None and h.value("setup", "2") == ""
 
 
-def test_a_doorbell_press_is_not_missable_once_push_works(recorder: Recorder) -> None:
+class PushingHarness(SetupHarness):
+    """SetupHarness whose loop answers Listen: the device then registers a (dead) URL, and a
+    test feeds the device's call (PushWake) itself."""
+
+    def feed(self, event: Any) -> None:
+        listens: List[Any] = []
+        if hasattr(self, "_configured"):
+            real = self.core.handle
+
+            def spy(now: float, ev: Any) -> Any:
+                actions = real(now, ev)
+                listens.extend(a for a in actions if isinstance(a, Listen))
+                return actions
+
+            self.core.handle = spy  # type: ignore[method-assign]
+        try:
+            super().feed(event)
+        finally:
+            self.core.__dict__.pop("handle", None)
+        for _ in listens:
+            self.feed(Listening(DEAD_URL, "127.0.0.1:9"))
+
+
+DEAD_URL = "http://127.0.0.1:9/reolink/push/SECRETtokenSECRETtokenSECRETtoken"
+
+
+def test_the_missed_presses_finding_goes_with_push_and_comes_back_without_it() -> None:
     with Emulator(profile="camera") as emu:
         emu.make_doorbell(0)
-        driver = memory_driver(emu, {"0": {}}, recorder, status_interval="5000")
-        driver.connect()
-        try:
-            assert recorder.wait_for("event_source", "push")
-            assert recorder.wait_for("setup", "", "0")
-        finally:
-            driver.disconnect()
-    texts = recorder.history("setup", "0")
-    assert len(texts) == 2 and "presses can be missed" in texts[0] and texts[1] == ""
+        h = PushingHarness(emu, {"0": {}})
+        h.run(0.5)
+        assert len(h.sent("TestWebHook")) == 1
+        h.feed(PushWake())  # the device's test call arrives: push works
+        h.run(INTERVAL)
+        assert h.value("event_source") == "push" and h.value("setup", "0") == ""
+        for _ in range(3):  # events that no call announced: push is not trusted any more
+            h.run(10)
+            emu.set_motion(0, True)
+            h.run(6)
+            emu.set_motion(0, False)
+        assert h.value("event_source") == "poll"
+        assert "presses can be missed" in h.value("setup", "0")
+        h.run(601)  # registers again, and this time the call comes
+        assert len(h.sent("TestWebHook")) == 2
+        h.feed(PushWake())
+        h.run(1)
+        assert h.value("event_source") == "push"
+        texts = h.history("setup", "0")
+        assert len(texts) == 3 and texts[0] == texts[2] == "" and texts[1]
+        assert h.setup_reads() == [INTERVAL]  # no new read for either change
+
+
+def test_push_attribute_off_reads_nothing_of_push() -> None:
+    emu = Emulator(profile="camera")
+    emu.set_push(False)
+    h = connected(emu, push="off")
+    setup_read = next(cmds for _, cmds, _ in h.device.log if "GetMdAlarm" in cmds)
+    assert not {"GetPushV20", "GetPush", "GetPushCfg"} & set(setup_read)
+    assert h.value("setup") == ""

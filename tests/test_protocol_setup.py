@@ -1,6 +1,6 @@
 """reolink.protocol.setup: the detection-setup reads, replayed from the digest's shapes.
 
-Every recorded reply (tests/data/replies/setup_*.json, the shapes of detection-setup.md) is fed
+Every recorded reply (tests/data/setup/*.json, the shapes of detection-setup.md) is fed
 whole (the conclusion it supports), changed into the "off" state a user can set (the finding),
 and mangled - every key dropped, every leaf replaced by junk, error replies, truncated bodies -
 where the rule is: no finding that the whole reply did not have, and no exception.
@@ -34,7 +34,9 @@ from reolink.protocol.setup import (
 )
 from reolink.protocol.webhook import build_get_push, build_get_push_v20
 
-REPLIES = Path(__file__).parent / "data" / "replies"
+#: The digest's shapes, one file per command (apart from tests/data/replies, whose every file
+#: has a parser in tests/test_protocol_parsers.py).
+REPLIES = Path(__file__).parent / "data" / "setup"
 Command = Dict[str, Any]
 
 #: recorded reply -> the command that asked for it

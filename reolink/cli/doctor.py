@@ -284,8 +284,13 @@ class Doctor:
                                                                    config.password)], "Login")
             token = parsers.parse_login(reply)
         except TransportError as error:
-            self.add("fail", "JSON API", f"no answer to Login: {error}",
-                     "check --port and --protocol", blocks=True, code="no_api")
+            fix = "check --port and --protocol"
+            if config.protocol == "http" and self._transport is None and _tls_on(
+                config.ip, config.port, config.request_timeout
+            ):
+                fix = "the port expects HTTPS: use --protocol https"
+            self.add("fail", "JSON API", f"no answer to Login: {error}", fix, blocks=True,
+                     code="no_api")
             raise _Stop from None
         except RemoteProtocolError as error:
             self.add("fail", "JSON API", f"the answer to Login is not the JSON API: {error}",

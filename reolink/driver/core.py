@@ -97,7 +97,12 @@ class DriverCore:
         self.push = PushControl(config.push, config.status_interval, timing.push)
         #: the detection-setup read (zone/device ``setup``): at connect, then every 30 min
         self.setup = SetupCheck(
-            config.zones, config.status_interval, self.store, self.log, timing.setup_every
+            config.zones,
+            config.status_interval,
+            self.store,
+            self.log,
+            timing.setup_every,
+            push=config.push != "off",
         )
         #: (source, reason) last written to the store and logged
         self._push_shown: Tuple[str, str] = ("", "")

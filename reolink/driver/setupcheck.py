@@ -37,9 +37,12 @@ class SetupCheck:
         store: AttributeStore,
         log: DeviceLog,
         every: float,
+        *,
+        push: bool = True,
     ) -> None:
         self._zones = tuple(zones)
         self._every = every
+        self._push_wanted = push
         self._interval = status_interval
         self._store = store
         self._log = log
@@ -52,8 +55,9 @@ class SetupCheck:
         self._push_active = False
 
     def identified(self, now: float) -> None:
-        """Connected (again): read at once, probing both firmware generations again."""
-        self.due_at = now if self._every > 0 else None
+        """Connected (again): read one status_interval later (the first moments belong to the
+        host's commands and push registration), probing both firmware generations again."""
+        self.due_at = now + self._interval if self._every > 0 else None
         self._skip.clear()
 
     def lost(self) -> None:
@@ -93,6 +97,7 @@ class SetupCheck:
             ability=facts.ability,
             model=facts.info.model if facts.info is not None else "",
             status_interval=self._interval,
+            push=self._push_wanted,
             skip=frozenset(self._skip),
         )
         batch = setup.plan_setup(context)

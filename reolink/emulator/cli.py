@@ -125,7 +125,7 @@ def add_setup_arguments(parser: argparse.ArgumentParser) -> None:
         action="append",
         default=[],
         metavar="CH",
-        help="channel CH has no motion detection area drawn (repeatable)",
+        help="channel CH has no motion detection area drawn (repeatable; default: none)",
     )
     setup.add_argument(
         "--pir-off",
@@ -133,10 +133,10 @@ def add_setup_arguments(parser: argparse.ArgumentParser) -> None:
         action="append",
         default=[],
         metavar="CH",
-        help="the PIR sensor of battery channel CH is switched off (repeatable)",
+        help="the PIR sensor of battery channel CH is switched off (repeatable; default: none)",
     )
     setup.add_argument(
-        "--push-off", action="store_true", help="push is switched off on the device"
+        "--push-off", action="store_true", help="push is switched off on the device (default: on)"
     )
     setup.add_argument(
         "--doorbell",
@@ -144,12 +144,13 @@ def add_setup_arguments(parser: argparse.ArgumentParser) -> None:
         action="append",
         default=[],
         metavar="CH",
-        help="channel CH is a doorbell (GetEvents visitor.support 1) (repeatable)",
+        help="channel CH is a doorbell (GetEvents visitor.support 1) (repeatable; default: none)",
     )
     setup.add_argument(
         "--no-get-events",
         action="store_true",
-        help="firmware without GetEvents (answered -9 like an unknown command)",
+        help="firmware without GetEvents (answered -9 like an unknown command) (default: the "
+        "profile's)",
     )
 
 

@@ -185,6 +185,8 @@ class SetupContext:
     model: str = ""
     status_interval: float = 5.0
     push_active: bool = False
+    #: read the push settings (False: the driver's push attribute is off, nothing of push)
+    push: bool = True
     skip: AbstractSet[Tuple[str, Optional[int]]] = frozenset()
 
     def channel_ability(self, channel: int) -> Optional[ChannelAbility]:
@@ -223,9 +225,10 @@ def plan_setup(context: SetupContext) -> List[Command]:
             wanted.append(build_get_ai_cfg(channel))
             if (_ver(entry, "supportAiSensitivity") or 0) > 0:
                 wanted += [build_get_ai_alarm(channel, t) for t in _wanted_ai(context, channel)]
-        wanted += [build_get_push_v20(channel), build_get_push(channel)]
+        if context.push:
+            wanted += [build_get_push_v20(channel), build_get_push(channel)]
         batch += [c for c in wanted if (str(c["cmd"]), channel) not in skip]
-    if ("GetPushCfg", None) not in skip:
+    if context.push and ("GetPushCfg", None) not in skip:
         batch.append(build_get_push_cfg())
     return batch
 

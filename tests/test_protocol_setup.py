@@ -14,6 +14,8 @@ from pathlib import Path
 from typing import Any, Callable, Dict, Iterator, List, Optional, Sequence, Tuple
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from reolink.errors import RemoteProtocolError
 from reolink.protocol import decode_batch, parse_ability
@@ -375,3 +377,31 @@ def test_a_shorter_batch_answer_concludes_about_what_was_answered_only() -> None
     replies = decode_batch(body(entries("setup_getmdalarm.json")), batch[:1])
     report = judge_setup(context(), batch, replies)  # zip: the PIR read had no answer
     assert codes(report) == [] and report.fine == ((0, "motion detection area is set"),)
+
+
+# --- fuzz: never raises, whatever the device sends -----------------------------------------
+
+_FUZZ_KEYS = st.sampled_from([
+    "Alarm", "MdAlarm", "scope", "table", "cols", "rows", "enable", "pirInfo", "AiDetectType",
+    "people", "face", "AiAlarm", "ai_type", "area", "ai", "md", "visitor", "support", "Push",
+    "scheduleEnable", "schedule", "MD", "VISITOR", "PushCfg", "channel",
+]) | st.text(max_size=5)
+_FUZZ_VALUES = st.recursive(
+    st.none() | st.booleans() | st.integers(-3, 1700) | st.text(alphabet="01x", max_size=12)
+    | st.sampled_from(["0", "1", "1" * 168, "0" * 168, "0" * 4800]),
+    lambda children: st.lists(children, max_size=3) | st.dictionaries(_FUZZ_KEYS, children,
+                                                                      max_size=4),
+    max_leaves=20,
+)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(_FUZZ_VALUES)
+def test_judge_never_raises_on_any_reply_value(value: Any) -> None:
+    batch = [command for command in RECORDED.values()]
+    replies = [CommandReply(cmd=str(c["cmd"]), value=value if isinstance(value, dict) else None)
+               for c in batch]
+    ability = _ability({"supportAiPeople": 0, "mdWithPir": 1, "supportIfttt": 1})
+    report = judge_setup(context(ability=ability, ai_types={0: frozenset({"people"})}), batch,
+                         replies)
+    assert all(f.code for f in report.findings)

@@ -292,7 +292,7 @@ METADATA: Dict[str, Any] = {
                 "name": "setup",
                 "type": "string",
                 "description": 'Device-wide detection-setup findings, each "cause: fix" ("" when '
-                "none): push switched off, alarm rules the API cannot read. Read at connect and "
+                "none): push switched off, alarm rules the API cannot read. Read after connect and "
                 "every 30 min.",
             },
         ],
@@ -334,7 +334,7 @@ METADATA: Dict[str, Any] = {
                 "type": "string",
                 "description": '"" when nothing found in the channel\'s detection setup stops '
                 'events; else "cause: fix" (e.g. motion area is empty: draw a detection area in '
-                "the Reolink app), findings joined by \"; \". Read at connect and every 30 min.",
+                "the Reolink app), findings joined by \"; \". Read after connect and every 30 min.",
             },
         ],
     },

@@ -395,7 +395,7 @@ _FUZZ_VALUES = st.recursive(
 )
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=50, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(_FUZZ_VALUES)
 def test_judge_never_raises_on_any_reply_value(value: Any) -> None:
     batch = [command for command in RECORDED.values()]

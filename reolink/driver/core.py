@@ -450,8 +450,9 @@ class DriverCore:
         """The setup read, when due and nothing else is (never while a detection is on)."""
         if not self.session.request_allowed(self.now) or not self.setup.due(self.now):
             return None
-        polled = [z.channel for z in self.config.zones if self.poller.polls(z.channel)]
-        return self.setup.flow(self.client, self.facts, polled)
+        # Offline or asleep channels would only answer errors (nothing to conclude).
+        reachable = [z.channel for z in self.config.zones if self.poller.reachable(z.channel)]
+        return self.setup.flow(self.client, self.facts, reachable)
 
     # --- push -------------------------------------------------------------------------
 

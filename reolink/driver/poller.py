@@ -141,6 +141,11 @@ class Poller:
         """Whether ``channel`` is one this driver polls (a zone's channel the device has)."""
         return channel in self._channels
 
+    def reachable(self, channel: int) -> bool:
+        """Polled, and neither offline nor asleep as far as the device said (GetChannelstatus)."""
+        state = self._channels.get(channel)
+        return state is not None and state.available
+
     # --- one cycle ----------------------------------------------------------------------
 
     def plan(self, now: float) -> Plan:

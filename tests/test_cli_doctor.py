@@ -104,6 +104,9 @@ FAULTS = [
     pytest.param("camera", lambda e: e.make_doorbell(0), ("--status-interval", "6000"), 0,
                  "channel 0", "a doorbell press lasts a few seconds and status_interval is "
                  "6000 ms", id="doorbell-slow-poll-given"),
+    pytest.param("ptz", None, ("--ai-types", "people,face"), 1, "channel 0",
+                 "ai_types asks for face, which this channel cannot detect (it can: people, "
+                 "vehicle)", id="ai-type-unsupported"),
     pytest.param("nvr", None, ("--zones", "0,5"), 1, "channel 5", "offline",
                  id="nvr-channel-offline"),
     pytest.param("camera", lambda e: e.add_fault(RspCode(code=-6, cmd="GetDevInfo")), (), 1,
@@ -212,7 +215,10 @@ def test_test_push_makes_the_device_call_this_host_once(
     assert status == 0 and "✓ device -> this host: the device called 127.0.0.1:" in out
 
 
-@pytest.mark.parametrize("argv", [("--zones", "x"), ("--zones", "0,999"), ("--port", "0")])
+@pytest.mark.parametrize(
+    "argv",
+    [("--zones", "x"), ("--zones", "0,999"), ("--port", "0"), ("--ai-types", "people,cats")],
+)
 def test_bad_usage_exits_2_and_sends_nothing(
     argv: Tuple[str, ...], capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -278,3 +284,18 @@ def test_plain_http_to_an_https_port_says_to_use_https(
     assert status == 1
     assert "✗ JSON API: no answer to Login" in out
     assert "fix: the port expects HTTPS: use --protocol https" in out
+
+
+def test_doctor_runs_over_any_transport() -> None:
+    """The checks as a library: Doctor(config, zones, transport=...) over the memory transport."""
+    from reolink.cli.doctor import Doctor
+    from reolink.driver.config import parse_device
+    from transports import MemoryTransport
+
+    emu = Emulator(profile="ptz")
+    config = parse_device({"ip": "127.0.0.1", "username": "admin", "password": PASSWORD},
+                          {"0": {}})
+    checks = Doctor(config, [0], transport=MemoryTransport(emu.app)).run()
+    assert [c.subject for c in checks][:2] == ["JSON API", "credentials"]
+    assert not [c for c in checks if c.status == "fail" and c.blocks]
+    assert emu.login_count == 1 and emu.sessions == []  # logged out

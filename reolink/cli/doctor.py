@@ -14,7 +14,7 @@ import json
 import socket
 import ssl
 import threading
-from typing import Any, Dict, List, Optional, Sequence, Tuple
+from typing import Any, Dict, FrozenSet, List, Optional, Sequence, Tuple
 
 import attrs
 
@@ -89,6 +89,12 @@ def add_doctor_command(sub: Any) -> None:
     parser.add_argument(
         "--zones", metavar="0,1,...", help="channels to check (default: every channel)"
     )
+    parser.add_argument(
+        "--ai-types",
+        metavar="LIST",
+        help="the zones' ai_types (people,vehicle,dog_cat,face): checked against what each "
+        "channel can detect (default: every type the channel reports)",
+    )
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     parser.add_argument(
         "--status-interval",
@@ -125,13 +131,20 @@ def run_doctor(args: argparse.Namespace) -> int:
         attributes = device_attributes(args, "placeholder")
         if args.status_interval is not None:
             attributes["status_interval"] = args.status_interval
-        config = parse_device(attributes)
+        # The zones' ai_types are checked like the driver's zone attribute.
+        config = parse_device(attributes, {"0": {"ai_types": args.ai_types or ""}})
         password = read_password(args)
         config = attrs.evolve(config, password=password)
         secrets.values.append(password)
     except (ConfigError, UsageError) as error:
         return usage(f"doctor: {error}")
-    doctor = Doctor(config, zones, test_push=args.test_push, push_host=args.push_host)
+    doctor = Doctor(
+        config,
+        zones,
+        ai_types=config.zones[0].ai_types,
+        test_push=args.test_push,
+        push_host=args.push_host,
+    )
     secrets.sources.append(lambda: doctor.token)
     checks = doctor.run()
     blocking = [c for c in checks if c.status == "fail" and c.blocks]
@@ -171,12 +184,14 @@ class Doctor:
         config: DeviceConfig,
         zones: Optional[Sequence[int]],
         *,
+        ai_types: Optional[FrozenSet[str]] = None,
         test_push: bool = False,
         push_host: Optional[str] = None,
         transport: Optional[Transport] = None,
     ) -> None:
         self.config = config
         self.zones = zones
+        self.ai_types = ai_types
         self.test_push = test_push
         self.push_host = push_host
         self.checks: List[Check] = []
@@ -387,7 +402,8 @@ class Doctor:
     def _setup(self, transport: Transport, info: DeviceInfo, ability: Optional[Ability],
                channels: List[int]) -> None:
         context = setup.SetupContext(
-            channels=tuple(channels), ai_types={c: None for c in channels}, ability=ability,
+            channels=tuple(channels), ai_types={c: self.ai_types for c in channels},
+            ability=ability,
             model=info.model, status_interval=self.config.status_interval,
         )
         batch = setup.plan_setup(context)

@@ -21,6 +21,10 @@ registers the webhook and asks for the device's test call; a
 :class:`~reolink.driver.messages.PushWake` makes a poll due at once (coalesced), and the
 ``event_source`` / ``event_source_reason`` device attributes say whether push or polling finds
 events, and why. disconnect() frees our slots before Logout.
+
+Detection setup (:mod:`reolink.driver.setupcheck`): when nothing else is due, one read-only
+batch one status_interval after connect and every 30 minutes writes the zone/device ``setup``
+attributes; it never fails the device.
 """
 
 from __future__ import annotations
@@ -95,7 +99,7 @@ class DriverCore:
         self.client = DeviceClient(config, self.session, self.log)
         self.facts = commands.DeviceFacts()
         self.push = PushControl(config.push, config.status_interval, timing.push)
-        #: the detection-setup read (zone/device ``setup``): at connect, then every 30 min
+        #: the detection-setup read (zone/device ``setup``): after connect, then every 30 min
         self.setup = SetupCheck(
             config.zones,
             config.status_interval,

@@ -252,6 +252,15 @@ def test_non_blocking_problems_are_counted_apart(
     )
 
 
+def test_a_password_the_api_cannot_take_is_bad_usage(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with Emulator(profile="camera") as emu:
+        status, out, err = doctor(emu, capsys, monkeypatch, password="x" * 40)
+        assert emu.requests == []
+    assert status == 2 and out == "" and "password" in err and "x" * 40 not in err
+
+
 def test_no_password_is_bad_usage(capsys: pytest.CaptureFixture[str],
                                   monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("REOLINK_PASSWORD", raising=False)

@@ -132,10 +132,11 @@ def run_doctor(args: argparse.Namespace) -> int:
         if args.status_interval is not None:
             attributes["status_interval"] = args.status_interval
         # The zones' ai_types are checked like the driver's zone attribute.
-        config = parse_device(attributes, {"0": {"ai_types": args.ai_types or ""}})
+        zone = {"0": {"ai_types": args.ai_types or ""}}
+        parse_device(attributes, zone)  # every option checked before the password is asked
         password = read_password(args)
-        config = attrs.evolve(config, password=password)
         secrets.values.append(password)
+        config = parse_device({**attributes, "password": password}, zone)
     except (ConfigError, UsageError) as error:
         return usage(f"doctor: {error}")
     doctor = Doctor(

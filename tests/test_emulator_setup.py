@@ -108,3 +108,10 @@ def test_emulate_options_apply_the_setup_faults() -> None:
     assert (healthy.empty_motion_area, healthy.pir_off, healthy.doorbell) == ([], [], [])
     with pytest.raises(ValueError, match="no channel 9"):
         emulator_cli.apply_setup_arguments(emu, parser.parse_args(["--pir-off", "9"]))
+
+
+def test_legacy_getpush_has_one_table() -> None:
+    emu = Emulator(profile="legacy")
+    (push,) = call(emu, cmd("GetPush", channel=0))
+    schedule = push["value"]["Push"]["schedule"]
+    assert schedule["enable"] == 1 and schedule["table"] == "1" * 168

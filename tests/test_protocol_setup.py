@@ -281,6 +281,8 @@ def test_doorbell_without_getevents_cannot_be_polled() -> None:
     unknown = [{"cmd": "Unknown", "code": 1, "error": {"detail": "not support", "rspCode": -9}}]
     report = judge([(build_get_events(0), unknown)], context(model="Reolink Video Doorbell PoE"))
     assert codes(report) == ["visitor_not_pollable"]
+    bell = judge([(build_get_events(0), unknown)], context(model="D340P", device_type="BELL"))
+    assert codes(bell) == ["visitor_not_pollable"]  # GetDevInfo type BELL (v3.0.0.2555)
     # Not a doorbell by model: a camera without GetEvents is fine (GetMdState polls it).
     assert codes(judge([(build_get_events(0), unknown)], context(model="RLC-811A"))) == []
     # A VISITOR push row says doorbell too.

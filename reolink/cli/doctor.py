@@ -405,7 +405,8 @@ class Doctor:
         context = setup.SetupContext(
             channels=tuple(channels), ai_types={c: self.ai_types for c in channels},
             ability=ability,
-            model=info.model, status_interval=self.config.status_interval,
+            model=info.model, device_type=info.type,
+            status_interval=self.config.status_interval,
         )
         batch = setup.plan_setup(context)
         try:

@@ -96,6 +96,7 @@ class SetupCheck:
             ai_types={z.channel: z.ai_types for z in zones},
             ability=facts.ability,
             model=facts.info.model if facts.info is not None else "",
+            device_type=facts.info.type if facts.info is not None else "",
             status_interval=self._interval,
             push=self._push_wanted,
             skip=frozenset(self._skip),

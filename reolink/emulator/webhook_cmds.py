@@ -64,4 +64,11 @@ def _get_push_v20(dev: Device, ch: int, _p: Dict[str, Any], _r: bool) -> Result:
 
 @register("GetPush")
 def _get_push(dev: Device, ch: int, _p: Dict[str, Any], _r: bool) -> Result:
-    return dev.webhooks.push_value(ch, v20=False), None, None
+    value = dev.webhooks.push_value(ch, v20=False)
+    if dev.profile.schedule_version == 0:
+        # Legacy firmware: one 168-hour table, no rows per event type (detection-setup.md).
+        schedule = value["Push"]["schedule"]
+        rows = schedule["table"].values() if isinstance(schedule["table"], dict) else []
+        hours = [any(row[h] == "1" for row in rows) for h in range(168)]
+        schedule["table"] = "".join("1" if on else "0" for on in hours)
+    return value, None, None

@@ -183,6 +183,8 @@ class SetupContext:
     ai_types: Mapping[int, Optional[FrozenSet[str]]] = attrs.field(factory=dict)
     ability: Optional[Ability] = None
     model: str = ""
+    #: GetDevInfo ``type`` (a Video Doorbell PoE on newer firmware says ``BELL``)
+    device_type: str = ""
     status_interval: float = 5.0
     push_active: bool = False
     #: read the push settings (False: the driver's push attribute is off, nothing of push)
@@ -480,6 +482,7 @@ class _Judge:
         doorbell = (
             pressable
             or "doorbell" in self.context.model.lower()
+            or self.context.device_type.upper() == "BELL"
             or any("VISITOR" in s.rows for s in push)
         )
         if not doorbell:

@@ -45,7 +45,9 @@ from reolink.errors import (
 )
 from reolink.transport import Request, Response
 
-TIMING = Timing()  # the real numbers: time is simulated
+# The real numbers (time is simulated), without the detection-setup read: these tests count
+# requests exactly; tests/test_driver_setup.py runs the core with it.
+TIMING = Timing(setup_every=0.0)
 INTERVAL = 5.0  # the default status_interval
 Outcome = Union[Response, TransportError]
 

@@ -1,4 +1,5 @@
-"""The ``reolink`` command line: a subcommand per driver command, ``watch``, ``demo``, ``emulate``.
+"""The ``reolink`` command line: a subcommand per driver command, ``watch``, ``demo``, ``doctor``,
+``emulate``.
 
 Exit status: 0 success; 1 the device or the network failed (one line on stderr says what and what
 to check); 2 bad usage or a bad argument (nothing was sent); 130 interrupted (Ctrl-C), 143
@@ -30,6 +31,7 @@ def build_parser() -> argparse.ArgumentParser:
     from ..emulator import cli as emulator_cli
     from .commands import add_device_commands
     from .demo import add_demo_command
+    from .doctor import add_doctor_command
     from .watch import add_watch_command
 
     parser = argparse.ArgumentParser(
@@ -43,6 +45,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_device_commands(sub)
     add_watch_command(sub)
     add_demo_command(sub)
+    add_doctor_command(sub)
     emulate = sub.add_parser(
         "emulate",
         help="run an emulated camera, NVR or hub on loopback",

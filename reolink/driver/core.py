@@ -21,6 +21,10 @@ registers the webhook and asks for the device's test call; a
 :class:`~reolink.driver.messages.PushWake` makes a poll due at once (coalesced), and the
 ``event_source`` / ``event_source_reason`` device attributes say whether push or polling finds
 events, and why. disconnect() frees our slots before Logout.
+
+Detection setup (:mod:`reolink.driver.setupcheck`): when nothing else is due, one read-only
+batch one status_interval after connect and every 30 minutes writes the zone/device ``setup``
+attributes; it never fails the device.
 """
 
 from __future__ import annotations
@@ -69,6 +73,7 @@ from .messages import (
 )
 from .poller import Poller
 from .push import REASON_FAILED, Phase, PushControl
+from .setupcheck import SetupCheck
 from .store import AttributeStore
 from .timing import Timing
 
@@ -94,6 +99,15 @@ class DriverCore:
         self.client = DeviceClient(config, self.session, self.log)
         self.facts = commands.DeviceFacts()
         self.push = PushControl(config.push, config.status_interval, timing.push)
+        #: the detection-setup read (zone/device ``setup``): after connect, then every 30 min
+        self.setup = SetupCheck(
+            config.zones,
+            config.status_interval,
+            self.store,
+            self.log,
+            timing.setup_every,
+            push=config.push != "off",
+        )
         #: (source, reason) last written to the store and logged
         self._push_shown: Tuple[str, str] = ("", "")
         #: the live URLs of our push listener (Listening.live): slots never reclaimed
@@ -239,7 +253,7 @@ class DriverCore:
         if step is Step.POLL:
             return self._poll_flow()
         if step is Step.IDLE and self.identified:
-            return self._push_step()
+            return self._setup_step() or self._push_step()
         if step is Step.SHOW_OFFLINE:
             reason = self.session.reason or "not logged in"
             if self.now < self._expect_drop_until and self.session.failing:
@@ -263,6 +277,9 @@ class DriverCore:
             candidates.append(session_at)
         if self._ptz_stops:
             candidates.append(min(self._ptz_stops.values()))
+        setup_at = self.setup.due_at
+        if setup_at is not None and self.identified and self.session.request_allowed(now):
+            candidates.append(max(setup_at, now))
         push_at = self.push.next_wakeup(now)
         if push_at is not None and self.identified and self.session.request_allowed(now):
             candidates.append(push_at)
@@ -342,6 +359,7 @@ class DriverCore:
         self._online()
         yield from self._poll_flow()
         self.push.identified(self.now, self._webhook_channels())
+        self.setup.identified(self.now)
         self._out.append(Ready())
 
     def _renew_flow(self) -> Flow[None]:
@@ -430,6 +448,16 @@ class DriverCore:
                 self._offline("rebooting (requested)")
                 self.next_poll = self.now + 1.0
 
+    # --- detection setup ----------------------------------------------------------------
+
+    def _setup_step(self) -> Optional[Flow[None]]:
+        """The setup read, when due and nothing else is (never while a detection is on)."""
+        if not self.session.request_allowed(self.now) or not self.setup.due(self.now):
+            return None
+        # Offline or asleep channels would only answer errors (nothing to conclude).
+        reachable = [z.channel for z in self.config.zones if self.poller.reachable(z.channel)]
+        return self.setup.flow(self.client, self.facts, reachable)
+
     # --- push -------------------------------------------------------------------------
 
     def _push_wake(self) -> None:
@@ -446,6 +474,7 @@ class DriverCore:
         if shown == self._push_shown or not (shown[0] == "push" or shown[1]):
             return
         self._push_shown = shown
+        self.setup.push_changed(shown[0] == "push")
         if shown[0] == "push":
             self.log.info("event source: push")
         else:

@@ -70,6 +70,8 @@ class _Findings:
 
     motion: Dict[int, bool] = attrs.field(factory=dict)
     ai: Dict[int, AiState] = attrs.field(factory=dict)
+    #: doorbell button pressed, for channels whose GetEvents says ``visitor.support`` 1
+    visitor: Dict[int, bool] = attrs.field(factory=dict)
     failed: Dict[int, str] = attrs.field(factory=dict)
     follow_up: List[Command] = attrs.field(factory=list)
     status_reply: Optional[CommandReply] = None
@@ -138,6 +140,11 @@ class Poller:
     def polls(self, channel: int) -> bool:
         """Whether ``channel`` is one this driver polls (a zone's channel the device has)."""
         return channel in self._channels
+
+    def reachable(self, channel: int) -> bool:
+        """Polled, and neither offline nor asleep as far as the device said (GetChannelstatus)."""
+        state = self._channels.get(channel)
+        return state is not None and state.available
 
     # --- one cycle ----------------------------------------------------------------------
 
@@ -215,6 +222,8 @@ class Poller:
                 events = parsers.parse_events(reply, channel)
                 found.motion[channel] = events.motion
                 found.ai[channel] = events.ai
+                if events.visitor_supported:
+                    found.visitor[channel] = events.visitor
             elif cmd == "GetMdState":
                 found.motion[channel] = parsers.parse_md_state(reply, channel).motion
             elif cmd == "GetAiState":
@@ -278,6 +287,8 @@ class Poller:
             if channel in found.ai:
                 text = _ai_text(found.ai[channel].detected, state.zone.ai_types)
                 self._store.set("zone", address, "ai_detected", text)
+            if channel in found.visitor:
+                self._store.set("zone", address, "visitor", 1 if found.visitor[channel] else 0)
 
     def _channel_failed(self, channel: int, reason: str) -> None:
         state = self._channels[channel]
@@ -298,6 +309,8 @@ class Poller:
             self._store.set("zone", address, "state", "clear")
         if self._store.get("zone", address, "ai_detected"):
             self._store.set("zone", address, "ai_detected", "")
+        if self._store.get("zone", address, "visitor") == 1:
+            self._store.set("zone", address, "visitor", 0)
 
     def _forget(self, channel: int) -> None:
         """Drop the remembered replies of a channel: its next answers are applied in full."""

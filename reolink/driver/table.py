@@ -288,6 +288,13 @@ METADATA: Dict[str, Any] = {
                 + ", ".join(REASONS)
                 + ".",
             },
+            {
+                "name": "setup",
+                "type": "string",
+                "description": 'Device-wide detection-setup findings, each "cause: fix" ("" when '
+                "none): push switched off, alarm rules the API cannot read. Read after connect and "
+                "every 30 min.",
+            },
         ],
         "zone": [
             {
@@ -314,6 +321,20 @@ METADATA: Dict[str, Any] = {
                 "name": "error",
                 "type": "string",
                 "description": 'Why the zone cannot be polled ("" when fine).',
+            },
+            {
+                "name": "visitor",
+                "type": "int",
+                "options": [0, 1],
+                "description": "Doorbell channels only (GetEvents visitor.support 1): 1 while "
+                "the button is pressed.",
+            },
+            {
+                "name": "setup",
+                "type": "string",
+                "description": '"" when nothing found in the channel\'s detection setup stops '
+                'events; else "cause: fix" (e.g. motion area is empty: draw a detection area in '
+                "the Reolink app), findings joined by \"; \". Read after connect and every 30 min.",
             },
         ],
     },

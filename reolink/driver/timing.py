@@ -24,6 +24,8 @@ class Timing:
     reboot_grace: float = 180.0
     #: push: the TestWebHook call's deadline, retry delay, coalescing gap (see driver.push).
     push: PushTiming = attrs.field(factory=PushTiming)
+    #: seconds between two detection-setup reads (zone/device ``setup``); 0 = never read.
+    setup_every: float = 1800.0
 
     def scaled(self, factor: float, *, min_status_interval_ms: int = 10) -> Timing:
         """The same rules with every duration multiplied by ``factor`` (for tests)."""
@@ -33,4 +35,5 @@ class Timing:
             connect_grace=self.connect_grace,
             reboot_grace=self.reboot_grace * factor,
             push=self.push.scaled(factor),
+            setup_every=self.setup_every * factor,
         )

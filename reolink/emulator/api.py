@@ -70,7 +70,7 @@ def run_command(
     name = command["cmd"]
     if name == "Getchannelstatus":  # the V8 URL spelling; replies use GetChannelstatus
         name = "GetChannelstatus"
-    if name not in dev.profile.known_cmds:
+    if name not in dev.profile.known_cmds or name in dev.dropped_cmds:
         return error_entry("Unknown", -9)
     param = command.get("param", {})
     if param is None:

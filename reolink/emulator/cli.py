@@ -22,7 +22,7 @@ from .profiles import PROFILES
 if TYPE_CHECKING:
     from .core import Emulator, RequestRecord
 
-__all__ = ["add_arguments", "main", "run"]
+__all__ = ["add_arguments", "add_setup_arguments", "apply_setup_arguments", "main", "run"]
 
 
 def _port(text: str) -> int:
@@ -123,12 +123,65 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="random motion and AI detections for demos (default: off)",
     )
+    add_setup_arguments(parser)
+
+
+def add_setup_arguments(parser: argparse.ArgumentParser) -> None:
+    """Detection-setup faults, as an owner could set them in the Reolink app (for ``doctor``)."""
+    setup = parser.add_argument_group("detection setup (default: everything set up)")
+    setup.add_argument(
+        "--empty-motion-area",
+        type=int,
+        action="append",
+        default=[],
+        metavar="CH",
+        help="channel CH has no motion detection area drawn (repeatable; default: none)",
+    )
+    setup.add_argument(
+        "--pir-off",
+        type=int,
+        action="append",
+        default=[],
+        metavar="CH",
+        help="the PIR sensor of battery channel CH is switched off (repeatable; default: none)",
+    )
+    setup.add_argument(
+        "--push-off", action="store_true", help="push is switched off on the device (default: on)"
+    )
+    setup.add_argument(
+        "--doorbell",
+        type=int,
+        action="append",
+        default=[],
+        metavar="CH",
+        help="channel CH is a doorbell (GetEvents visitor.support 1) (repeatable; default: none)",
+    )
+    setup.add_argument(
+        "--no-get-events",
+        action="store_true",
+        help="firmware without GetEvents (answered -9 like an unknown command) (default: the "
+        "profile's)",
+    )
+
+
+def apply_setup_arguments(emu: Emulator, args: argparse.Namespace) -> None:
+    """Apply the detection-setup options to ``emu`` (ValueError for a channel it lacks)."""
+    for channel in getattr(args, "empty_motion_area", []):
+        emu.set_motion_area(channel, False)
+    for channel in getattr(args, "pir_off", []):
+        emu.set_pir(channel, False)
+    for channel in getattr(args, "doorbell", []):
+        emu.make_doorbell(channel)
+    if getattr(args, "push_off", False):
+        emu.set_push(False)
+    if getattr(args, "no_get_events", False):
+        emu.drop_command("GetEvents")
 
 
 def _start(args: argparse.Namespace) -> Emulator:
     from .core import Emulator  # here: describing the options (--help) needs no server
 
-    return Emulator(
+    emu = Emulator(
         profile=args.profile,
         channels=args.channels,
         host=args.host,
@@ -142,7 +195,9 @@ def _start(args: argparse.Namespace) -> Emulator:
         events=args.events,
         random_events=args.random_events,
         snapshot_size=args.snapshot_size,
-    ).start()
+    )
+    apply_setup_arguments(emu, args)
+    return emu.start()
 
 
 def _explain_start_failure(args: argparse.Namespace, err: Exception) -> str:

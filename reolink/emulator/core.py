@@ -343,6 +343,50 @@ class Emulator:
                 state.motion, state.visitor = False, False
                 state.ai = {t: False for t in state.ai}
 
+    # ------------------------------------------------------------------ detection setup
+    def set_motion_area(self, channel: int, drawn: bool) -> None:
+        """Draw the whole motion area, or empty it (GetMdAlarm/GetAlarm ``scope.table``)."""
+        with self.device.lock:
+            self._spec_state(channel).motion_area = bool(drawn)
+
+    def set_pir(self, channel: int, on: bool) -> None:
+        """The PIR switch of a battery camera (GetPirInfo ``pirInfo.enable``)."""
+        with self.device.lock:
+            self._spec_state(channel).pir = bool(on)
+
+    def set_ai_detection(self, channel: int, ai_type: str, on: bool) -> None:
+        """An AI type's switch (GetAiCfg ``AiDetectType``)."""
+        with self.device.lock:
+            state = self._spec_state(channel)
+            if ai_type not in state.ai:
+                raise ValueError(f"channel {channel} has no {ai_type!r} detection")
+            state.ai_switch[ai_type] = bool(on)
+
+    def set_ai_area(self, channel: int, ai_type: str, drawn: bool) -> None:
+        """Draw or empty an AI type's area (GetAiAlarm ``scope.area``)."""
+        with self.device.lock:
+            state = self._spec_state(channel)
+            if ai_type not in state.ai:
+                raise ValueError(f"channel {channel} has no {ai_type!r} detection")
+            state.ai_area[ai_type] = bool(drawn)
+
+    def set_push(self, on: bool, channel: Optional[int] = None) -> None:
+        """Push on/off device-wide (GetPushV20 ``enable``), or one channel's schedule switch."""
+        with self.device.lock:
+            if channel is not None:
+                self._spec_state(channel)
+            self.device.webhooks.set_push(on, channel)
+
+    def make_doorbell(self, channel: int) -> None:
+        """The channel becomes a doorbell: GetEvents says ``visitor.support`` 1."""
+        with self.device.lock:
+            self._spec_state(channel).doorbell = True
+
+    def drop_command(self, name: str) -> None:
+        """Answer ``name`` like firmware that lacks it (``"Unknown"``, -9): e.g. GetEvents."""
+        with self.device.lock:
+            self.device.dropped_cmds.add(name)
+
     def set_online(self, channel: int, online: bool) -> None:
         with self.device.lock:
             self._spec_state(channel).online = bool(online)

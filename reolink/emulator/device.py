@@ -26,7 +26,7 @@ import secrets
 import threading
 from collections import deque
 from dataclasses import dataclass, field
-from typing import Any, Callable, Deque, Dict, List, Optional, Tuple
+from typing import Any, Callable, Deque, Dict, List, Optional, Set, Tuple
 
 from .profiles import Profile, abilities
 from .webhook import Webhooks
@@ -135,6 +135,12 @@ class ChannelState:
     ir: str = "Auto"
     ptz: PtzState = field(default_factory=PtzState)
     presets: Dict[int, Tuple[str, Tuple[float, float, float]]] = field(default_factory=dict)
+    # Detection setup (reolink.emulator.setup_cmds): what the owner set in the Reolink app.
+    motion_area: bool = True  # a motion detection area is drawn (else scope.table all "0")
+    pir: bool = True  # the PIR sensor switch of a battery camera
+    ai_switch: Dict[str, bool] = field(default_factory=dict)  # GetAiCfg AiDetectType
+    ai_area: Dict[str, bool] = field(default_factory=dict)  # GetAiAlarm scope.area drawn
+    doorbell: bool = False  # GetEvents visitor.support 1
 
 
 @dataclass
@@ -180,10 +186,15 @@ class Device:
         self._snap_cache: Dict[int, bytes] = {}
         self.ability = abilities(profile)
         self.webhooks = Webhooks(profile)  # slot tables, push settings, the POST sender
+        #: commands this firmware lacks beyond the profile's (answered like unknown ones, -9)
+        self.dropped_cmds: Set[str] = set()
         self.channels: List[ChannelState] = []
         for i, spec in enumerate(profile.channels):
             state = ChannelState(online=spec.online, sleeping=spec.sleeping, name=spec.name)
             state.ai = {t: False for t in spec.ai_types}
+            state.ai_switch = {t: True for t in spec.ai_types}
+            state.ai_area = {t: True for t in spec.ai_types}
+            state.doorbell = spec.doorbell
             state.spotlight = {
                 "channel": i,
                 "state": 0,

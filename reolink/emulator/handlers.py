@@ -6,6 +6,7 @@ from typing import Any, Dict, List, Optional
 
 from . import info as _info  # noqa: F401 - registers the static getters
 from . import jpeg, ptz
+from . import setup_cmds as _setup_cmds  # noqa: F401 - registers the detection-setup getters
 from . import webhook_cmds as _webhook_cmds  # noqa: F401 - registers the webhook commands
 from .device import DETAILS, CmdError, Device, Reply, error_entry, json_reply, render
 from .profiles import AI_TYPES
@@ -75,7 +76,7 @@ def _events(dev: Device, ch: int, _p: Dict[str, Any], _r: bool) -> Result:
             "md": {"alarm_state": 1 if _md_on(dev, ch) else 0, "support": 1},
             "visitor": {
                 "alarm_state": 1 if state.visitor else 0,
-                "support": 1 if spec.doorbell else 0,
+                "support": 1 if state.doorbell else 0,
             },
         },
         None,

@@ -286,7 +286,11 @@ def _md_alarm(dev: Device, ch: int, _p: Dict[str, Any], _r: bool) -> Result:
         {
             "MdAlarm": {
                 "channel": ch,
-                "scope": {"cols": 120, "rows": 67, "table": "1" * 8040},
+                "scope": {
+                    "cols": 120,
+                    "rows": 67,
+                    "table": ("1" if dev.channels[ch].motion_area else "0") * 8040,
+                },
                 "useNewSens": 1,
                 "newSens": {
                     "sensDef": 41,

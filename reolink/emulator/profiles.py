@@ -123,6 +123,11 @@ _BASE_CMDS = frozenset(
         "GetMdAlarm",
         "GetAudioAlarmV20",
         "GetPushCfg",
+        # detection setup (reolink.emulator.setup_cmds)
+        "GetAlarm",
+        "GetPirInfo",
+        "GetAiCfg",
+        "GetAiAlarm",
     }
 )
 _NEW_FW_CMDS = _BASE_CMDS | {"GetAiState", "GetEvents"}
@@ -445,6 +450,8 @@ def abilities(profile: Profile) -> Dict[str, Any]:
                 "enc": _leaf(1 if up else 0),
                 "recCfg": _leaf(1 if up else 0),
                 "supportDoorbellLight": _leaf(1 if spec.doorbell else 0),
+                "mdWithPir": _leaf(1 if spec.battery else 0),
+                "supportAiSensitivity": _leaf(1 if ai else 0),
                 "supportWebhook": _leaf(1 if up and profile.webhook_slots else 0),
             }
         )

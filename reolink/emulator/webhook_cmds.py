@@ -56,9 +56,19 @@ def _test_webhook(dev: Device, _ch: int, param: Dict[str, Any], _r: bool) -> Res
 
 @register("GetPushV20")
 def _get_push_v20(dev: Device, ch: int, _p: Dict[str, Any], _r: bool) -> Result:
-    return dev.webhooks.push_value(ch, v20=True), None, None
+    value = dev.webhooks.push_value(ch, v20=True)
+    if dev.channels[ch].doorbell:  # the rows follow the channel's abilities (detection-setup.md)
+        value["Push"]["schedule"]["table"]["VISITOR"] = "1" * 168
+    return value, None, None
 
 
 @register("GetPush")
 def _get_push(dev: Device, ch: int, _p: Dict[str, Any], _r: bool) -> Result:
-    return dev.webhooks.push_value(ch, v20=False), None, None
+    value = dev.webhooks.push_value(ch, v20=False)
+    if dev.profile.schedule_version == 0:
+        # Legacy firmware: one 168-hour table, no rows per event type (detection-setup.md).
+        schedule = value["Push"]["schedule"]
+        rows = schedule["table"].values() if isinstance(schedule["table"], dict) else []
+        hours = [any(row[h] == "1" for row in rows) for h in range(168)]
+        schedule["table"] = "".join("1" if on else "0" for on in hours)
+    return value, None, None

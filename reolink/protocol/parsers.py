@@ -252,7 +252,19 @@ def _channel_ability(index: int, leaves: Obj) -> ChannelAbility:
         snap=True if snap is None else snap,
         battery=bool(_any_ver(leaves, "battery")),
         webhook=bool(_any_ver(leaves, "supportWebhook")),
+        features=_leaf_vers(leaves),
     )
+
+
+def _leaf_vers(leaves: Obj) -> dict[str, int]:
+    """``ver`` of every ``{"permit", "ver"}`` leaf whose ver is a plain number (others skipped)."""
+    vers: dict[str, int] = {}
+    for key, leaf in leaves.items():
+        if isinstance(key, str) and isinstance(leaf, Mapping):
+            ver = leaf.get("ver")
+            if type(ver) is int:
+                vers[key] = ver
+    return vers
 
 
 def parse_ability(reply: Reply) -> Ability:
@@ -367,6 +379,7 @@ def parse_events(reply: Reply, channel: int) -> EventsState:
     md = _obj(value, "md", "GetEvents", required=False)
     visitor = _obj(value, "visitor", "GetEvents", required=False)
     md_supported = _flag(md.get("support"), "GetEvents md.support", default=bool(md))
+    visitor_supported = _flag(visitor.get("support"), "GetEvents visitor.support")
     return EventsState(
         channel=channel,
         motion=md_supported and _flag(md.get("alarm_state"), "GetEvents md.alarm_state"),
@@ -374,6 +387,7 @@ def parse_events(reply: Reply, channel: int) -> EventsState:
         ai=AiState(channel=channel, detected=detected, supported=supported),
         visitor=_flag(visitor.get("alarm_state"), "GetEvents visitor.alarm_state")
         and _flag(visitor.get("support"), "GetEvents visitor.support", default=True),
+        visitor_supported=visitor_supported,
     )
 
 

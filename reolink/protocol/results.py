@@ -113,6 +113,9 @@ class ChannelAbility:
     battery: bool = False
     #: ``supportWebhook``: the device can call a URL on motion/AI (see protocol.webhook).
     webhook: bool = False
+    #: every ``{"permit", "ver"}`` leaf of ``abilityChn[i]`` by key: its ``ver`` (absent key =
+    #: the firmware predates it). Read by the detection-setup checks (``mdWithPir``...).
+    features: Mapping[str, int] = attrs.field(factory=dict, eq=False, repr=False)
 
     @property
     def ptz(self) -> bool:
@@ -169,6 +172,8 @@ class EventsState:
     motion_supported: bool
     ai: AiState
     visitor: bool = False
+    #: ``visitor.support`` is 1: a doorbell button (the ``visitor`` zone attribute).
+    visitor_supported: bool = False
 
 
 @attrs.frozen

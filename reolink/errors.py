@@ -105,7 +105,23 @@ class WrongProtocolError(ConnectError):
 
 
 class TLSError(ConnectError):
-    """The TLS handshake failed: wrong certificate, pinned fingerprint mismatch, bad CA."""
+    """The TLS handshake failed; ``failure`` says which part (a field, so nobody parses text).
+
+    * ``"version"``: no TLS version in common;
+    * ``"cipher"``: no cipher suite in common, or the device's key exchange is too weak;
+    * ``"certificate"``: the certificate failed a ``tls_verify`` check (chain, host name,
+      dates, key strength), or the device sent none;
+    * ``"fingerprint"``: a certificate was received and it is not the pinned one;
+    * ``"handshake"``: any other handshake failure (OpenSSL's reason is in the message).
+
+    A connection closed, reset or timed out during the handshake is a plain ``ConnectError``.
+    """
+
+    FAILURES = ("version", "cipher", "certificate", "fingerprint", "handshake")
+
+    def __init__(self, message: str = "", *, failure: str = "handshake") -> None:
+        super().__init__(message)
+        self.failure = failure
 
 
 class Timeout(TransportError):

@@ -41,6 +41,11 @@ Contract of :meth:`Transport.send`:
 Optional: a transport may have ``local_address() -> Optional[str]``, this host's address on its
 connection to the device (None before the first connection). The driver uses it as the default
 ``push_host`` (the address the device's webhook calls); every transport of ``transports`` has it.
+
+Optional: an HTTPS transport may have ``negotiated_tls() -> Optional[NegotiatedTLS]``, the TLS
+version and cipher of the last connection it made (None before the first one, and over plain
+HTTP). Both real transports of ``transports`` have it; they log a WARNING once per connection
+whose TLS is below 1.2 or whose cipher is not AEAD (see README: HTTPS).
 """
 
 from __future__ import annotations
@@ -52,6 +57,7 @@ import attrs
 __all__ = [
     "DEFAULT_MAX_IMAGE_BYTES",
     "DEFAULT_MAX_JSON_BYTES",
+    "NegotiatedTLS",
     "Request",
     "Response",
     "TLSOptions",
@@ -124,6 +130,44 @@ class TLSOptions:
         if self.ca_file:
             return "verify"
         return "self-signed"
+
+
+#: How ``ssl`` names TLS versions, and how messages show them.
+_VERSION_NAMES = {
+    "SSLv3": "SSL 3.0",
+    "TLSv1": "TLS 1.0",
+    "TLSv1.1": "TLS 1.1",
+    "TLSv1.2": "TLS 1.2",
+    "TLSv1.3": "TLS 1.3",
+}
+
+
+def show_tls_version(version: str) -> str:
+    """``"TLSv1"`` -> ``"TLS 1.0"`` (unknown names unchanged)."""
+    return _VERSION_NAMES.get(version, version)
+
+
+@attrs.frozen
+class NegotiatedTLS:
+    """What one TLS connection to the device agreed on (``transport.negotiated_tls()``)."""
+
+    #: As :meth:`ssl.SSLSocket.version` says it: ``"TLSv1"``, ``"TLSv1.1"``, ... ``"TLSv1.3"``.
+    version: str
+    #: OpenSSL's name of the cipher suite, e.g. ``"ECDHE-RSA-AES128-GCM-SHA256"``.
+    cipher: str
+    #: Secret bits of the cipher.
+    bits: int
+    #: The cipher is an AEAD (AES-GCM, ChaCha20-Poly1305, AES-CCM; every TLS 1.3 suite).
+    aead: bool
+
+    @property
+    def legacy(self) -> bool:
+        """Below TLS 1.2, or a cipher that is not AEAD (CBC): what the WARNING is about."""
+        return self.version not in ("TLSv1.2", "TLSv1.3") or not self.aead
+
+    def __str__(self) -> str:
+        kind = "AEAD" if self.aead else "not AEAD"
+        return f"{show_tls_version(self.version)} with {self.cipher} ({self.bits}-bit, {kind})"
 
 
 class Transport(Protocol):

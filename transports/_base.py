@@ -24,11 +24,11 @@ import http.client
 import logging
 import ssl
 import threading
-from typing import Any, ClassVar, List, Optional, Protocol, Tuple
+from typing import Any, ClassVar, FrozenSet, List, Optional, Protocol, Tuple
 
 from reolink.errors import ConfigError, TransportProtocolError
 from reolink.redact import redact_target
-from reolink.transport import Request, Response, TLSOptions
+from reolink.transport import NegotiatedTLS, Request, Response, TLSOptions
 
 from ._errors import (
     NoReply,
@@ -37,9 +37,17 @@ from ._errors import (
     connect_error,
     lost_reply_error,
     reply_error,
+    tls_failure,
 )
 from ._exchange import exchange
-from ._tls import make_context, parse_fingerprint, speaks_tls
+from ._tls import (
+    aead_ciphers,
+    make_context,
+    negotiated,
+    parse_fingerprint,
+    probe_tls,
+    speaks_tls,
+)
 from ._wire import HeadBuilder, authority, closed_while_idle, normalize_host
 
 __all__ = ["Connection", "ConnectionTransport"]
@@ -94,12 +102,15 @@ class ConnectionTransport:
         self._extra = {"reolink_device": self._where}
         self._context: Optional[ssl.SSLContext] = None
         self._pin: Optional[bytes] = None
+        self._aead: FrozenSet[str] = frozenset()
+        self._negotiated: Optional[NegotiatedTLS] = None
         if scheme == "https":
             # Made now, so that a bad fingerprint or CA file fails at configuration time.
             if self._tls.mode == "pin":
                 assert self._tls.fingerprint is not None  # mode "pin" implies it
                 self._pin = parse_fingerprint(self._tls.fingerprint)
             self._context = make_context(self._tls)
+            self._aead = aead_ciphers(self._context)
         self._heads = HeadBuilder(self._host, port, 443 if scheme == "https" else 80)
         self._idle: List[Connection] = []
         #: Bumped by close(): connections checked out before it are not kept afterwards.
@@ -117,6 +128,14 @@ class ConnectionTransport:
         The address the device can reach us at: the default for a push URL (``push_host``).
         """
         return self._local_address
+
+    def negotiated_tls(self) -> Optional[NegotiatedTLS]:
+        """TLS version and cipher of the last connection made (None before one, or over HTTP).
+
+        For diagnostics (``reolink doctor``); each connection below TLS 1.2 or without an AEAD
+        cipher is also logged once at WARNING.
+        """
+        return self._negotiated
 
     def _new_conn(self, connect_timeout: float) -> Connection:
         """A new, not yet connected connection to the device."""
@@ -210,11 +229,36 @@ class ConnectionTransport:
             conn.connect()
         except self._connect_errors as err:
             conn.close()
-            raise connect_error(err, self._where, request) from err
+            raise self._connect_failure(err, request) from err
         self._remember_local(conn)
+        if self._context is not None:
+            self._note_tls(conn)
         if self._log.isEnabledFor(logging.DEBUG):
             self._log.debug("%s: connected", self._where, extra=self._extra)
         return conn, False, generation
+
+    def _connect_failure(self, err: BaseException, request: Request) -> Exception:
+        """What a failed connect raises; a tls_verify handshake that found no version or
+        cipher in common first asks the device what it offers (a handshake, nothing sent)."""
+        if self._context is None:
+            return connect_error(err, self._where, request)
+        offered = None
+        if self._tls.mode == "verify" and tls_failure(err) in ("version", "cipher"):
+            offered = probe_tls(self._host, self._port, request.connect_timeout)
+        return connect_error(
+            err, self._where, request, tls_mode=self._tls.mode, offered=offered
+        )
+
+    def _note_tls(self, conn: Connection) -> None:
+        """Remember what the handshake agreed on; WARNING when it is below TLS 1.2 + AEAD."""
+        info = negotiated(conn.sock, self._aead)
+        self._negotiated = info
+        if info is not None and info.legacy:
+            self._log.warning(
+                "%s: TLS connection uses %s, below TLS 1.2 with an AEAD cipher (what the device "
+                "offers; accepted in %s mode, see README: HTTPS)",
+                self._where, info, self._tls.mode, extra=self._extra,
+            )
 
     def _remember_local(self, conn: Connection) -> None:
         try:

@@ -85,9 +85,22 @@ class ConnectError(TransportError):
     """No connection could be made (refused, unreachable, name not resolved, connect timeout).
 
     The request never reached the device, so it is always safe to retry.
+    ``in_tls_handshake`` is True when the TCP connection was made and the device then closed
+    or reset it, or let it time out, during the TLS handshake (before any certificate came).
     """
 
     request_sent = False
+    in_tls_handshake: bool = False
+
+    def __init__(
+        self,
+        message: str = "",
+        *,
+        request_sent: Optional[bool] = None,
+        in_tls_handshake: bool = False,
+    ) -> None:
+        super().__init__(message, request_sent=request_sent)
+        self.in_tls_handshake = in_tls_handshake
 
 
 class WrongProtocolError(ConnectError):

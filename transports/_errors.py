@@ -190,7 +190,8 @@ def connect_error(
         if kind == "timeout" and "handshake" in str(timeout).lower():
             return ConnectError(
                 f"{where}: TLS handshake timed out after {request.connect_timeout} s (the port "
-                "accepted the connection; the handshake got no answer)"
+                "accepted the connection; the handshake got no answer)",
+                in_tls_handshake=True,
             )
         return ConnectError(f"{where}: connect timed out after {request.connect_timeout} s")
     if tls_mode is not None and kind in ("closed", "reset"):
@@ -198,7 +199,8 @@ def connect_error(
         return ConnectError(
             f"{where}: connection {how} by the device during the TLS handshake (before any "
             "certificate came; nothing else was sent): check that the port is the device's "
-            "HTTPS port and that HTTPS is enabled on it"
+            "HTTPS port and that HTTPS is enabled on it",
+            in_tls_handshake=True,
         )
     return ConnectError(f"{where}: connection failed: {_reason(err)}")
 

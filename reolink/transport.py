@@ -19,11 +19,17 @@ reply is lost is never sent again: it fails with a ``TransportError`` whose ``re
 True and whose message says the device may have executed it. ``request_sent`` is False only
 when the request provably never left (``ConnectError``, ``TLSError``, a failed first write).
 
-Inside a real transport the rule has one use: a kept-alive connection the device closed just as
-we reused it. When the first write fails, the request is sent on a fresh connection; when the
-request left and the connection ended before any byte of a reply, it is sent on a fresh
-connection only if it is repeatable. Never more than once, and never after any byte of a
-reply arrived.
+Inside a real transport the rule has two uses:
+
+* a request that is not repeatable is always sent on a new connection, never on a kept-alive
+  one: a device may close a kept-alive connection just as it is reused (some close after every
+  reply without saying ``Connection: close``), and the request would then fail with "may have
+  executed" although it never arrived. On a new connection a lost reply really may mean it ran.
+  Commands are rare; polls (repeatable) keep their keep-alive;
+* a kept-alive connection the device closed just as we reused it (so, a repeatable request):
+  when the first write fails, or the request left and the connection ended before any byte of
+  a reply, the request is sent on a fresh connection. Never more than once, and never after
+  any byte of a reply arrived.
 
 Contract of :meth:`Transport.send`:
 

@@ -5,17 +5,12 @@ or http.client's connection classes, with the shared SSL context and pin check o
 :mod:`transports._tls`); the exchange on it is :func:`transports._exchange.exchange`, and
 errors are translated by :mod:`transports._errors`.
 
-Keep-alive: up to ``pool_maxsize`` idle connections are kept. Before reusing one we look
-whether the device closed it while it was idle (the socket is then readable) and open a fresh
-one. The device may still close it in the very moment we reuse it. What happens then is the
-request-safety rule of :mod:`reolink.transport`:
-
-* the first write failed: nothing left, the request is sent again on a fresh connection;
-* the request left and the connection ended before any byte of a reply: sent again on a fresh
-  connection only when ``request.repeatable`` (a read-only batch); otherwise the error says the
-  device may have executed it (``request_sent`` True), and nothing is sent again.
-
-A request is sent at most twice, and a second time only in those two cases.
+Keep-alive: up to ``pool_maxsize`` idle connections are kept, for repeatable requests (polls).
+Before reusing one we look whether the device closed it while it was idle (the socket is then
+readable) and open a fresh one. The device may still close it in the very moment we reuse it.
+What happens then, and why a request that is not repeatable always gets a new connection, is
+the request-safety rule of :mod:`reolink.transport` (stated there only); :meth:`_failure` and
+:meth:`_checkout` apply it.
 """
 
 from __future__ import annotations
@@ -214,7 +209,19 @@ class ConnectionTransport:
         return speaks_tls(self._host, self._port, request.connect_timeout)
 
     def _checkout(self, request: Request, fresh: bool) -> Tuple[Connection, bool, int]:
-        """(an idle connection still open, or a new one; whether it is reused; generation)."""
+        """(an idle connection still open, or a new one; whether it is reused; generation).
+
+        A request that is not repeatable always gets a new connection (the request-safety
+        rule: a kept-alive one could be closed under it); the idle ones are closed first, so
+        the device never holds more connections from us than before.
+        """
+        if not request.repeatable:
+            with self._lock:
+                generation = self._generation
+                idle, self._idle = self._idle, []
+            for conn in idle:
+                conn.close()
+            return self._connect(request, generation)
         with self._lock:
             generation = self._generation
             conn = self._idle.pop() if self._idle and not fresh else None
@@ -224,6 +231,9 @@ class ConnectionTransport:
             conn.close()
             with self._lock:
                 conn = self._idle.pop() if self._idle else None
+        return self._connect(request, generation)
+
+    def _connect(self, request: Request, generation: int) -> Tuple[Connection, bool, int]:
         conn = self._new_conn(request.connect_timeout)
         try:
             conn.connect()

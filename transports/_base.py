@@ -219,8 +219,8 @@ class ConnectionTransport:
             with self._lock:
                 generation = self._generation
                 idle, self._idle = self._idle, []
-            for conn in idle:
-                conn.close()
+            for stale in idle:
+                stale.close()
             return self._connect(request, generation)
         with self._lock:
             generation = self._generation

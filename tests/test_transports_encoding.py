@@ -10,6 +10,7 @@ trailing bytes that are neither a member nor padding are still an error.
 from __future__ import annotations
 
 import gzip
+import io
 import socket
 import threading
 import zlib
@@ -86,6 +87,29 @@ def test_multi_member_and_padded_gzip_decode_like_the_gzip_module(
     body = GZIP_CASES[case]
     assert gzip.decompress(body) == PAYLOAD  # the reference reads it so
     assert fetch(kind, serve(reply(b"gzip", body))) == PAYLOAD
+
+
+def urllib3_reads(coding: bytes, body: bytes) -> bytes:
+    """What urllib3's own response decoding makes of ``body`` (the other reference)."""
+    urllib3_response = pytest.importorskip("urllib3.response")
+    response = urllib3_response.HTTPResponse(
+        body=io.BytesIO(body), headers={"content-encoding": coding.decode()},
+        preload_content=False, decode_content=True,
+    )
+    return bytes(response.read())
+
+
+@pytest.mark.parametrize(
+    ("coding", "body"),
+    [(b"gzip", GZIP_CASES[name]) for name in sorted(GZIP_CASES)]
+    + [(coding, PAYLOAD) for coding in (b"none", b"UTF-8", b"binary")],
+    ids=[*sorted(GZIP_CASES), "none", "UTF-8", "binary"],
+)
+@pytest.mark.parametrize("kind", KINDS)
+def test_reads_what_urllib3_reads(
+    serve: Callable[[bytes], RawServer], kind: str, coding: bytes, body: bytes
+) -> None:
+    assert fetch(kind, serve(reply(coding, body))) == urllib3_reads(coding, body) == PAYLOAD
 
 
 @pytest.mark.parametrize("kind", KINDS)

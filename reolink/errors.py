@@ -127,14 +127,20 @@ class TLSError(ConnectError):
     * ``"fingerprint"``: a certificate was received and it is not the pinned one;
     * ``"handshake"``: any other handshake failure (OpenSSL's reason is in the message).
 
-    A connection closed, reset or timed out during the handshake is a plain ``ConnectError``.
+    ``pin_would_connect`` is True when a ``tls_verify`` handshake failed on the version or the
+    cipher and the device completes one with what ``tls_fingerprint`` accepts: pinning its
+    certificate is the way out. A connection closed, reset or timed out during the handshake is
+    a plain ``ConnectError``.
     """
 
     FAILURES = ("version", "cipher", "certificate", "fingerprint", "handshake")
 
-    def __init__(self, message: str = "", *, failure: str = "handshake") -> None:
+    def __init__(
+        self, message: str = "", *, failure: str = "handshake", pin_would_connect: bool = False
+    ) -> None:
         super().__init__(message)
         self.failure = failure
+        self.pin_would_connect = pin_would_connect
 
 
 class Timeout(TransportError):

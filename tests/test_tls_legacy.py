@@ -143,6 +143,7 @@ def test_tls_verify_stays_strict_and_names_what_failed(
     assert legacy.requests == []
     expected = VERIFY_FAILURE[legacy.name]
     assert info.value.failure == expected
+    assert info.value.pin_would_connect is True
     message = str(info.value)
     assert "mismatch" not in message
     # What the device offers (learned by a second handshake that sends nothing) is named, and

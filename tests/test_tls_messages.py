@@ -19,7 +19,7 @@ import pytest
 import trustme
 from conftest import run_cli
 from rawserver import RawServer
-from tlsservers import LEGACY, LegacyServer, Unbuildable, build, server_context
+from tlsservers import LEGACY, OUTSIDE_DEFAULT, LegacyServer, Unbuildable, build, server_context
 
 from reolink.cli.hints import Target, explain_error, explain_offline
 from reolink.emulator import Emulator
@@ -117,7 +117,7 @@ def test_a_handshake_the_device_ends_is_a_connect_error_never_the_pin(
         "stall": "TLS handshake timed out after 0.5 s",
     }[ender.how]
     assert expected in message
-    line = explain_error(err, "get_motion", Target("127.0.0.1", 443, "https", True, "pin"))
+    line = explain_error(err, "get_motion", Target("127.0.0.1", 443, "https", True))
     assert "--tls-fingerprint" not in line and "certificate changed" not in line
     assert "HTTPS port" in line
     assert "--tls-fingerprint" not in explain_offline(message)
@@ -130,7 +130,7 @@ def test_a_wrong_pin_is_blamed_when_a_certificate_came(
     err = failure(kind, modern.port, TLSOptions(fingerprint="ab" * 32))
     assert isinstance(err, TLSError) and err.failure == "fingerprint"
     assert "certificate fingerprint mismatch" in str(err) and "update tls_fingerprint" in str(err)
-    line = explain_error(err, "get_motion", Target("127.0.0.1", 443, "https", True, "pin"))
+    line = explain_error(err, "get_motion", Target("127.0.0.1", 443, "https", True))
     assert "--tls-fingerprint" in line
     assert "--tls-fingerprint" in explain_offline(str(err))
 
@@ -146,7 +146,7 @@ def test_tls_verify_names_the_certificate_check_that_failed(
     assert isinstance(err, TLSError) and err.failure == "certificate"
     assert "unable to get local issuer certificate" in str(err)
     assert "does not chain to a CA of the tls_verify bundle" in str(err)
-    line = explain_error(err, "get_motion", Target("127.0.0.1", 443, "https", True, "verify"))
+    line = explain_error(err, "get_motion", Target("127.0.0.1", 443, "https", True))
     assert "--tls-verify" in line and "certificate changed" not in line
 
 
@@ -165,14 +165,36 @@ def test_tls_verify_names_a_host_mismatch(
     assert "mismatch" in str(err) and "not issued for the host name or IP" in str(err)
 
 
-def test_hints_follow_the_failure_field_not_the_words() -> None:
-    target = Target("10.0.0.9", 443, "https", True, "verify")
-    no_pin = Target("10.0.0.9", 443, "https", False, "self-signed")
-    version = TLSError("10.0.0.9:443: something", failure="version")
-    assert "--tls-fingerprint instead" in explain_error(version, "x", target)
-    assert "update its firmware" in explain_error(version, "x", no_pin)
-    cipher = TLSError("10.0.0.9:443: something", failure="cipher")
-    assert "--tls-fingerprint instead" in explain_error(cipher, "x", target)
+@pytest.mark.parametrize("kind", KINDS)
+def test_a_device_outside_every_mode_is_named_and_no_pin_is_suggested(
+    cert: trustme.LeafCert, ca_file: str, tmp_path_factory: pytest.TempPathFactory, kind: str
+) -> None:
+    try:
+        server = build(OUTSIDE_DEFAULT, cert, str(tmp_path_factory.mktemp("old")))
+    except Unbuildable as err:
+        pytest.skip(f"Camellia-only: {err}")
+    try:
+        modes = (TLSOptions(), TLSOptions(fingerprint=pin_of(cert)), TLSOptions(ca_file=ca_file))
+        for tls in modes:
+            err = failure(kind, server.port, tls)
+            assert isinstance(err, TLSError) and err.failure == "cipher", err
+            assert err.pin_would_connect is False
+            assert "no cipher suite in common" in str(err) and "CAMELLIA" in str(err)
+            assert "update the device's firmware" in str(err)
+            line = explain_error(err, "get_motion", Target("127.0.0.1", 443, "https", True))
+            assert "Update the device's firmware" in line and "--tls-fingerprint" not in line
+        assert server.requests == []
+    finally:
+        server.close()
+
+
+def test_hints_follow_the_fields_not_the_words() -> None:
+    target = Target("10.0.0.9", 443, "https", True)
+    for failure in ("version", "cipher"):
+        way_out = TLSError("10.0.0.9:443: something", failure=failure, pin_would_connect=True)
+        assert "--tls-fingerprint instead" in explain_error(way_out, "x", target)
+        too_old = TLSError("10.0.0.9:443: something", failure=failure)
+        assert "Update the device's firmware" in explain_error(too_old, "x", target)
     # A message that happens to contain "fingerprint" does not make a handshake failure the
     # pin's fault.
     other = TLSError("10.0.0.9:443: fingerprint reader says no", failure="handshake")

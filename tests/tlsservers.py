@@ -46,6 +46,8 @@ LEGACY = {
     "tls1.0-only": Suite("DEFAULT", ssl.TLSVersion.TLSv1, ssl.TLSVersion.TLSv1),
     "tls1.1-only": Suite("DEFAULT", ssl.TLSVersion.TLSv1_1, ssl.TLSVersion.TLSv1_1),
 }
+#: Outside what the driver accepts in any mode: only Camellia suites (not in OpenSSL's DEFAULT).
+OUTSIDE_DEFAULT = Suite("CAMELLIA128-SHA:CAMELLIA256-SHA")
 #: A modern setup (TLS 1.2, ECDHE with AES-GCM): what Python's default client context accepts.
 MODERN = Suite("ECDHE-RSA-AES128-GCM-SHA256")
 

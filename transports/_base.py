@@ -42,6 +42,7 @@ from ._tls import (
     parse_fingerprint,
     probe_tls,
     speaks_tls,
+    widest_context,
 )
 from ._wire import HeadBuilder, authority, closed_while_idle, normalize_host
 
@@ -248,15 +249,23 @@ class ConnectionTransport:
         return conn, False, generation
 
     def _connect_failure(self, err: BaseException, request: Request) -> Exception:
-        """What a failed connect raises; a tls_verify handshake that found no version or
-        cipher in common first asks the device what it offers (a handshake, nothing sent)."""
+        """What a failed connect raises. A handshake that found no TLS version or cipher in
+        common first asks the device what it offers (handshakes only, nothing sent): under
+        ``tls_verify`` with what ``tls_fingerprint`` accepts, else with every suite there is."""
         if self._context is None:
             return connect_error(err, self._where, request)
         offered = None
-        if self._tls.mode == "verify" and tls_failure(err) in ("version", "cipher"):
-            offered = probe_tls(self._host, self._port, request.connect_timeout)
+        pin_would_connect = False
+        if tls_failure(err) in ("version", "cipher"):
+            timeout = request.connect_timeout
+            if self._tls.mode == "verify":
+                offered = probe_tls(self._host, self._port, timeout, make_context(TLSOptions()))
+                pin_would_connect = offered is not None
+            if offered is None:
+                offered = probe_tls(self._host, self._port, timeout, widest_context())
         return connect_error(
-            err, self._where, request, tls_mode=self._tls.mode, offered=offered
+            err, self._where, request, tls_mode=self._tls.mode, offered=offered,
+            pin_would_connect=pin_would_connect,
         )
 
     def _note_tls(self, conn: Connection) -> None:

@@ -163,12 +163,14 @@ def connect_error(
     *,
     tls_mode: Optional[str] = None,
     offered: Optional[NegotiatedTLS] = None,
+    pin_would_connect: bool = False,
 ) -> TransportError:
     """What a failure while connecting (TCP, TLS handshake, pin check) becomes.
 
     ``tls_mode`` (``"self-signed"``, ``"pin"``, ``"verify"``; None over plain HTTP) picks the
-    next step the message gives; ``offered`` is what the device negotiates with the widest
-    context (asked after a ``tls_verify`` handshake found no version or cipher in common).
+    next step the message gives; ``offered`` is what the device negotiates when asked again
+    after a handshake found no version or cipher in common, and ``pin_would_connect`` says
+    that was with what ``tls_fingerprint`` accepts, after a ``tls_verify`` handshake failed.
     Nothing of the request was sent: every error returned has ``request_sent`` False. A pin is
     blamed only when a certificate was received and it did not match.
     """
@@ -180,7 +182,9 @@ def connect_error(
             expected="http",
         )
     if kind in ("fingerprint", "certificate", "version", "cipher", "handshake"):
-        return _tls_error(err, kind, where, tls_mode or "self-signed", offered)
+        return _tls_error(
+            err, kind, where, tls_mode or "self-signed", offered, pin_would_connect
+        )
     if find(err, socket.gaierror) is not None:
         return ConnectError(f"{where}: host name could not be resolved ({_reason(err)})")
     if find(err, ConnectionRefusedError) is not None:
@@ -206,7 +210,12 @@ def connect_error(
 
 
 def _tls_error(
-    err: BaseException, kind: str, where: str, mode: str, offered: Optional[NegotiatedTLS]
+    err: BaseException,
+    kind: str,
+    where: str,
+    mode: str,
+    offered: Optional[NegotiatedTLS],
+    pin_would_connect: bool,
 ) -> TLSError:
     """The TLSError of a handshake that failed on ``kind`` (see :func:`tls_failure`)."""
     if kind == "fingerprint":
@@ -231,22 +240,23 @@ def _tls_error(
         )
     else:
         what = "no cipher suite in common"
-    if mode == "verify":
-        device = (
-            f"the device offers {show_tls_version(offered.version)} with {offered.cipher}"
-            if offered is not None
-            else "the device refused what was offered"
-        )
+    device = (
+        f"the device offers {show_tls_version(offered.version)} with {offered.cipher}"
+        if offered is not None
+        else "the device completes no handshake this OpenSSL can make"
+    )
+    if pin_would_connect:
         return TLSError(
-            f"{where}: TLS handshake failed: {what} ({reason}): {device}, and tls_verify accepts "
-            f"{ACCEPTS['verify']} only. To talk to this device, pin its certificate with "
-            f"tls_fingerprint instead (accepts {ACCEPTS['pin']}; README: HTTPS)",
+            f"{where}: TLS handshake failed: {what} ({reason}): {device}; tls_verify accepts "
+            f"{ACCEPTS['verify']} only: pin the device's certificate with tls_fingerprint "
+            "instead (README: HTTPS)",
             failure=kind,
+            pin_would_connect=True,
         )
     return TLSError(
-        f"{where}: TLS handshake failed: {what} ({reason}): the device offers nothing of "
-        f"{ACCEPTS[mode]}, which is all it accepts; its firmware is older than any this driver "
-        "can talk to: update it, or use protocol http if HTTP is enabled on it",
+        f"{where}: TLS handshake failed: {what} ({reason}): {device}, outside what this driver "
+        f"accepts ({ACCEPTS['pin']}): update the device's firmware, or use protocol http if "
+        "HTTP is enabled on it",
         failure=kind,
     )
 

@@ -43,6 +43,7 @@ __all__ = [
     "speaks_tls",
     "validate_ca_file",
     "verify_pin",
+    "widest_context",
 ]
 
 #: The cipher list of the no-pin and pin modes (Home Assistant's for Reolink cameras).
@@ -179,13 +180,21 @@ def negotiated(sock: object, aead: FrozenSet[str]) -> Optional[NegotiatedTLS]:
     return NegotiatedTLS(version=name_version, cipher=name, bits=int(bits or 0), aead=is_aead)
 
 
-def probe_tls(host: str, port: int, timeout: float) -> Optional[NegotiatedTLS]:
-    """What ``host:port`` negotiates with the widest context there is (None: no handshake).
-
-    Asked after a ``tls_verify`` handshake failed on the version or the cipher, so that the
-    error can name what the device offers. Nothing but the handshake is sent.
-    """
+def widest_context() -> ssl.SSLContext:
+    """A client context that accepts every version and suite this OpenSSL can do (probes only)."""
     context = make_context(TLSOptions())
+    context.set_ciphers("ALL:@SECLEVEL=0")
+    return context
+
+
+def probe_tls(
+    host: str, port: int, timeout: float, context: ssl.SSLContext
+) -> Optional[NegotiatedTLS]:
+    """What ``host:port`` negotiates with ``context`` (None: no handshake).
+
+    Asked after a handshake failed on the version or the cipher, so that the error can name
+    what the device offers. Nothing but the handshake is sent.
+    """
     try:
         with socket.create_connection((host, port), timeout=timeout) as sock, \
                 context.wrap_socket(sock) as tls:

@@ -125,7 +125,6 @@ def target_of(args: argparse.Namespace) -> Target:
         port=port,
         protocol=protocol,
         pinned=bool(args.tls_fingerprint or args.tls_verify),
-        tls_mode="verify" if args.tls_verify else "pin" if args.tls_fingerprint else "self-signed",
     )
 
 

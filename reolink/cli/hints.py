@@ -75,14 +75,11 @@ CERTIFICATE_HINT = (
     "pinning)."
 )
 VERIFY_TOO_STRICT_HINT = (
-    "--tls-verify accepts TLS 1.2 or newer with modern suites only, and this device offers "
-    "older TLS (named above): pin its certificate with --tls-fingerprint instead, which accepts "
-    "TLS 1.0 and newer with the suites older firmware uses (README: HTTPS and certificate "
-    "pinning)."
+    "Pin the certificate with --tls-fingerprint instead of --tls-verify: it accepts the older "
+    "TLS this device offers (README: HTTPS and certificate pinning)."
 )
 FIRMWARE_TOO_OLD_HINT = (
-    "The device offers no TLS version or cipher this driver accepts (TLS 1.0 to 1.3, OpenSSL's "
-    "DEFAULT suites): update its firmware, or use --protocol http if HTTP is enabled on it."
+    "Update the device's firmware, or use --protocol http if HTTP is enabled on it."
 )
 HANDSHAKE_CLOSED_HINT = (
     "The device ended the TLS handshake before sending a certificate: check that --port is the "
@@ -150,8 +147,6 @@ class Target(NamedTuple):
     protocol: str
     #: --tls-fingerprint or --tls-verify was given.
     pinned: bool = False
-    #: "verify" (--tls-verify), "pin" (--tls-fingerprint), "self-signed" (neither).
-    tls_mode: str = "self-signed"
 
 
 def _chain(error: BaseException) -> Iterator[BaseException]:
@@ -203,7 +198,7 @@ def _transport_hint(error: TransportError, target: Optional[Target]) -> str:
         # The transport already named the cause; say the command-line way to fix it.
         return USE_HTTP_HINT if error.expected == "http" else USE_HTTPS_HINT
     if isinstance(error, TLSError):
-        return _tls_hint(error, target)
+        return _tls_hint(error)
     if isinstance(error, ConnectError) and error.in_tls_handshake:
         return HANDSHAKE_CLOSED_HINT
     if isinstance(error, Timeout):
@@ -225,7 +220,7 @@ def _transport_hint(error: TransportError, target: Optional[Target]) -> str:
     return "The connection broke: check the network and --port."
 
 
-def _tls_hint(error: TLSError, target: Optional[Target]) -> str:
+def _tls_hint(error: TLSError) -> str:
     """The next step for a failed TLS handshake, by the part that failed (``error.failure``)."""
     if speaks_plain_http(error):
         return PLAIN_HTTP_HINT
@@ -235,8 +230,7 @@ def _tls_hint(error: TLSError, target: Optional[Target]) -> str:
     if failure == "certificate":
         return CERTIFICATE_HINT
     if failure in ("version", "cipher"):
-        verify = target is not None and target.tls_mode == "verify"
-        return VERIFY_TOO_STRICT_HINT if verify else FIRMWARE_TOO_OLD_HINT
+        return VERIFY_TOO_STRICT_HINT if error.pin_would_connect else FIRMWARE_TOO_OLD_HINT
     return HANDSHAKE_HINT
 
 

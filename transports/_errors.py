@@ -167,10 +167,11 @@ def connect_error(
 ) -> TransportError:
     """What a failure while connecting (TCP, TLS handshake, pin check) becomes.
 
-    ``tls_mode`` (``"self-signed"``, ``"pin"``, ``"verify"``; None over plain HTTP) picks the
-    next step the message gives; ``offered`` is what the device negotiates when asked again
-    after a handshake found no version or cipher in common, and ``pin_would_connect`` says
-    that was with what ``tls_fingerprint`` accepts, after a ``tls_verify`` handshake failed.
+    ``tls_mode`` (``"self-signed"``, ``"pin"``, ``"verify"``; None over plain HTTP): a
+    connection ended during a TLS handshake is said to be so. ``offered`` is what the device
+    negotiates when asked again after a handshake found no version or cipher in common, and
+    ``pin_would_connect`` says that was with what ``tls_fingerprint`` accepts, after a
+    ``tls_verify`` handshake failed.
     Nothing of the request was sent: every error returned has ``request_sent`` False. A pin is
     blamed only when a certificate was received and it did not match.
     """
@@ -182,9 +183,7 @@ def connect_error(
             expected="http",
         )
     if kind in ("fingerprint", "certificate", "version", "cipher", "handshake"):
-        return _tls_error(
-            err, kind, where, tls_mode or "self-signed", offered, pin_would_connect
-        )
+        return _tls_error(err, kind, where, offered, pin_would_connect)
     if find(err, socket.gaierror) is not None:
         return ConnectError(f"{where}: host name could not be resolved ({_reason(err)})")
     if find(err, ConnectionRefusedError) is not None:
@@ -213,7 +212,6 @@ def _tls_error(
     err: BaseException,
     kind: str,
     where: str,
-    mode: str,
     offered: Optional[NegotiatedTLS],
     pin_would_connect: bool,
 ) -> TLSError:

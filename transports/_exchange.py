@@ -293,7 +293,8 @@ def _undo(coding: str, body: bytes, max_body: int, deadline: float, where: str) 
             while not decoder.eof and offset < len(view):
                 step = view[offset:offset + _DECODE_STEP]
                 offset += len(step)
-                piece = decoder.decompress(decoder.unconsumed_tail + step, max_body + 1 - total)
+                # At most one byte over the cap: then it raises, so no input is left unread.
+                piece = decoder.decompress(step, max_body + 1 - total)
                 total += len(piece)
                 out.append(piece)
                 if total > max_body:

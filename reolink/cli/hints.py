@@ -70,9 +70,9 @@ PIN_HINT = (
     "(README: HTTPS and certificate pinning)."
 )
 CERTIFICATE_HINT = (
-    "The certificate failed the --tls-verify check named above: give the CA bundle that signed "
-    "it, or pin the certificate with --tls-fingerprint instead (README: HTTPS and certificate "
-    "pinning)."
+    "The certificate failed the check named above: with --tls-verify, give the CA bundle that "
+    "signed it, or pin the certificate with --tls-fingerprint instead (README: HTTPS and "
+    "certificate pinning)."
 )
 VERIFY_TOO_STRICT_HINT = (
     "Pin the certificate with --tls-fingerprint instead of --tls-verify: it accepts the older "
@@ -224,7 +224,7 @@ def _tls_hint(error: TLSError) -> str:
     """The next step for a failed TLS handshake, by the part that failed (``error.failure``)."""
     if speaks_plain_http(error):
         return PLAIN_HTTP_HINT
-    failure = getattr(error, "failure", "handshake")
+    failure = error.failure
     if failure == "fingerprint":
         return PIN_HINT
     if failure == "certificate":

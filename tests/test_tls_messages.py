@@ -105,7 +105,7 @@ def test_a_handshake_the_device_ends_is_a_connect_error_never_the_pin(
     ender: HandshakeEnder, cert: trustme.LeafCert, kind: str
 ) -> None:
     # With the right pin: no certificate ever came, so the pin cannot be blamed.
-    err = failure(kind, ender.server.port, TLSOptions(fingerprint=pin_of(cert)), 0.5)
+    err = failure(kind, ender.server.port, TLSOptions(fingerprint=pin_of(cert)), 0.3)
     assert len(ender.hellos) == 1 and ender.hellos[0][:1] == b"\x16"  # a ClientHello came
     assert type(err) is ConnectError and err.request_sent is False
     assert err.in_tls_handshake is True
@@ -114,7 +114,7 @@ def test_a_handshake_the_device_ends_is_a_connect_error_never_the_pin(
     expected = {
         "close": "connection closed by the device during the TLS handshake",
         "reset": "connection reset by the device during the TLS handshake",
-        "stall": "TLS handshake timed out after 0.5 s",
+        "stall": "TLS handshake timed out after 0.3 s",
     }[ender.how]
     assert expected in message
     line = explain_error(err, "get_motion", Target("127.0.0.1", 443, "https", True))

@@ -159,7 +159,7 @@ def test_the_deadline_holds_for_a_dripped_multi_member_body(
     server = RawServer(drip)
     try:
         with pytest.raises(Timeout):
-            fetch(kind, server, read_timeout=0.4, connect_timeout=0.4)
+            fetch(kind, server, read_timeout=0.2, connect_timeout=0.2)
     finally:
         server.close()
 

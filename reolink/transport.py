@@ -68,6 +68,7 @@ __all__ = [
     "Response",
     "TLSOptions",
     "Transport",
+    "show_tls_version",
 ]
 
 #: Largest JSON reply accepted. A 64-channel NVR batch answer is well under 200 KiB.

@@ -5,14 +5,18 @@ ECDHE key exchange), AES-GCM with RSA key exchange only, DHE with a 1024-bit gro
 only, TLS 1.1 only. Without a pin and with the right ``tls_fingerprint`` every one of them
 connects, and a WARNING names the version and cipher once per connection; ``tls_verify`` stays
 strict and says which part of the handshake failed (version or cipher) and what the device
-offers. Each setup is skipped only where the local OpenSSL cannot build that server.
+offers. Each setup is skipped only where the local OpenSSL cannot build that server. A TLS 1.0
+AES128-SHA server made by ``openssl s_server`` (OpenSSL's own server, not Python's) checks the
+same.
 """
 
 from __future__ import annotations
 
 import hashlib
 import logging
+import shutil
 import ssl
+import subprocess
 from typing import Iterator, List, Optional
 
 import pytest
@@ -199,3 +203,66 @@ def test_the_warning_comes_once_per_connection(
         warnings = tls_warnings(caplog)
         assert len(warnings) == 2
         assert "TLS 1.0" in warnings[0] and "below TLS 1.2" in warnings[0]
+
+
+# --- the same through OpenSSL's own server (openssl s_server), not Python's --------------------
+
+
+@pytest.fixture(scope="module")
+def s_server(
+    rsa_cert: trustme.LeafCert, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[int]:
+    """``openssl s_server`` serving only TLS 1.0 with AES128-SHA (RSA key exchange, CBC)."""
+    openssl = shutil.which("openssl")
+    if openssl is None:
+        pytest.skip("the openssl command is not on PATH (the s_server cross-check needs it)")
+    folder = tmp_path_factory.mktemp("s_server")
+    rsa_cert.cert_chain_pems[0].write_to_path(str(folder / "cert.pem"))
+    rsa_cert.private_key_pem.write_to_path(str(folder / "key.pem"))
+    process = subprocess.Popen(
+        [openssl, "s_server", "-accept", "127.0.0.1:0", "-cert", str(folder / "cert.pem"),
+         "-key", str(folder / "key.pem"), "-tls1", "-cipher", "AES128-SHA:@SECLEVEL=0", "-www"],
+        stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+    try:
+        port = 0
+        assert process.stdout is not None
+        for line in process.stdout:  # ends when s_server exits (it could not build the server)
+            if line.startswith("ACCEPT"):
+                port = int(line.rsplit(":", 1)[1])
+                break
+        if not port:
+            process.wait(5)
+            assert process.stderr is not None
+            reason = process.stderr.read().strip()
+            pytest.skip(f"the local openssl cannot serve TLS 1.0 with AES128-SHA: {reason}")
+        yield port
+    finally:
+        process.terminate()
+        process.communicate(timeout=5)
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_openssl_s_server_tls_1_0_no_pin_pin_and_verify(
+    s_server: int, rsa_cert: trustme.LeafCert, ca_file: str, kind: str,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.WARNING)
+    for tls in (TLSOptions(), TLSOptions(fingerprint=fingerprint(rsa_cert))):
+        transport = make(kind, s_server, tls)
+        try:
+            reply = transport.send(Request("GET", "/"))
+            negotiated = transport.negotiated_tls()  # type: ignore[attr-defined]
+        finally:
+            transport.close()
+        assert reply.status == 200 and b"s_server" in reply.body  # its -www status page
+        assert negotiated == NegotiatedTLS("TLSv1", "AES128-SHA", 128, False)
+    assert len(tls_warnings(caplog)) == 2  # one per connection
+    transport = make(kind, s_server, TLSOptions(ca_file=ca_file))
+    try:
+        with pytest.raises(TLSError) as info:
+            transport.send(Request("GET", "/"))
+    finally:
+        transport.close()
+    assert info.value.failure == "version" and info.value.pin_would_connect is True
+    assert "TLS 1.0 with AES128-SHA" in str(info.value)

@@ -42,7 +42,8 @@ Contract of :meth:`Transport.send`:
   more is cut off with ``ResponseTooLarge`` and the connection is discarded, never buffered
   whole;
 * no retries beyond the rule above (the driver's retry policy decides the rest);
-* connections are kept alive and reused between requests to the same device.
+* connections are kept alive and reused between repeatable requests to the same device (a
+  request that is not repeatable gets a new one: the rule above).
 
 Optional: a transport may have ``local_address() -> Optional[str]``, this host's address on its
 connection to the device (None before the first connection). The driver uses it as the default

@@ -148,6 +148,8 @@ def test_tls_verify_names_the_certificate_check_that_failed(
     assert "does not chain to a CA of the tls_verify bundle" in str(err)
     line = explain_error(err, "get_motion", Target("127.0.0.1", 443, "https", True))
     assert "--tls-verify" in line and "certificate changed" not in line
+    offline = explain_offline(str(err))
+    assert "--tls-verify" in offline and "certificate changed" not in offline
 
 
 @pytest.mark.parametrize("kind", KINDS)

@@ -97,9 +97,22 @@ class ConnectError(TransportError):
     """No connection could be made (refused, unreachable, name not resolved, connect timeout).
 
     The request never reached the device, so it is always safe to retry.
+    ``in_tls_handshake`` is True when the TCP connection was made and the device then closed
+    or reset it, or let it time out, during the TLS handshake (before any certificate came).
     """
 
     request_sent = False
+    in_tls_handshake: bool = False
+
+    def __init__(
+        self,
+        message: str = "",
+        *,
+        request_sent: Optional[bool] = None,
+        in_tls_handshake: bool = False,
+    ) -> None:
+        super().__init__(message, request_sent=request_sent)
+        self.in_tls_handshake = in_tls_handshake
 
 
 class WrongProtocolError(ConnectError):
@@ -117,7 +130,29 @@ class WrongProtocolError(ConnectError):
 
 
 class TLSError(ConnectError):
-    """The TLS handshake failed: wrong certificate, pinned fingerprint mismatch, bad CA."""
+    """The TLS handshake failed; ``failure`` says which part (a field, so nobody parses text).
+
+    * ``"version"``: no TLS version in common;
+    * ``"cipher"``: no cipher suite in common, or the device's key exchange is too weak;
+    * ``"certificate"``: the certificate failed a ``tls_verify`` check (chain, host name,
+      dates, key strength), or the device sent none;
+    * ``"fingerprint"``: a certificate was received and it is not the pinned one;
+    * ``"handshake"``: any other handshake failure (OpenSSL's reason is in the message).
+
+    ``pin_would_connect`` is True when a ``tls_verify`` handshake failed on the version or the
+    cipher and the device completes one with what ``tls_fingerprint`` accepts: pinning its
+    certificate is the way out. A connection closed, reset or timed out during the handshake is
+    a plain ``ConnectError``.
+    """
+
+    FAILURES = ("version", "cipher", "certificate", "fingerprint", "handshake")
+
+    def __init__(
+        self, message: str = "", *, failure: str = "handshake", pin_would_connect: bool = False
+    ) -> None:
+        super().__init__(message)
+        self.failure = failure
+        self.pin_would_connect = pin_would_connect
 
 
 class Timeout(TransportError):

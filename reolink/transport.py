@@ -19,11 +19,17 @@ reply is lost is never sent again: it fails with a ``TransportError`` whose ``re
 True and whose message says the device may have executed it. ``request_sent`` is False only
 when the request provably never left (``ConnectError``, ``TLSError``, a failed first write).
 
-Inside a real transport the rule has one use: a kept-alive connection the device closed just as
-we reused it. When the first write fails, the request is sent on a fresh connection; when the
-request left and the connection ended before any byte of a reply, it is sent on a fresh
-connection only if it is repeatable. Never more than once, and never after any byte of a
-reply arrived.
+Inside a real transport the rule has two uses:
+
+* a request that is not repeatable is always sent on a new connection, never on a kept-alive
+  one: a device may close a kept-alive connection just as it is reused (some close after every
+  reply without saying ``Connection: close``), and the request would then fail with "may have
+  executed" although it never arrived. On a new connection a lost reply really may mean it ran.
+  Commands are rare; polls (repeatable) keep their keep-alive;
+* a kept-alive connection the device closed just as we reused it (so, a repeatable request):
+  when the first write fails, or the request left and the connection ended before any byte of
+  a reply, the request is sent on a fresh connection. Never more than once, and never after
+  any byte of a reply arrived.
 
 Contract of :meth:`Transport.send`:
 
@@ -36,11 +42,17 @@ Contract of :meth:`Transport.send`:
   more is cut off with ``ResponseTooLarge`` and the connection is discarded, never buffered
   whole;
 * no retries beyond the rule above (the driver's retry policy decides the rest);
-* connections are kept alive and reused between requests to the same device.
+* connections are kept alive and reused between repeatable requests to the same device (a
+  request that is not repeatable gets a new one: the rule above).
 
 Optional: a transport may have ``local_address() -> Optional[str]``, this host's address on its
 connection to the device (None before the first connection). The driver uses it as the default
 ``push_host`` (the address the device's webhook calls); every transport of ``transports`` has it.
+
+Optional: an HTTPS transport may have ``negotiated_tls() -> Optional[NegotiatedTLS]``, the TLS
+version and cipher of the last connection it made (None before the first one, and over plain
+HTTP). Both real transports of ``transports`` have it; they log a WARNING once per connection
+whose TLS is below 1.2 or whose cipher is not AEAD (see README: HTTPS).
 """
 
 from __future__ import annotations
@@ -52,10 +64,12 @@ import attrs
 __all__ = [
     "DEFAULT_MAX_IMAGE_BYTES",
     "DEFAULT_MAX_JSON_BYTES",
+    "NegotiatedTLS",
     "Request",
     "Response",
     "TLSOptions",
     "Transport",
+    "show_tls_version",
 ]
 
 #: Largest JSON reply accepted. A 64-channel NVR batch answer is well under 200 KiB.
@@ -128,6 +142,44 @@ class TLSOptions:
         if self.ca_file:
             return "verify"
         return "self-signed"
+
+
+#: How ``ssl`` names TLS versions, and how messages show them.
+_VERSION_NAMES = {
+    "SSLv3": "SSL 3.0",
+    "TLSv1": "TLS 1.0",
+    "TLSv1.1": "TLS 1.1",
+    "TLSv1.2": "TLS 1.2",
+    "TLSv1.3": "TLS 1.3",
+}
+
+
+def show_tls_version(version: str) -> str:
+    """``"TLSv1"`` -> ``"TLS 1.0"`` (unknown names unchanged)."""
+    return _VERSION_NAMES.get(version, version)
+
+
+@attrs.frozen
+class NegotiatedTLS:
+    """What one TLS connection to the device agreed on (``transport.negotiated_tls()``)."""
+
+    #: As :meth:`ssl.SSLSocket.version` says it: ``"TLSv1"``, ``"TLSv1.1"``, ... ``"TLSv1.3"``.
+    version: str
+    #: OpenSSL's name of the cipher suite, e.g. ``"ECDHE-RSA-AES128-GCM-SHA256"``.
+    cipher: str
+    #: Secret bits of the cipher.
+    bits: int
+    #: The cipher is an AEAD (AES-GCM, ChaCha20-Poly1305, AES-CCM; every TLS 1.3 suite).
+    aead: bool
+
+    @property
+    def legacy(self) -> bool:
+        """Below TLS 1.2, or a cipher that is not AEAD (CBC): what the WARNING is about."""
+        return self.version not in ("TLSv1.2", "TLSv1.3") or not self.aead
+
+    def __str__(self) -> str:
+        kind = "AEAD" if self.aead else "not AEAD"
+        return f"{show_tls_version(self.version)} with {self.cipher} ({self.bits}-bit, {kind})"
 
 
 class Transport(Protocol):

@@ -217,11 +217,13 @@ def test_post_body_and_default_headers_arrive(server: HTTPServer, kind: str) -> 
 def test_keep_alive_reuses_one_connection(echo_port: int, kind: str) -> None:
     transport = make(kind, echo_port)
     try:
-        ports = {json.loads(transport.send(Request("POST", TARGET, body=b"[]")).body)["port"]
-                 for _ in range(4)}
+        # Read-only requests keep their connection (a command gets a new one each time).
+        poll = Request("POST", TARGET, repeatable=True, body=b"[]")
+        ports = {json.loads(transport.send(poll).body)["port"] for _ in range(4)}
         transport.close()
         transport.close()  # idempotent
-        after_close = json.loads(transport.send(Request("GET", TARGET)).body)["port"]
+        poll = Request("GET", TARGET, repeatable=True)
+        after_close = json.loads(transport.send(poll).body)["port"]
     finally:
         transport.close()
     assert len(ports) == 1, ports
@@ -386,20 +388,23 @@ def test_declared_length_over_the_cap_fails_without_reading(
 @pytest.mark.parametrize("kind", KINDS)
 def test_streamed_body_over_the_cap_is_cut_off(echo_port: int, kind: str) -> None:
     def port() -> int:
-        return int(json.loads(transport.send(Request("GET", "/echo")).body)["port"])
+        echo = Request("GET", "/echo", repeatable=True)
+        return int(json.loads(transport.send(echo).body)["port"])
 
     transport = make(kind, echo_port)
     try:
         first_port = port()
         assert port() == first_port
         with pytest.raises(ResponseTooLarge) as info:
-            transport.send(Request("GET", "/stream?n=3000000", max_body=100_000))
+            transport.send(Request("GET", "/stream?n=3000000", repeatable=True, max_body=100_000))
         assert info.value.limit == 100_000
         assert_clean(info.value)
         # The connection that carried the oversize body was discarded, not reused.
         assert port() != first_port
         # A body exactly at the cap is accepted, and the connection is kept.
-        exact = transport.send(Request("GET", "/stream?n=200000", max_body=200_000))
+        exact = transport.send(
+            Request("GET", "/stream?n=200000", repeatable=True, max_body=200_000)
+        )
         assert exact.body == b"y" * 200_000
     finally:
         transport.close()

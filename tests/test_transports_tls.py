@@ -120,8 +120,8 @@ def make(kind: str, port: int, tls: Optional[TLSOptions] = None) -> Transport:
 
 def send_twice(transport: Transport) -> Tuple[bytes, bytes]:
     try:
-        return (transport.send(Request("GET", TARGET)).body,
-                transport.send(Request("GET", TARGET)).body)
+        return (transport.send(Request("GET", TARGET, repeatable=True)).body,
+                transport.send(Request("GET", TARGET, repeatable=True)).body)
     finally:
         transport.close()
 

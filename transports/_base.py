@@ -5,17 +5,12 @@ or http.client's connection classes, with the shared SSL context and pin check o
 :mod:`transports._tls`); the exchange on it is :func:`transports._exchange.exchange`, and
 errors are translated by :mod:`transports._errors`.
 
-Keep-alive: up to ``pool_maxsize`` idle connections are kept. Before reusing one we look
-whether the device closed it while it was idle (the socket is then readable) and open a fresh
-one. The device may still close it in the very moment we reuse it. What happens then is the
-request-safety rule of :mod:`reolink.transport`:
-
-* the first write failed: nothing left, the request is sent again on a fresh connection;
-* the request left and the connection ended before any byte of a reply: sent again on a fresh
-  connection only when ``request.repeatable`` (a read-only batch); otherwise the error says the
-  device may have executed it (``request_sent`` True), and nothing is sent again.
-
-A request is sent at most twice, and a second time only in those two cases.
+Keep-alive: up to ``pool_maxsize`` idle connections are kept, for repeatable requests (polls).
+Before reusing one we look whether the device closed it while it was idle (the socket is then
+readable) and open a fresh one. The device may still close it in the very moment we reuse it.
+What happens then, and why a request that is not repeatable always gets a new connection, is
+the request-safety rule of :mod:`reolink.transport` (stated there only); :meth:`_failure` and
+:meth:`_checkout` apply it.
 """
 
 from __future__ import annotations
@@ -24,11 +19,11 @@ import http.client
 import logging
 import ssl
 import threading
-from typing import Any, ClassVar, List, Optional, Protocol, Tuple
+from typing import Any, ClassVar, FrozenSet, List, Optional, Protocol, Tuple
 
 from reolink.errors import ConfigError, TransportProtocolError
 from reolink.redact import redact_target
-from reolink.transport import Request, Response, TLSOptions
+from reolink.transport import NegotiatedTLS, Request, Response, TLSOptions
 
 from ._errors import (
     NoReply,
@@ -37,9 +32,18 @@ from ._errors import (
     connect_error,
     lost_reply_error,
     reply_error,
+    tls_failure,
 )
 from ._exchange import exchange
-from ._tls import make_context, parse_fingerprint, speaks_tls
+from ._tls import (
+    aead_ciphers,
+    make_context,
+    negotiated,
+    parse_fingerprint,
+    probe_tls,
+    speaks_tls,
+    widest_context,
+)
 from ._wire import HeadBuilder, authority, closed_while_idle, normalize_host
 
 __all__ = ["Connection", "ConnectionTransport"]
@@ -94,12 +98,15 @@ class ConnectionTransport:
         self._extra = {"reolink_device": self._where}
         self._context: Optional[ssl.SSLContext] = None
         self._pin: Optional[bytes] = None
+        self._aead: FrozenSet[str] = frozenset()
+        self._negotiated: Optional[NegotiatedTLS] = None
         if scheme == "https":
             # Made now, so that a bad fingerprint or CA file fails at configuration time.
             if self._tls.mode == "pin":
                 assert self._tls.fingerprint is not None  # mode "pin" implies it
                 self._pin = parse_fingerprint(self._tls.fingerprint)
             self._context = make_context(self._tls)
+            self._aead = aead_ciphers(self._context)
         self._heads = HeadBuilder(self._host, port, 443 if scheme == "https" else 80)
         self._idle: List[Connection] = []
         #: Bumped by close(): connections checked out before it are not kept afterwards.
@@ -117,6 +124,14 @@ class ConnectionTransport:
         The address the device can reach us at: the default for a push URL (``push_host``).
         """
         return self._local_address
+
+    def negotiated_tls(self) -> Optional[NegotiatedTLS]:
+        """TLS version and cipher of the last connection made (None before one, or over HTTP).
+
+        For diagnostics (``reolink doctor``); each connection below TLS 1.2 or without an AEAD
+        cipher is also logged once at WARNING.
+        """
+        return self._negotiated
 
     def _new_conn(self, connect_timeout: float) -> Connection:
         """A new, not yet connected connection to the device."""
@@ -195,7 +210,19 @@ class ConnectionTransport:
         return speaks_tls(self._host, self._port, request.connect_timeout)
 
     def _checkout(self, request: Request, fresh: bool) -> Tuple[Connection, bool, int]:
-        """(an idle connection still open, or a new one; whether it is reused; generation)."""
+        """(an idle connection still open, or a new one; whether it is reused; generation).
+
+        A request that is not repeatable always gets a new connection (the request-safety
+        rule: a kept-alive one could be closed under it); the idle ones are closed first, so
+        the device never holds more connections from us than before.
+        """
+        if not request.repeatable:
+            with self._lock:
+                generation = self._generation
+                idle, self._idle = self._idle, []
+            for stale in idle:
+                stale.close()
+            return self._connect(request, generation)
         with self._lock:
             generation = self._generation
             conn = self._idle.pop() if self._idle and not fresh else None
@@ -205,16 +232,52 @@ class ConnectionTransport:
             conn.close()
             with self._lock:
                 conn = self._idle.pop() if self._idle else None
+        return self._connect(request, generation)
+
+    def _connect(self, request: Request, generation: int) -> Tuple[Connection, bool, int]:
         conn = self._new_conn(request.connect_timeout)
         try:
             conn.connect()
         except self._connect_errors as err:
             conn.close()
-            raise connect_error(err, self._where, request) from err
+            raise self._connect_failure(err, request) from err
         self._remember_local(conn)
+        if self._context is not None:
+            self._note_tls(conn)
         if self._log.isEnabledFor(logging.DEBUG):
             self._log.debug("%s: connected", self._where, extra=self._extra)
         return conn, False, generation
+
+    def _connect_failure(self, err: BaseException, request: Request) -> Exception:
+        """What a failed connect raises. A handshake that found no TLS version or cipher in
+        common first asks the device what it offers (handshakes only, nothing sent): under
+        ``tls_verify`` with what ``tls_fingerprint`` accepts, else with every suite there is."""
+        if self._context is None:
+            return connect_error(err, self._where, request)
+        offered = None
+        pin_would_connect = False
+        if tls_failure(err) in ("version", "cipher"):
+            timeout = request.connect_timeout
+            if self._tls.mode == "verify":
+                offered = probe_tls(self._host, self._port, timeout, make_context(TLSOptions()))
+                pin_would_connect = offered is not None
+            if offered is None:
+                offered = probe_tls(self._host, self._port, timeout, widest_context())
+        return connect_error(
+            err, self._where, request, tls_mode=self._tls.mode, offered=offered,
+            pin_would_connect=pin_would_connect,
+        )
+
+    def _note_tls(self, conn: Connection) -> None:
+        """Remember what the handshake agreed on; WARNING when it is below TLS 1.2 + AEAD."""
+        info = negotiated(conn.sock, self._aead)
+        self._negotiated = info
+        if info is not None and info.legacy:
+            self._log.warning(
+                "%s: TLS connection uses %s, below TLS 1.2 with an AEAD cipher (what the device "
+                "offers; accepted in %s mode, see README: HTTPS)",
+                self._where, info, self._tls.mode, extra=self._extra,
+            )
 
     def _remember_local(self, conn: Connection) -> None:
         try:

@@ -15,7 +15,9 @@ on top of it:
 * **the size cap**: a declared ``Content-Length`` above ``max_body`` fails before the body is
   read; a chunked or close-delimited body fails as soon as it passes the cap; a compressed body
   (``gzip`` / ``deflate``, never asked for: we send ``Accept-Encoding: identity``) is decoded
-  and the cap applies to the decoded size too (a decompression bomb stops at the cap);
+  and the cap applies to the decoded size too (a decompression bomb stops at the cap). As in
+  http.client and urllib3, a ``Content-Encoding`` that is not a compression (``none``,
+  ``UTF-8``) is identity, and gzip with several members or zero padding after its end decodes;
 * **strict lengths**: several ``Content-Length`` values that disagree, or one that is not a
   number, fail instead of falling back to reading until the close;
 * **what happened to the request**: the first write is checked on its own, so that a
@@ -230,48 +232,107 @@ def _read_body(response: http.client.HTTPResponse, max_body: int, where: str) ->
             )
 
 
-def _decoder(coding: str, body: bytes, where: str) -> Optional[zlib._Decompress]:
-    """A decompressor for ``coding``, None for identity; refuse codings we cannot decode."""
-    if coding in ("", "identity"):
-        return None
-    if coding in ("gzip", "x-gzip"):
+#: Content-codings that compress. gzip and deflate are decoded; the others are refused. Any
+#: other value (``none``, ``UTF-8``, ``binary``: labels some firmware puts there) is not a
+#: compression: the body is read as it is, as http.client and urllib3 read it.
+_COMPRESSIONS = frozenset(
+    {"gzip", "x-gzip", "deflate", "br", "zstd", "compress", "x-compress", "bzip2", "x-bzip2"}
+)
+_DECODED = frozenset({"gzip", "x-gzip", "deflate"})
+_GZIP_MAGIC = b"\x1f\x8b"
+#: Input fed to the decompressor per call: what is left after a gzip member is copied once per
+#: member, so a body of many tiny members costs at most this much copying per member.
+_DECODE_STEP = 16 * 1024
+
+
+def _compressions(headers: Dict[str, str], where: str) -> List[str]:
+    """The compressions of the body, in the order they were applied (identity: none)."""
+    codings = [c.strip().lower() for c in headers.get("content-encoding", "").split(",")]
+    found = [c for c in codings if c in _COMPRESSIONS]
+    for coding in found:
+        if coding not in _DECODED:
+            raise TransportProtocolError(
+                f"{where}: reply uses Content-Encoding {coding!r}, which is not decoded "
+                "(the request asked for identity)"
+            )
+    return found
+
+
+def _decompressor(coding: str, data: bytes) -> zlib._Decompress:
+    if coding != "deflate":
         return zlib.decompressobj(16 + zlib.MAX_WBITS)
-    if coding == "deflate":
-        # "deflate" is meant to be zlib-wrapped; some servers send raw deflate.
-        wrapped = (
-            len(body) >= 2 and body[0] & 0x0F == 8 and int.from_bytes(body[:2], "big") % 31 == 0
-        )
-        return zlib.decompressobj(zlib.MAX_WBITS if wrapped else -zlib.MAX_WBITS)
-    raise TransportProtocolError(
-        f"{where}: reply uses Content-Encoding {coding!r}, which is not decoded "
-        "(the request asked for identity)"
+    # "deflate" is meant to be zlib-wrapped; some servers send raw deflate.
+    wrapped = len(data) >= 2 and data[0] & 0x0F == 8 and int.from_bytes(data[:2], "big") % 31 == 0
+    return zlib.decompressobj(zlib.MAX_WBITS if wrapped else -zlib.MAX_WBITS)
+
+
+def _too_large(where: str, coding: str, max_body: int) -> ResponseTooLarge:
+    return ResponseTooLarge(
+        f"{where}: {coding} body decodes to more than the {max_body}-byte cap for decoded bodies",
+        limit=max_body,
     )
 
 
-def _decode(headers: Dict[str, str], body: bytes, max_body: int, where: str) -> bytes:
-    """Decode a gzip / deflate body (never asked for), the cap applied to the decoded size."""
-    coding = headers.get("content-encoding", "").strip().lower()
-    decoder = _decoder(coding, body, where)
-    if decoder is None:
+def _cut(where: str, coding: str) -> TransportProtocolError:
+    return TransportProtocolError(f"{where}: {coding} body is truncated or has trailing data")
+
+
+def _undo(coding: str, body: bytes, max_body: int, deadline: float, where: str) -> bytes:
+    """Undo one compression: every gzip member, zero padding after the last one ignored.
+
+    At most ``max_body`` bytes come out (a decompression bomb stops there); the
+    whole-response deadline is checked between members.
+    """
+    out: List[bytes] = []
+    total = 0
+    view = memoryview(body)
+    offset = 0
+    while True:  # one gzip member (or the one deflate stream) per turn
+        decoder = _decompressor(coding, body[offset:offset + 2])
+        try:
+            while not decoder.eof and offset < len(view):
+                step = view[offset:offset + _DECODE_STEP]
+                offset += len(step)
+                # At most one byte over the cap: then it raises, so no input is left unread.
+                piece = decoder.decompress(step, max_body + 1 - total)
+                total += len(piece)
+                out.append(piece)
+                if total > max_body:
+                    raise _too_large(where, coding, max_body)
+            if not decoder.eof:
+                piece = decoder.flush()
+                total += len(piece)
+                out.append(piece)
+        except zlib.error as err:
+            raise TransportProtocolError(f"{where}: invalid {coding} body ({err})") from err
+        if total > max_body or decoder.unconsumed_tail:
+            raise _too_large(where, coding, max_body)
+        if not decoder.eof:
+            raise _cut(where, coding)
+        offset -= len(decoder.unused_data)
+        rest = view[offset:]
+        if coding != "deflate" and bytes(rest[:2]) == _GZIP_MAGIC:
+            if _monotonic() > deadline:
+                raise socket.timeout("no complete response within the deadline (decoding)")
+            continue  # another gzip member
+        if rest and (coding == "deflate" or bytes(rest).strip(b"\0")):
+            raise _cut(where, coding)
+        return b"".join(out)
+
+
+def _decode(
+    headers: Dict[str, str], body: bytes, max_body: int, deadline: float, where: str
+) -> bytes:
+    """Undo the compressions of a body (never asked for), the cap applied to each decoded size."""
+    codings = _compressions(headers, where)
+    if not codings:
         return body
-    try:
-        decoded = decoder.decompress(body, max_body + 1)
-        if len(decoded) <= max_body and not decoder.unconsumed_tail:
-            decoded += decoder.flush()
-    except zlib.error as err:
-        raise TransportProtocolError(f"{where}: invalid {coding} body ({err})") from err
-    if len(decoded) > max_body or decoder.unconsumed_tail:
-        raise ResponseTooLarge(
-            f"{where}: {coding} body decodes to more than the {max_body}-byte cap "
-            "for decoded bodies",
-            limit=max_body,
-        )
-    if not decoder.eof or decoder.unused_data:
-        raise TransportProtocolError(f"{where}: {coding} body is truncated or has trailing data")
+    for coding in reversed(codings):
+        body = _undo(coding, body, max_body, deadline, where)
     # The headers now describe the decoded body.
     del headers["content-encoding"]
     headers.pop("content-length", None)
-    return decoded
+    return body
 
 
 def exchange(
@@ -296,7 +357,7 @@ def exchange(
     headers = _headers(response)
     body = _read_body(response, request.max_body, where)
     if body:
-        body = _decode(headers, body, request.max_body, where)
+        body = _decode(headers, body, request.max_body, raw.deadline, where)
     status = response.status
     # A 1xx other than 100 Continue is returned by http.client as the reply: its real reply
     # may follow on the connection, so the connection is never used again.

@@ -4,6 +4,17 @@ Both transports hand the same :func:`make_context` context to their connections 
 ``ssl_context``, http.client's ``context``) and run :func:`verify_pin` right after the handshake,
 before a byte of the request (and its token) is sent. Nothing here imports urllib3: the stdlib
 transport must work without it.
+
+What each mode accepts (README: HTTPS and certificate pinning):
+
+* no pin and ``tls_fingerprint``: what real Reolink firmware serves, the way Home Assistant
+  talks to Reolink cameras: TLS 1.0 to 1.3 and every suite of OpenSSL's ``DEFAULT`` list at
+  security level 0 (AES-CBC with RSA or ECDHE key exchange, AES-GCM with RSA key exchange, DHE
+  with a 1024-bit group, ...). Without a pin nothing is authenticated anyway; with one, the pin
+  authenticates the device whatever the suite. The transports log a WARNING once per connection
+  whose TLS is below 1.2 or whose cipher is not AEAD (:func:`negotiated`);
+* ``tls_verify``: Python's default client context, unchanged (TLS 1.2 or newer, forward-secret
+  suites, security level 2): a verified chain is its promise, and it is not weakened.
 """
 
 from __future__ import annotations
@@ -13,22 +24,41 @@ import hmac
 import socket
 import ssl
 import string
+from typing import FrozenSet, Optional
 
 from reolink.errors import ConfigError
-from reolink.transport import TLSOptions
+from reolink.transport import NegotiatedTLS, TLSOptions
 
 __all__ = [
+    "ACCEPTS",
+    "LEGACY_CIPHERS",
     "FingerprintMismatch",
+    "aead_ciphers",
     "check_fingerprint",
     "format_fingerprint",
     "make_context",
+    "negotiated",
     "parse_fingerprint",
+    "probe_tls",
     "speaks_tls",
     "validate_ca_file",
     "verify_pin",
+    "widest_context",
 ]
 
+#: The cipher list of the no-pin and pin modes (Home Assistant's for Reolink cameras).
+LEGACY_CIPHERS = "DEFAULT:@SECLEVEL=0"
+
+#: What each TLS mode accepts, for messages.
+ACCEPTS = {
+    "verify": "TLS 1.2 or newer with forward-secret suites (Python's defaults)",
+    "pin": "TLS 1.0 to 1.3 with OpenSSL's DEFAULT suites at security level 0",
+    "self-signed": "TLS 1.0 to 1.3 with OpenSSL's DEFAULT suites at security level 0",
+}
+
 _SHA256_HEX_DIGITS = 64
+#: ``FingerprintMismatch.actual`` when the device sent no certificate (nothing to blame the pin on).
+NO_CERTIFICATE = "(no certificate)"
 
 
 class FingerprintMismatch(ssl.SSLError):
@@ -80,7 +110,7 @@ def check_fingerprint(der_cert: bytes | None, expected: bytes) -> None:
     if not hmac.compare_digest(actual, expected):
         raise FingerprintMismatch(
             format_fingerprint(expected),
-            format_fingerprint(actual) if actual else "(no certificate)",
+            format_fingerprint(actual) if actual else NO_CERTIFICATE,
         )
 
 
@@ -111,8 +141,10 @@ def make_context(tls: TLSOptions) -> ssl.SSLContext:
     """The :class:`ssl.SSLContext` of one device's connections, matching the TLS mode.
 
     * ``verify``: chain checked against ``ca_file`` and the host name (or IP SAN) checked;
+      Python's default versions and suites;
     * ``pin`` and ``self-signed``: no chain check (cameras ship self-signed certificates);
       in ``pin`` mode the caller compares the certificate's fingerprint after the handshake.
+      TLS 1.0 and newer, :data:`LEGACY_CIPHERS` (see the module docstring).
     """
     if tls.mode == "verify":
         assert tls.ca_file is not None  # mode "verify" implies it
@@ -121,7 +153,54 @@ def make_context(tls: TLSOptions) -> ssl.SSLContext:
     context = ssl.create_default_context()
     context.check_hostname = False
     context.verify_mode = ssl.CERT_NONE
+    # MINIMUM_SUPPORTED, not TLSv1 (deprecated in the ssl module: it warns). SSLv3 stays off:
+    # the default context sets OP_NO_SSLv3, so the lowest version left is TLS 1.0.
+    context.minimum_version = ssl.TLSVersion.MINIMUM_SUPPORTED
+    context.set_ciphers(LEGACY_CIPHERS)
     return context
+
+
+def aead_ciphers(context: ssl.SSLContext) -> FrozenSet[str]:
+    """The names of the AEAD suites ``context`` may negotiate."""
+    return frozenset(c["name"] for c in context.get_ciphers() if c.get("aead"))
+
+
+def negotiated(sock: object, aead: FrozenSet[str]) -> Optional[NegotiatedTLS]:
+    """The version and cipher a connected TLS socket agreed on (None for a plain socket)."""
+    version = getattr(sock, "version", None)
+    cipher = getattr(sock, "cipher", None)
+    if not callable(version) or not callable(cipher):
+        return None
+    name_version = version()
+    suite = cipher()
+    if not isinstance(name_version, str) or not suite:
+        return None
+    name, _, bits = suite
+    is_aead = name in aead or name_version == "TLSv1.3"
+    return NegotiatedTLS(version=name_version, cipher=name, bits=int(bits or 0), aead=is_aead)
+
+
+def widest_context() -> ssl.SSLContext:
+    """A client context that accepts every version and suite this OpenSSL can do (probes only)."""
+    context = make_context(TLSOptions())
+    context.set_ciphers("ALL:@SECLEVEL=0")
+    return context
+
+
+def probe_tls(
+    host: str, port: int, timeout: float, context: ssl.SSLContext
+) -> Optional[NegotiatedTLS]:
+    """What ``host:port`` negotiates with ``context`` (None: no handshake).
+
+    Asked after a handshake failed on the version or the cipher, so that the error can name
+    what the device offers. Nothing but the handshake is sent.
+    """
+    try:
+        with socket.create_connection((host, port), timeout=timeout) as sock, \
+                context.wrap_socket(sock) as tls:
+            return negotiated(tls, aead_ciphers(context))
+    except (OSError, ValueError):
+        return None
 
 
 def speaks_tls(host: str, port: int, timeout: float) -> bool:

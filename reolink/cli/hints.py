@@ -11,7 +11,11 @@ transports) decides directly; for other errors the cause is looked at:
   (nothing is sent but the handshake) and, if it does, says the port expects HTTPS.
 * A connection closed or reset before any reply is never answered with "raise --timeout".
 * ``--tls-fingerprint`` / ``--tls-verify`` are only mentioned when the certificate was the
-  problem (a pin mismatch, a CA that does not verify it).
+  problem (a pin mismatch, a CA that does not verify it), or as the way out of a ``--tls-verify``
+  handshake that found no TLS version or cipher in common with an older camera. A TLS failure's
+  part is its ``TLSError.failure`` field (version, cipher, certificate, fingerprint, handshake);
+  a connection closed, reset or timed out during the handshake is a ``ConnectError`` and never
+  blames the pin.
 """
 
 from __future__ import annotations
@@ -65,6 +69,22 @@ PIN_HINT = (
     "certificate changed (reset, firmware update), check the new one and update the option "
     "(README: HTTPS and certificate pinning)."
 )
+CERTIFICATE_HINT = (
+    "The certificate failed the check named above: with --tls-verify, give the CA bundle that "
+    "signed it, or pin the certificate with --tls-fingerprint instead (README: HTTPS and "
+    "certificate pinning)."
+)
+VERIFY_TOO_STRICT_HINT = (
+    "Pin the certificate with --tls-fingerprint instead of --tls-verify: it accepts the older "
+    "TLS this device offers (README: HTTPS and certificate pinning)."
+)
+FIRMWARE_TOO_OLD_HINT = (
+    "Update the device's firmware, or use --protocol http if HTTP is enabled on it."
+)
+HANDSHAKE_CLOSED_HINT = (
+    "The device ended the TLS handshake before sending a certificate: check that --port is the "
+    "device's HTTPS port (usually 443) and that HTTPS is enabled on it; no pin is involved."
+)
 HANDSHAKE_HINT = (
     "Check that --port is the device's HTTPS port (usually 443) and that HTTPS is enabled on "
     "the device."
@@ -116,6 +136,8 @@ _NOT_TLS_REASONS = frozenset(
         "RECORD_LAYER_FAILURE",
     }
 )
+#: What the transports' messages say when a handshake found no version or cipher in common.
+_NOTHING_IN_COMMON = ("no tls version in common", "no cipher suite in common", "cipher too weak")
 #: How long the HTTPS check of a port may take (s).
 PROBE_TIMEOUT = 2.0
 _RSP_CODE = re.compile(r"rspCode (-?[0-9]+)")
@@ -180,11 +202,9 @@ def _transport_hint(error: TransportError, target: Optional[Target]) -> str:
         # The transport already named the cause; say the command-line way to fix it.
         return USE_HTTP_HINT if error.expected == "http" else USE_HTTPS_HINT
     if isinstance(error, TLSError):
-        if speaks_plain_http(error):
-            return PLAIN_HTTP_HINT
-        if (target is not None and target.pinned) or "fingerprint" in str(error).lower():
-            return PIN_HINT
-        return HANDSHAKE_HINT
+        return _tls_hint(error)
+    if isinstance(error, ConnectError) and error.in_tls_handshake:
+        return HANDSHAKE_CLOSED_HINT
     if isinstance(error, Timeout):
         return TIMEOUT_HINT
     if isinstance(error, ResponseTooLarge):
@@ -202,6 +222,20 @@ def _transport_hint(error: TransportError, target: Optional[Target]) -> str:
     if isinstance(error, ConnectError):
         return REACH_HINT
     return "The connection broke: check the network and --port."
+
+
+def _tls_hint(error: TLSError) -> str:
+    """The next step for a failed TLS handshake, by the part that failed (``error.failure``)."""
+    if speaks_plain_http(error):
+        return PLAIN_HTTP_HINT
+    failure = error.failure
+    if failure == "fingerprint":
+        return PIN_HINT
+    if failure == "certificate":
+        return CERTIFICATE_HINT
+    if failure in ("version", "cipher"):
+        return VERIFY_TOO_STRICT_HINT if error.pin_would_connect else FIRMWARE_TOO_OLD_HINT
+    return HANDSHAKE_HINT
 
 
 def explain_error(error: ReolinkError, command: str, target: Optional[Target] = None) -> str:
@@ -271,6 +305,13 @@ def explain_offline(reason: str) -> str:
         return f"no answer: {reason}. {EXPECTS_HTTPS_HINT}"
     if "wrong version number" in lowered or "plain http" in lowered:
         return f"TLS failed: {reason}. {PLAIN_HTTP_HINT}"
+    if "during the tls handshake" in lowered or "tls handshake timed out" in lowered:
+        return f"no answer: {reason}. {HANDSHAKE_CLOSED_HINT}"
+    if any(what in lowered for what in _NOTHING_IN_COMMON):
+        hint = VERIFY_TOO_STRICT_HINT if "tls_verify accepts" in lowered else FIRMWARE_TOO_OLD_HINT
+        return f"TLS failed: {reason}. {hint}"
+    if "certificate verify failed" in lowered or "sent no certificate" in lowered:
+        return f"TLS failed: {reason}. {CERTIFICATE_HINT}"
     if "fingerprint" in lowered or "certificate" in lowered:
         return f"TLS failed: {reason}. {PIN_HINT}"
     if "tls" in lowered:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import ssl
 import threading
 import time
 import urllib.parse
@@ -105,6 +106,8 @@ class Emulator:
     than N logins within the window are answered -105. ``events`` is a list of
     ``{channel, kind, start, duration}`` (or a JSON file path); ``random_events`` starts demo
     detections. ``snapshot_size`` pads Snap JPEGs (with COM segments) to that many bytes.
+    ``ssl_context`` (with ``https``) replaces the emulator's TLS set-up, e.g. with one that
+    serves only TLS 1.0 the way old firmware does.
     """
 
     def __init__(
@@ -128,6 +131,7 @@ class Emulator:
         events: Union[str, Iterable[Any], None] = None,
         random_events: bool = False,
         snapshot_size: int = 0,
+        ssl_context: Optional[ssl.SSLContext] = None,
     ) -> None:
         self.profile = build_profile(profile, channels)
         self.device = Device(
@@ -148,7 +152,10 @@ class Emulator:
         self.port = port
         self.https = https
         self.scheme = "https" if https else "http"
-        self._ctx = server_context(certfile, keyfile) if https else None
+        # ssl_context: HTTPS served the way a given firmware does (old TLS versions and suites).
+        self._ctx: Optional[ssl.SSLContext] = None
+        if https:
+            self._ctx = ssl_context or server_context(certfile, keyfile)
         self.reboot_down_seconds = 10.0
         self._events: List[EventSpec] = load_events(events) if events is not None else []
         self._random_events = random_events

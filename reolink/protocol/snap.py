@@ -7,8 +7,13 @@ web UI (an HTML page) instead: :func:`parse_snap` reports that as :class:`Remote
 with the message :data:`WEB_PAGE_REJECTED`, and the driver logs in again once when it sees it.
 
 A JPEG is accepted when it starts with the SOI marker ``FF D8`` followed by another marker
-byte ``FF``. The end-of-image marker (``FF D9``) is *not* required: some cameras pad after it
-or leave it out, and a truncated transfer is already caught by the transport (Content-Length).
+byte ``FF``, and ends with the end-of-image marker ``FF D9``, after which only padding may
+follow (zero bytes, ``FF`` fill bytes, white space: some cameras pad). A JPEG that is well
+framed (its Content-Length all came) but cut short inside, with no end-of-image marker, is a
+:class:`RemoteProtocolError` saying how much came: handing the host half a picture as a
+success would be worse. (``FF D9`` cannot occur inside the entropy-coded data, where every
+``FF`` is followed by ``00`` or a restart marker; an EXIF thumbnail's own ``FF D9`` near the
+start is followed by the main image, which is not padding.)
 """
 
 from __future__ import annotations
@@ -19,6 +24,10 @@ from reolink.protocol.envelope import check_status, decode_reply, describe_body
 __all__ = ["JPEG_MAGIC", "WEB_PAGE_REJECTED", "is_web_page_rejection", "parse_snap"]
 
 JPEG_MAGIC = b"\xff\xd8"
+#: The end-of-image marker.
+JPEG_END = b"\xff\xd9"
+#: What may follow the end-of-image marker.
+_PADDING = b"\x00\xff \t\r\n"
 
 #: The message of the RemoteProtocolError raised when the device served its web UI.
 WEB_PAGE_REJECTED = (
@@ -45,6 +54,7 @@ def parse_snap(status: int, content_type: str, body: bytes, *, channel: int) -> 
 
     * JSON error array -> its ApiError (AuthError for -6, CommandError for -17...);
     * the web UI page -> RemoteProtocolError(:data:`WEB_PAGE_REJECTED`);
+    * a JPEG without its end-of-image marker (cut short) -> RemoteProtocolError;
     * a non-200 status, an empty body, anything else -> RemoteProtocolError.
     """
     check_status(status, content_type, body)
@@ -57,6 +67,13 @@ def parse_snap(status: int, content_type: str, body: bytes, *, channel: int) -> 
             )
         if not (media.startswith("image/") or media in _BINARY_TYPES):
             raise RemoteProtocolError(f"Snap on channel {channel}: JPEG bytes served as {media!r}")
+        end = data.rfind(JPEG_END)
+        if end < 0 or data[end + 2:].strip(_PADDING):
+            raise RemoteProtocolError(
+                f"Snap on channel {channel}: the JPEG is cut short: {len(data)} bytes came and "
+                "no end-of-image marker (FF D9) ends them (the camera's encoder or the transfer "
+                "failed): take the snapshot again"
+            )
         return data
     stripped = data.lstrip(b"\xef\xbb\xbf \t\r\n")
     if stripped.startswith((b"[", b"{")):

@@ -230,7 +230,7 @@ class DriverCore:
             return None
         self._stepped = True  # one session step per event, as the loop would take one per wake
         step = self.session.next_step(
-            self.now, identified=self.identified, poll_due=self.now >= self.next_poll
+            self.now, identified=self.identified, poll_due=self.now >= self._poll_at()
         )
         if step is Step.IDENTIFY:
             return self._identify_flow()
@@ -249,7 +249,7 @@ class DriverCore:
 
     def _next_wakeup(self) -> float:
         now = self.now
-        poll_at = self.next_poll if self.identified else now
+        poll_at = self._poll_at() if self.identified else now
         if poll_at <= now:
             step = self.session.next_step(now, identified=self.identified, poll_due=True)
             if step in (Step.SHOW_OFFLINE, Step.IDLE):
@@ -269,6 +269,11 @@ class DriverCore:
         if self._hold_until > now:
             candidates = [max(c, self._hold_until) for c in candidates]
         return min(candidates)
+
+    def _poll_at(self) -> float:
+        """When the next poll is due: the regular grid, or earlier when push asks for one."""
+        push_at = self.push.poll_at
+        return self.next_poll if push_at is None else min(self.next_poll, push_at)
 
     # --- device state -------------------------------------------------------------------
 
@@ -354,13 +359,15 @@ class DriverCore:
         start = self.now
         interval = self.config.status_interval
         # Start to start: the next cycle is due one interval after this one began; cycles
-        # missed while a slow one ran are skipped, never stacked.
-        self.next_poll += interval
-        if self.next_poll <= start:
-            self.next_poll = start + interval
+        # missed while a slow one ran are skipped, never stacked. A poll push asked for
+        # (a call, its follow-ups, a detection still showing) never moves this grid.
+        if start >= self.next_poll:
+            self.next_poll += interval
+            if self.next_poll <= start:
+                self.next_poll = start + interval
         plan = self.poller.plan(start)
         self.push.poll_started(start)
-        watched = self._detections() if self.push.phase is Phase.ACTIVE else None
+        watched = self._detections()
         try:
             replies, bodies = yield from self.client.call_parts(
                 plan.parts, plan.commands, repeatable=plan.repeatable
@@ -378,8 +385,7 @@ class DriverCore:
             return
         self.cycles += 1
         self._online()
-        if watched is not None:
-            self.push.edges(self.now, self._rising(watched))
+        self.push.after_poll(start, self.now, self._rising(watched), self._showing())
 
     def _ptz_stop_flow(self, channel: int, deadline: Optional[float] = None) -> Flow[None]:
         try:
@@ -434,11 +440,9 @@ class DriverCore:
 
     def _push_wake(self) -> None:
         was = self.push.source
-        poll_at = self.push.wake(self.now)
+        self.push.wake(self.now)  # a poll due at push.poll_at; the regular grid stays
         if was != "push" and self.push.source == "push":
             self.log.info("push verified: the device's call arrived")
-        if poll_at is not None and self.identified:
-            self.next_poll = min(self.next_poll, poll_at)
 
     def _show_push(self) -> None:
         """Write event_source / event_source_reason once push is decided (and log changes)."""
@@ -543,6 +547,16 @@ class DriverCore:
             )
             for channel in self.push.slots
         }
+
+    def _showing(self) -> bool:
+        """Whether any zone shows a detection (motion or AI) now."""
+        for zone in self.config.zones:
+            address = zone.address
+            if self.store.get("zone", address, "motion") == 1:
+                return True
+            if self.store.get("zone", address, "ai_detected"):
+                return True
+        return False
 
     def _rising(self, before: Dict[str, Tuple[object, object]]) -> int:
         """How many of those zones saw an event start in the poll that just ended."""

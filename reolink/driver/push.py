@@ -10,10 +10,15 @@ Pure, like the core that uses it: no I/O, no clock (``now`` in seconds is passed
   registration (:meth:`PushControl.due`), free our slots after a failed verification
   (:attr:`PushControl.free_wanted`), give up waiting for the test call
   (:meth:`PushControl.tick`), and when to look again (:meth:`PushControl.next_wakeup`).
-* **Wakes** (:meth:`PushControl.wake`): the time the push-triggered poll may run - at once,
-  but at least ``min_gap`` after the previous push-triggered poll, so a flood of calls costs the
-  device at most ~5 polls a second. While a poll is in flight the next one waits for it (the
-  core runs one flow at a time), so wakes coalesce into at most one pending poll.
+* **Push polls** (:attr:`PushControl.poll_at`): polls push asks for besides the regular grid
+  of ``status_interval`` (which a wake never moves): a wake's poll - at once, but at least
+  ``min_gap`` after the previous push poll, so a flood of calls costs the device at most ~5
+  polls a second; while a poll is in flight the next one waits for it (the core runs one flow
+  at a time), so wakes coalesce into at most one pending poll. A wake whose poll finds nothing
+  new is confirmed by follow-up polls (``confirm`` after the call: a call may precede the
+  state); while a detection a call announced still shows, polls come every ``fast`` seconds
+  until it clears (:meth:`PushControl.after_poll`), so its end - never announced - reaches the
+  host promptly and the next detection is its own edge.
 * **Unannounced events** (:meth:`PushControl.edges`): a poll that finds an event starting with
   no call in the last ``status_interval`` + 1 s counts one; ``unannounced_after`` in a row mean
   the calls do not come: back to polling, and registering again after ``retry``.
@@ -22,7 +27,7 @@ Pure, like the core that uses it: no I/O, no clock (``now`` in seconds is passed
 from __future__ import annotations
 
 import enum
-from typing import Dict, Optional, Sequence
+from typing import Dict, List, Optional, Sequence, Tuple
 
 import attrs
 
@@ -91,6 +96,10 @@ class PushTiming:
     min_gap: float = 0.2
     #: this many events in a row seen by polls without a call -> fall back
     unannounced_after: int = 3
+    #: the poll gap while a detection a call announced still shows (the driver page's floor)
+    fast: float = 2.0
+    #: follow-up polls this long after a call whose poll found nothing new
+    confirm: Tuple[float, ...] = (0.4, 1.0)
 
     def scaled(self, factor: float) -> PushTiming:
         """Faster retries for tests; ``verify`` and ``min_gap`` stay: they bound real network
@@ -120,8 +129,13 @@ class PushControl:
         self.deadline: Optional[float] = None
         self.free_wanted = False
         self.last_wake: Optional[float] = None
-        self._wake_pending = False
+        #: when the next push poll is due (None: none wanted); the regular grid is the core's
+        self.poll_at: Optional[float] = None
         self._last_push_poll: Optional[float] = None
+        #: follow-up polls still due after the last call (times)
+        self._follow_ups: List[float] = []
+        #: a call announced a detection that has not been seen clear yet
+        self._fast = False
         self._unannounced = 0
 
     # --- lifecycle ----------------------------------------------------------------------
@@ -146,7 +160,7 @@ class PushControl:
         if self.phase is not Phase.OFF:
             self.phase = Phase.IDLE
             self.deadline = None
-            self._wake_pending = False
+            self._stop_polls()
 
     def take_listen(self) -> bool:
         """True once when the loop should register on the listener (then Listening follows)."""
@@ -238,18 +252,49 @@ class PushControl:
             self.deadline = None
             self._unannounced = 0
             self.source, self.reason = "push", ""
-        self._wake_pending = True
-        if self._last_push_poll is None:
-            return now
-        return max(now, self._last_push_poll + self.timing.min_gap)
+        self._fast = True
+        self._follow_ups = [now + delay for delay in self.timing.confirm]
+        return max(now, self._want(now))
+
+    def poll_due(self, now: float) -> bool:
+        return self.poll_at is not None and now >= self.poll_at
 
     def poll_started(self, now: float) -> bool:
-        """A poll begins; True when a wake asked for it (it counts for the min_gap)."""
-        if not self._wake_pending:
+        """A poll begins; True when it is the push poll that was due (it counts for min_gap)."""
+        if not self.poll_due(now):
             return False
-        self._wake_pending = False
+        self.poll_at = None
         self._last_push_poll = now
         return True
+
+    def after_poll(self, start: float, now: float, rising: int, showing: bool) -> None:
+        """A poll that began at ``start`` ended at ``now``: ``rising`` watched zones saw an
+        event start; ``showing``: some zone still shows a detection. Plans the next push poll."""
+        self.edges(now, rising)
+        if rising > 0:
+            self._follow_ups = []  # the call's event is seen
+        else:
+            self._follow_ups = [t for t in self._follow_ups if t > start]
+        if not showing and not self._follow_ups:
+            self._fast = False
+        wanted = []
+        if self._follow_ups:
+            wanted.append(self._follow_ups[0])
+        if self._fast and showing:
+            wanted.append(start + self.timing.fast)
+        if wanted:
+            self._want(min(wanted))
+
+    def _want(self, at: float) -> float:
+        if self._last_push_poll is not None:
+            at = max(at, self._last_push_poll + self.timing.min_gap)
+        self.poll_at = at if self.poll_at is None else min(self.poll_at, at)
+        return self.poll_at
+
+    def _stop_polls(self) -> None:
+        self.poll_at = None
+        self._follow_ups = []
+        self._fast = False
 
     def edges(self, now: float, rising: int) -> None:
         """A poll found ``rising`` events starting: were they announced by a call?"""

@@ -6,7 +6,7 @@ test_driver_push); the emulator-over-loopback cases are in test_push_trust_emula
 from __future__ import annotations
 
 import random
-from typing import Any, Dict, List, Optional, Tuple
+from typing import Any, Dict, List, Tuple
 
 import pytest
 from test_driver_push import OTHER, URL, PushDevice, PushHarness, _push
@@ -115,3 +115,77 @@ def test_a_wake_that_finds_nothing_costs_at_most_two_follow_up_polls() -> None:
     h.run(5.0)
     polls = [p - start for p in h.sent("GetEvents")[before:]]
     assert len(polls) == 3 and polls[0] == 0.0 and polls[-1] <= 1.0 + 1e-9
+
+
+# --- never touch a slot that is not provably ours ----------------------------------------------
+
+
+def _other(index: int, url: str = OTHER) -> Dict[str, Any]:
+    return {"index": index, "indexEnable": 1, "hookUrl": url, "bCustom": 0, "hookBody": ""}
+
+
+def _commands(device: PushDevice) -> List[str]:
+    return [c for _, cmds, _ in device.log for c in cmds]
+
+
+def test_disconnect_leaves_a_url_another_system_wrote_into_our_slot() -> None:
+    device = PushDevice()
+    h = _active(device)
+    assert device.ours() == [0]
+    device.tables[0][0] = _other(0)  # a user (or Home Assistant) took the slot meanwhile
+    h.feed(Disconnect(h.now))
+    h.run(10)
+    assert h.finished and device.tables[0][0]["hookUrl"] == OTHER
+    assert _commands(device)[-2:] == ["GetWebHook", "Logout"]  # read, nothing freed
+
+
+def test_a_failed_verification_frees_only_a_slot_still_holding_our_url() -> None:
+    device = PushDevice()
+    h = _push(device, attributes={"status_interval": "10000"})
+    device.tables[0][0] = _other(0)  # taken before the (missing) test call's deadline
+    h.run(6)
+    assert h.value("event_source_reason").startswith("device cannot reach host:port")
+    assert device.tables[0][0]["hookUrl"] == OTHER
+
+
+class RacingDevice(PushDevice):
+    """Another writer (a second driver starting at the same moment) writes its own URL into
+    the slot we just wrote, right after our SetWebHook, ``races`` times."""
+
+    def __init__(self, races: int = 1, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.races = races
+        self.rival = "http://127.0.0.1:8123/reolink/push/RIVALdriverRIVALdriverRIVALdriver"
+
+    def _webhook(self, cmd: str, param: Dict[str, Any]) -> Dict[str, Any]:
+        reply = super()._webhook(cmd, param)
+        if cmd == "SetWebHook" and self.races and param["WebHook"]["indexEnable"] == 1:
+            self.races -= 1
+            hook = param["WebHook"]
+            self.tables[hook["channel"]][hook["index"]] = _other(hook["index"], self.rival)
+        return reply
+
+
+def test_a_slot_another_writer_won_is_read_back_and_another_one_claimed() -> None:
+    device = RacingDevice()
+    h = _push(device)
+    assert device.tables[0][0]["hookUrl"] == device.rival  # the winner keeps it
+    assert device.ours() == [1]
+    assert device.tests == [URL]
+    h.feed(PushWake())
+    h.run(0)
+    assert h.value("event_source") == "push"
+    h.feed(Disconnect(h.now))
+    h.run(10)
+    assert device.tables[0][0]["hookUrl"] == device.rival and device.ours() == []
+
+
+def test_a_lost_set_webhook_reply_is_settled_before_logout_on_a_quick_disconnect() -> None:
+    device = PushDevice()
+    device.lose_reply.append("SetWebHook")
+    h = _push(device)
+    assert device.ours() == [0]
+    h.feed(Disconnect(h.now))  # at once: the session still counts the lost reply as failing
+    h.run(10)
+    assert h.finished and device.ours() == []
+    assert _commands(device)[-3:] == ["GetWebHook", "SetWebHook", "Logout"]

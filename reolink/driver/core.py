@@ -534,9 +534,13 @@ class DriverCore:
         return True
 
     def _push_free_flow(self) -> Flow[None]:
-        slots = dict(self.push.slots)
+        """Free our slots after a failed verification - each only once read to hold our URL."""
+        slots = {**self.push.slots, **self.push.maybe}
         self.push.freed()
-        yield from pushflow.free(self.client, slots)
+        url = self.push.url
+        if url is not None:
+            yield from pushflow.free_if_ours(self.client, slots, url)
+        self.push.maybe = slots  # the channels whose table could not be read
 
     def _detections(self) -> Dict[str, Tuple[object, object]]:
         """(motion, ai_detected) of the zones whose channel has our webhook."""
@@ -599,13 +603,19 @@ class DriverCore:
                     yield from commands.ptz_stop(self.client, channel, deadline)
                 except ReolinkError as error:
                     self.log.info("final PTZ stop failed: %s", error)
-        if reachable and self.session.token is not None and self.push.maybe:
-            url = self.push.url
-            assert url is not None  # only a registration with a URL leaves maybe-ours slots
-            yield from pushflow.free_if_ours(self.client, self.push.maybe, url, deadline)
-        if reachable and self.session.token is not None and self.push.slots:
-            yield from pushflow.free(self.client, self.push.slots, deadline)
+        url = self.push.url
+        if self.session.token is not None and url is not None and (
+            self.push.slots or self.push.maybe
+        ):
+            # Read before freeing: only a slot holding exactly our URL is freed (another
+            # system may have written its URL there meanwhile). Tried even right after a
+            # failure (a lost SetWebHook reply): the device may well answer, and the answer
+            # decides whether Logout goes out too.
+            ours = {**self.push.slots, **self.push.maybe}
             self.push.freed()
+            answered = yield from pushflow.free_if_ours(self.client, ours, url, deadline)
+            self.push.maybe = ours
+            reachable = reachable or answered
         if reachable and self.session.token is not None:
             yield from self.client.logout(deadline=deadline)
         else:

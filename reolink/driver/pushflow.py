@@ -24,7 +24,10 @@ from ..protocol.results import CommandReply
 from .client import DeviceClient, Flow
 from .push import REASON_DISABLED, REASON_FAILED, REASON_NO_SLOT, REASON_UNSUPPORTED
 
-__all__ = ["NoPush", "free", "free_if_ours", "register", "test"]
+__all__ = ["CLAIM_ROUNDS", "NoPush", "free", "free_if_ours", "held_slots", "register", "test"]
+
+#: How many times a channel's slot is chosen again when another writer took it (read back).
+CLAIM_ROUNDS = 3
 
 
 class NoPush(Exception):
@@ -122,30 +125,91 @@ def register(
     tables = _tables(client, active, [hooks[ch] for ch in active])
     if not tables:
         raise NoPush(f"{REASON_UNSUPPORTED}: GetWebHook gave no usable slot table", retry=False)
-    for ch in tables:
-        maybe.pop(ch, None)  # read: a slot holding our URL is chosen again (held first)
-    chosen, full = _choose(tables, url, reclaim_prefix, (url,) if live is None else live)
-    for ch in full:
-        client.log.info(
-            "channel %d: every webhook slot holds another system's URL; left untouched", ch
+    live_urls: Container[str] = (url,) if live is None else live
+    held: Dict[int, int] = {}
+    for _round in range(CLAIM_ROUNDS):
+        for ch in tables:
+            maybe.pop(ch, None)  # read: a slot holding our URL is chosen again (held first)
+        chosen, full = _choose(tables, url, reclaim_prefix, live_urls)
+        for ch in full:
+            client.log.info(
+                "channel %d: every webhook slot holds another system's URL; left untouched", ch
+            )
+        if not chosen and not held:
+            slots = max(len(t.slots) for t in tables.values())
+            raise NoPush(
+                f"{REASON_NO_SLOT}: all {slots} webhook slots hold other systems' URLs (left "
+                "untouched); free one in the Reolink app to use push"
+            )
+        writes = [
+            (ch, slot.index)
+            for ch, slot in chosen.items()
+            if not (slot.enabled and slot.url == url)
+        ]
+        held.update(
+            {ch: slot.index for ch, slot in chosen.items() if (ch, slot.index) not in writes}
         )
-    if not chosen:
-        slots = max(len(t.slots) for t in tables.values())
-        raise NoPush(
-            f"{REASON_NO_SLOT}: all {slots} webhook slots hold other systems' URLs (left "
-            "untouched); free one in the Reolink app to use push"
-        )
-    writes = [
-        (ch, slot.index)
-        for ch, slot in chosen.items()
-        if not (slot.enabled and slot.url == url)
-    ]
-    # Until this returns, the chosen slots are only maybe ours (a write's reply may be lost).
-    maybe.update({ch: slot.index for ch, slot in chosen.items()})
-    written = yield from _write(client, writes, url, maybe)
-    for ch in chosen:
+        if not writes:
+            break
+        # Until it is read back, a written slot is only maybe ours (a reply may be lost, and
+        # another writer may take the same free slot at the same moment).
+        maybe.update(dict(writes))
+        written = yield from _write(client, writes, url, maybe)
+        claimed = [ch for ch, _ in writes if written.get(ch)]
+        tables = yield from _read_back(client, claimed, url, maybe, held)
+        if not tables:
+            break
+    if not held:
+        raise NoPush(f"{REASON_FAILED}: another writer took every slot written (read back)")
+    return held
+
+
+def _read_back(
+    client: DeviceClient,
+    channels: Sequence[int],
+    url: str,
+    maybe: Dict[int, int],
+    held: Dict[int, int],
+) -> Flow[Dict[int, wh.WebhookTable]]:
+    """Read the slots just written: a channel whose table holds ``url`` is ours (``held``);
+    returns the fresh tables of the channels where another writer won the slot."""
+    if not channels:
+        return {}
+    replies = yield from client.call(
+        [wh.build_get_webhook(ch) for ch in channels], repeatable=True
+    )
+    lost = {}
+    for ch, table in _tables(client, channels, replies).items():
         maybe.pop(ch, None)
-    return {ch: slot.index for ch, slot in chosen.items() if ch not in written or written[ch]}
+        slot = table.holding(url)
+        if slot is not None:
+            held[ch] = slot.index
+        else:
+            client.log.info(
+                "channel %d: another writer took the webhook slot just written; choosing again",
+                ch,
+            )
+            lost[ch] = table
+    return lost
+
+
+def held_slots(
+    client: DeviceClient, slots: Dict[int, int], url: str
+) -> Flow[Dict[int, int]]:
+    """Read the tables of ``slots``' channels: channel -> index of the slot holding ``url``
+    (a channel whose table does not hold it, or cannot be read, is left out)."""
+    channels = sorted(slots)
+    if not channels:
+        return {}
+    replies = yield from client.call(
+        [wh.build_get_webhook(ch) for ch in channels], repeatable=True
+    )
+    found = {}
+    for ch, table in _tables(client, channels, replies).items():
+        slot = table.holding(url)
+        if slot is not None:
+            found[ch] = slot.index
+    return found
 
 
 def _write(
@@ -186,20 +250,21 @@ def test(client: DeviceClient, channel: int, url: str) -> Flow[Optional[str]]:
 
 def free_if_ours(
     client: DeviceClient, maybe: Dict[int, int], url: str, deadline: Optional[float] = None
-) -> Flow[None]:
+) -> Flow[bool]:
     """Settle ``maybe`` (updated in place): read those channels' slots (GetWebHook) and free
-    the slot holding exactly ``url`` - never another system's. Errors are logged, not raised;
-    a channel whose table could not be read stays in ``maybe``."""
+    the slot holding exactly ``url`` - never another system's, whatever index we wrote.
+    Errors are logged, not raised; a channel whose table could not be read stays in
+    ``maybe``. Returns whether the device answered the read."""
     channels = sorted(maybe)
     if not channels:
-        return
+        return True
     try:
         replies = yield from client.call(
             [wh.build_get_webhook(ch) for ch in channels], deadline=deadline, repeatable=True
         )
     except ReolinkError as error:
         client.log.info("could not read the webhook slot(s) that may be ours: %s", error)
-        return
+        return False
     ours = {}
     for ch, table in _tables(client, channels, replies).items():
         maybe.pop(ch, None)
@@ -207,6 +272,7 @@ def free_if_ours(
         if slot is not None:
             ours[ch] = slot.index
     yield from free(client, ours, deadline)
+    return True
 
 
 def free(

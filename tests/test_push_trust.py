@@ -12,6 +12,7 @@ import pytest
 from test_driver_push import OTHER, URL, PushDevice, PushHarness, _push
 
 from reolink.driver.messages import Disconnect, PushWake
+from reolink.driver.push import PushControl, PushTiming
 
 # --- every detection is its own edge -----------------------------------------------------------
 
@@ -189,3 +190,94 @@ def test_a_lost_set_webhook_reply_is_settled_before_logout_on_a_quick_disconnect
     h.run(10)
     assert h.finished and device.ours() == []
     assert _commands(device)[-3:] == ["GetWebHook", "SetWebHook", "Logout"]
+
+
+# --- push follows the device's life ------------------------------------------------------------
+
+
+def _until(h: PushHarness, check: Any, seconds: float, step: float = 0.1) -> None:
+    for _ in range(int(seconds / step)):
+        if check():
+            return
+        h.run(step)
+    assert check()
+
+
+def test_an_outage_the_driver_did_not_order_re_earns_push() -> None:
+    device = PushDevice()
+    h = _active(device)
+    device.down = True  # a power cut: shown offline
+    _until(h, lambda: h.value("online") is False, 60)
+    assert h.value("event_source") == "poll"  # not claimed while nothing proves it
+    device.down = False
+    device.tables[0] = [dict(s, indexEnable=-1, hookUrl="") for s in device.tables[0]]  # reset
+    _until(h, lambda: len(device.tests) == 2, 120)
+    assert h.value("online") is True and device.ours() == [0]  # registered again
+    assert h.value("event_source") == "poll"
+    assert h.value("event_source_reason").startswith("push not verified")
+    h.feed(PushWake())  # the test call
+    h.run(0)
+    assert h.value("event_source") == "push"
+
+
+def test_a_quick_reboot_seen_as_a_refused_token_re_verifies_push() -> None:
+    device = PushDevice()
+    h = _active(device)
+    device.tokens.clear()  # rebooted between two polls: our session is gone...
+    device.tables[0] = [dict(s, indexEnable=-1, hookUrl="") for s in device.tables[0]]  # ...and
+    _until(h, lambda: len(device.tests) == 2, 30)  # the slots with it (a reset device)
+    assert device.ours() == [0]
+    assert h.value("event_source") == "poll"
+    h.feed(PushWake())
+    h.run(0)
+    assert h.value("event_source") == "push"
+
+
+def test_a_lease_renewal_is_not_a_reconnect() -> None:
+    device = PushDevice(lease=60)
+    h = _active(device)
+    h.run(200)  # three renewals
+    assert len(device.tests) == 1 and h.value("event_source") == "push"
+
+
+class LateDevice(PushDevice):
+    """An NVR whose offline channels say supportWebhook 0 in GetAbility (as firmware does)."""
+
+    def _answer(self, command: Dict[str, Any], token: str) -> Dict[str, Any]:
+        if command["cmd"] == "GetAbility" and token in self.tokens:
+            chn = [
+                {"supportWebhook": {"permit": 0, "ver": int(c not in self.offline)}}
+                for c in range(self.channels)
+            ]
+            return {"cmd": "GetAbility", "code": 0, "value": {"Ability": {"abilityChn": chn}}}
+        return super()._answer(command, token)
+
+
+def test_a_channel_that_comes_online_later_is_registered() -> None:
+    device = LateDevice(channels=2)
+    device.offline.add(1)
+    h = _push(device, zones={"0": {}, "1": {}}, attributes={"status_interval": "5000"})
+    h.feed(PushWake())
+    h.run(1)
+    assert device.ours(0) == [0] and device.ours(1) == []
+    device.offline.discard(1)  # the camera on channel 1 comes online
+    _until(h, lambda: device.ours(1) == [0], 120)
+    _until(h, lambda: h.value("online", "1") is True, 10)
+    assert device.ours(0) == [0] and h.value("event_source") == "push"
+    assert len(device.tests) == 1  # the path was proven already: no second test call
+
+
+def test_events_without_calls_are_caught_in_every_phase_push_is_claimed() -> None:
+    control = PushControl("auto", 5.0, PushTiming())
+    control.identified(0.0, [0])
+    control.take_listen()
+    control.listening(URL, "127.0.0.1:8123")
+    control.registering()
+    control.verifying(0.0, {0: 0})
+    control.wake(0.5)
+    assert control.source == "push"
+    assert control.add_channels([0, 1])  # a late channel: registering, push still claimed
+    for k in range(3):  # events found by polls, no call from the device
+        control.after_poll(20.0 * (k + 1), 20.0 * (k + 1), 1, True)
+    assert control.source == "poll"
+    assert control.reason.startswith("events arrive without push calls")

@@ -99,6 +99,11 @@ class DriverCore:
         #: the live URLs of our push listener (Listening.live): slots never reclaimed
         self._push_live: Optional[Container[str]] = None
         self.identified = False
+        #: logins seen by the push rules: one more, unplanned, means the device dropped us
+        self._logins_seen = 0
+        #: polled channels available at the last poll (a newcomer may have a webhook now)
+        self._available: Sequence[int] = ()
+        self._recheck_ability = False
         self.next_poll = 0.0
         self.cycles = 0
         self.now = 0.0
@@ -263,7 +268,7 @@ class DriverCore:
             candidates.append(session_at)
         if self._ptz_stops:
             candidates.append(min(self._ptz_stops.values()))
-        push_at = self.push.next_wakeup(now)
+        push_at = now if self._recheck_ability else self.push.next_wakeup(now)
         if push_at is not None and self.identified and self.session.request_allowed(now):
             candidates.append(push_at)
         if self._hold_until > now:
@@ -309,6 +314,9 @@ class DriverCore:
         if self._failure_shown:
             self._failure_shown = False
             self._out.append(Online())
+            if self.identified:  # back from an outage: push is registered and verified again
+                self._logins_seen = self.client.logins_sent
+                self.push.identified(self.now, self._webhook_channels())
 
     # --- flows --------------------------------------------------------------------------
 
@@ -346,6 +354,9 @@ class DriverCore:
         self.next_poll = self.now
         self._online()
         yield from self._poll_flow()
+        self._logins_seen = self.client.logins_sent
+        self._available = self.poller.available_channels()
+        self._recheck_ability = False
         self.push.identified(self.now, self._webhook_channels())
         self._out.append(Ready())
 
@@ -354,6 +365,7 @@ class DriverCore:
             yield from self.client.login()
         except ReolinkError as error:
             self._failed(error)
+        self._logins_seen = self.client.logins_sent  # planned: not a reconnect
 
     def _poll_flow(self) -> Flow[None]:
         start = self.now
@@ -385,6 +397,7 @@ class DriverCore:
             return
         self.cycles += 1
         self._online()
+        self._push_follow_device()
         self.push.after_poll(start, self.now, self._rising(watched), self._showing())
 
     def _ptz_stop_flow(self, channel: int, deadline: Optional[float] = None) -> Flow[None]:
@@ -468,10 +481,39 @@ class DriverCore:
             if self.poller.polls(zone.channel) and supports_webhook(ability, zone.channel)
         ]
 
+    def _push_follow_device(self) -> None:
+        """After a poll: an unplanned login (the device dropped our session) re-verifies push;
+        a polled channel that became available is looked at for a webhook."""
+        if self.client.logins_sent != self._logins_seen:
+            self._logins_seen = self.client.logins_sent
+            self.log.info("logged in again unplanned: verifying push again")
+            self.push.reconnected()
+        available = self.poller.available_channels()
+        if any(ch not in self._available for ch in available) and any(
+            ch not in self.push.channels for ch in available
+        ):
+            self._recheck_ability = self.push.phase is not Phase.OFF
+        self._available = available
+
+    def _ability_flow(self) -> Flow[None]:
+        """GetAbility again (a channel came online): its webhook is registered too."""
+        self._recheck_ability = False
+        try:
+            ability = yield from commands.read_ability(self.client)
+        except ReolinkError as error:
+            self.log.info("GetAbility for a channel that came online failed: %s", error)
+            return
+        if ability is not None:
+            self.facts = attrs.evolve(self.facts, ability=ability)
+            if self.push.add_channels(self._webhook_channels()):
+                self.log.info("registering push on the channel(s) that came online")
+
     def _push_step(self) -> Optional[Flow[None]]:
         """Push work that is due while nothing else is: listener, slots to free, registration."""
         if not self.session.request_allowed(self.now):
             return None
+        if self._recheck_ability:
+            return self._ability_flow()
         if self.push.take_listen():
             self._out.append(Listen())
             return None
@@ -494,7 +536,8 @@ class DriverCore:
             slots = yield from pushflow.register(
                 self.client, push.channels, url, reclaim, live=self._push_live, maybe=push.maybe
             )
-            push.verifying(self.now, slots)
+            if not push.verifying(self.now, slots):
+                return  # more channels of a verified push: the path is proven already
             refused = yield from pushflow.test(self.client, min(slots), url)
         except pushflow.NoPush as no:
             push.failed(self.now, no.reason, retry=no.retry)

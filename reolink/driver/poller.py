@@ -139,6 +139,10 @@ class Poller:
         """Whether ``channel`` is one this driver polls (a zone's channel the device has)."""
         return channel in self._channels
 
+    def available_channels(self) -> Tuple[int, ...]:
+        """The polled channels online and awake according to the device (or unknown)."""
+        return tuple(ch for ch, state in self._channels.items() if state.available)
+
     # --- one cycle ----------------------------------------------------------------------
 
     def plan(self, now: float) -> Plan:

@@ -137,6 +137,7 @@ class PushControl:
         #: a call announced a detection that has not been seen clear yet
         self._fast = False
         self._unannounced = 0
+        self._extending = False
 
     # --- lifecycle ----------------------------------------------------------------------
 
@@ -156,11 +157,41 @@ class PushControl:
         self.phase = Phase.LISTEN if self.url is None else Phase.REGISTER
 
     def lost(self) -> None:
-        """The device went offline or is rebooting: register again once it is identified."""
+        """The device went offline or is rebooting: register again once it is back
+        (:meth:`identified`); push is not claimed until a call is verified again."""
         if self.phase is not Phase.OFF:
             self.phase = Phase.IDLE
             self.deadline = None
             self._stop_polls()
+            self._unclaim("the device was offline; push is verified again once it is back")
+
+    def reconnected(self) -> None:
+        """A login the driver did not plan (the device dropped our session: a reboot, a
+        reset?): read the slots again, register if ours is gone, and verify with a test call."""
+        if self.phase in (Phase.ACTIVE, Phase.VERIFYING, Phase.UNVERIFIED):
+            self.phase = Phase.REGISTER if self.url is not None else Phase.LISTEN
+            self.deadline = None
+            self._unclaim("the device's session was lost (a reboot?); verifying push again")
+
+    def add_channels(self, channels: Sequence[int]) -> bool:
+        """Channels with a webhook that were not there at identification (a camera came
+        online on an NVR): registered too. True when a registration is now due."""
+        new = [ch for ch in channels if ch not in self.channels]
+        if self.phase is Phase.OFF or not new:
+            return False
+        self.channels = tuple(sorted({*self.channels, *new}))
+        if self.phase in (Phase.ACTIVE, Phase.VERIFYING, Phase.UNVERIFIED):
+            self.phase = Phase.REGISTER
+            self.deadline = None
+            return True
+        if self.phase is Phase.FALLBACK and self.retry_at is None:  # nothing had a webhook
+            self.phase = Phase.LISTEN if self.url is None else Phase.REGISTER
+            return True
+        return False
+
+    def _unclaim(self, detail: str) -> None:
+        if self.source == "push":
+            self.source, self.reason = "poll", f"{REASON_UNVERIFIED}: {detail}"
 
     def take_listen(self) -> bool:
         """True once when the loop should register on the listener (then Listening follows)."""
@@ -187,12 +218,18 @@ class PushControl:
 
     def registering(self) -> None:
         self.phase = Phase.REGISTERING
+        #: push was verified already (more channels are registered): no test call is needed
+        self._extending = self.source == "push"
 
-    def verifying(self, now: float, slots: Dict[int, int]) -> None:
-        """Our slots are written; TestWebHook goes out now."""
+    def verifying(self, now: float, slots: Dict[int, int]) -> bool:
+        """Our slots are written (and read back); True when TestWebHook goes out now."""
         self.slots = dict(slots)
+        if self._extending:
+            self.phase = Phase.ACTIVE
+            return False
         self.phase = Phase.VERIFYING
         self.deadline = now + self.timing.verify
+        return True
 
     def test_refused(self, detail: str) -> None:
         """TestWebHook was answered with an error: keep the slots, trust the first real call."""
@@ -298,7 +335,7 @@ class PushControl:
 
     def edges(self, now: float, rising: int) -> None:
         """A poll found ``rising`` events starting: were they announced by a call?"""
-        if rising <= 0 or self.phase is not Phase.ACTIVE:
+        if rising <= 0 or self.source != "push":  # every phase where push is claimed
             return
         window = self.status_interval + 1.0
         if self.last_wake is not None and now - self.last_wake <= window:

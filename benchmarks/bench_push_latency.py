@@ -21,7 +21,8 @@ cameras each play random detections (1-8 s long, 1-15 s apart; ``--events`` in a
 ``status_interval`` ``--interval-ms`` (10 s by default here), push ``auto`` then ``off``. Each
 detection is *seen* (the host got its own ``motion`` 1 between its start and the next one's),
 *merged* (no edge of its own: the host still showed the previous one) or *lost* (the host showed
-nothing). End latency = the host's ``motion`` 0 - the detection's end, for the seen ones.
+nothing). End latency = the host's ``motion`` 0 - the detection's end, for the ends the host saw
+before the next detection began (``ends seen``).
 """
 
 from __future__ import annotations
@@ -284,7 +285,8 @@ def judge(
         rises = [at for at, v in host if v == 1 and start <= at < following]
         if rises:
             counts["seen"] += 1
-            falls = [at for at, v in host if v == 0 and at >= end]
+            # Its end, seen before the next detection began (else the two merged there).
+            falls = [at for at, v in host if v == 0 and end <= at < following]
             if falls:
                 ends.append(falls[0] - end)
         elif shown_at(start) == 1:
@@ -334,6 +336,7 @@ def fidelity(
         "interval_ms": interval_ms,
         "sources": sorted(set(sources)),
         "requests_per_detection": sent / total if total else float("nan"),
+        "ends_seen": len(ends),
         "end_p50": percentile(ends, 0.5),
         "end_p99": percentile(ends, 0.99),
         "end_max": max(ends) if ends else float("nan"),
@@ -347,11 +350,12 @@ def report_fidelity(results: List[Dict[str, Any]]) -> str:
         f"({first['detections']} detections on {first['devices']} cameras, status_interval "
         f"{first['interval_ms']} ms, loopback)",
         ["mode", "detections", "seen", "merged", "lost", "requests/detection",
-         "end p50 ms", "end p99 ms", "end max ms"],
+         "ends seen", "end p50 ms", "end p99 ms", "end max ms"],
         [
             [
                 r["mode"], r["detections"], r["seen"], r["merged"], r["lost"],
-                fmt(r["requests_per_detection"], 2), fmt(r["end_p50"] * 1000, 0),
+                fmt(r["requests_per_detection"], 2), r["ends_seen"],
+                fmt(r["end_p50"] * 1000, 0),
                 fmt(r["end_p99"] * 1000, 0), fmt(r["end_max"] * 1000, 0),
             ]
             for r in results

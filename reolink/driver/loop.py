@@ -231,9 +231,7 @@ class DeviceLoop:
                 if self._listener is not None:
                     self._registration = self._listener.register(self.push_wake, label=config.label)
                 else:
-                    self._registration = register_shared(
-                        self.push_wake, port=config.push_port, label=config.label
-                    )
+                    self._registration = self._register_shared(config.push_host)
             except PushListenerError as error:
                 kind = REASON_PORT_BUSY if error.port is not None else REASON_FAILED
                 return ListenFailed(f"{kind}: {error}")
@@ -241,6 +239,25 @@ class DeviceLoop:
         port = registration.listener.port
         where = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
         return Listening(registration.url(host), where, registration.listener.live_urls())
+
+    def _register_shared(self, push_host: str) -> Registration:
+        """The shared listener bound to ``push_host`` (the address the device calls), or to
+        every address when none is set - or when push_host is not an address of this host
+        (the device reaches it through NAT)."""
+        config = self._core.config
+        try:
+            return register_shared(
+                self.push_wake, host=push_host, port=config.push_port, label=config.label
+            )
+        except PushListenerError as error:
+            if not (push_host and error.not_local):
+                raise
+            self._log.info(
+                "push_host %s is not an address of this host (NAT?): the push listener "
+                "binds every address",
+                push_host,
+            )
+            return register_shared(self.push_wake, port=config.push_port, label=config.label)
 
     def _unlisten(self) -> None:
         registration, self._registration = self._registration, None

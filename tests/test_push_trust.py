@@ -11,7 +11,7 @@ from typing import Any, Dict, List, Tuple
 import pytest
 from test_driver_push import OTHER, URL, PushDevice, PushHarness, _push
 
-from reolink.driver.messages import Disconnect, PushWake
+from reolink.driver.messages import Disconnect, Probe, Probed, PushWake
 from reolink.driver.push import PushControl, PushTiming
 
 # --- every detection is its own edge -----------------------------------------------------------
@@ -281,3 +281,82 @@ def test_events_without_calls_are_caught_in_every_phase_push_is_claimed() -> Non
         control.after_poll(20.0 * (k + 1), 20.0 * (k + 1), 1, True)
     assert control.source == "poll"
     assert control.reason.startswith("events arrive without push calls")
+
+
+# --- slots don't outlive their owner -----------------------------------------------------------
+
+CRASHED = "http://127.0.0.1:{port}/reolink/push/CRASHEDrunCRASHEDrunCRASHEDrun{port}"
+
+
+class ProbeHarness(PushHarness):
+    """Answers Probe actions with Probed(dead=what ``dead_of(urls)`` says); records asks."""
+
+    def __init__(self, device: PushDevice, dead_of: Any, **kwargs: Any) -> None:
+        self.dead_of = dead_of
+        self.probes: List[Tuple[str, ...]] = []
+        super().__init__(device, **kwargs)
+
+    def feed(self, event: Any) -> None:
+        if not hasattr(self, "_configured"):
+            super().feed(event)
+            return
+        real = self.core.handle
+        asked: List[Probe] = []
+
+        def spy(now: float, ev: Any) -> Any:
+            actions = real(now, ev)
+            asked.extend(a for a in actions if isinstance(a, Probe))
+            return actions
+
+        self.core.handle = spy  # type: ignore[method-assign]
+        try:
+            super().feed(event)
+        finally:
+            if "handle" in vars(self.core):
+                del self.core.handle
+        for probe in asked:
+            self.probes.append(probe.urls)
+            self.feed(Probed(frozenset(self.dead_of(probe.urls))))
+
+
+def _full_with(device: PushDevice, mine: List[str]) -> None:
+    """Slots: ``mine`` (URLs of this library on this host) first, other systems after."""
+    for index in range(len(device.tables[0])):
+        url = mine[index] if index < len(mine) else f"{OTHER}{index}"
+        device.tables[0][index] = _other(index, url)
+
+
+def test_a_slot_left_by_a_crashed_run_on_another_port_is_reclaimed() -> None:
+    device = PushDevice()
+    stale = CRASHED.format(port=40001)
+    _full_with(device, [stale])
+    h = ProbeHarness(device, dead_of=lambda urls: urls)
+    h.run(0)
+    assert h.probes == [(stale,)]
+    assert device.ours() == [0] and device.tests == [URL]
+    assert [s["hookUrl"] for s in device.tables[0][1:]] == [f"{OTHER}{i}" for i in range(1, 5)]
+
+
+def test_a_slot_whose_listener_answers_is_never_taken_and_the_reason_says_so() -> None:
+    device = PushDevice()
+    live = CRASHED.format(port=40002)
+    _full_with(device, [live])
+    before = [dict(s) for s in device.tables[0]]
+    h = ProbeHarness(device, dead_of=lambda urls: ())
+    h.run(0)
+    assert device.tables[0] == before
+    reason = h.value("event_source_reason")
+    assert reason.startswith("no free slot: all 5 webhook slots are taken - 1 by running "
+                             "drivers of this library")
+    assert "4 by other systems' URLs" in reason and "CRASHED" not in reason
+
+
+def test_five_crashes_leave_nothing_behind() -> None:
+    device = PushDevice()
+    stale = [CRASHED.format(port=40010 + k) for k in range(5)]
+    _full_with(device, stale)
+    h = ProbeHarness(device, dead_of=lambda urls: urls)
+    h.run(0)
+    assert device.ours() == [0]
+    assert all(s["indexEnable"] == -1 for s in device.tables[0][1:])  # the other four freed
+    assert h.probes == [tuple(stale)]

@@ -135,3 +135,30 @@ def test_a_channel_that_comes_online_later_gets_push() -> None:
         finally:
             driver.disconnect()
         assert _ours(nvr, 0) == [] and _ours(nvr, 1) == []
+
+
+def test_a_crashed_runs_slot_is_reclaimed_and_a_live_drivers_never(
+    emu: Emulator, recorder: Recorder
+) -> None:
+    from reolink.push import PushListener
+
+    with PushListener("127.0.0.1", 0) as other_process:  # another process's driver: live
+        live = other_process.register(lambda: None).url("127.0.0.1")
+        crashed_listener = PushListener("127.0.0.1", 0).start()
+        dead = crashed_listener.register(lambda: None).url("127.0.0.1")
+        crashed_listener.close()  # the process died without disconnect(): nothing answers
+        emu.set_webhook(0, 0, live)
+        emu.set_webhook(0, 1, dead)
+        for index in range(2, len(emu.device.webhooks.slots[0])):
+            emu.set_webhook(0, index, f"{OTHER}{index}")
+        driver = _connected_with_push(emu, recorder)
+        try:
+            slots = emu.device.webhooks.slots[0]
+            assert slots[0]["hookUrl"] == live  # never taken
+            assert slots[1]["hookUrl"] not in (live, dead)  # the crashed run's: reclaimed
+            assert "/reolink/push/" in slots[1]["hookUrl"]
+            assert other_process.stats().wakes == 0  # the probe woke nobody
+        finally:
+            driver.disconnect()
+        assert emu.device.webhooks.slots[0][0]["hookUrl"] == live
+        assert emu.device.webhooks.slots[0][1]["indexEnable"] == -1

@@ -57,6 +57,8 @@ from .messages import (
     Listening,
     Offline,
     Online,
+    Probe,
+    Probed,
     PushWake,
     Ready,
     Replied,
@@ -164,6 +166,8 @@ class DriverCore:
             self._push_live = event.live
         elif isinstance(event, ListenFailed):
             self.push.listen_failed(self.now, event.reason)
+        elif isinstance(event, Probed):
+            self.push.probe_result(event.dead)
         elif not isinstance(event, Start):  # pragma: no cover - the Event union is closed
             raise TypeError(f"unknown event {event!r}")
 
@@ -517,6 +521,10 @@ class DriverCore:
         if self.push.take_listen():
             self._out.append(Listen())
             return None
+        probe = self.push.take_probe()
+        if probe:
+            self._out.append(Probe(probe))
+            return None
         if self.push.free_wanted:
             return self._push_free_flow()
         if self.push.due(self.now):
@@ -534,11 +542,15 @@ class DriverCore:
         try:
             yield from self._settle_stray(url)
             slots = yield from pushflow.register(
-                self.client, push.channels, url, reclaim, live=self._push_live, maybe=push.maybe
+                self.client, push.channels, url, reclaim, live=self._push_live,
+                maybe=push.maybe, probed=push.probed, dead=push.dead,
             )
             if not push.verifying(self.now, slots):
                 return  # more channels of a verified push: the path is proven already
             refused = yield from pushflow.test(self.client, min(slots), url)
+        except pushflow.ProbeFirst as probe:
+            push.want_probe(probe.urls)  # the loop asks them; registration goes on after
+            return
         except pushflow.NoPush as no:
             push.failed(self.now, no.reason, retry=no.retry)
             return

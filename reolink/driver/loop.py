@@ -11,9 +11,11 @@ within ``request_timeout`` + 1 s of disconnect().
 from __future__ import annotations
 
 import concurrent.futures
+import http.client
 import logging
 import queue
 import threading
+import urllib.parse
 from typing import Any, Callable, Dict, Optional, Tuple
 
 from ..errors import NotConnected, ReolinkError, TransportError, TransportProtocolError
@@ -35,6 +37,8 @@ from .messages import (
     Listening,
     Offline,
     Online,
+    Probe,
+    Probed,
     PushWake,
     Ready,
     Replied,
@@ -48,6 +52,10 @@ from .messages import (
 from .push import REASON_FAILED, REASON_PORT_BUSY
 
 __all__ = ["DeviceLoop", "Job"]
+
+#: At most this many URLs are probed per registration, each within PROBE_TIMEOUT seconds.
+MAX_PROBES = 8
+PROBE_TIMEOUT = 0.5
 
 log = logging.getLogger(__name__)
 
@@ -211,6 +219,10 @@ class DeviceLoop:
                 self.ready.set()
             elif isinstance(action, Listen):
                 self._push_event = self._listen()
+            elif isinstance(action, Probe):
+                self._push_event = Probed(
+                    frozenset(u for u in action.urls[:MAX_PROBES] if _answers(u) is False)
+                )
             elif isinstance(action, Finished):
                 return True
         return False
@@ -307,6 +319,25 @@ class DeviceLoop:
             if not future.done() and (future.running() or future.set_running_or_notify_cancel()):
                 future.set_exception(NotConnected(f"{name}: the driver was disconnected"))
         self._futures.clear()
+
+
+def _answers(url: str, timeout: float = PROBE_TIMEOUT) -> Optional[bool]:
+    """Whether a live listener of this library serves ``url`` (HEAD: 200 without a wake).
+
+    True: 200; False: nothing does (connection refused, or 404: the path is unknown there);
+    None: cannot tell (a timeout, anything else) - such a slot is never taken."""
+    split = urllib.parse.urlsplit(url)
+    conn = http.client.HTTPConnection(split.hostname or "", split.port or 80, timeout=timeout)
+    try:
+        conn.request("HEAD", split.path or "/")
+        status = conn.getresponse().status
+    except ConnectionRefusedError:
+        return False
+    except (OSError, http.client.HTTPException, ValueError):
+        return None
+    finally:
+        conn.close()
+    return {200: True, 404: False}.get(status)
 
 
 def _local_address(transport: Transport) -> Optional[str]:

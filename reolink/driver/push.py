@@ -27,7 +27,7 @@ Pure, like the core that uses it: no I/O, no clock (``now`` in seconds is passed
 from __future__ import annotations
 
 import enum
-from typing import Dict, List, Optional, Sequence, Tuple
+from typing import Dict, FrozenSet, List, Optional, Sequence, Set, Tuple
 
 import attrs
 
@@ -75,6 +75,8 @@ class Phase(enum.Enum):
     OFF = "off"  # the push attribute is off: never registers
     IDLE = "idle"  # waiting for the device to be identified
     LISTEN = "listen"  # a listener URL is wanted (the loop registers on the listener)
+    PROBE = "probe"  # slots hold this library's URLs on this host: ask the loop to probe them
+    WAIT_PROBE = "wait-probe"  # asked the loop; Probed comes next
     WAIT_LISTENER = "wait-listener"  # asked the loop; Listening / ListenFailed comes next
     REGISTER = "register"  # registration due (GetPush, GetWebHook, SetWebHook, TestWebHook)
     REGISTERING = "registering"  # its flow is running
@@ -138,6 +140,11 @@ class PushControl:
         self._fast = False
         self._unannounced = 0
         self._extending = False
+        #: URLs of this library on this host found in slots: probed ones, and the dead ones
+        #: among them (no live listener answered: reclaimed); asked again at identification
+        self.probed: Set[str] = set()
+        self.dead: Set[str] = set()
+        self._probe: Tuple[str, ...] = ()
 
     # --- lifecycle ----------------------------------------------------------------------
 
@@ -154,6 +161,7 @@ class PushControl:
             )
             return
         self.retry_at = None
+        self.probed, self.dead = set(), set()
         self.phase = Phase.LISTEN if self.url is None else Phase.REGISTER
 
     def lost(self) -> None:
@@ -208,6 +216,25 @@ class PushControl:
     def listen_failed(self, now: float, reason: str) -> None:
         if self.phase is Phase.WAIT_LISTENER:
             self._fallback(reason, now)
+
+    def want_probe(self, urls: Tuple[str, ...]) -> None:
+        """The registration found these URLs of this library on this host: probe, then go on."""
+        if self.phase is Phase.REGISTERING:
+            self.phase, self._probe = Phase.PROBE, urls
+
+    def take_probe(self) -> Tuple[str, ...]:
+        """The URLs the loop should probe now (once; Probed follows), or ()."""
+        if self.phase is not Phase.PROBE:
+            return ()
+        self.phase = Phase.WAIT_PROBE
+        return self._probe
+
+    def probe_result(self, dead: FrozenSet[str]) -> None:
+        self.probed.update(self._probe)
+        self.dead.update(dead)
+        self._probe = ()
+        if self.phase is Phase.WAIT_PROBE:
+            self.phase = Phase.REGISTER
 
     # --- registration -------------------------------------------------------------------
 
@@ -269,7 +296,7 @@ class PushControl:
 
     def next_wakeup(self, now: float) -> Optional[float]:
         """When :meth:`tick` or :meth:`due` may change something (None: nothing timed)."""
-        if self.phase in (Phase.LISTEN, Phase.REGISTER) or self.free_wanted:
+        if self.phase in (Phase.LISTEN, Phase.REGISTER, Phase.PROBE) or self.free_wanted:
             return now
         if self.phase is Phase.VERIFYING:
             return self.deadline

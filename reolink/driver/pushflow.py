@@ -15,19 +15,40 @@ of :mod:`reolink.driver.push`). The URL holds a secret path: nothing here logs o
 
 from __future__ import annotations
 
+import urllib.parse
 from typing import Container, Dict, List, Optional, Sequence, Tuple
 
 from ..errors import ApiError, ReolinkError, TransportError
 from ..protocol import codes
 from ..protocol import webhook as wh
 from ..protocol.results import CommandReply
+from ..push.listener import PATH_PREFIX
 from .client import DeviceClient, Flow
 from .push import REASON_DISABLED, REASON_FAILED, REASON_NO_SLOT, REASON_UNSUPPORTED
 
-__all__ = ["CLAIM_ROUNDS", "NoPush", "free", "free_if_ours", "held_slots", "register", "test"]
+__all__ = [
+    "CLAIM_ROUNDS",
+    "NoPush",
+    "ProbeFirst",
+    "free",
+    "free_if_ours",
+    "held_slots",
+    "register",
+    "strays",
+    "test",
+]
 
 #: How many times a channel's slot is chosen again when another writer took it (read back).
 CLAIM_ROUNDS = 3
+
+
+class ProbeFirst(Exception):
+    """Slots hold URLs of this library on this host that are not ours: ask whether a live
+    listener answers them (:class:`~reolink.driver.messages.Probe`), then register again."""
+
+    def __init__(self, urls: Tuple[str, ...]) -> None:
+        super().__init__(f"{len(urls)} URL(s) to probe")
+        self.urls = urls
 
 
 class NoPush(Exception):
@@ -76,12 +97,46 @@ def _tables(
     return tables
 
 
+def _library(slot_url: str) -> bool:
+    """Whether a slot's URL is one this library's listener serves (its path prefix)."""
+    return urllib.parse.urlsplit(slot_url).path.startswith(PATH_PREFIX)
+
+
+def strays(
+    tables: Dict[int, wh.WebhookTable], url: str, live: Container[str], reclaim_prefix: str
+) -> Tuple[str, ...]:
+    """URLs of this library on this host (``url``'s host, our path prefix, any port) in the
+    slots that are neither ``url`` nor live on our own listener: a probe tells whether another
+    running driver answers them, or a run that ended without freeing its slot left them."""
+    host = urllib.parse.urlsplit(url).hostname
+    found: List[str] = []
+    for table in tables.values():
+        for slot in table.slots:
+            if slot.free or slot.url == url or slot.url in found:
+                continue
+            if reclaim_prefix and slot.url.startswith(reclaim_prefix):
+                continue  # our own listener's port: reclaimed without a probe (not live)
+            try:
+                same_host = urllib.parse.urlsplit(slot.url).hostname == host
+            except ValueError:
+                continue
+            if same_host and _library(slot.url) and slot.url not in live:
+                found.append(slot.url)
+    return tuple(found)
+
+
 def _choose(
-    tables: Dict[int, wh.WebhookTable], url: str, reclaim_prefix: str, live: Container[str]
+    tables: Dict[int, wh.WebhookTable],
+    url: str,
+    reclaim_prefix: str,
+    live: Container[str],
+    dead: Container[str] = (),
 ) -> Tuple[Dict[int, wh.WebhookSlot], List[int]]:
     chosen, full = {}, []
     for ch, table in tables.items():
-        slot = wh.choose_slot(table, url, reclaim_prefix=reclaim_prefix, live_urls=live)
+        slot = wh.choose_slot(
+            table, url, reclaim_prefix=reclaim_prefix, live_urls=live, stale_urls=dead
+        )
         if slot is None:
             full.append(ch)
         else:
@@ -97,8 +152,13 @@ def register(
     *,
     live: Optional[Container[str]] = None,
     maybe: Optional[Dict[int, int]] = None,
+    probed: Optional[Container[str]] = None,
+    dead: Container[str] = (),
 ) -> Flow[Dict[int, int]]:
-    """Write ``url`` into one slot per channel; returns channel -> slot index. Raises NoPush.
+    """Write ``url`` into one slot per channel; returns channel -> slot index. Raises NoPush,
+    or ProbeFirst when slots hold URLs of this library on this host not in ``probed`` (the
+    URLs probed already); ``dead``: those no live listener answered - reclaimed (one reused
+    per channel, the others freed).
 
     ``live``: the URLs of every live registration of our listener (default: ``url`` only);
     a slot holding one of them belongs to another running driver and is never reclaimed.
@@ -108,39 +168,39 @@ def register(
     :func:`free_if_ours` settles the rest.
     """
     maybe = {} if maybe is None else maybe
-    batch = [wh.build_get_push_v20(ch) for ch in channels]
-    batch += [wh.build_get_webhook(ch) for ch in channels]
-    replies = yield from client.call(batch, repeatable=True)
-    count = len(channels)
-    states = yield from _push_states(client, channels, replies[:count])
-    if all(state is False for state in states.values()):
-        raise NoPush(
-            f"{REASON_DISABLED}: push notifications are switched off on the device "
-            "(GetPushV20/GetPush); the driver never changes that setting - switch push on "
-            "in the Reolink app to use it"
-        )
-    # Unreadable settings (None) are tried: the unannounced-events rule catches a wrong guess.
-    hooks = dict(zip(channels, replies[count:]))
-    active = [ch for ch in channels if states[ch] is not False]
-    tables = _tables(client, active, [hooks[ch] for ch in active])
-    if not tables:
-        raise NoPush(f"{REASON_UNSUPPORTED}: GetWebHook gave no usable slot table", retry=False)
+    tables = yield from _read(client, channels)
     live_urls: Container[str] = (url,) if live is None else live
+    if probed is not None:
+        found = strays(tables, url, live_urls, reclaim_prefix)
+        unprobed = tuple(u for u in found if u not in probed)
+        if unprobed:
+            raise ProbeFirst(unprobed)
+    return (yield from _claim(client, tables, url, reclaim_prefix, live_urls, dead, maybe))
+
+
+def _claim(
+    client: DeviceClient,
+    tables: Dict[int, wh.WebhookTable],
+    url: str,
+    reclaim_prefix: str,
+    live_urls: Container[str],
+    dead: Container[str],
+    maybe: Dict[int, int],
+) -> Flow[Dict[int, int]]:
+    """Choose, write and read back a slot per table; choose again where another writer won
+    (at most CLAIM_ROUNDS times). Returns channel -> index of the slots read back as ours."""
     held: Dict[int, int] = {}
     for _round in range(CLAIM_ROUNDS):
         for ch in tables:
             maybe.pop(ch, None)  # read: a slot holding our URL is chosen again (held first)
-        chosen, full = _choose(tables, url, reclaim_prefix, live_urls)
+        chosen, full = _choose(tables, url, reclaim_prefix, live_urls, dead)
         for ch in full:
             client.log.info(
                 "channel %d: every webhook slot holds another system's URL; left untouched", ch
             )
         if not chosen and not held:
-            slots = max(len(t.slots) for t in tables.values())
-            raise NoPush(
-                f"{REASON_NO_SLOT}: all {slots} webhook slots hold other systems' URLs (left "
-                "untouched); free one in the Reolink app to use push"
-            )
+            raise NoPush(_no_slot(tables))
+        yield from _free_dead(client, tables, chosen, dead)
         writes = [
             (ch, slot.index)
             for ch, slot in chosen.items()
@@ -162,6 +222,71 @@ def register(
     if not held:
         raise NoPush(f"{REASON_FAILED}: another writer took every slot written (read back)")
     return held
+
+
+def _read(client: DeviceClient, channels: Sequence[int]) -> Flow[Dict[int, wh.WebhookTable]]:
+    """The push settings and slot tables of ``channels`` (one read-only batch): the tables of
+    the channels whose push is not off. Raises NoPush."""
+    batch = [wh.build_get_push_v20(ch) for ch in channels]
+    batch += [wh.build_get_webhook(ch) for ch in channels]
+    replies = yield from client.call(batch, repeatable=True)
+    count = len(channels)
+    states = yield from _push_states(client, channels, replies[:count])
+    if all(state is False for state in states.values()):
+        raise NoPush(
+            f"{REASON_DISABLED}: push notifications are switched off on the device "
+            "(GetPushV20/GetPush); the driver never changes that setting - switch push on "
+            "in the Reolink app to use it"
+        )
+    # Unreadable settings (None) are tried: the unannounced-events rule catches a wrong guess.
+    hooks = dict(zip(channels, replies[count:]))
+    active = [ch for ch in channels if states[ch] is not False]
+    tables = _tables(client, active, [hooks[ch] for ch in active])
+    if not tables:
+        raise NoPush(f"{REASON_UNSUPPORTED}: GetWebHook gave no usable slot table", retry=False)
+    return tables
+
+
+def _no_slot(tables: Dict[int, wh.WebhookTable]) -> str:
+    """The reason for a full table: how many slots this library's drivers hold (running
+    elsewhere: their listener answered, or could not be asked), how many other systems."""
+    table = max(tables.values(), key=lambda t: len(t.slots))
+    ours = sum(1 for slot in table.slots if not slot.free and _library(slot.url))
+    others = len(table.slots) - ours
+    if not ours:
+        return (
+            f"{REASON_NO_SLOT}: all {len(table.slots)} webhook slots hold other systems' "
+            "URLs (left untouched); free one in the Reolink app to use push"
+        )
+    return (
+        f"{REASON_NO_SLOT}: all {len(table.slots)} webhook slots are taken - {ours} by "
+        f"running drivers of this library (another process or host; their listener "
+        f"answers), {others} by other systems' URLs (left untouched); disconnect a driver "
+        "or free a slot in the Reolink app to use push"
+    )
+
+
+def _free_dead(
+    client: DeviceClient,
+    tables: Dict[int, wh.WebhookTable],
+    chosen: Dict[int, wh.WebhookSlot],
+    dead: Container[str],
+) -> Flow[None]:
+    """Free the dead slots of this library not reused (a table read just now holds them)."""
+    frees = [
+        wh.build_free_webhook(ch, slot.index)
+        for ch, table in sorted(tables.items())
+        for slot in table.slots
+        if not slot.free and slot.url in dead
+        and (ch not in chosen or chosen[ch].index != slot.index)
+    ]
+    if not frees:
+        return
+    client.log.info("freeing %d webhook slot(s) left by earlier runs of this library", len(frees))
+    replies = yield from client.call(frees)
+    for reply in replies:
+        if reply.error is not None:
+            client.log.info("could not free a dead webhook slot: %s", reply.error)
 
 
 def _read_back(

@@ -532,6 +532,9 @@ class PushListener:
             log.debug("push listener: request from %s for an unknown path: 404", conn.peer)
             self._finish(conn, _http.NOT_FOUND, "not_found")
             return
+        if head.startswith(b"HEAD "):  # a probe (is this path served?): answered, no wake
+            self._finish(conn, _http.OK)
+            return
         self._wake(registration)
         if length > self.body_limit:
             self._finish(conn, _http.TOO_LARGE, "bad_requests")

@@ -162,3 +162,22 @@ def test_a_crashed_runs_slot_is_reclaimed_and_a_live_drivers_never(
             driver.disconnect()
         assert emu.device.webhooks.slots[0][0]["hookUrl"] == live
         assert emu.device.webhooks.slots[0][1]["indexEnable"] == -1
+
+
+def test_a_push_schedule_with_no_hour_on_is_said_and_nothing_is_registered(
+    emu: Emulator, recorder: Recorder
+) -> None:
+    off = "0" * 168
+    emu.device.webhooks.set_schedule(0, {"MD": off, "AI_PEOPLE": off, "AI_VEHICLE": off})
+    emu.set_webhook(0, 0, OTHER)
+    emu.set_motion(0, True)  # firmware: outside the schedule no webhook is called
+    driver = _driver(emu, recorder)
+    try:
+        assert driver.connect() is True
+        assert recorder.wait_for("event_source", "poll", timeout=WAIT)
+        assert recorder.history("event_source_reason")[-1].startswith("push schedule off: ")
+        assert _ours(emu) == []
+        assert [c for r in emu.requests for c in r.cmds].count("SetWebHook") == 0
+    finally:
+        driver.disconnect()
+    assert emu.device.webhooks.sender.deliveries == []

@@ -38,6 +38,7 @@ from ..errors import (
     ReolinkError,
     TransportError,
 )
+from ..protocol.pushschedule import PushSchedule
 from ..protocol.session import Session, Step
 from ..protocol.webhook import supports_webhook
 from . import commands, pushflow
@@ -541,10 +542,12 @@ class DriverCore:
         reclaim = url.rsplit("/", 1)[0] + "/" if self.config.push_port else ""
         try:
             yield from self._settle_stray(url)
+            schedule: List[PushSchedule] = []
             slots = yield from pushflow.register(
                 self.client, push.channels, url, reclaim, live=self._push_live,
-                maybe=push.maybe, probed=push.probed, dead=push.dead,
+                maybe=push.maybe, probed=push.probed, dead=push.dead, schedule=schedule,
             )
+            yield from self._push_schedule(schedule)
             if not push.verifying(self.now, slots):
                 return  # more channels of a verified push: the path is proven already
             refused = yield from pushflow.test(self.client, min(slots), url)
@@ -563,6 +566,15 @@ class DriverCore:
             return
         if refused is not None:
             push.test_refused(refused)
+
+    def _push_schedule(self, schedule: List[PushSchedule]) -> Flow[None]:
+        """Keep the push schedule read with the registration; with hours that hold every day
+        (not always on), the device's clock (GetTime) places them."""
+        found = schedule[0] if schedule else PushSchedule(known=False)
+        offset = None
+        if found.hours is not None and not found.always_on:
+            offset = yield from pushflow.time_of_day(self.client)
+        self.push.scheduled(found, offset)
 
     def _settle_stray(self, url: str) -> Flow[None]:
         """Maybe-ours slots on channels no longer registered: free them if they hold our URL

@@ -31,6 +31,8 @@ from typing import Dict, FrozenSet, List, Optional, Sequence, Set, Tuple
 
 import attrs
 
+from ..protocol.pushschedule import PushSchedule
+
 __all__ = [
     "REASONS",
     "REASON_DISABLED",
@@ -38,6 +40,7 @@ __all__ = [
     "REASON_NO_SLOT",
     "REASON_OFF",
     "REASON_PORT_BUSY",
+    "REASON_SCHEDULE_OFF",
     "REASON_UNANNOUNCED",
     "REASON_UNREACHABLE",
     "REASON_UNSUPPORTED",
@@ -51,6 +54,7 @@ __all__ = [
 REASON_OFF = "push attribute off"
 REASON_UNSUPPORTED = "not supported"
 REASON_DISABLED = "push disabled on the device"
+REASON_SCHEDULE_OFF = "push schedule off"
 REASON_NO_SLOT = "no free slot"
 REASON_UNREACHABLE = "device cannot reach host:port"
 REASON_PORT_BUSY = "listener port busy"
@@ -62,6 +66,7 @@ REASONS = (
     REASON_OFF,
     REASON_UNSUPPORTED,
     REASON_DISABLED,
+    REASON_SCHEDULE_OFF,
     REASON_NO_SLOT,
     REASON_UNREACHABLE,
     REASON_PORT_BUSY,
@@ -69,6 +74,9 @@ REASONS = (
     REASON_UNVERIFIED,
     REASON_FAILED,
 )
+
+
+_DAY = 86400.0
 
 
 class Phase(enum.Enum):
@@ -145,6 +153,11 @@ class PushControl:
         self.probed: Set[str] = set()
         self.dead: Set[str] = set()
         self._probe: Tuple[str, ...] = ()
+        #: the device's push schedule, and its clock (time of day = now + offset, mod a day)
+        self.schedule = PushSchedule(known=False)
+        self._clock_offset: Optional[float] = None
+        #: push is verified but the schedule says the device does not call now
+        self._scheduled_off = False
 
     # --- lifecycle ----------------------------------------------------------------------
 
@@ -248,6 +261,24 @@ class PushControl:
         #: push was verified already (more channels are registered): no test call is needed
         self._extending = self.source == "push"
 
+    def scheduled(self, schedule: PushSchedule, clock_offset: Optional[float]) -> None:
+        """The push schedule read with the registration; ``clock_offset``: the device's time
+        of day is ``now + clock_offset`` seconds (mod a day), None when unknown."""
+        self.schedule, self._clock_offset = schedule, clock_offset
+
+    def _schedule_off_now(self, now: float) -> Optional[str]:
+        """The reason while the schedule says the device does not call now (hours known)."""
+        if self._clock_offset is None or self.schedule.hours is None:
+            return None
+        hour = int(((now + self._clock_offset) % _DAY) // 3600)
+        until = self.schedule.off_until(hour)
+        if until is None:
+            return None
+        return (
+            f"{REASON_SCHEDULE_OFF} until {until:02d}:00 (device time; GetPushV20's push "
+            "schedule): the device does not call before then, events are found by polling"
+        )
+
     def verifying(self, now: float, slots: Dict[int, int]) -> bool:
         """Our slots are written (and read back); True when TestWebHook goes out now."""
         self.slots = dict(slots)
@@ -281,7 +312,16 @@ class PushControl:
     # --- time ---------------------------------------------------------------------------
 
     def tick(self, now: float) -> None:
-        """Time-driven transitions: the test call never came; a retry is due."""
+        """Time-driven transitions: the test call never came; a retry is due; the push
+        schedule's hours begin or end."""
+        if self.phase is Phase.ACTIVE and self.schedule.hours is not None:
+            off = self._schedule_off_now(now)
+            if off is not None:
+                self._scheduled_off = True
+                self.source, self.reason = "poll", off
+            elif self._scheduled_off:
+                self._scheduled_off = False
+                self.source, self.reason = "push", ""
         if self.phase is Phase.VERIFYING and self.deadline is not None and now >= self.deadline:
             self.free_wanted = bool(self.slots)
             self._fallback(
@@ -302,6 +342,10 @@ class PushControl:
             return self.deadline
         if self.phase is Phase.FALLBACK:
             return self.retry_at
+        if self.phase is Phase.ACTIVE and self._clock_offset is not None and not (
+            self.schedule.always_on or self.schedule.hours is None
+        ):
+            return now + 3600 - (now + self._clock_offset) % 3600  # the next full hour
         return None
 
     # --- wakes and polls ----------------------------------------------------------------
@@ -315,6 +359,9 @@ class PushControl:
             self.phase = Phase.ACTIVE
             self.deadline = None
             self._unannounced = 0
+            self.source, self.reason = "push", ""
+        elif self.phase is Phase.ACTIVE and self._scheduled_off and self.schedule.partial:
+            self._scheduled_off = False  # the schedule's hours are on again: calls come
             self.source, self.reason = "push", ""
         self._fast = True
         self._follow_ups = [now + delay for delay in self.timing.confirm]
@@ -363,19 +410,30 @@ class PushControl:
     def edges(self, now: float, rising: int) -> None:
         """A poll found ``rising`` events starting: were they announced by a call?"""
         if rising <= 0 or self.source != "push":  # every phase where push is claimed
-            return
+            return  # (not while the schedule says the device does not call)
         window = self.status_interval + 1.0
         if self.last_wake is not None and now - self.last_wake <= window:
             self._unannounced = 0
             return
         self._unannounced += 1
-        if self._unannounced >= self.timing.unannounced_after:
-            self._fallback(
-                f"{REASON_UNANNOUNCED}: {self._unannounced} events in a row were found by "
-                f"polling without a call from the device; registering again in "
-                f"{self.timing.retry:g} s",
-                now,
+        if self._unannounced < self.timing.unannounced_after:
+            return
+        if self.phase is Phase.ACTIVE and self.schedule.partial:
+            # Off at hours the table cannot place: not a failure, nothing to register again.
+            self._unannounced = 0
+            self._scheduled_off = True
+            self.source, self.reason = "poll", (
+                f"{REASON_SCHEDULE_OFF} at some hours (GetPushV20's push schedule differs "
+                "between days, whose order the API does not document): events now are found "
+                "by polling; push again at the device's next call"
             )
+            return
+        self._fallback(
+            f"{REASON_UNANNOUNCED}: {self._unannounced} events in a row were found by "
+            f"polling without a call from the device; registering again in "
+            f"{self.timing.retry:g} s",
+            now,
+        )
 
     # --- internals ----------------------------------------------------------------------
 

@@ -21,10 +21,23 @@ from typing import Container, Dict, List, Optional, Sequence, Tuple
 from ..errors import ApiError, ReolinkError, TransportError
 from ..protocol import codes
 from ..protocol import webhook as wh
+from ..protocol.pushschedule import (
+    PushSchedule,
+    build_get_time,
+    combine,
+    parse_push_schedule,
+    parse_time_of_day,
+)
 from ..protocol.results import CommandReply
 from ..push.listener import PATH_PREFIX
 from .client import DeviceClient, Flow
-from .push import REASON_DISABLED, REASON_FAILED, REASON_NO_SLOT, REASON_UNSUPPORTED
+from .push import (
+    REASON_DISABLED,
+    REASON_FAILED,
+    REASON_NO_SLOT,
+    REASON_SCHEDULE_OFF,
+    REASON_UNSUPPORTED,
+)
 
 __all__ = [
     "CLAIM_ROUNDS",
@@ -36,6 +49,7 @@ __all__ = [
     "register",
     "strays",
     "test",
+    "time_of_day",
 ]
 
 #: How many times a channel's slot is chosen again when another writer took it (read back).
@@ -61,9 +75,13 @@ class NoPush(Exception):
 
 
 def _push_states(
-    client: DeviceClient, channels: Sequence[int], replies: Sequence[CommandReply]
+    client: DeviceClient,
+    channels: Sequence[int],
+    replies: Sequence[CommandReply],
+    schedules: Dict[int, PushSchedule],
 ) -> Flow[Dict[int, Optional[bool]]]:
-    """channel -> push on (True/False), or None when the device says nothing usable."""
+    """channel -> push on (True/False), or None when the device says nothing usable; fills
+    ``schedules`` (channel -> the push schedule's hours)."""
     legacy = [
         ch
         for ch, reply in zip(channels, replies)
@@ -76,8 +94,10 @@ def _push_states(
     for ch, reply in zip(channels, replies):
         try:
             if ch in legacy:
+                schedules[ch] = parse_push_schedule(older[ch], "GetPush")
                 states[ch] = wh.parse_push(older[ch], ch).active
             else:
+                schedules[ch] = parse_push_schedule(reply, "GetPushV20")
                 states[ch] = wh.parse_push_v20(reply, ch).active
         except ReolinkError as error:
             client.log.info("channel %d: push settings unreadable (%s)", ch, error)
@@ -154,11 +174,13 @@ def register(
     maybe: Optional[Dict[int, int]] = None,
     probed: Optional[Container[str]] = None,
     dead: Container[str] = (),
+    schedule: Optional[List[PushSchedule]] = None,
 ) -> Flow[Dict[int, int]]:
     """Write ``url`` into one slot per channel; returns channel -> slot index. Raises NoPush,
     or ProbeFirst when slots hold URLs of this library on this host not in ``probed`` (the
     URLs probed already); ``dead``: those no live listener answered - reclaimed (one reused
-    per channel, the others freed).
+    per channel, the others freed). ``schedule`` (if given) gets the channels' combined push
+    schedule (:mod:`reolink.protocol.pushschedule`).
 
     ``live``: the URLs of every live registration of our listener (default: ``url`` only);
     a slot holding one of them belongs to another running driver and is never reclaimed.
@@ -168,7 +190,7 @@ def register(
     :func:`free_if_ours` settles the rest.
     """
     maybe = {} if maybe is None else maybe
-    tables = yield from _read(client, channels)
+    tables = yield from _read(client, channels, [] if schedule is None else schedule)
     live_urls: Container[str] = (url,) if live is None else live
     if probed is not None:
         found = strays(tables, url, live_urls, reclaim_prefix)
@@ -224,20 +246,32 @@ def _claim(
     return held
 
 
-def _read(client: DeviceClient, channels: Sequence[int]) -> Flow[Dict[int, wh.WebhookTable]]:
+def _read(
+    client: DeviceClient, channels: Sequence[int], schedule: List[PushSchedule]
+) -> Flow[Dict[int, wh.WebhookTable]]:
     """The push settings and slot tables of ``channels`` (one read-only batch): the tables of
-    the channels whose push is not off. Raises NoPush."""
+    the channels whose push is not off; ``schedule`` gets their push schedule. Raises NoPush
+    (push switched off, or scheduled at no hour)."""
     batch = [wh.build_get_push_v20(ch) for ch in channels]
     batch += [wh.build_get_webhook(ch) for ch in channels]
     replies = yield from client.call(batch, repeatable=True)
     count = len(channels)
-    states = yield from _push_states(client, channels, replies[:count])
+    schedules: Dict[int, PushSchedule] = {}
+    states = yield from _push_states(client, channels, replies[:count], schedules)
     if all(state is False for state in states.values()):
         raise NoPush(
             f"{REASON_DISABLED}: push notifications are switched off on the device "
             "(GetPushV20/GetPush); the driver never changes that setting - switch push on "
             "in the Reolink app to use it"
         )
+    combined = combine([schedules[ch] for ch in channels if states[ch] is not False])
+    if combined.off:
+        raise NoPush(
+            f"{REASON_SCHEDULE_OFF}: the device's push schedule (GetPushV20/GetPush, rows "
+            f"{', '.join(combined.rows)}) has no hour on; events are found by polling, and the "
+            "schedule is read again every 10 min (the driver never changes it)"
+        )
+    schedule.append(combined)
     # Unreadable settings (None) are tried: the unannounced-events rule catches a wrong guess.
     hooks = dict(zip(channels, replies[count:]))
     active = [ch for ch in channels if states[ch] is not False]
@@ -364,6 +398,18 @@ def _write(
     if not any(accepted.values()):
         raise NoPush(f"{REASON_FAILED}: SetWebHook refused ({'; '.join(errors)})")
     return accepted
+
+
+def time_of_day(client: DeviceClient) -> Flow[Optional[float]]:
+    """GetTime: the device's clock as an offset to add to ``client.now`` to get its time of
+    day in seconds (mod 86400); None when it cannot be read (errors are logged)."""
+    try:
+        (reply,) = yield from client.call([build_get_time()], repeatable=True)
+    except ReolinkError as error:
+        client.log.info("GetTime failed (%s): the push schedule's hours are not shown", error)
+        return None
+    seconds = parse_time_of_day(reply)
+    return None if seconds is None else seconds - client.now
 
 
 def test(client: DeviceClient, channel: int, url: str) -> Flow[Optional[str]]:

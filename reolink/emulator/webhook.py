@@ -36,6 +36,7 @@ log = logging.getLogger(__name__)
 MAX_URL = 511
 _SCHEDULE = "1" * 168  # 7 days x 24 hours, every hour on
 _TABLES = {"MD": _SCHEDULE, "AI_PEOPLE": _SCHEDULE, "AI_VEHICLE": _SCHEDULE}
+_ROWS = {"motion": "MD", "dog_cat": "AI_DOG_CAT", "test": ""}
 _TYPES = {
     "motion": "MD",
     "people": "PEOPLE",
@@ -256,9 +257,20 @@ class Webhooks:
         """
         if not (self.supported and self.push_enabled and self.schedule_enabled[channel]):
             return 0
+        if not self.scheduled_now(channel, kind):
+            return 0
         urls = [s["hookUrl"] for s in self.slots[channel] if s["indexEnable"] == 1]
         body = self._body(channel, kind)
         return sum(self.sender.post(url, body, kind, channel) for url in urls if url)
+
+    def scheduled_now(self, channel: int, kind: str) -> bool:
+        """Whether the push schedule's row for ``kind`` is on at this hour (local time). The
+        day order of the 168 characters is undocumented; the emulator counts from Sunday."""
+        row = self.schedules[channel].get(_ROWS.get(kind, f"AI_{kind.upper()}"))
+        if not isinstance(row, str) or len(row) != len(_SCHEDULE):
+            return True  # no row for this kind: nothing says it is off
+        now = time.localtime()
+        return row[((now.tm_wday + 1) % 7) * 24 + now.tm_hour] == "1"
 
     def _body(self, channel: int, kind: str) -> bytes:
         spec = self.profile.channels[channel]

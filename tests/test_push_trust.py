@@ -181,6 +181,34 @@ def test_a_slot_another_writer_won_is_read_back_and_another_one_claimed() -> Non
     assert device.tables[0][0]["hookUrl"] == device.rival and device.ours() == []
 
 
+class LateRivalDevice(PushDevice):
+    """The rival read the table before our write and writes the same slot after our
+    read-back (just after our TestWebHook), once."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.rival = "http://10.0.0.7:8124/reolink/push/LATErivalLATErivalLATErival"
+        self.raced = False
+
+    def _webhook(self, cmd: str, param: Dict[str, Any]) -> Dict[str, Any]:
+        reply = super()._webhook(cmd, param)
+        if cmd == "TestWebHook" and not self.raced:
+            self.raced = True
+            index = self.ours()[0]
+            self.tables[0][index] = _other(index, self.rival)
+        return reply
+
+
+def test_a_slot_another_writer_took_after_the_read_back_is_claimed_again() -> None:
+    device = LateRivalDevice()
+    h = _push(device)
+    assert device.tables[0][0]["hookUrl"] == device.rival
+    assert device.ours() == [1] and device.tests == [URL, URL]
+    h.feed(PushWake())
+    h.run(0)
+    assert h.value("event_source") == "push"
+
+
 def test_a_lost_set_webhook_reply_is_settled_before_logout_on_a_quick_disconnect() -> None:
     device = PushDevice()
     device.lose_reply.append("SetWebHook")

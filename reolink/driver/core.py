@@ -551,6 +551,7 @@ class DriverCore:
             if not push.verifying(self.now, slots):
                 return  # more channels of a verified push: the path is proven already
             refused = yield from pushflow.test(self.client, min(slots), url)
+            kept = yield from pushflow.held_slots(self.client, slots, url)
         except pushflow.ProbeFirst as probe:
             push.want_probe(probe.urls)  # the loop asks them; registration goes on after
             return
@@ -563,6 +564,12 @@ class DriverCore:
             push.failed(self.now, f"{REASON_FAILED}: {error}")
             if isinstance(error, TransportError):
                 self._failed(error)
+            return
+        if len(kept) < len(slots) and push.claim_again(kept):
+            # Read once more after the test: a writer that read the table before our write
+            # may have written the same slot after our first read-back. Choose again.
+            self.log.info("another writer took our webhook slot after it was read back; "
+                          "registering again")
             return
         if refused is not None:
             push.test_refused(refused)

@@ -77,6 +77,8 @@ REASONS = (
 
 
 _DAY = 86400.0
+#: registrations run again when a read after the test call shows another writer took a slot
+CLAIM_AGAIN = 2
 
 
 class Phase(enum.Enum):
@@ -148,6 +150,7 @@ class PushControl:
         self._fast = False
         self._unannounced = 0
         self._extending = False
+        self._claims = 0
         #: URLs of this library on this host found in slots: probed ones, and the dead ones
         #: among them (no live listener answered: reclaimed); asked again at identification
         self.probed: Set[str] = set()
@@ -174,6 +177,7 @@ class PushControl:
             )
             return
         self.retry_at = None
+        self._claims = 0
         self.probed, self.dead = set(), set()
         self.phase = Phase.LISTEN if self.url is None else Phase.REGISTER
 
@@ -287,6 +291,16 @@ class PushControl:
             return False
         self.phase = Phase.VERIFYING
         self.deadline = now + self.timing.verify
+        return True
+
+    def claim_again(self, kept: Dict[int, int]) -> bool:
+        """Read after the test call: another writer took some of our slots. True when the
+        registration runs again (at most CLAIM_AGAIN times per identification)."""
+        self.slots = dict(kept)
+        if self.phase is not Phase.VERIFYING or self._claims >= CLAIM_AGAIN:
+            return False
+        self._claims += 1
+        self.phase, self.deadline = Phase.REGISTER, None
         return True
 
     def test_refused(self, detail: str) -> None:

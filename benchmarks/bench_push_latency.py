@@ -1,7 +1,7 @@
 """Detection latency, push vs poll: emulator event start -> the host's callback.
 
     python benchmarks/bench_push_latency.py [--events 200] [--devices 25]
-        [--interval-ms 5000] [--json FILE] [--listener-only] [--fidelity]
+        [--interval-ms 5000] [--json FILE] [--listener-only] [--fidelity [--call-lead-ms 50]]
 
 End to end (the issue 13 figure): ``--devices`` emulated cameras (``camera`` profile, in a child
 process, see _emuproc.py), one :class:`~reolink.driver.ReolinkDriver` each in this process at
@@ -297,12 +297,19 @@ def judge(
 
 
 def fidelity(
-    push: str, events: int = 75, devices: int = 5, interval_ms: int = 10000, seed: int = 16
+    push: str,
+    events: int = 75,
+    devices: int = 5,
+    interval_ms: int = 10000,
+    seed: int = 16,
+    call_lead_ms: int = 0,
 ) -> Dict[str, Any]:
-    """Random detections; what reached the host (see the module docstring)."""
+    """Random detections; what reached the host (see the module docstring). ``call_lead_ms``:
+    the device's call comes that long before its state shows the event."""
     rng = random.Random(seed)
     seen: List[Tuple[int, float, str, Any]] = []
-    with Fleet([{"profile": "camera"} for _ in range(devices)]) as fleet:
+    spec = {"profile": "camera", "call_lead": call_lead_ms / 1000}
+    with Fleet([spec for _ in range(devices)]) as fleet:
         drivers = _drivers(fleet, push, interval_ms, seen)
         try:
             for driver in drivers:
@@ -334,6 +341,7 @@ def fidelity(
         **totals,
         "devices": devices,
         "interval_ms": interval_ms,
+        "call_lead_ms": call_lead_ms,
         "sources": sorted(set(sources)),
         "requests_per_detection": sent / total if total else float("nan"),
         "ends_seen": len(ends),
@@ -348,7 +356,8 @@ def report_fidelity(results: List[Dict[str, Any]]) -> str:
     return table(
         f"Detection fidelity: random detections 1-8 s long, 1-15 s apart -> what the host saw "
         f"({first['detections']} detections on {first['devices']} cameras, status_interval "
-        f"{first['interval_ms']} ms, loopback)",
+        f"{first['interval_ms']} ms, the call {first['call_lead_ms']} ms before the state, "
+        "loopback)",
         ["mode", "detections", "seen", "merged", "lost", "requests/detection",
          "ends seen", "end p50 ms", "end p99 ms", "end max ms"],
         [
@@ -410,11 +419,15 @@ def main() -> int:
                         help="random 1-8 s detections 1-15 s apart: seen/merged/lost and end "
                         "latency, push vs poll (--events 75 --devices 5 --interval-ms 10000 "
                         "unless given)")
+    parser.add_argument("--call-lead-ms", type=int, default=0,
+                        help="fidelity: the device calls this long before its state shows "
+                        "the event")
     parser.add_argument("--json", metavar="FILE")
     args = parser.parse_args()
     if args.fidelity:
         runs = [
-            fidelity(mode, args.events or 75, args.devices or 5, args.interval_ms or 10000)
+            fidelity(mode, args.events or 75, args.devices or 5, args.interval_ms or 10000,
+                     call_lead_ms=args.call_lead_ms)
             for mode in ("auto", "off")
         ]
         print(report_fidelity(runs))

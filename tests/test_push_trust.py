@@ -388,3 +388,17 @@ def test_five_crashes_leave_nothing_behind() -> None:
     assert device.ours() == [0]
     assert all(s["indexEnable"] == -1 for s in device.tables[0][1:])  # the other four freed
     assert h.probes == [tuple(stale)]
+
+
+def test_the_fidelity_benchmark_tells_seen_merged_and_lost_apart() -> None:
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "benchmarks"))
+    from bench_push_latency import judge
+
+    detections = [(0.0, 3.0), (5.0, 6.0), (7.0, 9.0), (20.0, 21.0)]
+    host = [(0.1, 1), (4.0, 0), (5.1, 1), (9.5, 0)]  # the third merged into the second
+    counts, ends = judge(detections, host)
+    assert counts == {"seen": 2, "merged": 1, "lost": 1}
+    assert ends == [pytest.approx(1.0)]  # the second's end was only seen after the third began

@@ -679,12 +679,12 @@ class DriverCore:
                     self.log.info("final PTZ stop failed: %s", error)
         url = self.push.url
         if self.session.token is not None and url is not None and (
-            self.push.slots or self.push.maybe
+            (reachable and self.push.slots) or self.push.maybe
         ):
             # Read before freeing: only a slot holding exactly our URL is freed (another
-            # system may have written its URL there meanwhile). Tried even right after a
-            # failure (a lost SetWebHook reply): the device may well answer, and the answer
-            # decides whether Logout goes out too.
+            # system may have written its URL there meanwhile). A maybe-ours slot is tried
+            # even right after a failure (its SetWebHook reply was lost): the device may well
+            # answer, and the answer decides whether Logout goes out too.
             ours = {**self.push.slots, **self.push.maybe}
             self.push.freed()
             answered = yield from pushflow.free_if_ours(self.client, ours, url, deadline)

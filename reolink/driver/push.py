@@ -19,9 +19,17 @@ Pure, like the core that uses it: no I/O, no clock (``now`` in seconds is passed
   state); while a detection a call announced still shows, polls come every ``fast`` seconds
   until it clears (:meth:`PushControl.after_poll`), so its end - never announced - reaches the
   host promptly and the next detection is its own edge.
-* **Unannounced events** (:meth:`PushControl.edges`): a poll that finds an event starting with
-  no call in the last ``status_interval`` + 1 s counts one; ``unannounced_after`` in a row mean
-  the calls do not come: back to polling, and registering again after ``retry``.
+* **Unannounced events** (:meth:`PushControl.edges`): while push is claimed, a poll that finds
+  an event starting with no call in the last ``status_interval`` + 1 s counts one;
+  ``unannounced_after`` in a row mean the calls do not come: back to polling, and registering
+  again after ``retry`` - unless the push schedule explains it (partial schedule: ``poll``
+  until the next call, nothing registered again).
+* **The device's life**: push is claimed only while a call has been verified since the last
+  outage or unplanned login (:meth:`PushControl.lost`, :meth:`PushControl.reconnected`); late
+  channels join (:meth:`PushControl.add_channels`); a slot URL of this library on this host is
+  probed before it is reclaimed (:meth:`PushControl.take_probe`); the push schedule
+  (:meth:`PushControl.scheduled`) turns ``push schedule off until HH:00`` on and off by the
+  device's clock (:meth:`PushControl.tick`).
 """
 
 from __future__ import annotations

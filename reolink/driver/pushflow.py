@@ -4,10 +4,13 @@
 slot tables (GetWebHook) of the channels in one read-only batch; keep the channels whose push
 is on; per channel, reuse the slot already holding our URL, else take the first free one -
 never a slot holding another system's URL (:func:`reolink.protocol.webhook.choose_slot`); write
-the slots that do not hold our URL yet (SetWebHook). :func:`test` asks for the device's test
-call (TestWebHook); :func:`free` gives our slots back (disconnect, failed verification);
-:func:`free_if_ours` frees a slot that may hold our URL (a SetWebHook whose reply was lost)
-only after reading that it does.
+the slots that do not hold our URL yet (SetWebHook) and read them back: where another writer won
+the slot, choose again. Slots holding URLs of this library on this host that are not ours
+(:func:`strays`) are probed first (:class:`ProbeFirst`; the loop asks them) and reclaimed only
+when no live listener answers. :func:`test` asks for the device's test call (TestWebHook);
+:func:`held_slots` reads which slots still hold our URL; :func:`free_if_ours` frees a slot
+only after reading that it holds exactly our URL (disconnect, failed verification, a
+SetWebHook whose reply was lost); :func:`free` writes the frees.
 
 A refusal that means "poll instead" raises :class:`NoPush` with the reason (one of the phrases
 of :mod:`reolink.driver.push`). The URL holds a secret path: nothing here logs or shows it.

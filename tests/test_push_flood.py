@@ -144,3 +144,16 @@ def test_the_shared_listener_binds_push_host_when_one_is_set() -> None:
             assert _refused(port, "127.0.0.1")  # 127.0.0.2 is not the address it listens on
         finally:
             driver.disconnect()
+
+
+def test_the_probe_tells_live_from_dead_and_wakes_nobody() -> None:
+    from reolink.driver.loop import _answers
+
+    woke = threading.Event()
+    with PushListener("127.0.0.1", 0) as lst:
+        reg = lst.register(woke.set)
+        live = reg.url("127.0.0.1")
+        assert _answers(live) is True
+        assert _answers(live + "x") is False  # a listener, but the path is nobody's (404)
+        assert not woke.is_set() and lst.stats().wakes == 0
+    assert _answers(live) is False  # nothing listens there any more (refused)

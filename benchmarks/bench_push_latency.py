@@ -2,6 +2,7 @@
 
     python benchmarks/bench_push_latency.py [--events 200] [--devices 25]
         [--interval-ms 5000] [--json FILE] [--listener-only] [--fidelity [--call-lead-ms 50]]
+        [--flood]
 
 End to end (the issue 13 figure): ``--devices`` emulated cameras (``camera`` profile, in a child
 process, see _emuproc.py), one :class:`~reolink.driver.ReolinkDriver` each in this process at
@@ -15,6 +16,9 @@ drivers sent during the script / events.
 
 ``--listener-only`` also measures the listener alone (event start -> listener wake, no driver),
 the floor under the end-to-end figure.
+
+``--flood``: 1000 real calls (with the secret) while 4 threads hold 2000 connections without it
+open from 127.0.0.2 (idle, then each holding half a request head): how many calls fail.
 
 ``--fidelity`` (issue 16) measures what the host is told, not only how fast: ``--devices``
 cameras each play random detections (1-8 s long, 1-15 s apart; ``--events`` in all) at
@@ -31,6 +35,7 @@ import argparse
 import http.client
 import json
 import random
+import socket
 import sys
 import threading
 import time
@@ -372,6 +377,71 @@ def report_fidelity(results: List[Dict[str, Any]]) -> str:
     )
 
 
+def _flooder(port: int, stop: threading.Event, count: int, hold: bool) -> None:
+    """Keep ``count`` connections without the secret open from 127.0.0.2, renewing the oldest
+    (``hold``: each sends half a request head, then nothing)."""
+    socks: List[Any] = []
+    while not stop.is_set():
+        try:
+            sock = socket.socket()
+            sock.bind(("127.0.0.2", 0))
+            sock.settimeout(5)
+            sock.connect(("127.0.0.1", port))
+            if hold:
+                sock.sendall(b"POST /x HTTP/1.1\r\nX-Hold: ")
+            socks.append(sock)
+        except OSError:
+            stop.wait(0.001)
+        if len(socks) >= count:
+            socks.pop(0).close()
+    for sock in socks:
+        sock.close()
+
+
+def flood(calls: int = 1000, idle: int = 2000, threads: int = 4) -> List[Dict[str, Any]]:
+    """Real calls (with the secret) during a flood of connections without it (``threads``
+    flooders holding ``idle`` in all): how many fail."""
+    rows = []
+    for hold in (False, True):
+        with PushListener("", 0, deadline=30.0) as listener:
+            path = listener.register(lambda: None).path
+            stop = threading.Event()
+            flooders = [
+                threading.Thread(
+                    target=_flooder, args=(listener.port, stop, idle // threads, hold)
+                )
+                for _ in range(threads)
+            ]
+            for thread in flooders:
+                thread.start()
+            stop.wait(1.0)
+            failed = 0
+            for _ in range(calls):
+                conn = http.client.HTTPConnection("127.0.0.1", listener.port, timeout=5)
+                try:
+                    conn.request("POST", path, body=b"{}")
+                    failed += conn.getresponse().status != 200
+                except OSError:
+                    failed += 1
+                finally:
+                    conn.close()
+            stop.set()
+            for thread in flooders:
+                thread.join()
+            stats = listener.stats()
+        rows.append({"flood": "hold" if hold else "idle", "connections": idle, "calls": calls,
+                     "failed": failed, "evicted": stats.evicted})
+    return rows
+
+
+def report_flood(rows: List[Dict[str, Any]]) -> str:
+    return table(
+        "Push listener under a flood without the secret (from 127.0.0.2): real calls that failed",
+        ["flood", "connections held", "calls", "failed", "evicted"],
+        [[r["flood"], r["connections"], r["calls"], r["failed"], r["evicted"]] for r in rows],
+    )
+
+
 def report_end_to_end(results: List[Dict[str, Any]]) -> str:
     first = results[0]
     return table(
@@ -422,8 +492,16 @@ def main() -> int:
     parser.add_argument("--call-lead-ms", type=int, default=0,
                         help="fidelity: the device calls this long before its state shows "
                         "the event")
+    parser.add_argument("--flood", action="store_true",
+                        help="real calls during a flood of connections without the secret")
     parser.add_argument("--json", metavar="FILE")
     args = parser.parse_args()
+    if args.flood:
+        rows = flood()
+        print(report_flood(rows))
+        if args.json:
+            Path(args.json).write_text(json.dumps({"flood": rows}, indent=1), "utf-8")
+        return 0 if all(r["failed"] == 0 for r in rows) else 1
     if args.fidelity:
         runs = [
             fidelity(mode, args.events or 75, args.devices or 5, args.interval_ms or 10000,

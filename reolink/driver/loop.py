@@ -53,9 +53,11 @@ from .push import REASON_FAILED, REASON_PORT_BUSY
 
 __all__ = ["DeviceLoop", "Job"]
 
-#: At most this many URLs are probed per registration, each within PROBE_TIMEOUT seconds.
+#: At most this many URLs are probed per registration, each within PROBE_TIMEOUT seconds and
+#: all within PROBE_BUDGET (the device thread waits meanwhile).
 MAX_PROBES = 8
 PROBE_TIMEOUT = 0.5
+PROBE_BUDGET = 1.0
 
 log = logging.getLogger(__name__)
 
@@ -220,9 +222,7 @@ class DeviceLoop:
             elif isinstance(action, Listen):
                 self._push_event = self._listen()
             elif isinstance(action, Probe):
-                self._push_event = Probed(
-                    frozenset(u for u in action.urls[:MAX_PROBES] if _answers(u) is False)
-                )
+                self._push_event = self._probe(action.urls)
             elif isinstance(action, Finished):
                 return True
         return False
@@ -270,6 +270,19 @@ class DeviceLoop:
                 push_host,
             )
             return register_shared(self.push_wake, port=config.push_port, label=config.label)
+
+    def _probe(self, urls: Tuple[str, ...]) -> Probed:
+        """Which of ``urls`` no live listener answers: within PROBE_BUDGET seconds in all, and
+        not at all once disconnect() was called (an unasked URL counts as live)."""
+        dead = set()
+        end = self._clock() + PROBE_BUDGET
+        for url in urls[:MAX_PROBES]:
+            left = end - self._clock()
+            if left <= 0.05 or self.stopping.is_set():
+                break
+            if _answers(url, min(PROBE_TIMEOUT, left)) is False:
+                dead.add(url)
+        return Probed(frozenset(dead))
 
     def _unlisten(self) -> None:
         registration, self._registration = self._registration, None

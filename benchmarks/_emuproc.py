@@ -182,6 +182,8 @@ def _handle(state: _State, msg: Dict[str, Any]) -> Dict[str, Any]:
                 max_sessions=int(spec.get("max_sessions", 8)),
                 login_throttle=(1000, 1.0),
             )
+            # seconds the webhook call precedes the state showing the event (issue 16)
+            emu.device.webhooks.call_lead = float(spec.get("call_lead", 0.0))
             if state.front is not None:
                 emu.port = state.front.serve(emu)
             else:

@@ -1,7 +1,8 @@
 """Detection latency, push vs poll: emulator event start -> the host's callback.
 
     python benchmarks/bench_push_latency.py [--events 200] [--devices 25]
-        [--interval-ms 5000] [--json FILE] [--listener-only]
+        [--interval-ms 5000] [--json FILE] [--listener-only] [--fidelity [--call-lead-ms 50]]
+        [--flood]
 
 End to end (the issue 13 figure): ``--devices`` emulated cameras (``camera`` profile, in a child
 process, see _emuproc.py), one :class:`~reolink.driver.ReolinkDriver` each in this process at
@@ -15,6 +16,17 @@ drivers sent during the script / events.
 
 ``--listener-only`` also measures the listener alone (event start -> listener wake, no driver),
 the floor under the end-to-end figure.
+
+``--flood``: 1000 real calls (with the secret) while 4 threads hold 2000 connections without it
+open from 127.0.0.2 (idle, then each holding half a request head): how many calls fail.
+
+``--fidelity`` (issue 16) measures what the host is told, not only how fast: ``--devices``
+cameras each play random detections (1-8 s long, 1-15 s apart; ``--events`` in all) at
+``status_interval`` ``--interval-ms`` (10 s by default here), push ``auto`` then ``off``. Each
+detection is *seen* (the host got its own ``motion`` 1 between its start and the next one's),
+*merged* (no edge of its own: the host still showed the previous one) or *lost* (the host showed
+nothing). End latency = the host's ``motion`` 0 - the detection's end, for the ends the host saw
+before the next detection began (``ends seen``).
 """
 
 from __future__ import annotations
@@ -23,6 +35,7 @@ import argparse
 import http.client
 import json
 import random
+import socket
 import sys
 import threading
 import time
@@ -235,6 +248,200 @@ def end_to_end(
     }
 
 
+def _fidelity_script(
+    devices: int, events: int, rng: random.Random
+) -> Tuple[List[List[Any]], float]:
+    """Random detections per device: 1-8 s long, the next one 1-15 s after the end."""
+    per_device = -(-events // devices)
+    start = time.monotonic() + 1.0
+    script: List[List[Any]] = []
+    count = 0
+    for dev in range(devices):
+        t = start + rng.uniform(0.0, 2.0)
+        for _ in range(per_device):
+            if count >= events:
+                break
+            duration = rng.uniform(1.0, 8.0)
+            script.append([dev, 0, "motion", True, t])
+            script.append([dev, 0, "motion", False, t + duration])
+            t += duration + rng.uniform(1.0, 15.0)
+            count += 1
+    return script, max(item[4] for item in script)
+
+
+def judge(
+    detections: List[Tuple[float, float]], host: List[Tuple[float, int]]
+) -> Tuple[Dict[str, int], List[float]]:
+    """Each detection (start, end), against the host's ``motion`` changes (time, value):
+    counts of seen / merged / lost, and the end latencies of the seen ones."""
+    counts = {"seen": 0, "merged": 0, "lost": 0}
+    ends: List[float] = []
+
+    def shown_at(t: float) -> int:
+        value = 0
+        for at, v in host:
+            if at > t:
+                break
+            value = v
+        return value
+
+    for k, (start, end) in enumerate(detections):
+        following = detections[k + 1][0] if k + 1 < len(detections) else float("inf")
+        rises = [at for at, v in host if v == 1 and start <= at < following]
+        if rises:
+            counts["seen"] += 1
+            # Its end, seen before the next detection began (else the two merged there).
+            falls = [at for at, v in host if v == 0 and end <= at < following]
+            if falls:
+                ends.append(falls[0] - end)
+        elif shown_at(start) == 1:
+            counts["merged"] += 1
+        else:
+            counts["lost"] += 1
+    return counts, ends
+
+
+def fidelity(
+    push: str,
+    events: int = 75,
+    devices: int = 5,
+    interval_ms: int = 10000,
+    seed: int = 16,
+    call_lead_ms: int = 0,
+) -> Dict[str, Any]:
+    """Random detections; what reached the host (see the module docstring). ``call_lead_ms``:
+    the device's call comes that long before its state shows the event."""
+    rng = random.Random(seed)
+    seen: List[Tuple[int, float, str, Any]] = []
+    spec = {"profile": "camera", "call_lead": call_lead_ms / 1000}
+    with Fleet([spec for _ in range(devices)]) as fleet:
+        drivers = _drivers(fleet, push, interval_ms, seen)
+        try:
+            for driver in drivers:
+                driver.connect()
+            sources = _wait_sources(drivers, "push" if push == "auto" else "poll", 15.0)
+            before = sum(d.stats().requests_sent for d in drivers)
+            script, end = _fidelity_script(devices, events, rng)
+            fleet.call("script", script=script)
+            time.sleep(max(0.0, end - time.monotonic()) + interval_ms / 1000 + 1.0)
+            flips = fleet.call("flips", timeout=5)["flips"]
+            sent = sum(d.stats().requests_sent for d in drivers) - before
+        finally:
+            for driver in drivers:
+                driver.disconnect()
+    totals = {"seen": 0, "merged": 0, "lost": 0}
+    ends: List[float] = []
+    for dev in range(devices):
+        mine = sorted((actual, on) for d, _c, _k, on, _at, actual in flips if d == dev)
+        detections = [(t, off) for (t, on), (off, _) in zip(mine, mine[1:]) if on]
+        host = [(at, int(v)) for d, at, name, v in seen if d == dev and name == "motion"]
+        counts, lat = judge(detections, sorted(host))
+        for key, value in counts.items():
+            totals[key] += value
+        ends += lat
+    total = sum(totals.values())
+    return {
+        "mode": "push" if push == "auto" else "poll",
+        "detections": total,
+        **totals,
+        "devices": devices,
+        "interval_ms": interval_ms,
+        "call_lead_ms": call_lead_ms,
+        "sources": sorted(set(sources)),
+        "requests_per_detection": sent / total if total else float("nan"),
+        "ends_seen": len(ends),
+        "end_p50": percentile(ends, 0.5),
+        "end_p99": percentile(ends, 0.99),
+        "end_max": max(ends) if ends else float("nan"),
+    }
+
+
+def report_fidelity(results: List[Dict[str, Any]]) -> str:
+    first = results[0]
+    return table(
+        f"Detection fidelity: random detections 1-8 s long, 1-15 s apart -> what the host saw "
+        f"({first['detections']} detections on {first['devices']} cameras, status_interval "
+        f"{first['interval_ms']} ms, the call {first['call_lead_ms']} ms before the state, "
+        "loopback)",
+        ["mode", "detections", "seen", "merged", "lost", "requests/detection",
+         "ends seen", "end p50 ms", "end p99 ms", "end max ms"],
+        [
+            [
+                r["mode"], r["detections"], r["seen"], r["merged"], r["lost"],
+                fmt(r["requests_per_detection"], 2), r["ends_seen"],
+                fmt(r["end_p50"] * 1000, 0),
+                fmt(r["end_p99"] * 1000, 0), fmt(r["end_max"] * 1000, 0),
+            ]
+            for r in results
+        ],
+    )
+
+
+def _flooder(port: int, stop: threading.Event, count: int, hold: bool) -> None:
+    """Keep ``count`` connections without the secret open from 127.0.0.2, renewing the oldest
+    (``hold``: each sends half a request head, then nothing)."""
+    socks: List[Any] = []
+    while not stop.is_set():
+        try:
+            sock = socket.socket()
+            sock.bind(("127.0.0.2", 0))
+            sock.settimeout(5)
+            sock.connect(("127.0.0.1", port))
+            if hold:
+                sock.sendall(b"POST /x HTTP/1.1\r\nX-Hold: ")
+            socks.append(sock)
+        except OSError:
+            stop.wait(0.001)
+        if len(socks) >= count:
+            socks.pop(0).close()
+    for sock in socks:
+        sock.close()
+
+
+def flood(calls: int = 1000, idle: int = 2000, threads: int = 4) -> List[Dict[str, Any]]:
+    """Real calls (with the secret) during a flood of connections without it (``threads``
+    flooders holding ``idle`` in all): how many fail."""
+    rows = []
+    for hold in (False, True):
+        with PushListener("", 0, deadline=30.0) as listener:
+            path = listener.register(lambda: None).path
+            stop = threading.Event()
+            flooders = [
+                threading.Thread(
+                    target=_flooder, args=(listener.port, stop, idle // threads, hold)
+                )
+                for _ in range(threads)
+            ]
+            for thread in flooders:
+                thread.start()
+            stop.wait(1.0)
+            failed = 0
+            for _ in range(calls):
+                conn = http.client.HTTPConnection("127.0.0.1", listener.port, timeout=5)
+                try:
+                    conn.request("POST", path, body=b"{}")
+                    failed += conn.getresponse().status != 200
+                except OSError:
+                    failed += 1
+                finally:
+                    conn.close()
+            stop.set()
+            for thread in flooders:
+                thread.join()
+            stats = listener.stats()
+        rows.append({"flood": "hold" if hold else "idle", "connections": idle, "calls": calls,
+                     "failed": failed, "evicted": stats.evicted})
+    return rows
+
+
+def report_flood(rows: List[Dict[str, Any]]) -> str:
+    return table(
+        "Push listener under a flood without the secret (from 127.0.0.2): real calls that failed",
+        ["flood", "connections held", "calls", "failed", "evicted"],
+        [[r["flood"], r["connections"], r["calls"], r["failed"], r["evicted"]] for r in rows],
+    )
+
+
 def report_end_to_end(results: List[Dict[str, Any]]) -> str:
     first = results[0]
     return table(
@@ -272,13 +479,42 @@ def report(result: Dict[str, Any]) -> str:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--events", type=int, default=200)
-    parser.add_argument("--devices", type=int, default=25)
-    parser.add_argument("--interval-ms", type=int, default=5000)
+    parser.add_argument("--events", type=int, default=0, help="default 200 (fidelity: 75)")
+    parser.add_argument("--devices", type=int, default=0, help="default 25 (fidelity: 5)")
+    parser.add_argument("--interval-ms", type=int, default=0,
+                        help="default 5000 (fidelity: 10000)")
     parser.add_argument("--listener-only", action="store_true",
                         help="also measure the listener alone (no driver)")
+    parser.add_argument("--fidelity", action="store_true",
+                        help="random 1-8 s detections 1-15 s apart: seen/merged/lost and end "
+                        "latency, push vs poll (--events 75 --devices 5 --interval-ms 10000 "
+                        "unless given)")
+    parser.add_argument("--call-lead-ms", type=int, default=0,
+                        help="fidelity: the device calls this long before its state shows "
+                        "the event")
+    parser.add_argument("--flood", action="store_true",
+                        help="real calls during a flood of connections without the secret")
     parser.add_argument("--json", metavar="FILE")
     args = parser.parse_args()
+    if args.flood:
+        rows = flood()
+        print(report_flood(rows))
+        if args.json:
+            Path(args.json).write_text(json.dumps({"flood": rows}, indent=1), "utf-8")
+        return 0 if all(r["failed"] == 0 for r in rows) else 1
+    if args.fidelity:
+        runs = [
+            fidelity(mode, args.events or 75, args.devices or 5, args.interval_ms or 10000,
+                     call_lead_ms=args.call_lead_ms)
+            for mode in ("auto", "off")
+        ]
+        print(report_fidelity(runs))
+        if args.json:
+            Path(args.json).write_text(json.dumps({"fidelity": runs}, indent=1), "utf-8")
+        return 0
+    args.events = args.events or 200
+    args.devices = args.devices or 25
+    args.interval_ms = args.interval_ms or 5000
     results = [
         end_to_end(mode, args.events, args.devices, args.interval_ms) for mode in ("auto", "off")
     ]

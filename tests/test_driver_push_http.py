@@ -126,7 +126,8 @@ def test_reboot_registers_again_in_the_same_slot(emu: Emulator, recorder: Record
         assert wait_requests(emu, lambda: "TestWebHook" in _cmds(emu), WAIT)
         assert recorder.wait_for("online", True, timeout=WAIT)
         assert [s["index"] for s in _ours(emu)] == [slot]
-        assert driver.values()["device"]["event_source"] == "push"
+        # re-earned: the reboot's test call makes event_source push again
+        assert recorder.wait_for("event_source", "push", timeout=WAIT)
         emu.set_motion(0, True)
         assert recorder.wait_for("motion", 1, "0", timeout=WAIT)
         assert _post_of(emu, "motion").status == 200

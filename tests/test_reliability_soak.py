@@ -199,7 +199,11 @@ class Soak:
         ), f"seed {self.seed}: no recovery after {kind}"
         # Back with the first tries, per the request log: two good polls, plus at most a
         # stalled one still in flight, a -6 and one Login (and one poll more while we look).
-        took = [r.cmds for r in self.emu.requests[mark:]]
+        # Push's re-verification after an outage (read slots, test call, read back) is its
+        # own business (issue 16) and not counted here.
+        webhook = {"GetPushV20", "GetPush", "GetWebHook", "SetWebHook", "TestWebHook",
+                   "GetTime", "GetAbility"}
+        took = [r.cmds for r in self.emu.requests[mark:] if not set(r.cmds) & webhook]
         assert len(took) <= 6 and took.count(["Login"]) <= 1, f"seed {self.seed}: {took}"
         assert self.driver.running
 

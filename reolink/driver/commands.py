@@ -128,6 +128,18 @@ def identify(
     return info, ability, channel_list
 
 
+def read_ability(client: DeviceClient) -> Flow[Optional[Ability]]:
+    """GetAbility alone (a channel came online since identify): None when it is unusable."""
+    (reply,) = yield from client.call(
+        [commands.build_get_ability(client.config.username)], repeatable=True
+    )
+    try:
+        return parsers.parse_ability(reply)
+    except (ApiError, RemoteProtocolError) as error:
+        client.log.info("GetAbility unusable (%s)", error)
+        return None
+
+
 def _dev_info_dict(info: DeviceInfo) -> Dict[str, Any]:
     return {
         "model": info.model,

@@ -42,6 +42,7 @@ from ..errors import (
     ReolinkError,
     TransportError,
 )
+from ..protocol.pushschedule import PushSchedule
 from ..protocol.session import Session, Step
 from ..protocol.webhook import supports_webhook
 from . import commands, pushflow
@@ -61,6 +62,8 @@ from .messages import (
     Listening,
     Offline,
     Online,
+    Probe,
+    Probed,
     PushWake,
     Ready,
     Replied,
@@ -113,6 +116,11 @@ class DriverCore:
         #: the live URLs of our push listener (Listening.live): slots never reclaimed
         self._push_live: Optional[Container[str]] = None
         self.identified = False
+        #: logins seen by the push rules: one more, unplanned, means the device dropped us
+        self._logins_seen = 0
+        #: polled channels available at the last poll (a newcomer may have a webhook now)
+        self._available: Sequence[int] = ()
+        self._recheck_ability = False
         self.next_poll = 0.0
         self.cycles = 0
         self.now = 0.0
@@ -173,6 +181,8 @@ class DriverCore:
             self._push_live = event.live
         elif isinstance(event, ListenFailed):
             self.push.listen_failed(self.now, event.reason)
+        elif isinstance(event, Probed):
+            self.push.probe_result(event.dead)
         elif not isinstance(event, Start):  # pragma: no cover - the Event union is closed
             raise TypeError(f"unknown event {event!r}")
 
@@ -244,7 +254,7 @@ class DriverCore:
             return None
         self._stepped = True  # one session step per event, as the loop would take one per wake
         step = self.session.next_step(
-            self.now, identified=self.identified, poll_due=self.now >= self.next_poll
+            self.now, identified=self.identified, poll_due=self.now >= self._poll_at()
         )
         if step is Step.IDENTIFY:
             return self._identify_flow()
@@ -263,7 +273,7 @@ class DriverCore:
 
     def _next_wakeup(self) -> float:
         now = self.now
-        poll_at = self.next_poll if self.identified else now
+        poll_at = self._poll_at() if self.identified else now
         if poll_at <= now:
             step = self.session.next_step(now, identified=self.identified, poll_due=True)
             if step in (Step.SHOW_OFFLINE, Step.IDLE):
@@ -280,12 +290,17 @@ class DriverCore:
         setup_at = self.setup.due_at
         if setup_at is not None and self.identified and self.session.request_allowed(now):
             candidates.append(max(setup_at, now))
-        push_at = self.push.next_wakeup(now)
+        push_at = now if self._recheck_ability else self.push.next_wakeup(now)
         if push_at is not None and self.identified and self.session.request_allowed(now):
             candidates.append(push_at)
         if self._hold_until > now:
             candidates = [max(c, self._hold_until) for c in candidates]
         return min(candidates)
+
+    def _poll_at(self) -> float:
+        """When the next poll is due: the regular grid, or earlier when push asks for one."""
+        push_at = self.push.poll_at
+        return self.next_poll if push_at is None else min(self.next_poll, push_at)
 
     # --- device state -------------------------------------------------------------------
 
@@ -321,6 +336,9 @@ class DriverCore:
         if self._failure_shown:
             self._failure_shown = False
             self._out.append(Online())
+            if self.identified:  # back from an outage: push is registered and verified again
+                self._logins_seen = self.client.logins_sent
+                self.push.identified(self.now, self._webhook_channels())
 
     # --- flows --------------------------------------------------------------------------
 
@@ -358,6 +376,9 @@ class DriverCore:
         self.next_poll = self.now
         self._online()
         yield from self._poll_flow()
+        self._logins_seen = self.client.logins_sent
+        self._available = self.poller.available_channels()
+        self._recheck_ability = False
         self.push.identified(self.now, self._webhook_channels())
         self.setup.identified(self.now)
         self._out.append(Ready())
@@ -367,18 +388,21 @@ class DriverCore:
             yield from self.client.login()
         except ReolinkError as error:
             self._failed(error)
+        self._logins_seen = self.client.logins_sent  # planned: not a reconnect
 
     def _poll_flow(self) -> Flow[None]:
         start = self.now
         interval = self.config.status_interval
         # Start to start: the next cycle is due one interval after this one began; cycles
-        # missed while a slow one ran are skipped, never stacked.
-        self.next_poll += interval
-        if self.next_poll <= start:
-            self.next_poll = start + interval
+        # missed while a slow one ran are skipped, never stacked. A poll push asked for
+        # (a call, its follow-ups, a detection still showing) never moves this grid.
+        if start >= self.next_poll:
+            self.next_poll += interval
+            if self.next_poll <= start:
+                self.next_poll = start + interval
         plan = self.poller.plan(start)
         self.push.poll_started(start)
-        watched = self._detections() if self.push.phase is Phase.ACTIVE else None
+        watched = self._detections()
         try:
             replies, bodies = yield from self.client.call_parts(
                 plan.parts, plan.commands, repeatable=plan.repeatable
@@ -396,8 +420,8 @@ class DriverCore:
             return
         self.cycles += 1
         self._online()
-        if watched is not None:
-            self.push.edges(self.now, self._rising(watched))
+        self._push_follow_device()
+        self.push.after_poll(start, self.now, self._rising(watched), self._showing())
 
     def _ptz_stop_flow(self, channel: int, deadline: Optional[float] = None) -> Flow[None]:
         try:
@@ -462,11 +486,9 @@ class DriverCore:
 
     def _push_wake(self) -> None:
         was = self.push.source
-        poll_at = self.push.wake(self.now)
+        self.push.wake(self.now)  # a poll due at push.poll_at; the regular grid stays
         if was != "push" and self.push.source == "push":
             self.log.info("push verified: the device's call arrived")
-        if poll_at is not None and self.identified:
-            self.next_poll = min(self.next_poll, poll_at)
 
     def _show_push(self) -> None:
         """Write event_source / event_source_reason once push is decided (and log changes)."""
@@ -493,12 +515,45 @@ class DriverCore:
             if self.poller.polls(zone.channel) and supports_webhook(ability, zone.channel)
         ]
 
+    def _push_follow_device(self) -> None:
+        """After a poll: an unplanned login (the device dropped our session) re-verifies push;
+        a polled channel that became available is looked at for a webhook."""
+        if self.client.logins_sent != self._logins_seen:
+            self._logins_seen = self.client.logins_sent
+            self.log.info("logged in again unplanned: verifying push again")
+            self.push.reconnected()
+        available = self.poller.available_channels()
+        if any(ch not in self._available for ch in available) and any(
+            ch not in self.push.channels for ch in available
+        ):
+            self._recheck_ability = self.push.phase is not Phase.OFF
+        self._available = available
+
+    def _ability_flow(self) -> Flow[None]:
+        """GetAbility again (a channel came online): its webhook is registered too."""
+        self._recheck_ability = False
+        try:
+            ability = yield from commands.read_ability(self.client)
+        except ReolinkError as error:
+            self.log.info("GetAbility for a channel that came online failed: %s", error)
+            return
+        if ability is not None:
+            self.facts = attrs.evolve(self.facts, ability=ability)
+            if self.push.add_channels(self._webhook_channels()):
+                self.log.info("registering push on the channel(s) that came online")
+
     def _push_step(self) -> Optional[Flow[None]]:
         """Push work that is due while nothing else is: listener, slots to free, registration."""
         if not self.session.request_allowed(self.now):
             return None
+        if self._recheck_ability:
+            return self._ability_flow()
         if self.push.take_listen():
             self._out.append(Listen())
+            return None
+        probe = self.push.take_probe()
+        if probe:
+            self._out.append(Probe(probe))
             return None
         if self.push.free_wanted:
             return self._push_free_flow()
@@ -516,11 +571,19 @@ class DriverCore:
         reclaim = url.rsplit("/", 1)[0] + "/" if self.config.push_port else ""
         try:
             yield from self._settle_stray(url)
+            schedule: List[PushSchedule] = []
             slots = yield from pushflow.register(
-                self.client, push.channels, url, reclaim, live=self._push_live, maybe=push.maybe
+                self.client, push.channels, url, reclaim, live=self._push_live,
+                maybe=push.maybe, probed=push.probed, dead=push.dead, schedule=schedule,
             )
-            push.verifying(self.now, slots)
+            yield from self._push_schedule(schedule)
+            if not push.verifying(self.now, slots):
+                return  # more channels of a verified push: the path is proven already
             refused = yield from pushflow.test(self.client, min(slots), url)
+            kept = yield from pushflow.held_slots(self.client, slots, url)
+        except pushflow.ProbeFirst as probe:
+            push.want_probe(probe.urls)  # the loop asks them; registration goes on after
+            return
         except pushflow.NoPush as no:
             push.failed(self.now, no.reason, retry=no.retry)
             return
@@ -531,8 +594,23 @@ class DriverCore:
             if isinstance(error, TransportError):
                 self._failed(error)
             return
+        if len(kept) < len(slots) and push.claim_again(kept):
+            # Read once more after the test: a writer that read the table before our write
+            # may have written the same slot after our first read-back. Choose again.
+            self.log.info("another writer took our webhook slot after it was read back; "
+                          "registering again")
+            return
         if refused is not None:
             push.test_refused(refused)
+
+    def _push_schedule(self, schedule: List[PushSchedule]) -> Flow[None]:
+        """Keep the push schedule read with the registration; with hours that hold every day
+        (not always on), the device's clock (GetTime) places them."""
+        found = schedule[0] if schedule else PushSchedule(known=False)
+        offset = None
+        if found.hours is not None and not found.always_on:
+            offset = yield from pushflow.time_of_day(self.client)
+        self.push.scheduled(found, offset)
 
     def _settle_stray(self, url: str) -> Flow[None]:
         """Maybe-ours slots on channels no longer registered: free them if they hold our URL
@@ -559,9 +637,13 @@ class DriverCore:
         return True
 
     def _push_free_flow(self) -> Flow[None]:
-        slots = dict(self.push.slots)
+        """Free our slots after a failed verification - each only once read to hold our URL."""
+        slots = {**self.push.slots, **self.push.maybe}
         self.push.freed()
-        yield from pushflow.free(self.client, slots)
+        url = self.push.url
+        if url is not None:
+            yield from pushflow.free_if_ours(self.client, slots, url)
+        self.push.maybe = slots  # the channels whose table could not be read
 
     def _detections(self) -> Dict[str, Tuple[object, object]]:
         """(motion, ai_detected) of the zones whose channel has our webhook."""
@@ -572,6 +654,16 @@ class DriverCore:
             )
             for channel in self.push.slots
         }
+
+    def _showing(self) -> bool:
+        """Whether any zone shows a detection (motion or AI) now."""
+        for zone in self.config.zones:
+            address = zone.address
+            if self.store.get("zone", address, "motion") == 1:
+                return True
+            if self.store.get("zone", address, "ai_detected"):
+                return True
+        return False
 
     def _rising(self, before: Dict[str, Tuple[object, object]]) -> int:
         """How many of those zones saw an event start in the poll that just ended."""
@@ -614,13 +706,19 @@ class DriverCore:
                     yield from commands.ptz_stop(self.client, channel, deadline)
                 except ReolinkError as error:
                     self.log.info("final PTZ stop failed: %s", error)
-        if reachable and self.session.token is not None and self.push.maybe:
-            url = self.push.url
-            assert url is not None  # only a registration with a URL leaves maybe-ours slots
-            yield from pushflow.free_if_ours(self.client, self.push.maybe, url, deadline)
-        if reachable and self.session.token is not None and self.push.slots:
-            yield from pushflow.free(self.client, self.push.slots, deadline)
+        url = self.push.url
+        if self.session.token is not None and url is not None and (
+            (reachable and self.push.slots) or self.push.maybe
+        ):
+            # Read before freeing: only a slot holding exactly our URL is freed (another
+            # system may have written its URL there meanwhile). A maybe-ours slot is tried
+            # even right after a failure (its SetWebHook reply was lost): the device may well
+            # answer, and the answer decides whether Logout goes out too.
+            ours = {**self.push.slots, **self.push.maybe}
             self.push.freed()
+            answered = yield from pushflow.free_if_ours(self.client, ours, url, deadline)
+            self.push.maybe = ours
+            reachable = reachable or answered
         if reachable and self.session.token is not None:
             yield from self.client.logout(deadline=deadline)
         else:

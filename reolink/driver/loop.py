@@ -11,9 +11,11 @@ within ``request_timeout`` + 1 s of disconnect().
 from __future__ import annotations
 
 import concurrent.futures
+import http.client
 import logging
 import queue
 import threading
+import urllib.parse
 from typing import Any, Callable, Dict, Optional, Tuple
 
 from ..errors import NotConnected, ReolinkError, TransportError, TransportProtocolError
@@ -35,6 +37,8 @@ from .messages import (
     Listening,
     Offline,
     Online,
+    Probe,
+    Probed,
     PushWake,
     Ready,
     Replied,
@@ -48,6 +52,12 @@ from .messages import (
 from .push import REASON_FAILED, REASON_PORT_BUSY
 
 __all__ = ["DeviceLoop", "Job"]
+
+#: At most this many URLs are probed per registration, each within PROBE_TIMEOUT seconds and
+#: all within PROBE_BUDGET (the device thread waits meanwhile).
+MAX_PROBES = 8
+PROBE_TIMEOUT = 0.5
+PROBE_BUDGET = 1.0
 
 log = logging.getLogger(__name__)
 
@@ -211,6 +221,8 @@ class DeviceLoop:
                 self.ready.set()
             elif isinstance(action, Listen):
                 self._push_event = self._listen()
+            elif isinstance(action, Probe):
+                self._push_event = self._probe(action.urls)
             elif isinstance(action, Finished):
                 return True
         return False
@@ -231,9 +243,7 @@ class DeviceLoop:
                 if self._listener is not None:
                     self._registration = self._listener.register(self.push_wake, label=config.label)
                 else:
-                    self._registration = register_shared(
-                        self.push_wake, port=config.push_port, label=config.label
-                    )
+                    self._registration = self._register_shared(config.push_host)
             except PushListenerError as error:
                 kind = REASON_PORT_BUSY if error.port is not None else REASON_FAILED
                 return ListenFailed(f"{kind}: {error}")
@@ -241,6 +251,38 @@ class DeviceLoop:
         port = registration.listener.port
         where = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
         return Listening(registration.url(host), where, registration.listener.live_urls())
+
+    def _register_shared(self, push_host: str) -> Registration:
+        """The shared listener bound to ``push_host`` (the address the device calls), or to
+        every address when none is set - or when push_host is not an address of this host
+        (the device reaches it through NAT)."""
+        config = self._core.config
+        try:
+            return register_shared(
+                self.push_wake, host=push_host, port=config.push_port, label=config.label
+            )
+        except PushListenerError as error:
+            if not (push_host and error.not_local):
+                raise
+            self._log.info(
+                "push_host %s is not an address of this host (NAT?): the push listener "
+                "binds every address",
+                push_host,
+            )
+            return register_shared(self.push_wake, port=config.push_port, label=config.label)
+
+    def _probe(self, urls: Tuple[str, ...]) -> Probed:
+        """Which of ``urls`` no live listener answers: within PROBE_BUDGET seconds in all, and
+        not at all once disconnect() was called (an unasked URL counts as live)."""
+        dead = set()
+        end = self._clock() + PROBE_BUDGET
+        for url in urls[:MAX_PROBES]:
+            left = end - self._clock()
+            if left <= 0.05 or self.stopping.is_set():
+                break
+            if _answers(url, min(PROBE_TIMEOUT, left)) is False:
+                dead.add(url)
+        return Probed(frozenset(dead))
 
     def _unlisten(self) -> None:
         registration, self._registration = self._registration, None
@@ -290,6 +332,25 @@ class DeviceLoop:
             if not future.done() and (future.running() or future.set_running_or_notify_cancel()):
                 future.set_exception(NotConnected(f"{name}: the driver was disconnected"))
         self._futures.clear()
+
+
+def _answers(url: str, timeout: float = PROBE_TIMEOUT) -> Optional[bool]:
+    """Whether a live listener of this library serves ``url`` (HEAD: 200 without a wake).
+
+    True: 200; False: nothing does (connection refused, or 404: the path is unknown there);
+    None: cannot tell (a timeout, anything else) - such a slot is never taken."""
+    split = urllib.parse.urlsplit(url)
+    conn = http.client.HTTPConnection(split.hostname or "", split.port or 80, timeout=timeout)
+    try:
+        conn.request("HEAD", split.path or "/")
+        status = conn.getresponse().status
+    except ConnectionRefusedError:
+        return False
+    except (OSError, http.client.HTTPException, ValueError):
+        return None
+    finally:
+        conn.close()
+    return {200: True, 404: False}.get(status)
 
 
 def _local_address(transport: Transport) -> Optional[str]:

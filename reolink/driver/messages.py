@@ -8,7 +8,7 @@ outcome comes back as :class:`Replied` or :class:`SendFailed`.
 
 from __future__ import annotations
 
-from typing import Any, Container, Dict, Optional, Tuple, Union
+from typing import Any, Container, Dict, FrozenSet, Optional, Tuple, Union
 
 import attrs
 
@@ -29,6 +29,8 @@ __all__ = [
     "Listening",
     "Offline",
     "Online",
+    "Probe",
+    "Probed",
     "PushWake",
     "Ready",
     "Replied",
@@ -111,6 +113,14 @@ class ListenFailed:
     reason: str
 
 
+@attrs.frozen
+class Probed:
+    """The answer to :class:`Probe`: the URLs no live listener answers (connection refused,
+    or 404: a run of this library that ended without freeing its slot)."""
+
+    dead: FrozenSet[str] = attrs.field(repr=False)
+
+
 Event = Union[
     Start,
     Tick,
@@ -121,6 +131,7 @@ Event = Union[
     PushWake,
     Listening,
     ListenFailed,
+    Probed,
 ]
 
 # --- actions: core -> loop --------------------------------------------------------------------
@@ -192,4 +203,14 @@ class Listen:
     :class:`Listening` or :class:`ListenFailed` next. The loop unregisters when it ends."""
 
 
-Action = Union[Send, Emit, Resolve, Fail, Ready, Offline, Online, WaitUntil, Finished, Listen]
+@attrs.frozen
+class Probe:
+    """Ask each URL (webhook slots of this library on this host, not ours) whether a live
+    listener answers it (HEAD, a short timeout); feed :class:`Probed` next. Secrets: no repr."""
+
+    urls: Tuple[str, ...] = attrs.field(repr=False)
+
+
+Action = Union[
+    Send, Emit, Resolve, Fail, Ready, Offline, Online, WaitUntil, Finished, Listen, Probe
+]

@@ -146,6 +146,10 @@ class Poller:
         state = self._channels.get(channel)
         return state is not None and state.available
 
+    def available_channels(self) -> Tuple[int, ...]:
+        """The polled channels online and awake according to the device (or unknown)."""
+        return tuple(ch for ch, state in self._channels.items() if state.available)
+
     # --- one cycle ----------------------------------------------------------------------
 
     def plan(self, now: float) -> Plan:

@@ -10,21 +10,36 @@ Pure, like the core that uses it: no I/O, no clock (``now`` in seconds is passed
   registration (:meth:`PushControl.due`), free our slots after a failed verification
   (:attr:`PushControl.free_wanted`), give up waiting for the test call
   (:meth:`PushControl.tick`), and when to look again (:meth:`PushControl.next_wakeup`).
-* **Wakes** (:meth:`PushControl.wake`): the time the push-triggered poll may run - at once,
-  but at least ``min_gap`` after the previous push-triggered poll, so a flood of calls costs the
-  device at most ~5 polls a second. While a poll is in flight the next one waits for it (the
-  core runs one flow at a time), so wakes coalesce into at most one pending poll.
-* **Unannounced events** (:meth:`PushControl.edges`): a poll that finds an event starting with
-  no call in the last ``status_interval`` + 1 s counts one; ``unannounced_after`` in a row mean
-  the calls do not come: back to polling, and registering again after ``retry``.
+* **Push polls** (:attr:`PushControl.poll_at`): polls push asks for besides the regular grid
+  of ``status_interval`` (which a wake never moves): a wake's poll - at once, but at least
+  ``min_gap`` after the previous push poll, so a flood of calls costs the device at most ~5
+  polls a second; while a poll is in flight the next one waits for it (the core runs one flow
+  at a time), so wakes coalesce into at most one pending poll. A wake whose poll finds nothing
+  new is confirmed by follow-up polls (``confirm`` after the call: a call may precede the
+  state); while a detection a call announced still shows, polls come every ``fast`` seconds
+  until it clears (:meth:`PushControl.after_poll`), so its end - never announced - reaches the
+  host promptly and the next detection is its own edge.
+* **Unannounced events** (:meth:`PushControl.edges`): while push is claimed, a poll that finds
+  an event starting with no call in the last ``status_interval`` + 1 s counts one;
+  ``unannounced_after`` in a row mean the calls do not come: back to polling, and registering
+  again after ``retry`` - unless the push schedule explains it (partial schedule: ``poll``
+  until the next call, nothing registered again).
+* **The device's life**: push is claimed only while a call has been verified since the last
+  outage or unplanned login (:meth:`PushControl.lost`, :meth:`PushControl.reconnected`); late
+  channels join (:meth:`PushControl.add_channels`); a slot URL of this library on this host is
+  probed before it is reclaimed (:meth:`PushControl.take_probe`); the push schedule
+  (:meth:`PushControl.scheduled`) turns ``push schedule off until HH:00`` on and off by the
+  device's clock (:meth:`PushControl.tick`).
 """
 
 from __future__ import annotations
 
 import enum
-from typing import Dict, Optional, Sequence
+from typing import Dict, FrozenSet, List, Optional, Sequence, Set, Tuple
 
 import attrs
+
+from ..protocol.pushschedule import PushSchedule
 
 __all__ = [
     "REASONS",
@@ -33,6 +48,7 @@ __all__ = [
     "REASON_NO_SLOT",
     "REASON_OFF",
     "REASON_PORT_BUSY",
+    "REASON_SCHEDULE_OFF",
     "REASON_UNANNOUNCED",
     "REASON_UNREACHABLE",
     "REASON_UNSUPPORTED",
@@ -46,6 +62,7 @@ __all__ = [
 REASON_OFF = "push attribute off"
 REASON_UNSUPPORTED = "not supported"
 REASON_DISABLED = "push disabled on the device"
+REASON_SCHEDULE_OFF = "push schedule off"
 REASON_NO_SLOT = "no free slot"
 REASON_UNREACHABLE = "device cannot reach host:port"
 REASON_PORT_BUSY = "listener port busy"
@@ -57,6 +74,7 @@ REASONS = (
     REASON_OFF,
     REASON_UNSUPPORTED,
     REASON_DISABLED,
+    REASON_SCHEDULE_OFF,
     REASON_NO_SLOT,
     REASON_UNREACHABLE,
     REASON_PORT_BUSY,
@@ -66,10 +84,17 @@ REASONS = (
 )
 
 
+_DAY = 86400.0
+#: registrations run again when a read after the test call shows another writer took a slot
+CLAIM_AGAIN = 2
+
+
 class Phase(enum.Enum):
     OFF = "off"  # the push attribute is off: never registers
     IDLE = "idle"  # waiting for the device to be identified
     LISTEN = "listen"  # a listener URL is wanted (the loop registers on the listener)
+    PROBE = "probe"  # slots hold this library's URLs on this host: ask the loop to probe them
+    WAIT_PROBE = "wait-probe"  # asked the loop; Probed comes next
     WAIT_LISTENER = "wait-listener"  # asked the loop; Listening / ListenFailed comes next
     REGISTER = "register"  # registration due (GetPush, GetWebHook, SetWebHook, TestWebHook)
     REGISTERING = "registering"  # its flow is running
@@ -91,6 +116,10 @@ class PushTiming:
     min_gap: float = 0.2
     #: this many events in a row seen by polls without a call -> fall back
     unannounced_after: int = 3
+    #: the poll gap while a detection a call announced still shows (the driver page's floor)
+    fast: float = 2.0
+    #: follow-up polls this long after a call whose poll found nothing new
+    confirm: Tuple[float, ...] = (0.4, 1.0)
 
     def scaled(self, factor: float) -> PushTiming:
         """Faster retries for tests; ``verify`` and ``min_gap`` stay: they bound real network
@@ -120,9 +149,26 @@ class PushControl:
         self.deadline: Optional[float] = None
         self.free_wanted = False
         self.last_wake: Optional[float] = None
-        self._wake_pending = False
+        #: when the next push poll is due (None: none wanted); the regular grid is the core's
+        self.poll_at: Optional[float] = None
         self._last_push_poll: Optional[float] = None
+        #: follow-up polls still due after the last call (times)
+        self._follow_ups: List[float] = []
+        #: a call announced a detection that has not been seen clear yet
+        self._fast = False
         self._unannounced = 0
+        self._extending = False
+        self._claims = 0
+        #: URLs of this library on this host found in slots: probed ones, and the dead ones
+        #: among them (no live listener answered: reclaimed); asked again at identification
+        self.probed: Set[str] = set()
+        self.dead: Set[str] = set()
+        self._probe: Tuple[str, ...] = ()
+        #: the device's push schedule, and its clock (time of day = now + offset, mod a day)
+        self.schedule = PushSchedule(known=False)
+        self._clock_offset: Optional[float] = None
+        #: push is verified but the schedule says the device does not call now
+        self._scheduled_off = False
 
     # --- lifecycle ----------------------------------------------------------------------
 
@@ -139,14 +185,46 @@ class PushControl:
             )
             return
         self.retry_at = None
+        self._claims = 0
+        self.probed, self.dead = set(), set()
         self.phase = Phase.LISTEN if self.url is None else Phase.REGISTER
 
     def lost(self) -> None:
-        """The device went offline or is rebooting: register again once it is identified."""
+        """The device went offline or is rebooting: register again once it is back
+        (:meth:`identified`); push is not claimed until a call is verified again."""
         if self.phase is not Phase.OFF:
             self.phase = Phase.IDLE
             self.deadline = None
-            self._wake_pending = False
+            self._stop_polls()
+            self._unclaim("the device was offline; push is verified again once it is back")
+
+    def reconnected(self) -> None:
+        """A login the driver did not plan (the device dropped our session: a reboot, a
+        reset?): read the slots again, register if ours is gone, and verify with a test call."""
+        if self.phase in (Phase.ACTIVE, Phase.VERIFYING, Phase.UNVERIFIED):
+            self.phase = Phase.REGISTER if self.url is not None else Phase.LISTEN
+            self.deadline = None
+            self._unclaim("the device's session was lost (a reboot?); verifying push again")
+
+    def add_channels(self, channels: Sequence[int]) -> bool:
+        """Channels with a webhook that were not there at identification (a camera came
+        online on an NVR): registered too. True when a registration is now due."""
+        new = [ch for ch in channels if ch not in self.channels]
+        if self.phase is Phase.OFF or not new:
+            return False
+        self.channels = tuple(sorted({*self.channels, *new}))
+        if self.phase in (Phase.ACTIVE, Phase.VERIFYING, Phase.UNVERIFIED):
+            self.phase = Phase.REGISTER
+            self.deadline = None
+            return True
+        if self.phase is Phase.FALLBACK and self.retry_at is None:  # nothing had a webhook
+            self.phase = Phase.LISTEN if self.url is None else Phase.REGISTER
+            return True
+        return False
+
+    def _unclaim(self, detail: str) -> None:
+        if self.source == "push":
+            self.source, self.reason = "poll", f"{REASON_UNVERIFIED}: {detail}"
 
     def take_listen(self) -> bool:
         """True once when the loop should register on the listener (then Listening follows)."""
@@ -164,6 +242,25 @@ class PushControl:
         if self.phase is Phase.WAIT_LISTENER:
             self._fallback(reason, now)
 
+    def want_probe(self, urls: Tuple[str, ...]) -> None:
+        """The registration found these URLs of this library on this host: probe, then go on."""
+        if self.phase is Phase.REGISTERING:
+            self.phase, self._probe = Phase.PROBE, urls
+
+    def take_probe(self) -> Tuple[str, ...]:
+        """The URLs the loop should probe now (once; Probed follows), or ()."""
+        if self.phase is not Phase.PROBE:
+            return ()
+        self.phase = Phase.WAIT_PROBE
+        return self._probe
+
+    def probe_result(self, dead: FrozenSet[str]) -> None:
+        self.probed.update(self._probe)
+        self.dead.update(dead)
+        self._probe = ()
+        if self.phase is Phase.WAIT_PROBE:
+            self.phase = Phase.REGISTER
+
     # --- registration -------------------------------------------------------------------
 
     def due(self, now: float) -> bool:
@@ -173,12 +270,46 @@ class PushControl:
 
     def registering(self) -> None:
         self.phase = Phase.REGISTERING
+        #: push was verified already (more channels are registered): no test call is needed
+        self._extending = self.source == "push"
 
-    def verifying(self, now: float, slots: Dict[int, int]) -> None:
-        """Our slots are written; TestWebHook goes out now."""
+    def scheduled(self, schedule: PushSchedule, clock_offset: Optional[float]) -> None:
+        """The push schedule read with the registration; ``clock_offset``: the device's time
+        of day is ``now + clock_offset`` seconds (mod a day), None when unknown."""
+        self.schedule, self._clock_offset = schedule, clock_offset
+
+    def _schedule_off_now(self, now: float) -> Optional[str]:
+        """The reason while the schedule says the device does not call now (hours known)."""
+        if self._clock_offset is None or self.schedule.hours is None:
+            return None
+        hour = int(((now + self._clock_offset) % _DAY) // 3600)
+        until = self.schedule.off_until(hour)
+        if until is None:
+            return None
+        return (
+            f"{REASON_SCHEDULE_OFF} until {until:02d}:00 (device time; GetPushV20's push "
+            "schedule): the device does not call before then, events are found by polling"
+        )
+
+    def verifying(self, now: float, slots: Dict[int, int]) -> bool:
+        """Our slots are written (and read back); True when TestWebHook goes out now."""
         self.slots = dict(slots)
+        if self._extending:
+            self.phase = Phase.ACTIVE
+            return False
         self.phase = Phase.VERIFYING
         self.deadline = now + self.timing.verify
+        return True
+
+    def claim_again(self, kept: Dict[int, int]) -> bool:
+        """Read after the test call: another writer took some of our slots. True when the
+        registration runs again (at most CLAIM_AGAIN times per identification)."""
+        self.slots = dict(kept)
+        if self.phase is not Phase.VERIFYING or self._claims >= CLAIM_AGAIN:
+            return False
+        self._claims += 1
+        self.phase, self.deadline = Phase.REGISTER, None
+        return True
 
     def test_refused(self, detail: str) -> None:
         """TestWebHook was answered with an error: keep the slots, trust the first real call."""
@@ -203,7 +334,16 @@ class PushControl:
     # --- time ---------------------------------------------------------------------------
 
     def tick(self, now: float) -> None:
-        """Time-driven transitions: the test call never came; a retry is due."""
+        """Time-driven transitions: the test call never came; a retry is due; the push
+        schedule's hours begin or end."""
+        if self.phase is Phase.ACTIVE and self.schedule.hours is not None:
+            off = self._schedule_off_now(now)
+            if off is not None:
+                self._scheduled_off = True
+                self.source, self.reason = "poll", off
+            elif self._scheduled_off:
+                self._scheduled_off = False
+                self.source, self.reason = "push", ""
         if self.phase is Phase.VERIFYING and self.deadline is not None and now >= self.deadline:
             self.free_wanted = bool(self.slots)
             self._fallback(
@@ -218,12 +358,16 @@ class PushControl:
 
     def next_wakeup(self, now: float) -> Optional[float]:
         """When :meth:`tick` or :meth:`due` may change something (None: nothing timed)."""
-        if self.phase in (Phase.LISTEN, Phase.REGISTER) or self.free_wanted:
+        if self.phase in (Phase.LISTEN, Phase.REGISTER, Phase.PROBE) or self.free_wanted:
             return now
         if self.phase is Phase.VERIFYING:
             return self.deadline
         if self.phase is Phase.FALLBACK:
             return self.retry_at
+        if self.phase is Phase.ACTIVE and self._clock_offset is not None and not (
+            self.schedule.always_on or self.schedule.hours is None
+        ):
+            return now + 3600 - (now + self._clock_offset) % 3600  # the next full hour
         return None
 
     # --- wakes and polls ----------------------------------------------------------------
@@ -238,35 +382,80 @@ class PushControl:
             self.deadline = None
             self._unannounced = 0
             self.source, self.reason = "push", ""
-        self._wake_pending = True
-        if self._last_push_poll is None:
-            return now
-        return max(now, self._last_push_poll + self.timing.min_gap)
+        elif self.phase is Phase.ACTIVE and self._scheduled_off and self.schedule.partial:
+            self._scheduled_off = False  # the schedule's hours are on again: calls come
+            self.source, self.reason = "push", ""
+        self._fast = True
+        self._follow_ups = [now + delay for delay in self.timing.confirm]
+        return max(now, self._want(now))
+
+    def poll_due(self, now: float) -> bool:
+        return self.poll_at is not None and now >= self.poll_at
 
     def poll_started(self, now: float) -> bool:
-        """A poll begins; True when a wake asked for it (it counts for the min_gap)."""
-        if not self._wake_pending:
+        """A poll begins; True when it is the push poll that was due (it counts for min_gap)."""
+        if not self.poll_due(now):
             return False
-        self._wake_pending = False
+        self.poll_at = None
         self._last_push_poll = now
         return True
 
+    def after_poll(self, start: float, now: float, rising: int, showing: bool) -> None:
+        """A poll that began at ``start`` ended at ``now``: ``rising`` watched zones saw an
+        event start; ``showing``: some zone still shows a detection. Plans the next push poll."""
+        self.edges(now, rising)
+        if rising > 0:
+            self._follow_ups = []  # the call's event is seen
+        else:
+            self._follow_ups = [t for t in self._follow_ups if t > start]
+        if not showing and not self._follow_ups:
+            self._fast = False
+        wanted = []
+        if self._follow_ups:
+            wanted.append(self._follow_ups[0])
+        if self._fast and showing:
+            wanted.append(start + self.timing.fast)
+        if wanted:
+            self._want(min(wanted))
+
+    def _want(self, at: float) -> float:
+        if self._last_push_poll is not None:
+            at = max(at, self._last_push_poll + self.timing.min_gap)
+        self.poll_at = at if self.poll_at is None else min(self.poll_at, at)
+        return self.poll_at
+
+    def _stop_polls(self) -> None:
+        self.poll_at = None
+        self._follow_ups = []
+        self._fast = False
+
     def edges(self, now: float, rising: int) -> None:
         """A poll found ``rising`` events starting: were they announced by a call?"""
-        if rising <= 0 or self.phase is not Phase.ACTIVE:
-            return
+        if rising <= 0 or self.source != "push":  # every phase where push is claimed
+            return  # (not while the schedule says the device does not call)
         window = self.status_interval + 1.0
         if self.last_wake is not None and now - self.last_wake <= window:
             self._unannounced = 0
             return
         self._unannounced += 1
-        if self._unannounced >= self.timing.unannounced_after:
-            self._fallback(
-                f"{REASON_UNANNOUNCED}: {self._unannounced} events in a row were found by "
-                f"polling without a call from the device; registering again in "
-                f"{self.timing.retry:g} s",
-                now,
+        if self._unannounced < self.timing.unannounced_after:
+            return
+        if self.phase is Phase.ACTIVE and self.schedule.partial:
+            # Off at hours the table cannot place: not a failure, nothing to register again.
+            self._unannounced = 0
+            self._scheduled_off = True
+            self.source, self.reason = "poll", (
+                f"{REASON_SCHEDULE_OFF} at some hours (GetPushV20's push schedule differs "
+                "between days, whose order the API does not document): events now are found "
+                "by polling; push again at the device's next call"
             )
+            return
+        self._fallback(
+            f"{REASON_UNANNOUNCED}: {self._unannounced} events in a row were found by "
+            f"polling without a call from the device; registering again in "
+            f"{self.timing.retry:g} s",
+            now,
+        )
 
     # --- internals ----------------------------------------------------------------------
 

@@ -9,7 +9,7 @@ import threading
 import time
 import urllib.parse
 from dataclasses import dataclass
-from typing import Any, Callable, Dict, Iterable, List, Mapping, Optional, Tuple, Union
+from typing import Any, Callable, Dict, Iterable, List, Mapping, Optional, Set, Tuple, Union
 
 from . import api, ptz
 from .device import (
@@ -161,6 +161,8 @@ class Emulator:
         self._random_events = random_events
         self._faults = FaultQueue()
         self._scheduler = Scheduler(clock)
+        #: (channel, kind) whose call went out and whose state shows after call_lead
+        self._leading: Set[Tuple[int, str]] = set()
         self._lock = threading.RLock()
         self._stop = threading.Event()
         self._up = threading.Event()
@@ -239,6 +241,7 @@ class Emulator:
         """Reboot: connections drop, the port refuses for ``down_seconds``, all tokens die."""
         self.device.reset_sessions()
         with self.device.lock:
+            self._leading.clear()
             for state in self.device.channels:
                 state.motion, state.visitor = False, False
                 state.ai = {t: False for t in state.ai}
@@ -321,11 +324,17 @@ class Emulator:
         return self.device.channels[channel]
 
     def set_motion(self, channel: int, on: bool) -> None:
+        """Raise/clear motion. With ``device.webhooks.call_lead`` > 0 the webhook call goes out
+        at once and the state shows the event that much later (firmware differ)."""
         with self.device.lock:
             state = self._spec_state(channel)
-            started, state.motion = on and not state.motion, bool(on)
+            started = on and not state.motion and (channel, "motion") not in self._leading
             if started:  # firmware calls its webhooks when an event starts, never when it ends
                 self.device.webhooks.event_started(channel, "motion")
+                if self._lead(channel, "motion"):
+                    return
+            self._leading.discard((channel, "motion"))
+            state.motion = bool(on)
 
     def set_ai(self, channel: int, ai_type: str, on: bool) -> None:
         """Raise/clear an AI detection (also reported as motion while on, as cameras do)."""
@@ -333,9 +342,46 @@ class Emulator:
             state = self._spec_state(channel)
             if ai_type not in state.ai:
                 raise ValueError(f"channel {channel} has no {ai_type!r} detection")
-            started, state.ai[ai_type] = on and not state.ai[ai_type], bool(on)
+            started = on and not state.ai[ai_type] and (channel, ai_type) not in self._leading
             if started:
                 self.device.webhooks.event_started(channel, ai_type)
+                if self._lead(channel, ai_type):
+                    return
+            self._leading.discard((channel, ai_type))
+            state.ai[ai_type] = bool(on)
+
+    def _lead(self, channel: int, kind: str) -> bool:
+        """The call went out; show the state ``call_lead`` later (True), unless it is 0."""
+        lead = self.device.webhooks.call_lead
+        if lead <= 0:
+            return False
+        self._leading.add((channel, kind))
+
+        def show() -> None:
+            with self.device.lock:
+                if (channel, kind) not in self._leading:
+                    return  # cleared before it showed
+                self._leading.discard((channel, kind))
+                state = self.device.channels[channel]
+                if kind == "motion":
+                    state.motion = True
+                else:
+                    state.ai[kind] = True
+
+        self._scheduler.call_later(lead, show)
+        return True
+
+    def set_webhook(self, channel: int, index: int, url: str, enabled: bool = True) -> None:
+        """Another system (the Reolink app, Home Assistant) writes ``url`` into a slot."""
+        with self.device.lock:
+            self._spec_state(channel)
+            self.device.webhooks.put(channel, index, url, enabled)
+
+    def factory_reset(self, down_seconds: float = 10.0) -> None:
+        """A reboot that also clears every webhook slot table (a plain reboot keeps them)."""
+        with self.device.lock:
+            self.device.webhooks.reset()
+        self.reboot(down_seconds)
 
     def set_visitor(self, channel: int, on: bool) -> None:
         with self.device.lock:
@@ -345,6 +391,7 @@ class Emulator:
         """All detections off (one channel or all)."""
         with self.device.lock:
             chans = range(len(self.device.channels)) if channel is None else [channel]
+            self._leading -= {lead for lead in self._leading if lead[0] in chans}
             for ch in chans:
                 state = self._spec_state(ch)
                 state.motion, state.visitor = False, False

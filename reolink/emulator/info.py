@@ -6,6 +6,7 @@ import time
 from typing import Any, Dict, List
 
 from .device import CmdError, Device
+from .profiles import abilities
 from .registry import Result, ok, register
 
 __all__: List[str] = []
@@ -44,6 +45,9 @@ def _dev_info(dev: Device, _ch: int, _p: Dict[str, Any], _r: bool) -> Result:
 
 @register("GetAbility", channel=False)
 def _ability(dev: Device, _ch: int, _p: Dict[str, Any], _r: bool) -> Result:
+    live = [state.online for state in dev.channels]
+    if live != [spec.online for spec in dev.profile.channels]:  # a channel came or went
+        return {"Ability": abilities(dev.profile, live)}, None, None
     return {"Ability": dev.ability}, None, None
 
 

@@ -21,7 +21,7 @@ GetAbility §3 (``{"permit","ver"}`` leaves plus ``abilityChn``), firmware diffe
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
-from typing import Any, Dict, FrozenSet, List, Optional, Tuple
+from typing import Any, Dict, FrozenSet, List, Optional, Sequence, Tuple
 
 __all__ = ["PROFILES", "ChannelSpec", "Profile", "abilities", "build_profile"]
 
@@ -382,8 +382,11 @@ def _leaf(ver: int, permit: int = 7) -> Dict[str, int]:
     return {"permit": permit if ver else 0, "ver": ver}
 
 
-def abilities(profile: Profile) -> Dict[str, Any]:
-    """``value.Ability`` of GetAbility: global leaves plus ``abilityChn`` (index = channel)."""
+def abilities(profile: Profile, online: Optional[Sequence[bool]] = None) -> Dict[str, Any]:
+    """``value.Ability`` of GetAbility: global leaves plus ``abilityChn`` (index = channel).
+
+    ``online``: each channel's live state (default: the profile's); an offline NVR channel
+    reports its camera's abilities as 0, as firmware does."""
     nvr = profile.is_nvr
     ability: Dict[str, Any] = {
         "devInfo": _leaf(1, 4),
@@ -416,9 +419,9 @@ def abilities(profile: Profile) -> Dict[str, Any]:
         "supportBuzzer": _leaf(1 if nvr else 0),
     }
     chans: List[Dict[str, Any]] = []
-    for spec in profile.channels:
+    for number, spec in enumerate(profile.channels):
         ai = set(spec.ai_types)
-        up = spec.online
+        up = spec.online if online is None else online[number]
         chans.append(
             {
                 "ptzType": _leaf(2 if spec.ptz else 0),

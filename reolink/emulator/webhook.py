@@ -35,6 +35,8 @@ log = logging.getLogger(__name__)
 
 MAX_URL = 511
 _SCHEDULE = "1" * 168  # 7 days x 24 hours, every hour on
+_TABLES = {"MD": _SCHEDULE, "AI_PEOPLE": _SCHEDULE, "AI_VEHICLE": _SCHEDULE}
+_ROWS = {"motion": "MD", "dog_cat": "AI_DOG_CAT", "test": ""}
 _TYPES = {
     "motion": "MD",
     "people": "PEOPLE",
@@ -167,7 +169,10 @@ class Webhooks:
     """Slot tables and push settings of one device, and its :class:`Sender`.
 
     Mutated under the device lock by the command handlers; test controls:
-    :meth:`set_push`, :attr:`sender` (``deliveries``, ``wait_deliveries``).
+    :meth:`set_push`, :meth:`put` (another system edits a slot during a run), :meth:`reset`
+    (a factory reset or a replaced device: every table empty), :attr:`call_lead` (seconds the
+    call precedes the state showing the event, see ``Emulator.set_motion``), :attr:`sender`
+    (``deliveries``, ``wait_deliveries``). A reboot keeps the tables (firmware stores them).
     """
 
     def __init__(self, profile: Profile) -> None:
@@ -178,6 +183,10 @@ class Webhooks:
         ]
         self.push_enabled = True
         self.schedule_enabled = [True for _ in profile.channels]
+        #: per channel, GetPushV20's schedule tables (type -> 168 characters, one per hour)
+        self.schedules: List[Dict[str, str]] = [dict(_TABLES) for _ in profile.channels]
+        #: seconds between the webhook call and the state showing the event (0: together)
+        self.call_lead = 0.0
         self.sender = Sender()
 
     @property
@@ -198,6 +207,18 @@ class Webhooks:
             self.push_enabled = bool(enabled)
         else:
             self.schedule_enabled[channel] = bool(enabled)
+
+    def put(self, channel: int, index: int, url: str, enabled: bool = True) -> None:
+        """Another system (the Reolink app, Home Assistant) writes ``url`` into a slot."""
+        self.set_slot(channel, {"index": index, "indexEnable": int(enabled), "hookUrl": url})
+
+    def reset(self) -> None:
+        """Every slot table back to empty (a factory reset, or a replaced device)."""
+        self.slots = [[_empty(i) for i in range(self.slot_count)] for _ in self.profile.channels]
+
+    def set_schedule(self, channel: int, table: Dict[str, str]) -> None:
+        """GetPushV20's schedule of ``channel``: type (MD, AI_PEOPLE...) -> 168 of 0/1."""
+        self.schedules[channel] = dict(table)
 
     # -------------------------------------------------------------- firmware behaviour
     def set_slot(self, channel: int, hook: Dict[str, Any]) -> None:
@@ -236,9 +257,20 @@ class Webhooks:
         """
         if not (self.supported and self.push_enabled and self.schedule_enabled[channel]):
             return 0
+        if not self.scheduled_now(channel, kind):
+            return 0
         urls = [s["hookUrl"] for s in self.slots[channel] if s["indexEnable"] == 1]
         body = self._body(channel, kind)
         return sum(self.sender.post(url, body, kind, channel) for url in urls if url)
+
+    def scheduled_now(self, channel: int, kind: str) -> bool:
+        """Whether the push schedule's row for ``kind`` is on at this hour (local time). The
+        day order of the 168 characters is undocumented; the emulator counts from Sunday."""
+        row = self.schedules[channel].get(_ROWS.get(kind, f"AI_{kind.upper()}"))
+        if not isinstance(row, str) or len(row) != len(_SCHEDULE):
+            return True  # no row for this kind: nothing says it is off
+        now = time.localtime()
+        return row[((now.tm_wday + 1) % 7) * 24 + now.tm_hour] == "1"
 
     def _body(self, channel: int, kind: str) -> bytes:
         spec = self.profile.channels[channel]
@@ -254,7 +286,7 @@ class Webhooks:
 
     def push_value(self, channel: int, v20: bool) -> Dict[str, Any]:
         """GetPushV20 (``v20``) or GetPush value."""
-        table = {"MD": _SCHEDULE, "AI_PEOPLE": _SCHEDULE, "AI_VEHICLE": _SCHEDULE}
+        table = dict(self.schedules[channel])
         sched = 1 if self.schedule_enabled[channel] else 0
         if v20:
             return {"Push": {"enable": 1 if self.push_enabled else 0, "scheduleEnable": sched,

@@ -360,18 +360,23 @@ def choose_slot(
     *,
     reclaim_prefix: str = "",
     live_urls: Container[str] = (),
+    stale_urls: Container[str] = (),
 ) -> Optional[WebhookSlot]:
     """The slot to write ``url`` into, or None when every slot belongs to someone else.
 
-    In order: the slot already holding ``url`` (a reconnect); a slot whose URL starts with
-    ``reclaim_prefix`` and is not in ``live_urls`` (a previous run of this controller whose URL
-    reaches our own listener, where it can only be a 404: pass the listener's own
-    ``http://host:port/prefix/``, or "" to reclaim nothing); the first free slot (``indexEnable``
-    -1 or no URL). A slot holding another system's URL is never chosen.
+    In order: the slot already holding ``url`` (a reconnect); a slot whose URL is in
+    ``stale_urls`` (a previous run's URL that no live listener answers, as probed); a slot
+    whose URL starts with ``reclaim_prefix`` and is not in ``live_urls`` (a previous run of
+    this controller whose URL reaches our own listener, where it can only be a 404: pass the
+    listener's own ``http://host:port/prefix/``, or "" to reclaim nothing); the first free slot
+    (``indexEnable`` -1 or no URL). A slot holding another system's URL is never chosen.
     """
     held = table.holding(url)
     if held is not None:
         return held
+    for slot in table.slots:
+        if not slot.free and slot.url in stale_urls:
+            return slot
     if reclaim_prefix:
         for slot in table.slots:
             if (

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import logging
 import secrets
 import selectors
@@ -34,9 +35,13 @@ _ACCEPT_PAUSE = (0.1, 1.0)
 class PushListenerError(ReolinkError):
     """The push listener could not bind (port busy, address not local) or was closed."""
 
-    def __init__(self, message: str, *, port: Optional[int] = None) -> None:
+    def __init__(
+        self, message: str, *, port: Optional[int] = None, not_local: bool = False
+    ) -> None:
         super().__init__(message)
         self.port = port
+        #: the host to bind is not an address of this machine (e.g. a NAT address)
+        self.not_local = not_local
 
 
 @attrs.frozen
@@ -131,7 +136,10 @@ class PushListener:
     ``port`` 0 takes any free port (see :attr:`port` once started). ``deadline``: seconds a
     connection may take to deliver a whole request. ``body_limit``: bytes of body read and
     ignored (a larger body is refused with 413, after the wake). ``max_connections``: sockets
-    held at once; the oldest is closed to admit a new one.
+    held at once; ``max_per_address``: sockets held for one remote address. Over either,
+    every connection with data waiting is read first (a device's call is served, never reset),
+    then the oldest connection that has sent nothing is closed (then the oldest with an
+    unfinished head; one whose call is being read only when nothing else is left).
 
     :meth:`start` binds (raising :class:`PushListenerError` when it cannot) and starts the
     thread; :meth:`register` starts the listener if needed. :meth:`close` joins the thread.
@@ -145,6 +153,7 @@ class PushListener:
         deadline: float = 5.0,
         body_limit: int = 16384,
         max_connections: int = 256,
+        max_per_address: int = 64,
     ) -> None:
         if not isinstance(port, int) or isinstance(port, bool) or not 0 <= port <= 65535:
             raise ConfigError(
@@ -159,11 +168,16 @@ class PushListener:
             )
         if deadline <= 0 or body_limit < 0 or max_connections < 1:
             raise ConfigError("deadline > 0, body_limit >= 0 and max_connections >= 1 are required")
+        if max_per_address < 1:
+            raise ConfigError(f"max_per_address must be >= 1, got {max_per_address}")
         self.host = host
         self._requested_port = port
         self.deadline = deadline
         self.body_limit = body_limit
         self.max_connections = max_connections
+        self.max_per_address = max_per_address
+        #: remote address -> connections held from it
+        self._per_peer: Dict[str, int] = {}
         self._lock = threading.Lock()
         self._routes: Dict[str, Registration] = {}
         self._conns: OrderedDict[int, _Conn] = OrderedDict()
@@ -228,6 +242,12 @@ class PushListener:
             return socket.create_server((self.host, port), family=family, backlog=1024)
         except OSError as err:
             where = f"{self.host or 'all addresses'} port {port}"
+            if err.errno == errno.EADDRNOTAVAIL:
+                raise PushListenerError(
+                    f"push listener cannot bind {where}: {self.host} is not an address of "
+                    "this host",
+                    not_local=True,
+                ) from err
             raise PushListenerError(
                 f"push listener cannot bind {where}: {err.strerror or err}. "
                 "Choose another push_port (0 = any free port) or free this one",
@@ -381,9 +401,38 @@ class PushListener:
             with self._lock:
                 self._conns[sock.fileno()] = conn
                 self._counts["connections"] += 1
+            self._per_peer[conn.peer] = self._per_peer.get(conn.peer, 0) + 1
             self._sel.register(sock, selectors.EVENT_READ, conn)
-            while len(self._conns) > self.max_connections:
-                self._close(next(iter(self._conns.values())), "evicted")
+            if self._over(conn.peer):
+                self._read_waiting()  # a device's call already sent is served first
+                self._evict(conn)
+
+    def _over(self, peer: str) -> bool:
+        return (
+            len(self._conns) > self.max_connections
+            or self._per_peer.get(peer, 0) > self.max_per_address
+        )
+
+    def _read_waiting(self) -> None:
+        """Read every held connection that has data waiting (without blocking)."""
+        assert self._sel is not None
+        for key, _mask in self._sel.select(0):
+            if isinstance(key.data, _Conn):
+                self._on_readable(key.data)
+
+    def _evict(self, newest: _Conn) -> None:
+        """Close connections until both caps hold: from the crowded address if that cap is
+        exceeded, else from all - the oldest that sent nothing, then the oldest with an
+        unfinished head; a call being read only when nothing else is left (the newest)."""
+        while self._over(newest.peer):
+            crowded = self._per_peer.get(newest.peer, 0) > self.max_per_address
+            pool = [c for c in self._conns.values() if not crowded or c.peer == newest.peer]
+            victim = next((c for c in pool if not c.buf and not c.head_done), None)
+            if victim is None:
+                victim = next((c for c in pool if not c.head_done), None)
+            if victim is None:
+                victim = pool[-1] if pool else next(reversed(self._conns.values()))
+            self._close(victim, "evicted")
 
     def _pause_accept(self, err: OSError) -> None:
         """Stop watching the listening socket for a while: it stays readable while accept()
@@ -425,6 +474,11 @@ class PushListener:
                 return
             if counter is not None:
                 self._counts[counter] += 1
+        left = self._per_peer.get(conn.peer, 1) - 1
+        if left > 0:
+            self._per_peer[conn.peer] = left
+        else:
+            self._per_peer.pop(conn.peer, None)
         try:
             self._sel.unregister(conn.sock)
         except (KeyError, ValueError):
@@ -477,6 +531,9 @@ class PushListener:
         if registration is None:
             log.debug("push listener: request from %s for an unknown path: 404", conn.peer)
             self._finish(conn, _http.NOT_FOUND, "not_found")
+            return
+        if head.startswith(b"HEAD "):  # a probe (is this path served?): answered, no wake
+            self._finish(conn, _http.OK)
             return
         self._wake(registration)
         if length > self.body_limit:

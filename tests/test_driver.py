@@ -431,7 +431,7 @@ def test_fast_timing_is_scaled() -> None:
 def test_snapshot_base64_matches_the_standard_encoding(size: int) -> None:
     import os
 
-    from reolink.driver.commands import _base64
+    from reolink.driver.host_commands import _base64
 
     data = os.urandom(size)
     assert bytes(_base64(data)) == base64.b64encode(data)

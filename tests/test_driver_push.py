@@ -16,7 +16,7 @@ from test_driver_core import TIMING, FakeDevice, Harness, Outcome, _error, _ok
 from reolink.driver.config import parse_device
 from reolink.driver.core import DriverCore
 from reolink.driver.messages import Disconnect, Listen, ListenFailed, Listening, PushWake
-from reolink.driver.push import PushControl, PushTiming
+from reolink.driver.pushcontrol import PushControl, PushTiming
 from reolink.driver.timing import Timing
 from reolink.errors import ConfigError, TransportProtocolError
 from reolink.transport import Request, Response

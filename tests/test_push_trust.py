@@ -12,7 +12,7 @@ import pytest
 from test_driver_push import OTHER, URL, PushDevice, PushHarness, _push
 
 from reolink.driver.messages import Disconnect, Probe, Probed, PushWake
-from reolink.driver.push import PushControl, PushTiming
+from reolink.driver.pushcontrol import PushControl, PushTiming
 
 # --- every detection is its own edge -----------------------------------------------------------
 

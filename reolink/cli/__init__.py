@@ -29,9 +29,9 @@ __all__ = ["build_parser", "main"]
 def build_parser() -> argparse.ArgumentParser:
     """The ``reolink`` argument parser with every subcommand."""
     from ..emulator import cli as emulator_cli
-    from .commands import add_device_commands
     from .demo import add_demo_command
     from .doctor import add_doctor_command
+    from .oneshot import add_device_commands
     from .watch import add_watch_command
 
     parser = argparse.ArgumentParser(

@@ -19,8 +19,8 @@ from typing import TYPE_CHECKING, Callable, List, Optional, Tuple
 from ..driver import ReolinkDriver, Timing
 from ..emulator.profiles import PROFILES
 from ..errors import ReolinkError
-from .commands import disconnect_quietly
 from .connection import EXIT_OK, SecretBook, configure_logging, explain_error, fail, seconds_arg
+from .oneshot import disconnect_quietly
 from .watch import LiveView, event_queue, push_wakes, watch_loop
 
 if TYPE_CHECKING:

@@ -28,7 +28,6 @@ from typing import Any, Callable, Dict, List, Optional, TextIO, Tuple
 from ..driver import AttributeEvent, ReolinkDriver, Timing
 from ..driver.config import MIN_STATUS_INTERVAL_MS
 from ..errors import CredentialsError, LockedOutError, ReolinkError
-from .commands import connect_or_explain, disconnect_quietly, open_driver
 from .connection import (
     EXIT_OK,
     SecretBook,
@@ -42,6 +41,7 @@ from .connection import (
     target_of,
     usage,
 )
+from .oneshot import connect_or_explain, disconnect_quietly, open_driver
 
 __all__ = ["LiveView", "add_watch_command", "run_watch", "watch_loop"]
 

@@ -11,12 +11,12 @@ Inside, the work is a sequence of *flows* - generators that yield the requests t
 step the session asks for (:meth:`~reolink.protocol.session.Session.next_step`: identify, renew
 the token, poll, or show offline). Every session rule lives in the session; what a command
 means for the driver (a PTZ Stop due later, a reboot to expect) comes back from the command as
-data (:mod:`reolink.driver.commands` effects) and is applied here. Attribute writes collect in
+data (:mod:`reolink.driver.host_commands` effects) and is applied here. Attribute writes collect in
 the :class:`~reolink.driver.store.AttributeStore` and reach the host once, with their final
 value, when the flow that wrote them ends.
 
-Push (:mod:`reolink.driver.push` decides, :mod:`reolink.driver.pushflow` talks to the device):
-once the device is identified, the core asks the loop for a listener URL (:class:`Listen`),
+Push (:mod:`reolink.driver.pushcontrol` decides, :mod:`reolink.driver.pushflow` talks to the
+device): once the device is identified, the core asks the loop for a listener URL (:class:`Listen`),
 registers the webhook and asks for the device's test call; a
 :class:`~reolink.driver.messages.PushWake` makes a poll due at once (coalesced), and the
 ``event_source`` / ``event_source_reason`` device attributes say whether push or polling finds
@@ -45,7 +45,7 @@ from ..errors import (
 from ..protocol.pushschedule import PushSchedule
 from ..protocol.session import Session, Step
 from ..protocol.webhook import supports_webhook
-from . import commands, pushflow
+from . import host_commands, pushflow
 from .client import DeviceClient, Flow, Pause
 from .config import DeviceConfig
 from .logs import DeviceLog
@@ -75,7 +75,7 @@ from .messages import (
     WaitUntil,
 )
 from .poller import Poller
-from .push import REASON_FAILED, Phase, PushControl
+from .pushcontrol import REASON_FAILED, Phase, PushControl
 from .setupcheck import SetupCheck
 from .store import AttributeStore
 from .timing import Timing
@@ -100,7 +100,7 @@ class DriverCore:
         self.store = AttributeStore(config.label)
         self.poller = Poller(config.zones, self.store, self.log)
         self.client = DeviceClient(config, self.session, self.log)
-        self.facts = commands.DeviceFacts()
+        self.facts = host_commands.DeviceFacts()
         self.push = PushControl(config.push, config.status_interval, timing.push)
         #: the detection-setup read (zone/device ``setup``): after connect, then every 30 min
         self.setup = SetupCheck(
@@ -345,12 +345,12 @@ class DriverCore:
     def _identify_flow(self) -> Flow[None]:
         """Login, GetDevInfo, GetChannelstatus (NVR/hub), GetAbility; then the first poll."""
         try:
-            info, ability, channel_list = yield from commands.identify(self.client)
+            info, ability, channel_list = yield from host_commands.identify(self.client)
         except ReolinkError as error:
             self._failed(error)
             self._out.append(Ready())
             return
-        self.facts = commands.DeviceFacts(info=info, ability=ability)
+        self.facts = host_commands.DeviceFacts(info=info, ability=ability)
         bad = self.poller.configure(
             info.channel_count,
             multichannel=info.is_multichannel,
@@ -425,7 +425,7 @@ class DriverCore:
 
     def _ptz_stop_flow(self, channel: int, deadline: Optional[float] = None) -> Flow[None]:
         try:
-            yield from commands.ptz_stop(self.client, channel, deadline)
+            yield from host_commands.ptz_stop(self.client, channel, deadline)
         except ReolinkError as error:
             self.log.warning("automatic PTZ Stop on channel %d failed: %s", channel, error)
 
@@ -437,9 +437,9 @@ class DriverCore:
             self._job = None
 
     def _run_command(self, job: CommandQueued) -> Flow[None]:
-        effects: List[commands.Effect] = []
+        effects: List[host_commands.Effect] = []
         try:
-            result = yield from commands.run(
+            result = yield from host_commands.run(
                 self.client, self.facts, job.name, job.args, job.deadline, effects
             )
         except ReolinkError as error:
@@ -456,16 +456,16 @@ class DriverCore:
         self._apply(effects)
         self._out.append(Resolve(job.job, result))
 
-    def _apply(self, effects: Sequence[commands.Effect]) -> None:
+    def _apply(self, effects: Sequence[host_commands.Effect]) -> None:
         """What a command means for the driver, in the order the command said it."""
         for effect in effects:
-            if isinstance(effect, commands.PtzStopAfter):
+            if isinstance(effect, host_commands.PtzStopAfter):
                 self._ptz_stops[effect.channel] = self.now + effect.delay
-            elif isinstance(effect, commands.CancelPtzStop):
+            elif isinstance(effect, host_commands.CancelPtzStop):
                 self._ptz_stops.pop(effect.channel, None)
-            elif isinstance(effect, commands.Learned):
+            elif isinstance(effect, host_commands.Learned):
                 self.facts = attrs.evolve(self.facts, info=effect.info)
-            elif isinstance(effect, commands.RebootExpected):
+            elif isinstance(effect, host_commands.RebootExpected):
                 self._expect_drop_until = self.now + self.timing.reboot_grace
                 self.identified = False
                 self.session.on_logout()
@@ -533,7 +533,7 @@ class DriverCore:
         """GetAbility again (a channel came online): its webhook is registered too."""
         self._recheck_ability = False
         try:
-            ability = yield from commands.read_ability(self.client)
+            ability = yield from host_commands.read_ability(self.client)
         except ReolinkError as error:
             self.log.info("GetAbility for a channel that came online failed: %s", error)
             return
@@ -703,7 +703,7 @@ class DriverCore:
         for _, channel in stops:
             if reachable and self.now < deadline:
                 try:
-                    yield from commands.ptz_stop(self.client, channel, deadline)
+                    yield from host_commands.ptz_stop(self.client, channel, deadline)
                 except ReolinkError as error:
                     self.log.info("final PTZ stop failed: %s", error)
         url = self.push.url

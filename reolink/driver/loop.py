@@ -49,7 +49,7 @@ from .messages import (
     Tick,
     WaitUntil,
 )
-from .push import REASON_FAILED, REASON_PORT_BUSY
+from .pushcontrol import REASON_FAILED, REASON_PORT_BUSY
 
 __all__ = ["DeviceLoop", "Job"]
 

@@ -13,7 +13,7 @@ only after reading that it holds exactly our URL (disconnect, failed verificatio
 SetWebHook whose reply was lost); :func:`free` writes the frees.
 
 A refusal that means "poll instead" raises :class:`NoPush` with the reason (one of the phrases
-of :mod:`reolink.driver.push`). The URL holds a secret path: nothing here logs or shows it.
+of :mod:`reolink.driver.pushcontrol`). The URL holds a secret path: nothing here logs or shows it.
 """
 
 from __future__ import annotations
@@ -34,7 +34,7 @@ from ..protocol.pushschedule import (
 from ..protocol.results import CommandReply
 from ..push.listener import PATH_PREFIX
 from .client import DeviceClient, Flow
-from .push import (
+from .pushcontrol import (
     REASON_DISABLED,
     REASON_FAILED,
     REASON_NO_SLOT,

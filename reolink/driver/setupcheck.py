@@ -19,8 +19,8 @@ import attrs
 from ..errors import ReolinkError
 from ..protocol import setup
 from .client import DeviceClient, Flow
-from .commands import DeviceFacts
 from .config import ZoneConfig
+from .host_commands import DeviceFacts
 from .logs import DeviceLog
 from .store import AttributeStore
 

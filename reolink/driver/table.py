@@ -12,7 +12,7 @@ from typing import Any, Dict, List, Mapping, Optional
 from ..errors import ArgumentError
 from ..protocol.commands import MOVE_OPS
 from ..protocol.results import AI_TYPES
-from .push import REASONS
+from .pushcontrol import REASONS
 
 __all__ = ["COMMANDS", "METADATA", "PTZ_DRIVER_OPS", "command_table", "metadata", "validate_args"]
 

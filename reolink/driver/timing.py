@@ -6,7 +6,7 @@ import attrs
 
 from ..protocol.session import SessionPolicy
 from .config import MIN_STATUS_INTERVAL_MS
-from .push import PushTiming
+from .pushcontrol import PushTiming
 
 __all__ = ["Timing"]
 

@@ -13,8 +13,9 @@ What each mode accepts (README: HTTPS and certificate pinning):
   with a 1024-bit group, ...). Without a pin nothing is authenticated anyway; with one, the pin
   authenticates the device whatever the suite. The transports log a WARNING once per connection
   whose TLS is below 1.2 or whose cipher is not AEAD (:func:`negotiated`);
-* ``tls_verify``: Python's default client context, unchanged (TLS 1.2 or newer, forward-secret
-  suites, security level 2): a verified chain is its promise, and it is not weakened.
+* ``tls_verify``: Python 3.10+'s default client context (TLS 1.2 or newer, forward-secret
+  suites, security level 2), set explicitly so that Python 3.9 is as strict: a verified chain is
+  its promise, and it is not weakened.
 """
 
 from __future__ import annotations
@@ -49,9 +50,16 @@ __all__ = [
 #: The cipher list of the no-pin and pin modes (Home Assistant's for Reolink cameras).
 LEGACY_CIPHERS = "DEFAULT:@SECLEVEL=0"
 
+#: The cipher list of the verify mode: Python 3.10+'s own default, set explicitly so that
+#: ``tls_verify`` is equally strict on Python 3.9, whose default context still offers AES-CBC
+#: with SHA-1 and RSA key exchange and allows TLS 1.0.
+STRICT_CIPHERS = (
+    "@SECLEVEL=2:ECDH+AESGCM:ECDH+CHACHA20:ECDH+AES:DHE+AES:!aNULL:!eNULL:!aDSS:!SHA1:!AESCCM"
+)
+
 #: What each TLS mode accepts, for messages.
 ACCEPTS = {
-    "verify": "TLS 1.2 or newer with forward-secret suites (Python's defaults)",
+    "verify": "TLS 1.2 or newer with forward-secret suites (Python 3.10+'s defaults)",
     "pin": "TLS 1.0 to 1.3 with OpenSSL's DEFAULT suites at security level 0",
     "self-signed": "TLS 1.0 to 1.3 with OpenSSL's DEFAULT suites at security level 0",
 }
@@ -141,7 +149,7 @@ def make_context(tls: TLSOptions) -> ssl.SSLContext:
     """The :class:`ssl.SSLContext` of one device's connections, matching the TLS mode.
 
     * ``verify``: chain checked against ``ca_file`` and the host name (or IP SAN) checked;
-      Python's default versions and suites;
+      TLS 1.2 or newer with :data:`STRICT_CIPHERS` (Python 3.10+'s defaults, on 3.9 too);
     * ``pin`` and ``self-signed``: no chain check (cameras ship self-signed certificates);
       in ``pin`` mode the caller compares the certificate's fingerprint after the handshake.
       TLS 1.0 and newer, :data:`LEGACY_CIPHERS` (see the module docstring).
@@ -149,7 +157,11 @@ def make_context(tls: TLSOptions) -> ssl.SSLContext:
     if tls.mode == "verify":
         assert tls.ca_file is not None  # mode "verify" implies it
         validate_ca_file(tls.ca_file)
-        return ssl.create_default_context(cafile=tls.ca_file)
+        strict = ssl.create_default_context(cafile=tls.ca_file)
+        # Python 3.10+'s defaults, on every supported Python (3.9's are weaker).
+        strict.minimum_version = ssl.TLSVersion.TLSv1_2
+        strict.set_ciphers(STRICT_CIPHERS)
+        return strict
     context = ssl.create_default_context()
     context.check_hostname = False
     context.verify_mode = ssl.CERT_NONE

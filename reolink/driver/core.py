@@ -149,11 +149,13 @@ class DriverCore:
         or :class:`Finished` - or nothing at all while a Send is still outstanding.
         """
         self.now = self.client.now = now
+        # Time is applied once, here, before the event: every query after it is pure.
+        self.session.tick(now)
+        self.push.tick(now)
         self._out = []
         self._stepped = False
         self._flow_ended = False
         self._on_event(event)
-        self.push.tick(now)
         while self._flow is None and not self._stopping:
             flow = self._next_flow()
             if flow is None:

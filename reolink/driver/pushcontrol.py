@@ -264,8 +264,9 @@ class PushControl:
     # --- registration -------------------------------------------------------------------
 
     def due(self, now: float) -> bool:
-        """Should the registration flow run now?"""
-        self.tick(now)
+        """Should the registration flow run now? A pure query: time moves the phase only at
+        :meth:`tick` (the core calls it once, at the top of each event)."""
+        del now
         return self.phase is Phase.REGISTER and self.url is not None
 
     def registering(self) -> None:

@@ -31,7 +31,7 @@ from __future__ import annotations
 
 import collections
 import logging
-from typing import Any, Container, Deque, Dict, List, Optional, Sequence, Tuple, Union
+from typing import Any, Deque, Dict, List, Optional, Sequence, Tuple, Union
 
 import attrs
 
@@ -60,6 +60,7 @@ from .messages import (
     Listen,
     ListenFailed,
     Listening,
+    LiveUrls,
     Offline,
     Online,
     Probe,
@@ -113,8 +114,9 @@ class DriverCore:
         )
         #: (source, reason) last written to the store and logged
         self._push_shown: Tuple[str, str] = ("", "")
-        #: the live URLs of our push listener (Listening.live): slots never reclaimed
-        self._push_live: Optional[Container[str]] = None
+        #: the live URLs of our push listener (Listening.live, a value asked for afresh before
+        #: every registration): slots never reclaimed
+        self._push_live: Optional[LiveUrls] = None
         self.identified = False
         #: logins seen by the push rules: one more, unplanned, means the device dropped us
         self._logins_seen = 0
@@ -442,7 +444,7 @@ class DriverCore:
         effects: List[host_commands.Effect] = []
         try:
             result = yield from host_commands.run(
-                self.client, self.facts, job.name, job.args, job.deadline, effects
+                self.client, self.facts, job.name, job.args, job.deadline, effects, job.nonce
             )
         except ReolinkError as error:
             self._apply(effects)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import concurrent.futures
 import itertools
 import logging
+import secrets
 import threading
 import time
 from typing import Any, Callable, Dict, List, Mapping, Optional
@@ -327,7 +328,9 @@ class ReolinkDriver:
             )
         future: concurrent.futures.Future[Any] = concurrent.futures.Future()
         budget = self._config.request_timeout * (2 if name in ("snapshot", "login") else 1)
-        job = CommandQueued(next(self._job_ids), name, checked, self._clock() + budget)
+        job = CommandQueued(
+            next(self._job_ids), name, checked, self._clock() + budget, secrets.token_hex(8)
+        )
         self._loop.submit((job, future))
         try:
             return future.result(timeout=budget + 0.25)

@@ -35,6 +35,7 @@ from .messages import (
     Listen,
     ListenFailed,
     Listening,
+    LiveUrls,
     Offline,
     Online,
     Probe,
@@ -250,7 +251,9 @@ class DeviceLoop:
         registration = self._registration
         port = registration.listener.port
         where = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
-        return Listening(registration.url(host), where, registration.listener.live_urls())
+        # The live set as a value, read now: the core asks again before every registration.
+        live = LiveUrls(registration.listener.live_paths())
+        return Listening(registration.url(host), where, live)
 
     def _register_shared(self, push_host: str) -> Registration:
         """The shared listener bound to ``push_host`` (the address the device calls), or to

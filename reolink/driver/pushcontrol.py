@@ -92,7 +92,7 @@ CLAIM_AGAIN = 2
 class Phase(enum.Enum):
     OFF = "off"  # the push attribute is off: never registers
     IDLE = "idle"  # waiting for the device to be identified
-    LISTEN = "listen"  # a listener URL is wanted (the loop registers on the listener)
+    LISTEN = "listen"  # ask the loop for the listener URL and live set (before each registration)
     PROBE = "probe"  # slots hold this library's URLs on this host: ask the loop to probe them
     WAIT_PROBE = "wait-probe"  # asked the loop; Probed comes next
     WAIT_LISTENER = "wait-listener"  # asked the loop; Listening / ListenFailed comes next
@@ -187,7 +187,7 @@ class PushControl:
         self.retry_at = None
         self._claims = 0
         self.probed, self.dead = set(), set()
-        self.phase = Phase.LISTEN if self.url is None else Phase.REGISTER
+        self.phase = Phase.LISTEN
 
     def lost(self) -> None:
         """The device went offline or is rebooting: register again once it is back
@@ -202,7 +202,7 @@ class PushControl:
         """A login the driver did not plan (the device dropped our session: a reboot, a
         reset?): read the slots again, register if ours is gone, and verify with a test call."""
         if self.phase in (Phase.ACTIVE, Phase.VERIFYING, Phase.UNVERIFIED):
-            self.phase = Phase.REGISTER if self.url is not None else Phase.LISTEN
+            self.phase = Phase.LISTEN
             self.deadline = None
             self._unclaim("the device's session was lost (a reboot?); verifying push again")
 
@@ -214,11 +214,11 @@ class PushControl:
             return False
         self.channels = tuple(sorted({*self.channels, *new}))
         if self.phase in (Phase.ACTIVE, Phase.VERIFYING, Phase.UNVERIFIED):
-            self.phase = Phase.REGISTER
+            self.phase = Phase.LISTEN
             self.deadline = None
             return True
         if self.phase is Phase.FALLBACK and self.retry_at is None:  # nothing had a webhook
-            self.phase = Phase.LISTEN if self.url is None else Phase.REGISTER
+            self.phase = Phase.LISTEN
             return True
         return False
 
@@ -259,7 +259,7 @@ class PushControl:
         self.dead.update(dead)
         self._probe = ()
         if self.phase is Phase.WAIT_PROBE:
-            self.phase = Phase.REGISTER
+            self.phase = Phase.LISTEN
 
     # --- registration -------------------------------------------------------------------
 
@@ -309,7 +309,7 @@ class PushControl:
         if self.phase is not Phase.VERIFYING or self._claims >= CLAIM_AGAIN:
             return False
         self._claims += 1
-        self.phase, self.deadline = Phase.REGISTER, None
+        self.phase, self.deadline = Phase.LISTEN, None
         return True
 
     def test_refused(self, detail: str) -> None:
@@ -355,7 +355,7 @@ class PushControl:
             )
         elif self.phase is Phase.FALLBACK and self.retry_at is not None and now >= self.retry_at:
             self.retry_at = None
-            self.phase = Phase.LISTEN if self.url is None else Phase.REGISTER
+            self.phase = Phase.LISTEN
 
     def next_wakeup(self, now: float) -> Optional[float]:
         """When :meth:`tick` or :meth:`due` may change something (None: nothing timed)."""

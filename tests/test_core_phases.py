@@ -128,3 +128,45 @@ def test_disconnect_stops_then_finishes_and_stays_finished() -> None:
     assert h.core.handle(h.now + 1, Tick()) == [Finished()]
     assert h.core.handle(h.now + 2, Disconnect(h.now + 2)) == [Finished()]
     assert h.core.phase is P.FINISHED
+
+
+# --- what the host thread reads: one published snapshot ---------------------------------------
+
+
+def test_the_host_reads_a_published_snapshot_never_the_core() -> None:
+    from reolink.driver.loop import DeviceLoop, Published
+
+    device = FakeDevice()
+    h = Harness(device)
+    h.run(INTERVAL * 2)
+    loop = DeviceLoop(h.core, transport=None, clock=lambda: h.now, callback=None)  # type: ignore[arg-type]
+    # Nothing published yet: the host sees the start, whatever the core holds meanwhile.
+    assert loop.published() == Published()
+    assert h.core.cycles > 0 and h.core.session.token is not None
+    loop._publish(h.core.handle(h.now, Tick()))
+    seen = loop.published()
+    assert (seen.cycles, seen.requests_sent, seen.logins_sent, seen.token, seen.phase) == (
+        h.core.cycles, h.core.client.requests_sent, h.core.client.logins_sent,
+        h.core.session.token, P.ONLINE,
+    )
+    assert "tok" not in repr(seen)  # the token is never shown
+    h.run(INTERVAL * 3)  # the core moves on; a snapshot taken stays as it was
+    assert h.core.cycles > seen.cycles and loop.published() == seen
+
+
+def test_the_facade_touches_the_core_only_to_build_it() -> None:
+    """ReolinkDriver's methods run on the host's threads: none reads self._core."""
+    import ast
+    import inspect
+
+    import reolink.driver.device as device
+
+    tree = ast.parse(inspect.getsource(device.ReolinkDriver))
+    readers = {
+        function.name
+        for function in ast.walk(tree)
+        if isinstance(function, ast.FunctionDef)
+        for node in ast.walk(function)
+        if isinstance(node, ast.Attribute) and node.attr == "_core"
+    }
+    assert readers == {"__init__"}

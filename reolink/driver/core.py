@@ -1,10 +1,14 @@
 """The driver core: a pure state machine fed ``(now, event)``, returning actions.
 
-It does no I/O, starts no thread and reads no clock: the device loop
+It does no I/O, starts no thread, reads no clock and draws no randomness: the device loop
 (:mod:`reolink.driver.loop`) owns the transport and the clock, feeds each
 :mod:`~reolink.driver.messages` event in, and obeys the actions that come back (send this
 request, hand these attribute changes to the host, resolve or fail this command, wait until t,
 show the device offline, finish).
+
+Where the driver stands is one :class:`DevicePhase`, moved only through one transition table;
+the comment above it states every rule of a turn (what runs next, when writes reach the host,
+how a turn ends). Read it first.
 
 Inside, the work is a sequence of *flows* - generators that yield the requests they need
 (:mod:`reolink.driver.client`) - one at a time: a host command, a due automatic PTZ Stop, or the

@@ -1,7 +1,11 @@
 """Push-accelerated detection: when to register the webhook, whether to trust it, when to poll.
 
 Pure, like the core that uses it: no I/O, no clock (``now`` in seconds is passed in), no thread.
-:class:`PushControl` holds one device's push state and answers the core's questions:
+:class:`PushControl` holds one device's push state and answers the core's questions. Time moves
+the phase only at :meth:`PushControl.tick`, which the core calls once at the top of every event;
+the queries (:meth:`~PushControl.due`, :meth:`~PushControl.next_wakeup`) change nothing. Every
+registration starts by asking the loop for the listener (``LISTEN``): its answer carries the
+listener's live URLs as a value read then, never a live view.
 
 * **Where it stands** (:attr:`PushControl.source`, :attr:`PushControl.reason`): ``push`` once
   the device's TestWebHook call arrived; else ``poll`` with the reason - one of the fixed

@@ -35,6 +35,14 @@ Rules the driver relies on:
   the first failure when it was never reached). A success resets the count
   (:meth:`Session.on_transport_failed`, :attr:`Session.offline`).
 
+Time and queries: the state moves only when an input arrives (the ``on_*`` methods, which apply
+time first) or at :meth:`Session.tick` - the driver core calls it once, at the top of every
+event. Every query (:meth:`~Session.login_due`, :meth:`~Session.request_allowed`,
+:meth:`~Session.authorize`, :meth:`~Session.next_step`, :meth:`~Session.next_wakeup`,
+:meth:`~Session.login_refusal`) is pure: it looks at the state time would give
+(:meth:`Session.state_at`) and changes nothing, so asking twice, or in another order, can never
+change what happens.
+
 Both schedules are tenacity wait strategies (:meth:`SessionPolicy.transport_wait`,
 :meth:`SessionPolicy.auth_wait`), evaluated here as pure functions of the attempt count
 (:func:`delay_after`): tenacity never sleeps or reads a clock for us; the session turns the delay

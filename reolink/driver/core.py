@@ -87,7 +87,7 @@ from .setupcheck import SetupCheck
 from .store import AttributeStore
 from .timing import Timing
 
-__all__ = ["DriverCore"]
+__all__ = ["DevicePhase", "DriverCore", "Input", "next_phase"]
 
 log = logging.getLogger(__name__)
 
@@ -405,6 +405,9 @@ class DriverCore:
         return self._session_step(), True
 
     def _session_step(self) -> Optional[Flow[None]]:
+        """The turn's one session step (rule 4): the session decides, the core obeys."""
+        # The session knows the token and the account-safety rules; the core knows whether
+        # the device is identified and whether a poll is due (the grid, or a push poll).
         step = self.session.next_step(
             self.now, identified=self.identified, poll_due=self.now >= self._poll_at()
         )
@@ -415,8 +418,12 @@ class DriverCore:
         if step is Step.POLL:
             return self._poll_flow()
         if step is Step.IDLE and self.identified:
+            # Nothing of the session's is due: the setup read first (once after connect,
+            # then every 30 min), then push work - both only while requests are allowed.
             return self._setup_step() or self._push_step()
         if step is Step.SHOW_OFFLINE:
+            # Not even a Login may go out (backing off, logins paused): say why. Within
+            # the reboot grace, a failure is the reboot the host asked for.
             reason = self.session.reason or "not logged in"
             if self.now < self._expect_drop_until and self.session.failing:
                 reason = f"rebooting: {reason}"
@@ -424,6 +431,9 @@ class DriverCore:
         return None
 
     def _next_wakeup(self) -> float:
+        """When the loop should feed the next Tick, if nothing else comes first (rule 7)."""
+        # Every source of timed work offers a time; the earliest wins. A time in the past
+        # means "at once" - only for work that can really run now, or the loop would spin.
         now = self.now
         poll_at = self._poll_at() if self.identified else now
         if poll_at <= now:
@@ -434,17 +444,21 @@ class DriverCore:
                 # time would spin.
                 poll_at = now + self.config.status_interval
         candidates = [poll_at]
+        # The session's next timed change: the token's refresh, the end of a back-off, the
+        # account-safety window freeing up.
         session_at = self.session.next_wakeup(now)
         if session_at is not None:
             candidates.append(session_at)
         if self._ptz_stops:
             candidates.append(min(self._ptz_stops.values()))
+        # The setup read and push work need requests: offered only while the session allows.
         setup_at = self.setup.due_at
         if setup_at is not None and self.identified and self.session.request_allowed(now):
             candidates.append(max(setup_at, now))
         push_at = now if self._recheck_ability else self.push.next_wakeup(now)
         if push_at is not None and self.identified and self.session.request_allowed(now):
             candidates.append(push_at)
+        # Nothing before a hold (rule 5) lifts.
         if self._hold_until > now:
             candidates = [max(c, self._hold_until) for c in candidates]
         return min(candidates)

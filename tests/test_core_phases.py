@@ -55,9 +55,9 @@ def test_any_other_pair_leaves_the_phase(phase: DevicePhase, happened: Input) ->
 
 
 def test_identified_and_failure_shown_follow_the_phase() -> None:
-    assert core._IDENTIFIED == {P.ONLINE, P.OFFLINE}
-    assert core._FAILURE_SHOWN == {P.UNREACHED, P.OFFLINE}
-    assert core._WINDING_DOWN == {P.STOPPING, P.FINISHED}
+    assert {p for p in P if p.identified} == {P.ONLINE, P.OFFLINE}
+    assert {p for p in P if p.failure_shown} == {P.UNREACHED, P.OFFLINE}
+    assert {p for p in P if p.winding_down} == {P.STOPPING, P.FINISHED}
 
 
 # --- the phases a device goes through --------------------------------------------------------

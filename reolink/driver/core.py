@@ -165,6 +165,23 @@ class DevicePhase(enum.Enum):
     STOPPING = "stopping"
     FINISHED = "finished"
 
+    # (Identity tests, not set membership: an Enum's hash runs Python code, every turn.)
+
+    @property
+    def identified(self) -> bool:
+        """The device is known (GetDevInfo...): ONLINE or OFFLINE."""
+        return self is DevicePhase.ONLINE or self is DevicePhase.OFFLINE
+
+    @property
+    def failure_shown(self) -> bool:
+        """The host was shown the device offline: UNREACHED or OFFLINE."""
+        return self is DevicePhase.UNREACHED or self is DevicePhase.OFFLINE
+
+    @property
+    def winding_down(self) -> bool:
+        """disconnect() came: STOPPING or FINISHED (no new flow starts)."""
+        return self is DevicePhase.STOPPING or self is DevicePhase.FINISHED
+
 
 class Input(enum.Enum):
     """What moves the phase (fed by the core itself as its flows decide)."""
@@ -194,12 +211,6 @@ _TRANSITIONS: Dict[Tuple[DevicePhase, Input], DevicePhase] = {
 for _phase in (P.CONNECTING, P.UNREACHED, P.ONLINE, P.OFFLINE):
     _TRANSITIONS[(_phase, In.DISCONNECT)] = P.STOPPING
 _TRANSITIONS[(P.STOPPING, In.WOUND_DOWN)] = P.FINISHED
-
-#: the phases in which the device is identified / a failure is shown to the host
-_IDENTIFIED = frozenset({P.ONLINE, P.OFFLINE})
-_FAILURE_SHOWN = frozenset({P.UNREACHED, P.OFFLINE})
-#: the phases after disconnect(): no new flow starts
-_WINDING_DOWN = frozenset({P.STOPPING, P.FINISHED})
 
 
 def next_phase(phase: DevicePhase, happened: Input) -> DevicePhase:
@@ -274,7 +285,7 @@ class DriverCore:
     @property
     def identified(self) -> bool:
         """Whether the device is identified (ONLINE or OFFLINE)."""
-        return self._phase in _IDENTIFIED
+        return self._phase.identified
 
     def _move(self, happened: Input) -> None:
         before, after = self._phase, next_phase(self._phase, happened)
@@ -299,7 +310,7 @@ class DriverCore:
         # Rule 4: a flow that ended in this turn counts as the turn's session step.
         stepped = outcome is _Outcome.ENDED
         ended = outcome is not _Outcome.WAITING
-        while self._flow is None and self._phase not in _WINDING_DOWN:
+        while self._flow is None and not self._phase.winding_down:
             flow, is_step = self._next_flow(step_allowed=not stepped)
             stepped = stepped or is_step
             if flow is None:
@@ -499,7 +510,7 @@ class DriverCore:
             self.log.info("online")
         self.store.set("device", None, "error", "")
         self.store.set("device", None, "online", True)
-        if self._phase in _FAILURE_SHOWN:
+        if self._phase.failure_shown:
             self._move(Input.ANSWERED)
             self._out.append(Online())
             if self.identified:  # back from an outage: push is registered and verified again
@@ -844,7 +855,7 @@ class DriverCore:
     # --- winding down -------------------------------------------------------------------
 
     def _disconnect(self, since: float) -> _Outcome:
-        if self._phase in _WINDING_DOWN:
+        if self._phase.winding_down:
             return _Outcome.WAITING
         self._move(Input.DISCONNECT)
         if self._job is not None:

@@ -256,11 +256,14 @@ class Session:
         event = self._time_event(now)
         if event is not None:
             self._fire(event)
-        self.refused_logins[:] = self._refusals_in_window(now)
+        if self.refused_logins:
+            self.refused_logins[:] = self._refusals_in_window(now)
 
     def login_due(self, now: float) -> bool:
         """Should the loop log in now (automatically)?"""
-        state = self.state_at(now)
+        return self._login_due(self.state_at(now), now)
+
+    def _login_due(self, state: SessionState, now: float) -> bool:
         if state in (S.LOGGED_OUT, S.EXPIRING):
             return now >= self.retry_at and self.login_allowed(now) is None
         if state is S.BACKING_OFF:
@@ -271,13 +274,17 @@ class Session:
 
     def request_allowed(self, now: float) -> bool:
         """May the loop send an ordinary (authenticated) request now?"""
-        state = self.state_at(now)
+        return self._request_allowed(self.state_at(now), now)
+
+    def _request_allowed(self, state: SessionState, now: float) -> bool:
         if state is S.BACKING_OFF:
             return now >= self.retry_at
         return state in (S.READY, S.EXPIRING)
 
     def login_allowed(self, now: float) -> Optional[str]:
         """``None`` if a Login may be sent now, else the reason it may not (account safety)."""
+        if not self.refused_logins:
+            return None  # the common case, every turn
         refused = self._refusals_in_window(now)
         if len(refused) >= self.policy.max_failed_logins:
             wait = refused[0] + self.policy.failed_login_window - now
@@ -318,14 +325,14 @@ class Session:
 
     def next_step(self, now: float, *, identified: bool, poll_due: bool) -> Step:
         """What the driver loop does next, given whether the device is identified and a poll due."""
-        state = self.state_at(now)
+        state = self.state_at(now)  # once: the helpers below take it
         if not identified:
-            if self.login_due(now) or state in (S.READY, S.EXPIRING):
+            if self._login_due(state, now) or state in (S.READY, S.EXPIRING):
                 return Step.IDENTIFY
             return Step.SHOW_OFFLINE
-        if state is S.EXPIRING and self.login_due(now):
+        if state is S.EXPIRING and self._login_due(state, now):
             return Step.RENEW
-        if poll_due and (self.request_allowed(now) or self.login_due(now)):
+        if poll_due and (self._request_allowed(state, now) or self._login_due(state, now)):
             return Step.POLL
         if state is S.LOCKED_OUT:
             # Logins are paused (refused, or fresh tokens refused again): say so.

@@ -170,3 +170,55 @@ def test_the_facade_touches_the_core_only_to_build_it() -> None:
         if isinstance(node, ast.Attribute) and node.attr == "_core"
     }
     assert readers == {"__init__"}
+
+
+# --- the listener's live URLs: a value, asked for again before every registration ---------------
+
+
+class _Registration:
+    def __init__(self, listener: _Listener) -> None:
+        self.listener = listener
+
+    def url(self, host: str) -> str:
+        return f"http://{host}:{self.listener.port}/reolink/push/OURSsecretOURSsecretOURSsecret"
+
+
+class _Listener:
+    port = 8123
+
+    def __init__(self) -> None:
+        self.registrations = 0
+        self.paths = frozenset({"/reolink/push/OURSsecretOURSsecretOURSsecret"})
+
+    def register(self, wake: object, label: str) -> _Registration:
+        self.registrations += 1
+        return _Registration(self)
+
+    def live_paths(self) -> frozenset:  # type: ignore[type-arg]
+        return self.paths
+
+
+def test_each_listen_registers_once_and_answers_the_live_set_as_it_is_then() -> None:
+    from reolink.driver.config import parse_device
+    from reolink.driver.core import DriverCore
+    from reolink.driver.loop import DeviceLoop
+    from reolink.driver.messages import Listening
+    from reolink.driver.timing import Timing
+
+    attributes = {"ip": "127.0.0.1", "username": "admin", "password": "admin123",
+                  "push_host": "127.0.0.1"}
+    core_ = DriverCore(parse_device(attributes, {"0": {}}), Timing(setup_every=0.0))
+    listener = _Listener()
+    loop = DeviceLoop(core_, transport=None, clock=lambda: 0.0, callback=None,  # type: ignore[arg-type]
+                      listener=listener)  # type: ignore[arg-type]
+    first = loop._listen()
+    other = "http://127.0.0.1:8123/reolink/push/THEIRSsecretTHEIRSsecretTHEIRS"
+    assert isinstance(first, Listening) and first.live is not None
+    assert first.url in first.live and other not in first.live
+    listener.paths = listener.paths | {"/reolink/push/THEIRSsecretTHEIRSsecretTHEIRS"}
+    second = loop._listen()  # before the next registration: the set as it is now
+    assert isinstance(second, Listening) and second.live is not None
+    assert other in second.live and second.url == first.url
+    assert other not in first.live  # the first answer is a value: it never changed
+    assert listener.registrations == 1  # the loop registers on the listener once
+    assert "secret" not in repr(second) and "secret" not in repr(second.live)  # paths: secrets

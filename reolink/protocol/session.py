@@ -210,6 +210,11 @@ class Session:
     _ever_reached: bool = False
     _fresh_login: bool = False
     _token_refusals: int = 0
+    #: (lease, policy, its refresh time): worked out once per lease, at tick() - the queries
+    #: of every turn only compare it (they never write it)
+    _refresh: Tuple[Optional[TokenLease], Optional[SessionPolicy], float] = attrs.field(
+        default=(None, None, 0.0), repr=False, eq=False
+    )
 
     # --- queries --------------------------------------------------------------------------
 
@@ -242,17 +247,29 @@ class Session:
 
     def _time_event(self, now: float) -> Optional[_Event]:
         # The two time-driven rules, in one place: tick() fires them, queries look ahead.
-        if self.state is S.READY and self.lease is not None:
-            if self.lease.needs_refresh(now, self.policy.refresh_margin):
+        state = self.state
+        if state is S.READY:
+            lease = self.lease
+            if lease is not None and now >= self._refresh_at(lease):
                 return E.LEASE_ENDING
-        elif self.state is S.LOCKED_OUT and now >= self.retry_at:
+        elif state is S.LOCKED_OUT and now >= self.retry_at:
             return E.RETRY_DUE
         return None
+
+    def _refresh_at(self, lease: TokenLease) -> float:
+        """When ``lease`` is renewed (:meth:`TokenLease.refresh_at` with the policy's margin)."""
+        cached, policy, at = self._refresh
+        if cached is lease and policy is self.policy:
+            return at
+        return lease.refresh_at(self.policy.refresh_margin)
 
     def tick(self, now: float) -> None:
         """Apply time: fire the time-driven transition due at ``now`` (lease ending, retry
         time reached), and forget refused logins that left the account-safety window.
         The driver core calls it once at the top of each event; every query is pure."""
+        lease = self.lease
+        if lease is not None and self._refresh[0] is not lease:
+            self._refresh = (lease, self.policy, lease.refresh_at(self.policy.refresh_margin))
         event = self._time_event(now)
         if event is not None:
             self._fire(event)
@@ -348,7 +365,7 @@ class Session:
         state = self.state_at(now)
         lease = self.lease
         if state is S.READY and lease is not None:
-            return lease.refresh_at(self.policy.refresh_margin)
+            return self._refresh_at(lease)
         waits = []
         if state in (S.LOCKED_OUT, S.BACKING_OFF, S.LOGGED_OUT) and self.retry_at > now:
             waits.append(self.retry_at)

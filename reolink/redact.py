@@ -4,17 +4,22 @@ from __future__ import annotations
 
 import re
 
-__all__ = ["redact_target", "redact_text"]
+__all__ = ["PUSH_PATH_PREFIX", "redact_target", "redact_text"]
+
+#: Every push listener device path starts with this; the rest is the secret token. Its one
+#: home is here (re-exported as ``reolink.push.PATH_PREFIX``): the pure driver core reads it
+#: without loading the listener's package (sockets, threads).
+PUSH_PATH_PREFIX = "/reolink/push/"
 
 _SECRET_QUERY = re.compile(r"(?i)([?&](?:token|password|pwd|passwd)=)[^&#\s]*")
-#: A push listener's device path (reolink.push.PATH_PREFIX + secret token).
-_PUSH_PATH = re.compile(r"(/reolink/push/)[A-Za-z0-9_\-]+")
+#: A push listener's device path (PUSH_PATH_PREFIX + secret token).
+_PUSH_PATH = re.compile(f"({re.escape(PUSH_PATH_PREFIX)})" + r"[A-Za-z0-9_\-]+")
 
 
 def redact_target(target: str) -> str:
     """``/cgi-bin/api.cgi?cmd=Snap&token=abc`` → ``/cgi-bin/api.cgi?cmd=Snap&token=***``;
     ``/reolink/push/<token>`` (a push URL's secret path) → ``/reolink/push/***``."""
-    if "/reolink/push/" in target:
+    if PUSH_PATH_PREFIX in target:
         target = _PUSH_PATH.sub(r"\1***", target)
     return _SECRET_QUERY.sub(r"\1***", target)
 

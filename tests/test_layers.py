@@ -300,3 +300,102 @@ def test_long_function_check_counts_lines(tmp_path: Path) -> None:
     body = "".join(f"    x{i} = {i}\n" for i in range(MAX_FUNCTION_LINES))
     sample = _write(tmp_path, {"m.py": f"def short():\n    pass\n\ndef long():\n{body}"})
     assert long_functions([sample / "m.py"]) == [f"m.py:long ({MAX_FUNCTION_LINES + 1})"]
+
+
+# ---------------------------------------------------------------------- the pure driver core
+#: What the driver core must never reach, directly or through any module it imports: a clock,
+#: the network, threads, queues, randomness or the operating system. Time and randomness enter
+#: as event values (``now``, ``CommandQueued.nonce``, ``Listening.live``).
+CORE = "reolink.driver.core"
+CORE_FORBIDDEN = {"time", "socket", "threading", "_thread", "queue", "random", "secrets", "os"}
+
+
+def reached_from(start: str, graph: dict[str, set[str]]) -> set[str]:
+    """Every module ``start`` loads, transitively (itself included)."""
+    seen: set[str] = set()
+    todo = [start]
+    while todo:
+        node = todo.pop()
+        if node not in seen:
+            seen.add(node)
+            todo.extend(graph.get(node, ()))
+    return seen
+
+
+def impure_imports(start: str, root: Path = ROOT) -> dict[str, list[str]]:
+    """Module -> the forbidden modules it imports, for every module ``start`` reaches."""
+    known = module_files(root)
+    bad: dict[str, list[str]] = {}
+    for node in reached_from(start, import_graph(root)):
+        found = imported_roots(known[node.split("@")[0]]) & CORE_FORBIDDEN
+        if found:
+            bad[node] = sorted(found)
+    return bad
+
+
+def test_the_core_reaches_no_clock_socket_thread_queue_randomness_or_os() -> None:
+    reached = reached_from(CORE, import_graph())
+    # The scan covers the core's whole closure: the session, the client, push control...
+    assert {"reolink.driver.client", "reolink.protocol.session", "reolink.driver.pushcontrol",
+            "reolink.driver.messages"} <= reached
+    # ... and never the loop, the facade or the listener (they own threads and sockets).
+    assert not reached & {"reolink.driver.loop", "reolink.driver.device", "reolink.push@load",
+                          "reolink.push.listener"}
+    assert impure_imports(CORE) == {}
+
+
+def test_core_purity_check_follows_imports_transitively(tmp_path: Path) -> None:
+    files = {
+        "reolink/__init__.py": "",
+        "reolink/driver/__init__.py": "",
+        "reolink/driver/core.py": "from . import helper\n",
+        "reolink/driver/helper.py": "from ..util import tools\n",
+        "reolink/util/__init__.py": "",
+        "reolink/util/tools.py": "def f():\n    import secrets\n    return secrets\n",
+        "transports/__init__.py": "",
+    }
+    for name, text in files.items():
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text(text)
+    assert impure_imports(CORE, tmp_path) == {"reolink.util.tools": ["secrets"]}
+
+
+# ---------------------------------------------------------------------- names that say where
+DRIVER_SIDE = ("reolink/driver", "reolink/protocol", "reolink/push", "reolink/cli", "transports")
+
+
+def name_clashes(root: Path = ROOT) -> list[str]:
+    """Two driver-side modules with one name, or a module named like a package beside it
+    (in its own directory or its parent's: ``driver/push.py`` beside ``push/``)."""
+    problems: list[str] = []
+    owners: dict[str, str] = {}
+    for folder in DRIVER_SIDE:
+        for path in sorted((root / folder).glob("*.py")):
+            name = path.stem
+            if name in ("__init__", "__main__"):
+                continue
+            where = f"{folder}/{path.name}"
+            if name in owners:
+                problems.append(f"{owners[name]} and {where} share a name")
+            owners[name] = where
+            for directory in (path.parent, path.parent.parent):
+                if (directory / name / "__init__.py").is_file():
+                    problems.append(f"{where} is named like the package {directory.name}/{name}")
+    return problems
+
+
+def test_no_two_driver_side_modules_share_a_name() -> None:
+    assert name_clashes() == []
+
+
+def test_name_clash_check_finds_both_kinds(tmp_path: Path) -> None:
+    for name in ("reolink/driver/push.py", "reolink/push/__init__.py",
+                 "reolink/driver/commands.py", "reolink/protocol/commands.py",
+                 "reolink/cli/commands.py", "transports/memory.py"):
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text("")
+    assert sorted(name_clashes(tmp_path)) == [
+        "reolink/driver/commands.py and reolink/protocol/commands.py share a name",
+        "reolink/driver/push.py is named like the package reolink/push",
+        "reolink/protocol/commands.py and reolink/cli/commands.py share a name",
+    ]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import List, Optional, Tuple
 
+import attrs
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -72,6 +73,8 @@ def test_refresh_60_s_before_a_normal_lease_ends() -> None:
     assert not session.login_due(3639.9)
     assert session.state is S.READY
     assert session.login_due(3640.0)
+    assert session.state is S.READY  # a query changes nothing; time applies at tick()
+    session.tick(3640.0)
     assert session.state is S.EXPIRING
     # The old token still works while the new Login is under way.
     assert session.request_allowed(3640.0)
@@ -99,6 +102,9 @@ def test_refresh_time_for_each_lease(lease: int, refresh_after: float) -> None:
     assert not session.login_due(1000.0 + refresh_after - 0.01)
     assert session.state is S.READY
     assert session.login_due(1000.0 + refresh_after)
+    assert session.state_at(1000.0 + refresh_after) is S.EXPIRING
+    assert session.state is S.READY  # a query changes nothing; time applies at tick()
+    session.tick(1000.0 + refresh_after)
     assert session.state is S.EXPIRING
 
 
@@ -165,6 +171,7 @@ def test_auth_error_while_expiring_or_backing_off_logs_out() -> None:
     session = ready(now=0.0, lease=60)
     session.on_request_ok(1.0)
     assert session.login_due(30.0)
+    session.tick(30.0)
     assert session.state is S.EXPIRING
     assert session.on_auth_error(31.0) is True
     assert session.state is S.LOGGED_OUT
@@ -210,6 +217,8 @@ def test_refused_login_backoff_schedule(action: Optional[AuthAction]) -> None:
         now = retry_at
     assert delays == [30.0, 300.0, 900.0, 900.0, 900.0, 900.0]
     assert session.login_due(now)
+    assert session.state is S.LOCKED_OUT  # a query changes nothing; time applies at tick()
+    session.tick(now)
     assert session.state is S.LOGGED_OUT
 
 
@@ -277,6 +286,7 @@ def test_login_allowed_refuses_a_fourth_login_in_the_window() -> None:
     assert "3 logins were refused" in reason
     assert "597 s" in reason
     assert not session.login_due(3.0)
+    session.tick(3.0)
     assert session.state is S.LOGGED_OUT  # the back-off is over; only the window holds
     assert session.login_allowed(599.9) is not None
     assert not session.login_due(599.9)
@@ -425,6 +435,7 @@ def _in_state(state: SessionState) -> Session:
     session = ready(now=0.0, lease=60)
     if state is S.EXPIRING:
         assert session.login_due(30.0)
+        session.tick(30.0)
     elif state is S.BACKING_OFF:
         session.on_transport_failed("refused", 1.0)
     elif state is S.LOCKED_OUT:
@@ -487,3 +498,26 @@ def test_scaled_policy_drives_the_session() -> None:
     assert session.on_login_refused(AuthAction.BAD_CREDENTIALS, "x", 0.0) == pytest.approx(0.3)
     session.on_login_ok(token(), 1.0)
     assert session.on_transport_failed("refused", 2.0) == pytest.approx(2.01)
+
+
+def test_queries_change_nothing() -> None:
+    """login_due, request_allowed, authorize, next_step, next_wakeup and login_refusal are
+    pure: time moves the state only at tick() (the driver core calls it once per event)."""
+    session = ready(now=0.0, lease=60)
+    session.on_login_refused(AuthAction.BAD_CREDENTIALS, "login failed", 1.0)
+    session.on_login_refused(AuthAction.BAD_CREDENTIALS, "login failed", 31.0)
+    before = repr(attrs.asdict(session, recurse=False))
+    for now in (0.0, 31.0, 400.0, 5000.0):
+        session.login_due(now)
+        session.request_allowed(now)
+        session.authorize(now)
+        session.next_step(now, identified=True, poll_due=True)
+        session.next_step(now, identified=False, poll_due=False)
+        session.next_wakeup(now)
+        session.login_refusal(now)
+        session.login_allowed(now)
+        session.state_at(now)
+    assert repr(attrs.asdict(session, recurse=False)) == before
+    session.tick(5000.0)
+    assert session.state is S.LOGGED_OUT
+    assert session.refused_logins == []  # left the window: forgotten at tick()

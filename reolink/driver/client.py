@@ -23,7 +23,6 @@ applies the retry rules (the request-safety rule of :mod:`reolink.transport`):
 
 from __future__ import annotations
 
-import secrets
 from typing import Dict, Generator, List, Mapping, Optional, Sequence, Set, Tuple, TypeVar, Union
 
 import attrs
@@ -152,6 +151,8 @@ class DeviceClient:
         self.log = log
         #: the time of the event being handled (set by the core before each resumption).
         self.now = 0.0
+        #: snapshots taken (numbers the anti-cache rs when no nonce came with the command)
+        self._snaps = 0
         #: (cmd, channel) pairs left out of batches for this session (they keep timing out).
         self.blacklist: Set[Tuple[str, Optional[int]]] = set()
         self._lone_timeouts: Dict[Tuple[str, Optional[int]], int] = {}
@@ -505,14 +506,21 @@ class DeviceClient:
         return reply
 
     def snapshot(
-        self, channel: int, *, deadline: Optional[float] = None
+        self, channel: int, *, deadline: Optional[float] = None, nonce: str = ""
     ) -> Flow[Tuple[bytes, str]]:
-        """Fetch a JPEG; re-login once if the token was refused. Returns (bytes, content type)."""
+        """Fetch a JPEG; re-login once if the token was refused. Returns (bytes, content type).
+
+        ``nonce``: Snap's anti-cache ``rs``, drawn outside the core (the host thread's
+        CommandQueued.nonce); without one, snapshots are numbered - the core reads no random
+        source.
+        """
+        self._snaps += 1
+        rs = nonce or f"snap{self._snaps:x}"
         for attempt in (1, 2):
             token = yield from self.ensure_session(deadline)
             response = yield from self.exchange(
                 "GET",
-                commands.snap_target(channel, rs=secrets.token_hex(8), token=token),
+                commands.snap_target(channel, rs=rs, token=token),
                 None,
                 deadline=deadline,
                 max_body=DEFAULT_MAX_IMAGE_BYTES,

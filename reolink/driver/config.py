@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import ipaddress
 import logging
-import os
 import re
 from typing import Any, FrozenSet, Iterable, Mapping, Optional, Tuple, Union
 
@@ -153,6 +152,16 @@ def _credential(attributes: Mapping[str, Any], name: str, secret: bool) -> str:
     return value
 
 
+def _readable_file(path: str) -> bool:
+    # Opened, not stat-ed: the driver core imports this module for its value classes and
+    # must not import os (a layer test); parsing runs on the host's thread, never in the core.
+    try:
+        with open(path, "rb"):
+            return True
+    except (OSError, ValueError):
+        return False
+
+
 def _tls(attributes: Mapping[str, Any]) -> TLSOptions:
     fingerprint = _text(attributes, "tls_fingerprint")
     if fingerprint is not None:
@@ -165,7 +174,7 @@ def _tls(attributes: Mapping[str, Any]) -> TLSOptions:
             )
         fingerprint = bare.lower()
     ca_file = _text(attributes, "tls_verify")
-    if ca_file is not None and not os.path.isfile(ca_file):
+    if ca_file is not None and not _readable_file(ca_file):
         raise ConfigError(
             f"attribute 'tls_verify' is {_show(ca_file)}: allowed is the path of a readable "
             "CA bundle file (PEM)",

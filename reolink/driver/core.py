@@ -1,10 +1,14 @@
 """The driver core: a pure state machine fed ``(now, event)``, returning actions.
 
-It does no I/O, starts no thread and reads no clock: the device loop
+It does no I/O, starts no thread, reads no clock and draws no randomness: the device loop
 (:mod:`reolink.driver.loop`) owns the transport and the clock, feeds each
 :mod:`~reolink.driver.messages` event in, and obeys the actions that come back (send this
 request, hand these attribute changes to the host, resolve or fail this command, wait until t,
 show the device offline, finish).
+
+Where the driver stands is one :class:`DevicePhase`, moved only through one transition table;
+the comment above it states every rule of a turn (what runs next, when writes reach the host,
+how a turn ends). Read it first.
 
 Inside, the work is a sequence of *flows* - generators that yield the requests they need
 (:mod:`reolink.driver.client`) - one at a time: a host command, a due automatic PTZ Stop, or the
@@ -30,8 +34,9 @@ attributes; it never fails the device.
 from __future__ import annotations
 
 import collections
+import enum
 import logging
-from typing import Any, Container, Deque, Dict, List, Optional, Sequence, Tuple, Union
+from typing import Any, Deque, Dict, List, Optional, Sequence, Tuple, Union
 
 import attrs
 
@@ -60,6 +65,7 @@ from .messages import (
     Listen,
     ListenFailed,
     Listening,
+    LiveUrls,
     Offline,
     Online,
     Probe,
@@ -75,18 +81,149 @@ from .messages import (
     WaitUntil,
 )
 from .poller import Poller
-from .pushcontrol import REASON_FAILED, Phase, PushControl
+from .pushcontrol import REASON_FAILED, PushControl
+from .pushcontrol import Phase as PushPhase
 from .setupcheck import SetupCheck
 from .store import AttributeStore
 from .timing import Timing
 
-__all__ = ["DriverCore"]
+__all__ = ["DevicePhase", "DriverCore", "Input", "next_phase"]
 
 log = logging.getLogger(__name__)
 
 #: Time left for the final PTZ Stops and Logout after disconnect(): the thread must end within
 #: request_timeout + 1 s of it, and closing takes a moment too.
 SHUTDOWN_SLACK = 0.7
+
+# ================================================================================================
+# The core's sequencing: all the rules live here.
+#
+# A device's driver is, at any moment, in one *phase*: what the host has been shown and whether
+# the device is known (identified). The phase moves only on the *inputs* below, through the
+# table _TRANSITIONS - nothing else changes it, and every phase change is logged (debug,
+# "phase online -> offline (failure shown)") and readable as DriverCore.phase:
+#
+#     CONNECTING --identified--> ONLINE --failure shown--> OFFLINE --answered--> ONLINE
+#         |                           \--reboot requested--> CONNECTING
+#         \--failure shown--> UNREACHED --identified--> OFFLINE --reboot requested--> UNREACHED
+#     any of those four --disconnect--> STOPPING --wound down--> FINISHED
+#
+# (A reboot request then shows "rebooting (requested)": a failure shown, so UNREACHED.)
+#
+# * CONNECTING: not identified, and no failure shown (the start; or back from UNREACHED by an
+#   answer without identification, which no flow does today).
+# * UNREACHED: not identified, the device shown offline (the first identification failed, or a
+#   reboot was requested: identification is forgotten and "rebooting (requested)" shown).
+# * ONLINE: identified (GetDevInfo, GetAbility... known), the last exchange went through.
+# * OFFLINE: identified, but a failure was shown; the next answer shows the device online again
+#   (an Online action), and push is registered and verified again - after every outage.
+# * STOPPING: disconnect() came: queued commands fail, the flow in flight is closed, and the
+#   shutdown flow runs (PTZ stops, free our push slots, Logout) within request_timeout + slack.
+# * FINISHED: that flow ended: a Finished action on every event from now on.
+#
+# A pair the table does not list leaves the phase as it is (for example a failure shown again
+# while OFFLINE, or anything after disconnect but the wind-down). tests/test_core_phases.py
+# checks the table row by row.
+#
+# Each call of DriverCore.handle(now, event) is one *turn*, and a turn follows these rules:
+#
+# 1. Time first. The session and push control apply ``now`` once, before the event is looked
+#    at (Session.tick, PushControl.tick); every query after that is pure.
+# 2. The event. A Replied / SendFailed resumes the one flow waiting for it; a Tick at or after
+#    a Pause resumes the paused flow; a queued command joins the queue; Disconnect starts the
+#    wind-down; push events (PushWake, Listening, ListenFailed, Probed) go to push control.
+# 3. One flow at a time. A *flow* is a generator yielding the requests it needs (a Send) or a
+#    Pause; at most one runs, and at most one Send is outstanding.
+# 4. What runs next, when no flow runs (and the phase is not STOPPING / FINISHED), in order:
+#    a queued command (one whose deadline passed fails with CommandTimeout instead); a due
+#    automatic PTZ Stop; then *one session step per turn* - the session says (Session.next_step):
+#    identify, renew the token, poll, show offline, or idle. Idle, once identified, leaves room
+#    for the detection-setup read, then push work (a listener URL, probes, freeing slots,
+#    registration). A flow that ended in this turn counts as the turn's step: what is due next
+#    is looked at on the next turn, never in a loop within one.
+# 5. A driver bug inside a flow (an unexpected exception) is logged, ends that flow, and holds
+#    every session step back one status_interval; the device goes on.
+# 6. Writes reach the host when a flow ends: the store's changes go out as one Emit, first in
+#    the turn's actions, each attribute once with its final value.
+# 7. The turn ends with exactly one of: a Send (feed its outcome back), a WaitUntil (a Pause's
+#    time, else the earliest of the next poll, the session's next timed change, a PTZ Stop,
+#    the setup read, push work - never before a hold), or Finished.
+# 8. Nothing is read from outside: the clock arrives as ``now``; randomness as
+#    CommandQueued.nonce; the push listener's live URLs as Listening.live (a value, asked for
+#    again before every registration). tests/test_layers.py checks that nothing the core
+#    imports reaches a clock, socket, thread, queue, randomness or os.
+# ================================================================================================
+
+
+class DevicePhase(enum.Enum):
+    """Where one device's driver stands (see the rules above)."""
+
+    CONNECTING = "connecting"
+    UNREACHED = "unreached"
+    ONLINE = "online"
+    OFFLINE = "offline"
+    STOPPING = "stopping"
+    FINISHED = "finished"
+
+    # (Identity tests, not set membership: an Enum's hash runs Python code, every turn.)
+
+    @property
+    def identified(self) -> bool:
+        """The device is known (GetDevInfo...): ONLINE or OFFLINE."""
+        return self is DevicePhase.ONLINE or self is DevicePhase.OFFLINE
+
+    @property
+    def failure_shown(self) -> bool:
+        """The host was shown the device offline: UNREACHED or OFFLINE."""
+        return self is DevicePhase.UNREACHED or self is DevicePhase.OFFLINE
+
+    @property
+    def winding_down(self) -> bool:
+        """disconnect() came: STOPPING or FINISHED (no new flow starts)."""
+        return self is DevicePhase.STOPPING or self is DevicePhase.FINISHED
+
+
+class Input(enum.Enum):
+    """What moves the phase (fed by the core itself as its flows decide)."""
+
+    IDENTIFIED = "identified"  # the identify flow learned what the device is
+    ANSWERED = "answered"  # the device answered: shown online (identify, every poll)
+    FAILURE_SHOWN = "failure shown"  # the device was shown offline (an Offline action)
+    REBOOT_REQUESTED = "reboot requested"  # a reboot command went through: identify again
+    DISCONNECT = "disconnect"  # disconnect() was called
+    WOUND_DOWN = "wound down"  # STOPPING, and no flow is left
+
+
+P = DevicePhase
+In = Input
+
+#: (phase, input) -> next phase. A pair not listed leaves the phase as it is.
+_TRANSITIONS: Dict[Tuple[DevicePhase, Input], DevicePhase] = {
+    (P.CONNECTING, In.IDENTIFIED): P.ONLINE,
+    (P.CONNECTING, In.FAILURE_SHOWN): P.UNREACHED,
+    (P.UNREACHED, In.IDENTIFIED): P.OFFLINE,  # the failure stays shown until the answer
+    (P.UNREACHED, In.ANSWERED): P.CONNECTING,
+    (P.ONLINE, In.FAILURE_SHOWN): P.OFFLINE,
+    (P.ONLINE, In.REBOOT_REQUESTED): P.CONNECTING,
+    (P.OFFLINE, In.ANSWERED): P.ONLINE,
+    (P.OFFLINE, In.REBOOT_REQUESTED): P.UNREACHED,
+}
+for _phase in (P.CONNECTING, P.UNREACHED, P.ONLINE, P.OFFLINE):
+    _TRANSITIONS[(_phase, In.DISCONNECT)] = P.STOPPING
+_TRANSITIONS[(P.STOPPING, In.WOUND_DOWN)] = P.FINISHED
+
+
+def next_phase(phase: DevicePhase, happened: Input) -> DevicePhase:
+    """The phase after ``happened`` in ``phase`` (the table; unchanged if not listed)."""
+    return _TRANSITIONS.get((phase, happened), phase)
+
+
+class _Outcome(enum.Enum):
+    """How a flow's step went (rule 3 and 5)."""
+
+    WAITING = "waiting"  # it sent a request or paused
+    ENDED = "ended"  # it returned
+    CRASHED = "crashed"  # it raised: a driver bug
 
 
 class DriverCore:
@@ -113,9 +250,11 @@ class DriverCore:
         )
         #: (source, reason) last written to the store and logged
         self._push_shown: Tuple[str, str] = ("", "")
-        #: the live URLs of our push listener (Listening.live): slots never reclaimed
-        self._push_live: Optional[Container[str]] = None
-        self.identified = False
+        #: the live URLs of our push listener (Listening.live, a value asked for afresh before
+        #: every registration): slots never reclaimed
+        self._push_live: Optional[LiveUrls] = None
+        #: where the driver stands; moved only by _move() through _TRANSITIONS
+        self._phase = DevicePhase.CONNECTING
         #: logins seen by the push rules: one more, unplanned, means the device dropped us
         self._logins_seen = 0
         #: polled channels available at the last poll (a newcomer may have a webhook now)
@@ -132,13 +271,27 @@ class DriverCore:
         #: the host command whose flow is running, if any (failed by disconnect).
         self._job: Optional[CommandQueued] = None
         self._pause_until: Optional[float] = None
+        #: no session step before this (rule 5: a driver bug held the device back)
         self._hold_until = 0.0
-        self._stepped = False
-        self._flow_ended = False
-        self._stopping = False
-        self._finished = False
-        self._failure_shown = False
         self._out: List[Action] = []
+
+    # --- the phase ----------------------------------------------------------------------
+
+    @property
+    def phase(self) -> DevicePhase:
+        """Where the driver stands (read on the device thread, or after it ended)."""
+        return self._phase
+
+    @property
+    def identified(self) -> bool:
+        """Whether the device is identified (ONLINE or OFFLINE)."""
+        return self._phase.identified
+
+    def _move(self, happened: Input) -> None:
+        before, after = self._phase, next_phase(self._phase, happened)
+        if after is not before:
+            self._phase = after
+            self.log.debug("phase %s -> %s (%s)", before.value, after.value, happened.value)
 
     # --- the one entry point ------------------------------------------------------------
 
@@ -149,31 +302,38 @@ class DriverCore:
         or :class:`Finished` - or nothing at all while a Send is still outstanding.
         """
         self.now = self.client.now = now
-        self._out = []
-        self._stepped = False
-        self._flow_ended = False
-        self._on_event(event)
+        # Time is applied once, here, before the event: every query after it is pure.
+        self.session.tick(now)
         self.push.tick(now)
-        while self._flow is None and not self._stopping:
-            flow = self._next_flow()
+        self._out = []
+        outcome = self._on_event(event)
+        # Rule 4: a flow that ended in this turn counts as the turn's session step.
+        stepped = outcome is _Outcome.ENDED
+        ended = outcome is not _Outcome.WAITING
+        while self._flow is None and not self._phase.winding_down:
+            flow, is_step = self._next_flow(step_allowed=not stepped)
+            stepped = stepped or is_step
             if flow is None:
                 break
-            self._advance(flow, None, None)
-        return self._actions()
+            outcome = self._advance(flow, None, None)
+            stepped = stepped or outcome is _Outcome.ENDED
+            ended = ended or outcome is not _Outcome.WAITING
+        return self._actions(flow_ended=ended)
 
-    def _on_event(self, event: Event) -> None:
+    def _on_event(self, event: Event) -> _Outcome:
+        """Rule 2; returns how the flow it resumed (if any) went."""
         if isinstance(event, Replied):
-            self._resume(event.response, None)
-        elif isinstance(event, SendFailed):
-            self._resume(None, event.error)
-        elif isinstance(event, CommandQueued):
-            self._jobs.append(event)
-        elif isinstance(event, Tick):
+            return self._resume(event.response, None)
+        if isinstance(event, SendFailed):
+            return self._resume(None, event.error)
+        if isinstance(event, Tick):
             if self._pause_until is not None and self.now >= self._pause_until:
                 self._pause_until = None
-                self._resume(None, None)
+                return self._resume(None, None)
         elif isinstance(event, Disconnect):
-            self._disconnect(event.since)
+            return self._disconnect(event.since)
+        elif isinstance(event, CommandQueued):
+            self._jobs.append(event)
         elif isinstance(event, PushWake):
             self._push_wake()
         elif isinstance(event, Listening):
@@ -185,48 +345,47 @@ class DriverCore:
             self.push.probe_result(event.dead)
         elif not isinstance(event, Start):  # pragma: no cover - the Event union is closed
             raise TypeError(f"unknown event {event!r}")
+        return _Outcome.WAITING
 
-    def _resume(self, value: Any, error: Optional[BaseException]) -> None:
+    def _resume(self, value: Any, error: Optional[BaseException]) -> _Outcome:
         flow = self._flow
         if flow is None:
-            return  # an outcome nobody waits for (the flow was closed by disconnect)
-        self._advance(flow, value, error)
+            return _Outcome.WAITING  # an outcome nobody waits for (closed by disconnect)
+        return self._advance(flow, value, error)
 
-    def _advance(self, flow: Flow[None], value: Any, error: Optional[BaseException]) -> None:
-        """Run ``flow`` to its next request, pause or end."""
+    def _advance(self, flow: Flow[None], value: Any, error: Optional[BaseException]) -> _Outcome:
+        """Run ``flow`` to its next request, pause or end (rules 3 and 5)."""
         self._flow = None
         try:
             step = flow.throw(error) if error is not None else flow.send(value)
         except StopIteration:
-            # One step per event: what is due next is looked at on the next event (a flow
-            # that just ended leaves nothing due before the wake-up it computes).
-            self._flow_ended = self._stepped = True
-            return
+            return _Outcome.ENDED
         except Exception:  # a driver bug: log it, keep the device going
             self.log.exception("unexpected error in the device loop")
             self._hold_until = self.now + self.config.status_interval
-            self._flow_ended = True
-            return
+            return _Outcome.CRASHED
         self._flow = flow
         if isinstance(step, Pause):
             self._pause_until = step.until
         else:
             self._out.append(step)
+        return _Outcome.WAITING
 
-    def _actions(self) -> List[Action]:
+    def _actions(self, *, flow_ended: bool) -> List[Action]:
+        """Rules 6 and 7: the turn's writes first, its one closing action last."""
         out = self._out
         idle = self._flow is None
         self._show_push()
-        if idle and self._stopping:
-            self._finished = True
+        if idle and self._phase is DevicePhase.STOPPING:
+            self._move(Input.WOUND_DOWN)
         sending = bool(out) and isinstance(out[-1], Send)
         # A flow (a poll cycle, a command) ended: its writes reach the host now, each
         # attribute once with its final value - also when the next flow starts at once.
-        if idle or self._flow_ended:
+        if idle or flow_ended:
             changes = self.store.commit()
             if changes:
                 out.insert(0, Emit(tuple(changes)))
-        if self._finished:
+        if self._phase is DevicePhase.FINISHED:
             if not out or not isinstance(out[-1], Finished):
                 out.append(Finished())
         elif not sending and self._pause_until is not None:
@@ -237,22 +396,29 @@ class DriverCore:
 
     # --- what to do next ----------------------------------------------------------------
 
-    def _next_flow(self) -> Optional[Flow[None]]:
+    def _next_flow(self, *, step_allowed: bool) -> Tuple[Optional[Flow[None]], bool]:
+        """Rule 4: the flow to run next, and whether it is the turn's session step."""
         while self._jobs:
             job = self._jobs.popleft()
             if self.now >= job.deadline:
                 message = f"{job.name}: the device was busy until request_timeout ran out"
                 self._out.append(Fail(job.job, CommandTimeout(message)))
                 continue
-            return self._command_flow(job)
+            return self._command_flow(job), False
         due = [(at, channel) for channel, at in self._ptz_stops.items() if at <= self.now]
         if due:
             _, channel = min(due)
             del self._ptz_stops[channel]
-            return self._ptz_stop_flow(channel)
-        if self._stepped or self.now < self._hold_until:
-            return None
-        self._stepped = True  # one session step per event, as the loop would take one per wake
+            return self._ptz_stop_flow(channel), False
+        if not step_allowed or self.now < self._hold_until:
+            return None, False
+        # One session step per turn, as the loop would take one per wake.
+        return self._session_step(), True
+
+    def _session_step(self) -> Optional[Flow[None]]:
+        """The turn's one session step (rule 4): the session decides, the core obeys."""
+        # The session knows the token and the account-safety rules; the core knows whether
+        # the device is identified and whether a poll is due (the grid, or a push poll).
         step = self.session.next_step(
             self.now, identified=self.identified, poll_due=self.now >= self._poll_at()
         )
@@ -263,8 +429,12 @@ class DriverCore:
         if step is Step.POLL:
             return self._poll_flow()
         if step is Step.IDLE and self.identified:
+            # Nothing of the session's is due: the setup read first (once after connect,
+            # then every 30 min), then push work - both only while requests are allowed.
             return self._setup_step() or self._push_step()
         if step is Step.SHOW_OFFLINE:
+            # Not even a Login may go out (backing off, logins paused): say why. Within
+            # the reboot grace, a failure is the reboot the host asked for.
             reason = self.session.reason or "not logged in"
             if self.now < self._expect_drop_until and self.session.failing:
                 reason = f"rebooting: {reason}"
@@ -272,6 +442,9 @@ class DriverCore:
         return None
 
     def _next_wakeup(self) -> float:
+        """When the loop should feed the next Tick, if nothing else comes first (rule 7)."""
+        # Every source of timed work offers a time; the earliest wins. A time in the past
+        # means "at once" - only for work that can really run now, or the loop would spin.
         now = self.now
         poll_at = self._poll_at() if self.identified else now
         if poll_at <= now:
@@ -282,17 +455,21 @@ class DriverCore:
                 # time would spin.
                 poll_at = now + self.config.status_interval
         candidates = [poll_at]
+        # The session's next timed change: the token's refresh, the end of a back-off, the
+        # account-safety window freeing up.
         session_at = self.session.next_wakeup(now)
         if session_at is not None:
             candidates.append(session_at)
         if self._ptz_stops:
             candidates.append(min(self._ptz_stops.values()))
+        # The setup read and push work need requests: offered only while the session allows.
         setup_at = self.setup.due_at
         if setup_at is not None and self.identified and self.session.request_allowed(now):
             candidates.append(max(setup_at, now))
         push_at = now if self._recheck_ability else self.push.next_wakeup(now)
         if push_at is not None and self.identified and self.session.request_allowed(now):
             candidates.append(push_at)
+        # Nothing before a hold (rule 5) lifts.
         if self._hold_until > now:
             candidates = [max(c, self._hold_until) for c in candidates]
         return min(candidates)
@@ -324,7 +501,7 @@ class DriverCore:
         self.store.set("device", None, "error", reason)
         self.poller.device_offline(reason)
         self.push.lost()
-        self._failure_shown = True
+        self._move(Input.FAILURE_SHOWN)
         self._out.append(Offline(reason, error))
         self._out.append(Ready())
 
@@ -333,8 +510,8 @@ class DriverCore:
             self.log.info("online")
         self.store.set("device", None, "error", "")
         self.store.set("device", None, "online", True)
-        if self._failure_shown:
-            self._failure_shown = False
+        if self._phase.failure_shown:
+            self._move(Input.ANSWERED)
             self._out.append(Online())
             if self.identified:  # back from an outage: push is registered and verified again
                 self._logins_seen = self.client.logins_sent
@@ -372,7 +549,7 @@ class DriverCore:
         self.store.set("device", None, "model", info.model)
         self.store.set("device", None, "firmware", info.firmware)
         self.store.set("device", None, "channel_count", info.channel_count)
-        self.identified = True
+        self._move(Input.IDENTIFIED)
         self.next_poll = self.now
         self._online()
         yield from self._poll_flow()
@@ -440,7 +617,7 @@ class DriverCore:
         effects: List[host_commands.Effect] = []
         try:
             result = yield from host_commands.run(
-                self.client, self.facts, job.name, job.args, job.deadline, effects
+                self.client, self.facts, job.name, job.args, job.deadline, effects, job.nonce
             )
         except ReolinkError as error:
             self._apply(effects)
@@ -467,7 +644,7 @@ class DriverCore:
                 self.facts = attrs.evolve(self.facts, info=effect.info)
             elif isinstance(effect, host_commands.RebootExpected):
                 self._expect_drop_until = self.now + self.timing.reboot_grace
-                self.identified = False
+                self._move(Input.REBOOT_REQUESTED)
                 self.session.on_logout()
                 self._offline("rebooting (requested)")
                 self.next_poll = self.now + 1.0
@@ -526,7 +703,7 @@ class DriverCore:
         if any(ch not in self._available for ch in available) and any(
             ch not in self.push.channels for ch in available
         ):
-            self._recheck_ability = self.push.phase is not Phase.OFF
+            self._recheck_ability = self.push.phase is not PushPhase.OFF
         self._available = available
 
     def _ability_flow(self) -> Flow[None]:
@@ -588,7 +765,7 @@ class DriverCore:
             push.failed(self.now, no.reason, retry=no.retry)
             return
         except ReolinkError as error:
-            if push.phase is Phase.VERIFYING and self._test_may_have_run(error):
+            if push.phase is PushPhase.VERIFYING and self._test_may_have_run(error):
                 return  # the device's call decides, within the verify window
             push.failed(self.now, f"{REASON_FAILED}: {error}")
             if isinstance(error, TransportError):
@@ -677,10 +854,10 @@ class DriverCore:
 
     # --- winding down -------------------------------------------------------------------
 
-    def _disconnect(self, since: float) -> None:
-        if self._stopping:
-            return
-        self._stopping = True
+    def _disconnect(self, since: float) -> _Outcome:
+        if self._phase.winding_down:
+            return _Outcome.WAITING
+        self._move(Input.DISCONNECT)
         if self._job is not None:
             self._jobs.appendleft(self._job)  # cut short: it fails with the queued ones
         if self._flow is not None:
@@ -693,7 +870,7 @@ class DriverCore:
                 Fail(job.job, NotConnected(f"{job.name}: the driver was disconnected"))
             )
         deadline = since + self.config.request_timeout + SHUTDOWN_SLACK
-        self._advance(self._shutdown_flow(deadline), None, None)
+        return self._advance(self._shutdown_flow(deadline), None, None)
 
     def _shutdown_flow(self, deadline: float) -> Flow[None]:
         """Leave nothing behind: pending PTZ stops, then Logout."""

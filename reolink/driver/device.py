@@ -11,6 +11,7 @@ from __future__ import annotations
 import concurrent.futures
 import itertools
 import logging
+import secrets
 import threading
 import time
 from typing import Any, Callable, Dict, List, Mapping, Optional
@@ -181,25 +182,26 @@ class ReolinkDriver:
         """The error that made the device go offline last (None while online)."""
         return self._loop.last_exception
 
+    # The host's thread reads only what the device thread published (DeviceLoop.published):
+    # never the core's objects, which the device thread changes meanwhile.
+
     @property
     def requests_sent(self) -> int:
-        return self._core.client.requests_sent
+        return self._loop.published().requests_sent
 
     @property
     def logins_sent(self) -> int:
-        return self._core.client.logins_sent
+        return self._loop.published().logins_sent
 
     @property
     def session_token(self) -> Optional[str]:
         """The current session token, for a host's log-redaction filter only (never log it)."""
-        return self._core.session.token
+        return self._loop.published().token
 
     def stats(self) -> DriverStats:
         """Poll cycles completed, requests and logins sent, push wakes so far."""
-        client = self._core.client
-        return DriverStats(
-            self._core.cycles, client.requests_sent, client.logins_sent, self._loop.push_calls
-        )
+        seen = self._loop.published()
+        return DriverStats(seen.cycles, seen.requests_sent, seen.logins_sent, seen.push_calls)
 
     def values(self) -> Dict[str, Any]:
         """The current value of every attribute the host has been sent.
@@ -327,7 +329,9 @@ class ReolinkDriver:
             )
         future: concurrent.futures.Future[Any] = concurrent.futures.Future()
         budget = self._config.request_timeout * (2 if name in ("snapshot", "login") else 1)
-        job = CommandQueued(next(self._job_ids), name, checked, self._clock() + budget)
+        job = CommandQueued(
+            next(self._job_ids), name, checked, self._clock() + budget, secrets.token_hex(8)
+        )
         self._loop.submit((job, future))
         try:
             return future.result(timeout=budget + 0.25)

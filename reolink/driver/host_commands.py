@@ -192,6 +192,8 @@ class _Call:
     args: Dict[str, Any]
     deadline: float
     effects: List[Effect]
+    #: randomness the command may use (CommandQueued.nonce: drawn outside the core)
+    nonce: str = ""
 
     @property
     def channel(self) -> int:
@@ -206,6 +208,7 @@ def run(
     args: Dict[str, Any],
     deadline: float,
     effects: List[Effect],
+    nonce: str = "",
 ) -> Flow[Any]:
     """Run one host command (already validated) and return its JSON result.
 
@@ -215,7 +218,7 @@ def run(
     handler = _HANDLERS.get(name)
     if handler is None:  # pragma: no cover - the table and this module are checked by a test
         raise ReolinkError(f"command {name!r} is in the table but has no implementation")
-    call = _Call(client, facts, args, deadline, effects)
+    call = _Call(client, facts, args, deadline, effects, nonce)
     try:
         result = yield from handler(call)
     except CommandError as error:
@@ -259,7 +262,9 @@ def _get_dev_info(call: _Call) -> Flow[Any]:
 def _snapshot(call: _Call) -> Flow[Any]:
     # A channel without a camera (CommandError) is DeviceOffline, as for every per-channel
     # command (see run()), never blamed on the token.
-    image, content_type = yield from call.client.snapshot(call.channel, deadline=call.deadline)
+    image, content_type = yield from call.client.snapshot(
+        call.channel, deadline=call.deadline, nonce=call.nonce
+    )
     # Until this step ends, the HTTP response holding the JPEG is still referenced by the
     # event being handled (the loop's and the core's frames). A pause of no time ends the
     # step: the response is dropped and ``image`` is the only copy while base64 is made.

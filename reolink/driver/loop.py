@@ -16,12 +16,14 @@ import logging
 import queue
 import threading
 import urllib.parse
-from typing import Any, Callable, Dict, Optional, Tuple
+from typing import Any, Callable, Dict, Mapping, Optional, Tuple
+
+import attrs
 
 from ..errors import NotConnected, ReolinkError, TransportError, TransportProtocolError
 from ..push import PushListener, PushListenerError, Registration, register_shared
 from ..transport import Transport
-from .core import DriverCore
+from .core import DevicePhase, DriverCore
 from .events import AttributeEvent, AttributeValue
 from .logs import DeviceLog
 from .messages import (
@@ -35,6 +37,7 @@ from .messages import (
     Listen,
     ListenFailed,
     Listening,
+    LiveUrls,
     Offline,
     Online,
     Probe,
@@ -51,7 +54,7 @@ from .messages import (
 )
 from .pushcontrol import REASON_FAILED, REASON_PORT_BUSY
 
-__all__ = ["DeviceLoop", "Job"]
+__all__ = ["DeviceLoop", "Job", "Published"]
 
 #: At most this many URLs are probed per registration, each within PROBE_TIMEOUT seconds and
 #: all within PROBE_BUDGET (the device thread waits meanwhile).
@@ -66,8 +69,26 @@ Job = Tuple[CommandQueued, "concurrent.futures.Future[Any]"]
 ValueKey = Tuple[str, Optional[str], str]
 
 
+@attrs.frozen
+class Published:
+    """What other threads may know of the device thread: one snapshot, published under a lock
+    after every turn of the core (before its actions are performed, so a host callback already
+    sees its own event). The host thread never reads the core's objects."""
+
+    #: (target, address, name) -> the value last emitted to the host
+    values: Mapping[ValueKey, AttributeValue] = attrs.field(factory=dict, repr=False)
+    cycles: int = 0
+    requests_sent: int = 0
+    logins_sent: int = 0
+    #: the session token (for a host's log-redaction filter only): never shown
+    token: Optional[str] = attrs.field(default=None, repr=False)
+    phase: DevicePhase = DevicePhase.CONNECTING
+    push_calls: int = 0
+
+
 class DeviceLoop:
-    """One device's thread body. Thread-safe members: :meth:`submit`, :meth:`stop`, ``values``."""
+    """One device's thread body. Thread-safe members: :meth:`submit`, :meth:`stop`,
+    :meth:`values`, :meth:`published`."""
 
     def __init__(
         self,
@@ -94,8 +115,12 @@ class DeviceLoop:
         self._jobs: queue.SimpleQueue[Job] = queue.SimpleQueue()
         self._futures: Dict[int, Tuple[str, concurrent.futures.Future[Any]]] = {}
         self._stop_at: Optional[float] = None
+        #: guards what is published for other threads: _values and _counters
         self._lock = threading.Lock()
         self._values: Dict[ValueKey, AttributeValue] = {}
+        self._counters: Tuple[int, int, int, Optional[str], DevicePhase] = (
+            0, 0, 0, None, DevicePhase.CONNECTING
+        )
         #: True while the host's callback runs (connect() warns when a callback stalls it).
         self.in_callback = False
         self.last_exception: Optional[ReolinkError] = None
@@ -132,13 +157,33 @@ class DeviceLoop:
         with self._lock:
             return dict(self._values)
 
+    def published(self) -> Published:
+        """The device thread's last published snapshot (any thread)."""
+        with self._lock:
+            cycles, requests, logins, token, phase = self._counters
+            values = dict(self._values)
+        return Published(values, cycles, requests, logins, token, phase, self.push_calls)
+
+    def _publish(self, actions: Any) -> None:
+        """After a turn of the core, on the device thread: its emitted values and counters."""
+        core = self._core
+        client = core.client
+        counters = (core.cycles, client.requests_sent, client.logins_sent, core.session.token,
+                    core.phase)
+        with self._lock:
+            for action in actions:
+                if isinstance(action, Emit):
+                    for event in action.events:
+                        self._values[(event.target, event.address, event.name)] = event.value
+            self._counters = counters
+
     # --- the thread ---------------------------------------------------------------------
 
     def run(self) -> None:
         try:
             self._run()
         except Exception:
-            self._log.exception("the device loop failed")
+            self._log.exception("the device loop failed (phase %s)", self._core.phase.value)
         finally:
             self.ready.set()
             self._fail_left_over()
@@ -152,8 +197,11 @@ class DeviceLoop:
             try:
                 actions = self._core.handle(self._clock(), event)
             except Exception:  # a driver bug: the thread carries on, as the host expects
-                self._log.exception("unexpected error in the driver core")
+                self._log.exception(
+                    "unexpected error in the driver core (phase %s)", self._core.phase.value
+                )
                 actions = [WaitUntil(self._clock() + self._core.config.status_interval)]
+            self._publish(actions)
             if self._obey(actions):
                 return
             if self.stopping.is_set() and not told_to_stop:
@@ -250,7 +298,9 @@ class DeviceLoop:
         registration = self._registration
         port = registration.listener.port
         where = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
-        return Listening(registration.url(host), where, registration.listener.live_urls())
+        # The live set as a value, read now: the core asks again before every registration.
+        live = LiveUrls(registration.listener.live_paths())
+        return Listening(registration.url(host), where, live)
 
     def _register_shared(self, push_host: str) -> Registration:
         """The shared listener bound to ``push_host`` (the address the device calls), or to
@@ -303,9 +353,7 @@ class DeviceLoop:
             future.set_exception(action.error)
 
     def _emit(self, events: Tuple[AttributeEvent, ...]) -> None:
-        with self._lock:
-            for event in events:
-                self._values[(event.target, event.address, event.name)] = event.value
+        # The values are published already (_publish): the host's callback sees its event.
         for event in events:
             self._log.debug(
                 "%s %s %s = %r", event.target, event.address or "", event.name, event.value

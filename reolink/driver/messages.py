@@ -8,7 +8,8 @@ outcome comes back as :class:`Replied` or :class:`SendFailed`.
 
 from __future__ import annotations
 
-from typing import Any, Container, Dict, FrozenSet, Optional, Tuple, Union
+import urllib.parse
+from typing import Any, Dict, FrozenSet, Iterable, Optional, Tuple, Union
 
 import attrs
 
@@ -27,6 +28,7 @@ __all__ = [
     "Listen",
     "ListenFailed",
     "Listening",
+    "LiveUrls",
     "Offline",
     "Online",
     "Probe",
@@ -71,12 +73,17 @@ class SendFailed:
 
 @attrs.frozen
 class CommandQueued:
-    """A host command (already validated) to run; ``job`` identifies it in Resolve/Fail."""
+    """A host command (already validated) to run; ``job`` identifies it in Resolve/Fail.
+
+    ``nonce``: randomness the command may need (Snap's anti-cache ``rs``), drawn by the host
+    thread: the core reads no random source of its own ("" lets the client number them).
+    """
 
     job: int
     name: str
     args: Dict[str, Any]
     deadline: float
+    nonce: str = attrs.field(default="", repr=False)
 
 
 @attrs.frozen
@@ -91,19 +98,52 @@ class PushWake:
     """The device pushed a notification (webhook): poll now instead of at the next interval."""
 
 
+def _path(url: str) -> str:
+    return urllib.parse.urlsplit(url).path
+
+
+@attrs.frozen
+class LiveUrls:
+    """The paths a push listener answered at one moment: a value, never a live view.
+
+    ``url in live`` holds when a registration answered that URL's path then (the path is
+    what the listener routes on). The paths are secrets: no repr.
+    """
+
+    paths: FrozenSet[str] = attrs.field(repr=False)
+
+    @classmethod
+    def of(cls, urls: Iterable[str]) -> LiveUrls:
+        """From URLs (or paths)."""
+        return cls(frozenset(_path(url) for url in urls))
+
+    def __contains__(self, url: object) -> bool:
+        return isinstance(url, str) and _path(url) in self.paths
+
+
+def _live_value(value: Union[LiveUrls, Iterable[str], None]) -> Optional[LiveUrls]:
+    if value is None or isinstance(value, LiveUrls):
+        return value
+    return LiveUrls.of(value)
+
+
 @attrs.frozen
 class Listening:
     """The loop registered this device on the push listener (answer to :class:`Listen`).
 
     ``url`` is what the device calls (its path is a secret: never logged or shown); ``where``
     is its ``host:port`` only (shown in messages). ``live``: the URLs of every live registration
-    of that listener (``url in live``, asked at the time), so a slot holding another running
-    driver's URL is not mistaken for a crashed run's; by default only ``url``.
+    of that listener when the loop answered (a :class:`LiveUrls` value: ``url in live``), so a
+    slot holding another running driver's URL is not mistaken for a crashed run's; by default
+    only ``url``. The core asks again (:class:`Listen`) before every registration, so the set
+    is never older than the registration that reads it.
     """
 
     url: str = attrs.field(repr=False)
     where: str
-    live: Optional[Container[str]] = attrs.field(default=None, repr=False, eq=False)
+    live: Optional[LiveUrls] = attrs.field(
+        default=None, converter=_live_value, repr=False, eq=False
+    )
 
 
 @attrs.frozen

@@ -1,7 +1,11 @@
 """Push-accelerated detection: when to register the webhook, whether to trust it, when to poll.
 
 Pure, like the core that uses it: no I/O, no clock (``now`` in seconds is passed in), no thread.
-:class:`PushControl` holds one device's push state and answers the core's questions:
+:class:`PushControl` holds one device's push state and answers the core's questions. Time moves
+the phase only at :meth:`PushControl.tick`, which the core calls once at the top of every event;
+the queries (:meth:`~PushControl.due`, :meth:`~PushControl.next_wakeup`) change nothing. Every
+registration starts by asking the loop for the listener (``LISTEN``): its answer carries the
+listener's live URLs as a value read then, never a live view.
 
 * **Where it stands** (:attr:`PushControl.source`, :attr:`PushControl.reason`): ``push`` once
   the device's TestWebHook call arrived; else ``poll`` with the reason - one of the fixed
@@ -92,7 +96,7 @@ CLAIM_AGAIN = 2
 class Phase(enum.Enum):
     OFF = "off"  # the push attribute is off: never registers
     IDLE = "idle"  # waiting for the device to be identified
-    LISTEN = "listen"  # a listener URL is wanted (the loop registers on the listener)
+    LISTEN = "listen"  # ask the loop for the listener URL and live set (before each registration)
     PROBE = "probe"  # slots hold this library's URLs on this host: ask the loop to probe them
     WAIT_PROBE = "wait-probe"  # asked the loop; Probed comes next
     WAIT_LISTENER = "wait-listener"  # asked the loop; Listening / ListenFailed comes next
@@ -187,7 +191,7 @@ class PushControl:
         self.retry_at = None
         self._claims = 0
         self.probed, self.dead = set(), set()
-        self.phase = Phase.LISTEN if self.url is None else Phase.REGISTER
+        self.phase = Phase.LISTEN
 
     def lost(self) -> None:
         """The device went offline or is rebooting: register again once it is back
@@ -202,7 +206,7 @@ class PushControl:
         """A login the driver did not plan (the device dropped our session: a reboot, a
         reset?): read the slots again, register if ours is gone, and verify with a test call."""
         if self.phase in (Phase.ACTIVE, Phase.VERIFYING, Phase.UNVERIFIED):
-            self.phase = Phase.REGISTER if self.url is not None else Phase.LISTEN
+            self.phase = Phase.LISTEN
             self.deadline = None
             self._unclaim("the device's session was lost (a reboot?); verifying push again")
 
@@ -214,11 +218,11 @@ class PushControl:
             return False
         self.channels = tuple(sorted({*self.channels, *new}))
         if self.phase in (Phase.ACTIVE, Phase.VERIFYING, Phase.UNVERIFIED):
-            self.phase = Phase.REGISTER
+            self.phase = Phase.LISTEN
             self.deadline = None
             return True
         if self.phase is Phase.FALLBACK and self.retry_at is None:  # nothing had a webhook
-            self.phase = Phase.LISTEN if self.url is None else Phase.REGISTER
+            self.phase = Phase.LISTEN
             return True
         return False
 
@@ -259,13 +263,14 @@ class PushControl:
         self.dead.update(dead)
         self._probe = ()
         if self.phase is Phase.WAIT_PROBE:
-            self.phase = Phase.REGISTER
+            self.phase = Phase.LISTEN
 
     # --- registration -------------------------------------------------------------------
 
     def due(self, now: float) -> bool:
-        """Should the registration flow run now?"""
-        self.tick(now)
+        """Should the registration flow run now? A pure query: time moves the phase only at
+        :meth:`tick` (the core calls it once, at the top of each event)."""
+        del now
         return self.phase is Phase.REGISTER and self.url is not None
 
     def registering(self) -> None:
@@ -308,7 +313,7 @@ class PushControl:
         if self.phase is not Phase.VERIFYING or self._claims >= CLAIM_AGAIN:
             return False
         self._claims += 1
-        self.phase, self.deadline = Phase.REGISTER, None
+        self.phase, self.deadline = Phase.LISTEN, None
         return True
 
     def test_refused(self, detail: str) -> None:
@@ -354,7 +359,7 @@ class PushControl:
             )
         elif self.phase is Phase.FALLBACK and self.retry_at is not None and now >= self.retry_at:
             self.retry_at = None
-            self.phase = Phase.LISTEN if self.url is None else Phase.REGISTER
+            self.phase = Phase.LISTEN
 
     def next_wakeup(self, now: float) -> Optional[float]:
         """When :meth:`tick` or :meth:`due` may change something (None: nothing timed)."""

@@ -32,7 +32,7 @@ from ..protocol.pushschedule import (
     parse_time_of_day,
 )
 from ..protocol.results import CommandReply
-from ..push.listener import PATH_PREFIX
+from ..redact import PUSH_PATH_PREFIX
 from .client import DeviceClient, Flow
 from .pushcontrol import (
     REASON_DISABLED,
@@ -122,7 +122,7 @@ def _tables(
 
 def _library(slot_url: str) -> bool:
     """Whether a slot's URL is one this library's listener serves (its path prefix)."""
-    return urllib.parse.urlsplit(slot_url).path.startswith(PATH_PREFIX)
+    return urllib.parse.urlsplit(slot_url).path.startswith(PUSH_PATH_PREFIX)
 
 
 def strays(

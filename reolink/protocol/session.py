@@ -35,6 +35,14 @@ Rules the driver relies on:
   the first failure when it was never reached). A success resets the count
   (:meth:`Session.on_transport_failed`, :attr:`Session.offline`).
 
+Time and queries: the state moves only when an input arrives (the ``on_*`` methods, which apply
+time first) or at :meth:`Session.tick` - the driver core calls it once, at the top of every
+event. Every query (:meth:`~Session.login_due`, :meth:`~Session.request_allowed`,
+:meth:`~Session.authorize`, :meth:`~Session.next_step`, :meth:`~Session.next_wakeup`,
+:meth:`~Session.login_refusal`) is pure: it looks at the state time would give
+(:meth:`Session.state_at`) and changes nothing, so asking twice, or in another order, can never
+change what happens.
+
 Both schedules are tenacity wait strategies (:meth:`SessionPolicy.transport_wait`,
 :meth:`SessionPolicy.auth_wait`), evaluated here as pure functions of the attempt count
 (:func:`delay_after`): tenacity never sleeps or reads a clock for us; the session turns the delay
@@ -202,12 +210,18 @@ class Session:
     _ever_reached: bool = False
     _fresh_login: bool = False
     _token_refusals: int = 0
+    #: (lease, policy, its refresh time): worked out once per lease, at tick() - the queries
+    #: of every turn only compare it (they never write it)
+    _refresh: Tuple[Optional[TokenLease], Optional[SessionPolicy], float] = attrs.field(
+        default=(None, None, 0.0), repr=False, eq=False
+    )
 
     # --- queries --------------------------------------------------------------------------
 
     @property
     def token(self) -> Optional[str]:
-        return self.lease.token if self.lease is not None else None
+        lease = self.lease  # read once: the attribute may be replaced meanwhile
+        return lease.token if lease is not None else None
 
     @property
     def offline(self) -> bool:
@@ -222,20 +236,54 @@ class Session:
         """True when the last exchange with the device failed on the network."""
         return self._transport_failures > 0
 
+    def state_at(self, now: float) -> SessionState:
+        """The state once time has moved to ``now`` (the lease nearly over: EXPIRING; the
+        retry time of a LOCKED_OUT session reached: LOGGED_OUT). A pure query: only
+        :meth:`tick` (and the ``on_*`` inputs, which apply time first) move :attr:`state`."""
+        event = self._time_event(now)
+        if event is None:
+            return self.state
+        return _TRANSITIONS.get((self.state, event), self.state)
+
+    def _time_event(self, now: float) -> Optional[_Event]:
+        # The two time-driven rules, in one place: tick() fires them, queries look ahead.
+        state = self.state
+        if state is S.READY:
+            lease = self.lease
+            if lease is not None and now >= self._refresh_at(lease):
+                return E.LEASE_ENDING
+        elif state is S.LOCKED_OUT and now >= self.retry_at:
+            return E.RETRY_DUE
+        return None
+
+    def _refresh_at(self, lease: TokenLease) -> float:
+        """When ``lease`` is renewed (:meth:`TokenLease.refresh_at` with the policy's margin)."""
+        cached, policy, at = self._refresh
+        if cached is lease and policy is self.policy:
+            return at
+        return lease.refresh_at(self.policy.refresh_margin)
+
     def tick(self, now: float) -> None:
-        """Advance time-driven transitions (lease ending, retry time reached)."""
-        if self.state is S.READY and self.lease is not None:
-            if self.lease.needs_refresh(now, self.policy.refresh_margin):
-                self._fire(E.LEASE_ENDING)
-        elif self.state is S.LOCKED_OUT and now >= self.retry_at:
-            self._fire(E.RETRY_DUE)
+        """Apply time: fire the time-driven transition due at ``now`` (lease ending, retry
+        time reached), and forget refused logins that left the account-safety window.
+        The driver core calls it once at the top of each event; every query is pure."""
+        lease = self.lease
+        if lease is not None and self._refresh[0] is not lease:
+            self._refresh = (lease, self.policy, lease.refresh_at(self.policy.refresh_margin))
+        event = self._time_event(now)
+        if event is not None:
+            self._fire(event)
+        if self.refused_logins:
+            self.refused_logins[:] = self._refusals_in_window(now)
 
     def login_due(self, now: float) -> bool:
         """Should the loop log in now (automatically)?"""
-        self.tick(now)
-        if self.state in (S.LOGGED_OUT, S.EXPIRING):
+        return self._login_due(self.state_at(now), now)
+
+    def _login_due(self, state: SessionState, now: float) -> bool:
+        if state in (S.LOGGED_OUT, S.EXPIRING):
             return now >= self.retry_at and self.login_allowed(now) is None
-        if self.state is S.BACKING_OFF:
+        if state is S.BACKING_OFF:
             # The account-safety window holds here too: a network blip between refused
             # Logins must not open a way around it.
             return self.lease is None and now >= self.retry_at and self.login_allowed(now) is None
@@ -243,23 +291,30 @@ class Session:
 
     def request_allowed(self, now: float) -> bool:
         """May the loop send an ordinary (authenticated) request now?"""
-        self.tick(now)
-        if self.state is S.BACKING_OFF:
+        return self._request_allowed(self.state_at(now), now)
+
+    def _request_allowed(self, state: SessionState, now: float) -> bool:
+        if state is S.BACKING_OFF:
             return now >= self.retry_at
-        return self.state in (S.READY, S.EXPIRING)
+        return state in (S.READY, S.EXPIRING)
 
     def login_allowed(self, now: float) -> Optional[str]:
         """``None`` if a Login may be sent now, else the reason it may not (account safety)."""
-        window_start = now - self.policy.failed_login_window
-        self.refused_logins[:] = [t for t in self.refused_logins if t > window_start]
-        if len(self.refused_logins) >= self.policy.max_failed_logins:
-            wait = self.refused_logins[0] + self.policy.failed_login_window - now
+        if not self.refused_logins:
+            return None  # the common case, every turn
+        refused = self._refusals_in_window(now)
+        if len(refused) >= self.policy.max_failed_logins:
+            wait = refused[0] + self.policy.failed_login_window - now
             return (
-                f"{len(self.refused_logins)} logins were refused in the last "
+                f"{len(refused)} logins were refused in the last "
                 f"{self.policy.failed_login_window:.0f} s; no further login for {wait:.0f} s "
                 "so the camera account is not locked"
             )
         return None
+
+    def _refusals_in_window(self, now: float) -> List[float]:
+        window_start = now - self.policy.failed_login_window
+        return [t for t in self.refused_logins if t > window_start]
 
     def login_refusal(self, now: float, *, manual: bool = False) -> Optional[str]:
         """``None`` if a Login may be sent now, else why not.
@@ -271,31 +326,32 @@ class Session:
         reason = self.login_allowed(now)
         if reason is not None:
             return reason
-        if not manual and self.state is S.LOCKED_OUT and self.retry_at > now:
+        if not manual and self.state_at(now) is S.LOCKED_OUT and self.retry_at > now:
             return f"automatic logins are paused ({self.reason})"
         return None
 
     def authorize(self, now: float) -> Authorization:
         """May an authenticated request go out now, and with which token?"""
-        self.tick(now)
-        if self.token is not None and self.state in (S.READY, S.BACKING_OFF):
-            return Authorization(token=self.token)
-        if self.state is S.LOCKED_OUT:
+        state = self.state_at(now)
+        lease = self.lease  # read once
+        if lease is not None and state in (S.READY, S.BACKING_OFF):
+            return Authorization(token=lease.token)
+        if state is S.LOCKED_OUT:
             return Authorization(refused=self.reason or "logins are paused")
         return Authorization(login=True)
 
     def next_step(self, now: float, *, identified: bool, poll_due: bool) -> Step:
         """What the driver loop does next, given whether the device is identified and a poll due."""
-        self.tick(now)
+        state = self.state_at(now)  # once: the helpers below take it
         if not identified:
-            if self.login_due(now) or self.state in (S.READY, S.EXPIRING):
+            if self._login_due(state, now) or state in (S.READY, S.EXPIRING):
                 return Step.IDENTIFY
             return Step.SHOW_OFFLINE
-        if self.state is S.EXPIRING and self.login_due(now):
+        if state is S.EXPIRING and self._login_due(state, now):
             return Step.RENEW
-        if poll_due and (self.request_allowed(now) or self.login_due(now)):
+        if poll_due and (self._request_allowed(state, now) or self._login_due(state, now)):
             return Step.POLL
-        if self.state is S.LOCKED_OUT:
+        if state is S.LOCKED_OUT:
             # Logins are paused (refused, or fresh tokens refused again): say so.
             return Step.SHOW_OFFLINE
         return Step.IDLE
@@ -306,19 +362,22 @@ class Session:
 
     def next_wakeup(self, now: float) -> Optional[float]:
         """The earliest time at which :meth:`tick` may change something, if any."""
-        if self.state is S.READY and self.lease is not None:
-            return self.lease.refresh_at(self.policy.refresh_margin)
+        state = self.state_at(now)
+        lease = self.lease
+        if state is S.READY and lease is not None:
+            return self._refresh_at(lease)
         waits = []
-        if self.state in (S.LOCKED_OUT, S.BACKING_OFF, S.LOGGED_OUT) and self.retry_at > now:
+        if state in (S.LOCKED_OUT, S.BACKING_OFF, S.LOGGED_OUT) and self.retry_at > now:
             waits.append(self.retry_at)
         if self.login_allowed(now) is not None:
             # The account-safety window frees up when its oldest refused login leaves it.
-            waits.append(self.refused_logins[0] + self.policy.failed_login_window)
+            waits.append(self._refusals_in_window(now)[0] + self.policy.failed_login_window)
         return max(waits) if waits else None
 
     # --- inputs ---------------------------------------------------------------------------
 
     def on_login_ok(self, token: LoginToken, now: float) -> None:
+        self.tick(now)
         self.lease = TokenLease.from_login(token, now)
         self._auth_failures = 0
         self._transport_failures = 0
@@ -341,6 +400,7 @@ class Session:
         ``locked_for``: how long the device said the account stays locked (its
         ``unlock_time``); no automatic try comes before that (a try may extend the lock).
         """
+        self.tick(now)
         self.lease = None
         self._ever_reached = True
         self._transport_failures = 0
@@ -357,6 +417,7 @@ class Session:
 
     def on_auth_error(self, now: float) -> bool:
         """A command was refused for its token. True if the loop should log in and retry once."""
+        self.tick(now)
         fresh = self._fresh_login
         self.lease = None
         self._fire(E.AUTH_ERROR)
@@ -381,7 +442,7 @@ class Session:
         return True
 
     def on_request_ok(self, now: float) -> None:
-        del now
+        self.tick(now)
         self._fresh_login = False
         self._token_refusals = 0
         self._ever_reached = True
@@ -392,6 +453,7 @@ class Session:
 
     def on_transport_failed(self, reason: str, now: float) -> float:
         """A request failed on the network. Returns when the next try may happen."""
+        self.tick(now)
         if self.state is S.LOCKED_OUT:
             # The account-safety wait is longer than any network back-off: keep it.
             return self.retry_at

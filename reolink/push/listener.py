@@ -11,20 +11,21 @@ import threading
 import time
 import urllib.parse
 from collections import OrderedDict
-from typing import Callable, Dict, List, Optional, Tuple
+from typing import Callable, Dict, FrozenSet, List, Optional, Tuple
 
 import attrs
 
 from reolink.errors import ConfigError, ReolinkError
 
+from ..redact import PUSH_PATH_PREFIX
 from . import _http
 
 __all__ = ["PATH_PREFIX", "PushListener", "PushListenerError", "PushStats", "Registration"]
 
 log = logging.getLogger(__name__)
 
-#: Every device path starts with this; the rest is the secret token.
-PATH_PREFIX = "/reolink/push/"
+#: Every device path starts with this; the rest is the secret token (defined in reolink.redact).
+PATH_PREFIX = PUSH_PATH_PREFIX
 _TOKEN_BYTES = 24  # 192 random bits, URL-safe base64: 32 characters
 _RECV = 8192
 #: after accept() fails for want of descriptors (EMFILE...): seconds the listening socket is not
@@ -329,6 +330,12 @@ class PushListener:
         True while a registration answers that URL's path (asked at the time, so it follows
         later registrations). It can only be asked, never listed: the paths are secrets."""
         return _LiveUrls(self)
+
+    def live_paths(self) -> FrozenSet[str]:
+        """The paths of this listener's live registrations now, as a value (secrets: the
+        driver core receives them in its Listening event and only ever asks ``in``)."""
+        with self._lock:
+            return frozenset(self._routes)
 
     def _serves(self, url: str) -> bool:
         path = urllib.parse.urlsplit(url).path

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import io
+import logging
 import os
 import subprocess
 import sys
@@ -217,6 +219,56 @@ def run_cli(
         cwd=ROOT,
         check=False,
     )
+
+
+class _Text(io.StringIO):
+    """A captured stdout/stderr: text, not a terminal (like a pipe)."""
+
+    def isatty(self) -> bool:
+        return False
+
+
+def run_cli_inprocess(
+    *argv: str,
+    port: Optional[int] = None,
+    password: Optional[str] = None,
+    env: Optional[Mapping[str, str]] = None,
+) -> subprocess.CompletedProcess[str]:
+    """:func:`run_cli` without a new interpreter: ``reolink.cli.main`` runs in this process with
+    the same argv, environment (``REOLINK_PASSWORD``, ``env``), a stdin that is not a terminal
+    and stdout/stderr captured as text; the exit status is main's return (or SystemExit's code).
+    The root logger's handlers and level (``-v`` adds one) are restored afterwards.
+
+    For tests whose subject is what the command says and does; the ones whose point is the
+    installed command or the process (signals, the interpreter's exit, packaging) use
+    :func:`run_cli`/:func:`start_cli`.
+    """
+    from reolink.cli import main
+
+    args = [*argv, *cli_command((), port)[3:]]
+    wanted = cli_env(password, env)
+    saved_env = dict(os.environ)
+    root = logging.getLogger()
+    saved_log = (list(root.handlers), root.level)
+    saved_io = (sys.stdin, sys.stdout, sys.stderr)
+    out, err = _Text(), _Text()
+    os.environ.clear()
+    os.environ.update(wanted)
+    sys.stdin, sys.stdout, sys.stderr = io.StringIO(""), out, err
+    try:
+        try:
+            code = main(list(args))
+        except SystemExit as leave:  # argparse's usage errors, --help
+            code = leave.code if isinstance(leave.code, int) else (0 if leave.code is None else 1)
+    finally:
+        sys.stdin, sys.stdout, sys.stderr = saved_io
+        os.environ.clear()
+        os.environ.update(saved_env)
+        for handler in root.handlers[:]:
+            if handler not in saved_log[0]:
+                root.removeHandler(handler)
+        root.setLevel(saved_log[1])
+    return subprocess.CompletedProcess(["reolink", *args], code, out.getvalue(), err.getvalue())
 
 
 def start_cli(

@@ -289,6 +289,30 @@ def start_cli(
     )
 
 
+#: Property tests draw at most this many examples in the default run; ``--long-fuzz`` draws
+#: the counts each test names (and hypothesis's 100 where it names none).
+DEFAULT_EXAMPLES = 50
+_long_fuzz = False
+
+
+def examples(count: int) -> int:
+    """The ``max_examples`` for a property test that asks for ``count``: all of them with
+    ``--long-fuzz``, else at most :data:`DEFAULT_EXAMPLES` (called at import, i.e. collection,
+    after the options are read)."""
+    return count if _long_fuzz else min(count, DEFAULT_EXAMPLES)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """``--long-fuzz``: every property test draws its full count of examples."""
+    global _long_fuzz
+    from hypothesis import settings
+
+    _long_fuzz = bool(config.getoption("--long-fuzz"))
+    settings.register_profile("reolink-default", max_examples=DEFAULT_EXAMPLES)
+    settings.register_profile("reolink-long", max_examples=100)
+    settings.load_profile("reolink-long" if _long_fuzz else "reolink-default")
+
+
 def pytest_addoption(parser: pytest.Parser) -> None:
     """``--soak-minutes N``: run tests/test_reliability_soak.py for N wall-clock minutes (time
     runs x100 there). Without it the soak test is skipped: it is opt-in."""
@@ -299,6 +323,13 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         default=None,
         help="run the soak test (marker 'soak') for this many wall-clock minutes; "
         "without this option it is skipped",
+    )
+    parser.addoption(
+        "--long-fuzz",
+        action="store_true",
+        default=False,
+        help=f"property tests draw their full example counts (default run: at most "
+        f"{DEFAULT_EXAMPLES} each)",
     )
 
 

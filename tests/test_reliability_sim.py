@@ -14,15 +14,18 @@ stay in test_reliability_faults.py and test_reliability_input.py over loopback.
 from __future__ import annotations
 
 import json
+import logging
+import re
 from typing import Any, List, Optional, Tuple
 
 import attrs
+import pytest
 from simdevice import SimHarness
 
 from reolink.driver.timing import Timing
 from reolink.emulator import Emulator, Fault
 from reolink.emulator.core import RequestRecord
-from reolink.errors import AuthError, ConnectError, LockedOutError
+from reolink.errors import AuthError, ConnectError, LockedOutError, ReolinkError
 
 #: The poll interval of the scenarios (FAST's 50 ms x100), and of the account-safety ones.
 INTERVAL = 5.0
@@ -60,6 +63,62 @@ def raw_login(emu: Emulator, password: str = "admin123") -> Any:
 
 def logins_in(records: List[RequestRecord]) -> int:
     return len([r for r in records if r.cmds == ["Login"]])
+
+
+# --- transient faults: every request answered wrong for a while ---------------------------------
+
+#: kind -> what the command error / device error must say (the faults that need a socket -
+#: refuse, drop, drop_mid_reply, stall - stay in test_reliability_faults.py)
+TRANSIENT = {
+    "http_502": r"502",
+    "html_index": r"HTML",
+    "truncated": r"(invalid|truncated) JSON",
+    "short_reply": r"reply entries|fewer|short",
+}
+
+
+@pytest.mark.parametrize("kind", list(TRANSIENT))
+def test_transient_fault_survived(kind: str, caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.ERROR, logger="reolink")
+    reason = TRANSIENT[kind]
+    h = connected()
+    logins_before = len(h.logins())
+    mark = len(h.emu.requests)
+    h.emu.add_fault(Fault(kind, count=None))
+
+    # A command during the fault fails clearly; being read-only, it may be repeated once.
+    sent, result = run_command(h, "get_motion", {"address": "0"})
+    assert isinstance(result, ReolinkError), result
+    assert sent <= 2
+    assert str(result)
+
+    # Offline after offline_after failed polls.
+    assert h.run_until(lambda: h.value("online") is False, 120)
+    failed_polls = [
+        r for r in h.requests_until("online", False, since=mark) if r.cmds != ["GetMdState"]
+    ]
+    assert len(failed_polls) <= Timing().session.offline_after, failed_polls
+    error_then = h.value("error") or ""
+    assert not h.finished
+
+    # The fault ends; polling comes back by itself, with the first poll that gets through.
+    mark = len(h.emu.requests)
+    h.emu.clear_faults()
+    assert h.run_until(lambda: h.value("online") is True, 120)
+    assert len(h.requests_until("online", True, since=mark)) <= 1
+    assert h.value("online", "0") == 1
+    h.motion_round_trip()
+
+    # The token stayed valid through a transport fault: no Login at all was needed.
+    assert len(h.logins()) == logins_before
+    assert not h.finished
+
+    # Last: the truth, in the driver's own words.
+    assert re.search(reason, error_then), error_then
+    assert "offline" in str(h.history("error", "0"))
+    assert re.search(reason, str(result)), result
+    assert "internal error" not in str(result)
+    assert not [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR]
 
 
 # --- reboot, lease, -6 -----------------------------------------------------------------------
@@ -240,3 +299,153 @@ def test_wrong_password_never_locks_the_account() -> None:
     # The account is not locked: the right password still works.
     assert raw_login(h.emu)["code"] == 0
     assert len(h.logins()) == failed + 1
+
+
+# --- batches: short or collapsed replies, commands that keep timing out ----------------------
+
+
+def _singles_after(records: List[RequestRecord], index: int) -> List[List[str]]:
+    """The single-command requests that directly follow request ``index``."""
+    singles = []
+    for record in records[index + 1 :]:
+        if len(record.cmds) != 1:
+            break
+        singles.append(record.cmds)
+    return singles
+
+
+NVR = {"profile": "nvr", "channels": 4}
+
+
+@pytest.mark.parametrize(
+    "fault",
+    [
+        Fault("batch_error", code=-8, count=1, cmd="GetMdState"),
+        Fault("batch_error", code=-10, count=1, cmd="GetMdState"),
+        Fault("short_reply", count=1, cmd="GetMdState"),
+    ],
+    ids=["batch-8", "batch-10", "short"],
+)
+def test_bad_batch_retried_command_by_command(fault: Fault) -> None:
+    h = connected(zones={"0": {}, "1": {}, "2": {}}, emulator=NVR)
+    base = len(h.emu.requests)
+    h.emu.add_fault(fault)
+    assert h.run_until(lambda: not h.emu.pending_faults, 60)
+    cycles = h.cycles()
+    assert h.run_until(lambda: h.cycles() >= cycles + 2, 60)
+    records = h.emu.requests[base:]
+    faulty = next(i for i, r in enumerate(records) if "GetMdState" in r.cmds)
+    batch = records[faulty].cmds
+    assert len(batch) == 6  # GetMdState + GetAiState for 3 channels
+    assert _singles_after(records, faulty) == [[c] for c in batch]
+    # Nothing went offline for one bad reply.
+    assert h.history("online") == [True]
+    assert all(h.history("online", a) == [1] for a in "012")
+    h.motion_round_trip(channel=2)
+
+
+def test_command_timing_out_alone_is_left_out_for_the_session() -> None:
+    """GetAiState keeps answering -8, even alone: after two lone tries it is no longer sent."""
+    h = connected(zones={"0": {}, "1": {}}, emulator=NVR)
+    h.emu.add_fault(Fault("batch_error", code=-8, count=None, cmd="GetAiState"))
+    base = len(h.emu.requests)
+    assert h.run_until(lambda: h.cycles() >= 6, 120)
+
+    def polls_after_last_try() -> int:
+        records = h.emu.requests[base:]
+        last = max(i for i, r in enumerate(records) if "GetAiState" in r.cmds)
+        return len([r for r in records[last + 1 :] if "GetMdState" in r.cmds])
+
+    assert h.run_until(lambda: polls_after_last_try() >= 3, 120)
+    records = h.emu.requests[base:]
+    tried_alone = [r for r in records if r.cmds == ["GetAiState"]]
+    # Two channels, two lone tries each (client.BLACKLIST_AFTER), then never again.
+    assert len(tried_alone) == 4
+    last_try = max(i for i, r in enumerate(records) if "GetAiState" in r.cmds)
+    later = records[last_try + 1 :]
+    assert all("GetAiState" not in r.cmds for r in later)
+    assert not h.finished and h.value("online") is True
+
+
+def test_left_out_command_is_tried_again_after_a_new_login() -> None:
+    h = connected(zones={"0": {}, "1": {}}, emulator=NVR)
+    h.emu.add_fault(Fault("batch_error", code=-8, count=None, cmd="GetAiState"))
+    assert h.run_until(lambda: len([r for r in h.emu.requests if r.cmds == ["GetAiState"]]) >= 4)
+    h.emu.clear_faults()
+    assert h.command("login")["logged_in"] is True
+    mark = len(h.emu.requests)
+    assert h.run_until(lambda: any("GetAiState" in r.cmds for r in h.emu.requests[mark:]), 60)
+    h.emu.set_ai(1, "people", True)
+    assert h.run_until(lambda: h.value("ai_detected", "1") == "people", 60)
+
+
+def test_left_out_command_does_not_silence_the_zone() -> None:
+    h = connected(zones={"0": {}, "1": {}}, emulator=NVR)
+    h.emu.add_fault(Fault("batch_error", code=-8, count=None, cmd="GetAiState"))
+    cycles = h.cycles()
+    assert h.run_until(lambda: h.cycles() >= cycles + 6, 120)
+    h.emu.set_motion(1, True)
+    assert h.run_until(lambda: h.value("motion", "1") == 1, 60)
+    assert h.value("online", "1") == 1
+
+
+# --- channels: offline (NVR), asleep (hub) ---------------------------------------------------
+
+
+def test_nvr_channel_offline_and_back() -> None:
+    h = connected(zones={"0": {}, "1": {}}, emulator=NVR)
+    mark = len(h.emu.requests)
+    h.emu.set_online(1, False)
+    assert h.run_until(lambda: h.value("online", "1") == 0, 60)
+    assert len(h.requests_until("online", 0, "1", since=mark)) <= 2  # the first or second poll
+    assert h.run_until(lambda: h.value("error", "1") == "channel is offline", 60)
+    # The device and the other channel are unaffected.
+    assert h.history("online") == [True]
+    h.motion_round_trip(channel=0)
+    sent, result = run_command(h, "get_motion", {"address": "1"})
+    assert sent <= 1
+    assert isinstance(result, ReolinkError), result
+    mark = len(h.emu.requests)
+    h.emu.set_online(1, True)
+    assert h.run_until(lambda: h.value("online", "1") == 1, 60)
+    assert len(h.requests_until("online", 1, "1", since=mark)) <= 2
+    assert h.value("error", "1") == ""
+    h.motion_round_trip(channel=1)
+    assert len(h.logins()) == 1
+
+
+def test_nvr_channel_offline_error_does_not_flap() -> None:
+    h = connected(zones={"0": {}, "1": {}}, emulator=NVR)
+    h.emu.set_online(1, False)
+    assert h.run_until(lambda: h.value("error", "1") == "channel is offline", 60)
+    mark = len(h.emu.requests)
+    assert h.run_until(lambda: len(h.emu.requests) >= mark + 3, 60)
+    errors = [e for e in h.history("error", "1") if e]
+    assert errors[errors.index("channel is offline") :] == ["channel is offline"]
+
+
+def test_hub_sleeping_channel_not_polled_until_awake() -> None:
+    h = connected(zones={"1": {}, "2": {}}, emulator={"profile": "hub"})
+    per_batch = max(r.cmds.count("GetEvents") for r in h.emu.requests)
+    assert per_batch == 2
+    mark = len(h.emu.requests)
+    h.emu.set_sleeping(1, True)
+    assert h.run_until(lambda: h.value("online", "1") == 0, 60)
+    assert len(h.requests_until("online", 0, "1", since=mark)) <= 2
+    assert h.run_until(lambda: "asleep" in (h.value("error", "1") or ""), 60)
+    base = len(h.emu.requests)
+    assert h.run_until(lambda: len(h.emu.requests) >= base + 4, 60)
+    polls = [r for r in h.emu.requests[base:] if "GetEvents" in r.cmds]
+    # Only the awake channel is polled: a sleeping battery camera must not be woken.
+    assert polls and all(r.cmds.count("GetEvents") == 1 for r in polls)
+    h.motion_round_trip(channel=2)
+    mark = len(h.emu.requests)
+    result = h.command("get_dev_info")
+    sent = sum(r.cmds == ["GetDevInfo"] for r in h.emu.requests[mark:])
+    assert sent == 1 and isinstance(result, dict)
+    mark = len(h.emu.requests)
+    h.emu.set_sleeping(1, False)
+    assert h.run_until(lambda: h.value("online", "1") == 1, 60)
+    assert len(h.requests_until("online", 1, "1", since=mark)) <= 2
+    h.motion_round_trip(channel=1)
+    assert h.history("online") == [True]

@@ -379,9 +379,9 @@ def test_watch_json_emits_a_triggered_motion_event(camera: Emulator) -> None:
 def test_watch_without_zones_shows_each_device_value_once(camera: Emulator) -> None:
     # Without --zones a first driver learns the channels, then the watching driver takes over:
     # what the first one saw is not shown a second time.
-    result = run_cli(
+    result = cli(
         "watch", "--json", "--seconds", "0.5", "--interval", "100", "--min-interval", "50",
-        port=camera.port, password=PASSWORD,
+        port=camera.port,
     )
     assert result.returncode == 0, result.stderr
     device = [json.loads(line) for line in result.stdout.splitlines()]

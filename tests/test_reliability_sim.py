@@ -170,6 +170,20 @@ def test_short_lease_renewed_before_it_ends() -> None:
     assert h.history("online", "0") == [1]
 
 
+def test_token_refresh_logs_out_the_old_session() -> None:
+    """(from test_driver_http) A 60 s lease, renewed ahead: each renewal gives back the old
+    token before logging in again."""
+    h = connected(emulator={"lease": 60})
+    assert h.run_until(lambda: h.emu.login_count >= 3, 600)
+    assert len(h.emu.sessions) <= 1
+    assert h.history("online") == [True]
+    cmds = [r.cmds for r in h.emu.requests]
+    logins = [i for i, c in enumerate(cmds) if c == ["Login"]]
+    assert len(logins) >= 3
+    assert all(cmds[i - 1] == ["Logout"] for i in logins[1:])
+    assert not [r for r in h.emu.requests if r.status not in (200, None)]
+
+
 def test_single_minus_6_logs_in_once_and_goes_on() -> None:
     h = connected()
     h.emu.add_fault(Fault("rsp_code", code=-6, count=1, cmd="GetEvents"))

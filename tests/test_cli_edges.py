@@ -149,7 +149,7 @@ def test_disconnect_with_a_command_in_flight_keeps_its_bound() -> None:
     + 1 s (it raises past that bound) and the thread is gone."""
     with Emulator(profile="camera", password=PASSWORD) as camera:
         driver = http_driver(
-            camera, {"0": {}}, lambda event: None, password=PASSWORD, request_timeout="300"
+            camera, {"0": {}}, lambda event: None, password=PASSWORD, request_timeout="500"
         )
         assert driver.connect()
         camera.add_fault(Fault("stall", cmd="AudioAlarmPlay"))

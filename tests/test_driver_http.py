@@ -71,7 +71,7 @@ def test_disconnect_during_a_stalled_poll_is_bounded(recorder: Recorder) -> None
     from reolink.emulator import Fault
 
     with Emulator(profile="camera") as emu:
-        driver = http_driver(emu, {"0": {}}, recorder, request_timeout="300")
+        driver = http_driver(emu, {"0": {}}, recorder, request_timeout="500")
         assert driver.connect()
         emu.add_fault(Fault("stall", count=None))  # every request from now on hangs
         assert emu.wait_for_requests(len(emu.requests) + 1, 2.0)

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import io
+import logging
 import os
+import shutil
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from pathlib import Path
@@ -219,6 +223,56 @@ def run_cli(
     )
 
 
+class _Text(io.StringIO):
+    """A captured stdout/stderr: text, not a terminal (like a pipe)."""
+
+    def isatty(self) -> bool:
+        return False
+
+
+def run_cli_inprocess(
+    *argv: str,
+    port: Optional[int] = None,
+    password: Optional[str] = None,
+    env: Optional[Mapping[str, str]] = None,
+) -> subprocess.CompletedProcess[str]:
+    """:func:`run_cli` without a new interpreter: ``reolink.cli.main`` runs in this process with
+    the same argv, environment (``REOLINK_PASSWORD``, ``env``), a stdin that is not a terminal
+    and stdout/stderr captured as text; the exit status is main's return (or SystemExit's code).
+    The root logger's handlers and level (``-v`` adds one) are restored afterwards.
+
+    For tests whose subject is what the command says and does; the ones whose point is the
+    installed command or the process (signals, the interpreter's exit, packaging) use
+    :func:`run_cli`/:func:`start_cli`.
+    """
+    from reolink.cli import main
+
+    args = [*argv, *cli_command((), port)[3:]]
+    wanted = cli_env(password, env)
+    saved_env = dict(os.environ)
+    root = logging.getLogger()
+    saved_log = (list(root.handlers), root.level)
+    saved_io = (sys.stdin, sys.stdout, sys.stderr)
+    out, err = _Text(), _Text()
+    os.environ.clear()
+    os.environ.update(wanted)
+    sys.stdin, sys.stdout, sys.stderr = io.StringIO(""), out, err
+    try:
+        try:
+            code = main(list(args))
+        except SystemExit as leave:  # argparse's usage errors, --help
+            code = leave.code if isinstance(leave.code, int) else (0 if leave.code is None else 1)
+    finally:
+        sys.stdin, sys.stdout, sys.stderr = saved_io
+        os.environ.clear()
+        os.environ.update(saved_env)
+        for handler in root.handlers[:]:
+            if handler not in saved_log[0]:
+                root.removeHandler(handler)
+        root.setLevel(saved_log[1])
+    return subprocess.CompletedProcess(["reolink", *args], code, out.getvalue(), err.getvalue())
+
+
 def start_cli(
     *argv: str,
     port: Optional[int] = None,
@@ -237,6 +291,63 @@ def start_cli(
     )
 
 
+#: Property tests draw at most this many examples in the default run; ``--long-fuzz`` draws
+#: the counts each test names (and hypothesis's 100 where it names none).
+DEFAULT_EXAMPLES = 50
+_long_fuzz = False
+
+
+def examples(count: int) -> int:
+    """The ``max_examples`` for a property test that asks for ``count``: all of them with
+    ``--long-fuzz``, else at most :data:`DEFAULT_EXAMPLES` (called at import, i.e. collection,
+    after the options are read)."""
+    return count if _long_fuzz else min(count, DEFAULT_EXAMPLES)
+
+
+_saved_bytecode_env: Optional[Dict[str, Optional[str]]] = None
+
+
+def _share_bytecode_with_subprocesses() -> None:
+    """Where the environment forbids bytecode files (``PYTHONDONTWRITEBYTECODE``), every
+    interpreter the suite starts (the command line, the examples, the packaging checks) would
+    compile the whole package again, about 0.3 s of CPU each. They share one bytecode cache in
+    a temporary directory instead (``PYTHONPYCACHEPREFIX``): nothing is written beside the
+    sources, and what runs is the same code. Undone at the end of the session."""
+    global _saved_bytecode_env
+    if not os.environ.get("PYTHONDONTWRITEBYTECODE") or "PYTHONPYCACHEPREFIX" in os.environ:
+        return
+    _saved_bytecode_env = {
+        name: os.environ.get(name) for name in ("PYTHONDONTWRITEBYTECODE", "PYTHONPYCACHEPREFIX")
+    }
+    del os.environ["PYTHONDONTWRITEBYTECODE"]
+    os.environ["PYTHONPYCACHEPREFIX"] = tempfile.mkdtemp(prefix="reolink-tests-pyc-")
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    global _saved_bytecode_env
+    if _saved_bytecode_env is None:
+        return
+    shutil.rmtree(os.environ.pop("PYTHONPYCACHEPREFIX", ""), ignore_errors=True)
+    for name, value in _saved_bytecode_env.items():
+        if value is not None:
+            os.environ[name] = value
+    _saved_bytecode_env = None
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """``--long-fuzz``: every property test draws its full count of examples. Subprocesses
+    share one bytecode cache (see :func:`_share_bytecode_with_subprocesses`)."""
+    global _long_fuzz
+    from hypothesis import settings
+
+    _share_bytecode_with_subprocesses()
+
+    _long_fuzz = bool(config.getoption("--long-fuzz"))
+    settings.register_profile("reolink-default", max_examples=DEFAULT_EXAMPLES)
+    settings.register_profile("reolink-long", max_examples=100)
+    settings.load_profile("reolink-long" if _long_fuzz else "reolink-default")
+
+
 def pytest_addoption(parser: pytest.Parser) -> None:
     """``--soak-minutes N``: run tests/test_reliability_soak.py for N wall-clock minutes (time
     runs x100 there). Without it the soak test is skipped: it is opt-in."""
@@ -247,6 +358,13 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         default=None,
         help="run the soak test (marker 'soak') for this many wall-clock minutes; "
         "without this option it is skipped",
+    )
+    parser.addoption(
+        "--long-fuzz",
+        action="store_true",
+        default=False,
+        help=f"property tests draw their full example counts (default run: at most "
+        f"{DEFAULT_EXAMPLES} each)",
     )
 
 

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any, Callable, Dict, Iterator, List, Optional
 
 import pytest
-from conftest import CLI_TIMEOUT, ROOT, run_cli, start_cli
+from conftest import CLI_TIMEOUT, ROOT, run_cli, run_cli_inprocess, start_cli
 
 from reolink.cli.connection import RedactingFilter, explain_offline
 from reolink.driver import ReolinkDriver
@@ -26,7 +26,10 @@ PASSWORD = "Zq7-uniq-Pw!x93"
 
 
 #: ``python -m reolink.cli ARGV`` with this file's password (``password=None``: none in env).
-cli = functools.partial(run_cli, password=PASSWORD)
+#: The subcommands run in this process (what they print and send is the subject); the exit
+#: status through the interpreter is shown by the tests that use ``cli_process``.
+cli = functools.partial(run_cli_inprocess, password=PASSWORD)
+cli_process = functools.partial(run_cli, password=PASSWORD)
 
 
 def emulator(profile: str, **kwargs: Any) -> Emulator:
@@ -171,7 +174,7 @@ def test_snapshot_to_stdout_has_base64(camera: Emulator) -> None:
 
 
 def test_wrong_password_exits_1_with_the_login_hint(camera: Emulator) -> None:
-    result = cli("get_dev_info", port=camera.port, password="not-the-password")
+    result = cli_process("get_dev_info", port=camera.port, password="not-the-password")
     assert result.returncode == 1
     assert result.stdout == ""
     lines = result.stderr.splitlines()
@@ -185,7 +188,7 @@ def test_unreachable_port_exits_1(tmp_path: Path) -> None:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
-    result = cli("get_channels", port=port)
+    result = cli_process("get_channels", port=port)
     assert result.returncode == 1
     lines = result.stderr.splitlines()
     assert len(lines) == 1
@@ -243,7 +246,7 @@ def test_bad_arguments_exit_2_and_send_nothing(ptz: Emulator, argv: List[str]) -
 
 
 def test_bad_ip_exits_2_with_the_attribute_named(ptz: Emulator) -> None:
-    result = cli("get_dev_info", "--ip", "1.2.3.4/x")
+    result = cli_process("get_dev_info", "--ip", "1.2.3.4/x")
     assert result.returncode == 2
     assert result.stderr.count("\n") == 1 and "'ip'" in result.stderr
     assert ptz.requests == []
@@ -376,9 +379,9 @@ def test_watch_json_emits_a_triggered_motion_event(camera: Emulator) -> None:
 def test_watch_without_zones_shows_each_device_value_once(camera: Emulator) -> None:
     # Without --zones a first driver learns the channels, then the watching driver takes over:
     # what the first one saw is not shown a second time.
-    result = run_cli(
+    result = cli(
         "watch", "--json", "--seconds", "0.5", "--interval", "100", "--min-interval", "50",
-        port=camera.port, password=PASSWORD,
+        port=camera.port,
     )
     assert result.returncode == 0, result.stderr
     device = [json.loads(line) for line in result.stdout.splitlines()]

@@ -21,7 +21,15 @@ from pathlib import Path
 from typing import Iterator, List
 
 import pytest
-from conftest import CLI_TIMEOUT, ROOT, cli_env, http_driver, memory_driver, wait_requests
+from conftest import (
+    CLI_TIMEOUT,
+    ROOT,
+    cli_env,
+    http_driver,
+    memory_driver,
+    run_cli_inprocess,
+    wait_requests,
+)
 from rawserver import RawServer, read_request
 
 from reolink import NotConnected, ReolinkError
@@ -107,27 +115,9 @@ def test_a_signal_ends_a_one_shot_command_with_a_request_in_flight(
 
 def test_watch_zones_beyond_the_channel_count_exits_2_naming_the_count() -> None:
     with Emulator(profile="nvr", password=PASSWORD) as nvr:  # 8 channels
-        result = subprocess.run(
-            reolink_cmd(
-                "watch",
-                "--zones",
-                "0,9",
-                "--json",
-                "--seconds",
-                "20",
-                "--ip",
-                "127.0.0.1",
-                "--port",
-                str(nvr.port),
-                "--no-push",
-            ),
-            env=cli_env(PASSWORD),
-            stdin=subprocess.DEVNULL,
-            capture_output=True,
-            text=True,
-            timeout=CLI_TIMEOUT,
-            cwd=ROOT,
-            check=False,
+        result = run_cli_inprocess(
+            "watch", "--zones", "0,9", "--json", "--seconds", "20", "--no-push",
+            port=nvr.port, password=PASSWORD,
         )
         assert nvr.sessions == []  # logged out on the way out
     assert result.returncode == 2, result.stderr
@@ -158,7 +148,9 @@ def test_disconnect_with_a_command_in_flight_keeps_its_bound() -> None:
     """A command's request stalls on the device; disconnect() ends within request_timeout
     + 1 s (it raises past that bound) and the thread is gone."""
     with Emulator(profile="camera", password=PASSWORD) as camera:
-        driver = http_driver(camera, {"0": {}}, lambda event: None, password=PASSWORD)
+        driver = http_driver(
+            camera, {"0": {}}, lambda event: None, password=PASSWORD, request_timeout="500"
+        )
         assert driver.connect()
         camera.add_fault(Fault("stall", cmd="AudioAlarmPlay"))
         outcome: List[BaseException] = []

@@ -14,7 +14,7 @@ import threading
 from typing import Iterator
 
 import pytest
-from conftest import run_cli
+from conftest import run_cli_inprocess as run_cli
 from rawserver import RawServer
 
 from reolink.cli.hints import (

@@ -24,7 +24,7 @@ import subprocess
 from typing import Any, Dict, Iterator, List
 
 import pytest
-from conftest import CLI_TIMEOUT, run_cli, start_cli
+from conftest import CLI_TIMEOUT, run_cli_inprocess, start_cli
 
 from reolink.emulator import Emulator
 from reolink.emulator import cli as emulator_cli
@@ -33,8 +33,9 @@ PASSWORD = "Life-cycle-pw-88"
 FAST = ["--interval", "100", "--min-interval", "50"]
 
 
-#: ``python -m reolink.cli ARGV`` with this file's password, to its end or started.
-run = functools.partial(run_cli, password=PASSWORD)
+#: The command line with this file's password: run to its end in this process (what it says
+#: and returns), or started as ``python -m reolink.cli ARGV`` (signals, pipes, the process).
+run = functools.partial(run_cli_inprocess, password=PASSWORD)
 start = functools.partial(start_cli, password=PASSWORD)
 
 

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any, Dict, Optional
 
 import pytest
+from conftest import examples
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -339,13 +340,13 @@ def _check_ip(text: str) -> None:
         assert not _FORBIDDEN & set(ip), ip
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=examples(300), deadline=None)
 @given(st.one_of(st.text(max_size=40), _URLISH))
 def test_ip_is_a_bare_host_or_refused(text: str) -> None:
     _check_ip(text)
 
 
-@settings(max_examples=100, deadline=None)
+@settings(max_examples=examples(100), deadline=None)
 @given(st.ip_addresses())
 def test_any_ip_literal_is_accepted(address: Any) -> None:
     assert parse_device(attrs_with(ip=str(address))).ip == str(address)

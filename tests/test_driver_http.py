@@ -7,7 +7,7 @@ import threading
 from typing import Any, Iterator
 
 import pytest
-from conftest import FAST, Recorder, http_driver, wait_requests
+from conftest import FAST, Recorder, http_driver
 
 import transports
 from reolink.driver import ReolinkDriver
@@ -65,30 +65,13 @@ def test_both_real_transports(kind: str, recorder: Recorder) -> None:
             driver.disconnect()
 
 
-def test_token_refresh_logs_out_the_old_session(recorder: Recorder) -> None:
-    # A 1 s lease is renewed at half its length (shorter than twice the scaled 0.6 s margin).
-    with Emulator(profile="camera", lease=1) as emu:
-        driver = http_driver(emu, {"0": {}}, recorder)
-        driver.connect()
-        try:
-            # Two renewals: each gives back the old token before logging in again.
-            assert wait_requests(emu, lambda: emu.login_count >= 3, timeout=10)
-            assert len(emu.sessions) <= 1
-            assert recorder.history("online") == [True]
-        finally:
-            driver.disconnect()
-        cmds = [r.cmds for r in emu.requests]
-        logins = [i for i, c in enumerate(cmds) if c == ["Login"]]
-        assert len(logins) >= 3
-        assert all(cmds[i - 1] == ["Logout"] for i in logins[1:])
-        assert not [r for r in emu.requests if r.status not in (200, None)]
 
 
 def test_disconnect_during_a_stalled_poll_is_bounded(recorder: Recorder) -> None:
     from reolink.emulator import Fault
 
     with Emulator(profile="camera") as emu:
-        driver = http_driver(emu, {"0": {}}, recorder, request_timeout="1000")
+        driver = http_driver(emu, {"0": {}}, recorder, request_timeout="500")
         assert driver.connect()
         emu.add_fault(Fault("stall", count=None))  # every request from now on hangs
         assert emu.wait_for_requests(len(emu.requests) + 1, 2.0)

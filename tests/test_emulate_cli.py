@@ -1,4 +1,5 @@
-"""``reolink emulate`` for an operator (issue 18), through the installed ``reolink`` command.
+"""``reolink emulate`` for an operator (issue 18), through the installed ``reolink`` command
+(the clients, and a refusal before anything starts, run the command line in-process).
 
 * ``-v`` logs each request on stderr: the client's address, the commands, Login attempts with
   their outcome, the status; never the password or a token;
@@ -15,7 +16,7 @@ import sys
 from pathlib import Path
 from typing import List
 
-from conftest import CLI_TIMEOUT, ROOT, cli_env
+from conftest import CLI_TIMEOUT, ROOT, run_cli_inprocess
 
 REOLINK = Path(sys.executable).parent / "reolink"
 PASSWORD = "Emu-pw-903"
@@ -40,15 +41,8 @@ def test_emulate_verbose_logs_each_request_with_address_and_login_outcome() -> N
         port = re.fullmatch(r"listening on http://127\.0\.0\.1:(\d+)\n", proc.stdout.readline())
         assert port, "no listening line"
         proc.stdout.readline()
-        for password in (PASSWORD, "Wrong-pw-1"):
-            subprocess.run(
-                reolink_cmd("get_motion", "0", "--ip", "127.0.0.1", "--port", port.group(1)),
-                env=cli_env(password),
-                stdin=subprocess.DEVNULL,
-                capture_output=True,
-                timeout=CLI_TIMEOUT,
-                check=False,
-            )
+        for password in (PASSWORD, "Wrong-pw-1"):  # the clients: the command line in-process
+            run_cli_inprocess("get_motion", "0", port=int(port.group(1)), password=password)
         proc.send_signal(signal.SIGTERM)
         _, err = proc.communicate(timeout=CLI_TIMEOUT)
     finally:
@@ -69,14 +63,7 @@ def test_emulate_verbose_logs_each_request_with_address_and_login_outcome() -> N
 
 
 def test_emulate_channels_is_refused_by_a_single_camera_profile() -> None:
-    result = subprocess.run(
-        reolink_cmd("emulate", "--profile", "camera", "--channels", "4"),
-        stdin=subprocess.DEVNULL,
-        capture_output=True,
-        text=True,
-        timeout=CLI_TIMEOUT,
-        check=False,
-    )
+    result = run_cli_inprocess("emulate", "--profile", "camera", "--channels", "4")
     assert result.returncode == 2
     assert result.stderr.splitlines() == [
         "reolink emulate: --channels 4: the camera profile is a single-channel camera "

@@ -103,7 +103,7 @@ def test_minimal_host_sees_changes_and_runs_commands(camera: Emulator) -> None:
         lines.wait_for("zone 0: motion = 1")
         lines.wait_seen("motion: {")  # both commands ran: the host is waiting, as a controller
         proc.send_signal(signal.SIGINT)  # Ctrl-C: it disconnects and exits 0
-        lines.wait_for("disconnected")
+        lines.wait_for("disconnected", TIMEOUT)  # (a guard against a hang, not a bound)
         proc.wait(timeout=TIMEOUT)
     finally:
         stop(proc)

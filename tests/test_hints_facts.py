@@ -8,7 +8,8 @@
 * a snapshot answered by an HTTP error page names the status, not the password;
 * a locked account's line says how long the device said, or that it did not say.
 
-Command-line cases run the installed ``reolink`` command.
+Command-line cases run ``reolink.cli.main`` in this process (what the line says is the
+subject); the first runs the installed ``reolink`` command.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from pathlib import Path
 from typing import Any, Dict, Iterator, List
 
 import pytest
-from conftest import CLI_TIMEOUT, ROOT, cli_env, http_driver, memory_driver
+from conftest import CLI_TIMEOUT, ROOT, cli_env, http_driver, memory_driver, run_cli_inprocess
 from rawserver import RawServer, read_request
 
 from reolink import DeviceOffline, ReolinkError
@@ -35,6 +36,10 @@ MAY_RUN = ("may have executed", "did it move", "before sending it again")
 
 
 def cli(*argv: str, port: int) -> subprocess.CompletedProcess[str]:
+    return run_cli_inprocess(*argv, port=port, password=PASSWORD)
+
+
+def installed_cli(*argv: str, port: int) -> subprocess.CompletedProcess[str]:
     assert REOLINK.exists(), f"{REOLINK} missing: install the package (pip install -e '.[test]')"
     return subprocess.run(
         [str(REOLINK), *argv, "--ip", "127.0.0.1", "--port", str(port)],
@@ -73,7 +78,7 @@ def silent() -> Iterator[RawServer]:
 
 
 def test_cli_login_without_an_answer_says_no_answer_in_time(silent: RawServer) -> None:
-    line = one_line(cli("get_dev_info", "--timeout", "300", port=silent.port))
+    line = one_line(installed_cli("get_dev_info", "--timeout", "300", port=silent.port))
     for words in MAY_RUN:
         assert words not in line, line
     assert "did not answer in time" in line and "--timeout" in line

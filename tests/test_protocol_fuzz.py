@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 from typing import Callable
 
+from conftest import examples
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -50,7 +51,9 @@ PARSERS: list[Callable[[bytes], object]] = [
 ]
 
 ALLOWED = (RemoteProtocolError, ApiError)
-FUZZ = settings(deadline=None, max_examples=150, suppress_health_check=[HealthCheck.too_slow])
+FUZZ = settings(
+    deadline=None, max_examples=examples(150), suppress_health_check=[HealthCheck.too_slow]
+)
 
 
 def run_all(raw: bytes) -> None:

@@ -6,6 +6,7 @@ from typing import List, Optional, Tuple
 
 import attrs
 import pytest
+from conftest import examples
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -309,7 +310,7 @@ _ACTIONS = st.sampled_from(
 )
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=examples(150), deadline=None)
 @given(
     st.lists(
         st.tuples(_OPS, st.floats(min_value=0.0, max_value=400.0), _ACTIONS, st.booleans()),

@@ -6,6 +6,7 @@ import json
 from typing import Any, Callable
 
 import pytest
+from conftest import examples
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -288,7 +289,9 @@ PARSERS: list[Callable[[Any], object]] = [
     lambda r: parse_push_v20(r, 0),
     lambda r: parse_push(r, 0),
 ]
-FUZZ = settings(deadline=None, max_examples=150, suppress_health_check=[HealthCheck.too_slow])
+FUZZ = settings(
+    deadline=None, max_examples=examples(150), suppress_health_check=[HealthCheck.too_slow]
+)
 leaves = (
     st.none() | st.booleans() | st.integers(-(10**20), 10**20)
     | st.floats(allow_nan=False, allow_infinity=False) | st.text(max_size=8)

@@ -8,8 +8,9 @@ from __future__ import annotations
 import threading
 from typing import Any, Dict, Iterator, List
 
+import attrs
 import pytest
-from conftest import Recorder, wait_until
+from conftest import FAST, Recorder, wait_until
 from test_driver_push_http import WAIT, _connected_with_push, _driver, _ours
 
 from reolink.driver import ReolinkDriver
@@ -65,11 +66,11 @@ def test_disconnect_never_erases_a_url_another_system_put_in_our_slot(
     assert emu.device.webhooks.slots[0][ours["index"]]["hookUrl"] == OTHER
 
 
-@pytest.mark.parametrize("down", [0.3, 2.5])  # back before the next poll; shown offline
+@pytest.mark.parametrize("down", [0.1, 0.8])  # back before the next poll; shown offline
 def test_a_factory_reset_registers_and_verifies_push_again(
     emu: Emulator, recorder: Recorder, down: float
 ) -> None:
-    driver = _connected_with_push(emu, recorder, status_interval="1000")
+    driver = _connected_with_push(emu, recorder, status_interval="300")
     try:
         (before,) = _ours(emu)
         emu.factory_reset(down_seconds=down)  # the slot table is gone with it
@@ -98,7 +99,9 @@ def test_a_call_that_precedes_the_state_still_reaches_the_host(
     emu: Emulator, recorder: Recorder
 ) -> None:
     emu.device.webhooks.call_lead = 0.05  # the call comes 50 ms before the state shows it
-    driver = _connected_with_push(emu, recorder)
+    # While the detection shows, polls every 0.2 s (the floor, min_gap) instead of 2 s.
+    timing = attrs.evolve(FAST, push=attrs.evolve(FAST.push, fast=0.2))
+    driver = _connected_with_push(emu, recorder, timing=timing)
     try:
         for _ in range(2):
             start = len(emu.device.webhooks.sender.deliveries)

@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any, Callable, Dict, Iterator, List, Optional, Tuple
 
 import pytest
-from conftest import FAST, Recorder, http_driver, wait_until
+from conftest import FAST, Recorder, examples, http_driver, wait_until
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -907,7 +907,7 @@ json_values = st.recursive(
 )
 
 
-@settings(deadline=None, max_examples=300, suppress_health_check=[HealthCheck.too_slow])
+@settings(deadline=None, max_examples=examples(300), suppress_health_check=[HealthCheck.too_slow])
 @given(st.data())
 def test_recorded_reply_with_arbitrary_json_somewhere(data: st.DataObject) -> None:
     """Structure-aware fuzz: a real reply with one place replaced by arbitrary JSON."""
@@ -920,7 +920,7 @@ def test_recorded_reply_with_arbitrary_json_somewhere(data: st.DataObject) -> No
     _parse_everything(document)
 
 
-@settings(deadline=None, max_examples=150, suppress_health_check=[HealthCheck.too_slow])
+@settings(deadline=None, max_examples=examples(150), suppress_health_check=[HealthCheck.too_slow])
 @given(st.lists(json_values, min_size=0, max_size=4))
 def test_batch_decoder_with_arbitrary_entries(entries: List[Any]) -> None:
     batch = [build_get_md_state(0), build_get_ai_state(0)]

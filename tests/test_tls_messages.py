@@ -17,7 +17,7 @@ from typing import Any, Iterator, List, Optional
 
 import pytest
 import trustme
-from conftest import run_cli
+from conftest import run_cli_inprocess as run_cli
 from rawserver import RawServer
 from tlsservers import LEGACY, OUTSIDE_DEFAULT, LegacyServer, Unbuildable, build, server_context
 

@@ -44,8 +44,9 @@ class ReolinkError(Exception):
     ``may_have_run`` is a fact, not a wording: True only when a command that changes something
     (PtzCtrl, AudioAlarmPlay, Reboot, Set*) reached the device and its reply was lost or could
     not be read, so the device may have executed it (and nothing sent it again). The driver's
-    client sets it where it knows both (the request was sent, it is not repeatable and changes
-    something); hints use it ("did it move?") instead of reading the message. A lost reply to a
+    client and the transports set it where :func:`reolink.transport.decide` (the one home of the
+    request-safety rule) says so; hints use it ("did it move?") and the client uses it (the
+    transport's message already says it) instead of reading the message. A lost reply to a
     read-only request or to Login never sets it.
     """
 
@@ -87,10 +88,14 @@ class TransportError(ReolinkError):
     #: Class default; an instance may override it (``request_sent=False`` in the constructor).
     request_sent: bool = True
 
-    def __init__(self, message: str = "", *, request_sent: Optional[bool] = None) -> None:
+    def __init__(
+        self, message: str = "", *, request_sent: Optional[bool] = None, may_have_run: bool = False
+    ) -> None:
         super().__init__(message)
         if request_sent is not None:
             self.request_sent = request_sent
+        if may_have_run:
+            self.may_have_run = True
 
 
 class ConnectError(TransportError):

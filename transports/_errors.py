@@ -23,7 +23,7 @@ from reolink.errors import (
     TransportProtocolError,
     WrongProtocolError,
 )
-from reolink.transport import NegotiatedTLS, Request, show_tls_version
+from reolink.transport import Decision, Failure, NegotiatedTLS, Request, decide, show_tls_version
 
 from ._tls import ACCEPTS, NO_CERTIFICATE, FingerprintMismatch
 
@@ -291,11 +291,17 @@ def _certificate_problem(err: BaseException) -> str:
     )
 
 
-def maybe_executed(request: Request) -> str:
-    """The note a lost reply to a command that changes something carries."""
-    if request.repeatable or not request.changes_state:
+def maybe_executed(decision: Decision) -> str:
+    """The note a lost reply carries when :func:`reolink.transport.decide` says it may have run."""
+    if not decision.may_have_run:
         return ""
     return "; the device may have executed the request (it was not sent again)"
+
+
+def _noted(error: TransportError, decision: Decision) -> TransportError:
+    """``error`` with the decision's ``may_have_run`` as a field (its message says it too)."""
+    error.may_have_run = decision.may_have_run
+    return error
 
 
 def lost_reply_error(err: NoReply, where: str, request: Request) -> TransportError:
@@ -303,15 +309,21 @@ def lost_reply_error(err: NoReply, where: str, request: Request) -> TransportErr
 
     Not a timeout (nothing timed out): the message never suggests a longer one.
     """
+    decision = decide(request, Failure(sent=True))
     how = "reset by the device" if err.args and err.args[0] == "reset" else "closed by the device"
-    return TransportProtocolError(
-        f"{where}: connection {how} before any reply{maybe_executed(request)}"
-    )
+    note = maybe_executed(decision)
+    error = TransportProtocolError(f"{where}: connection {how} before any reply{note}")
+    return _noted(error, decision)
 
 
 def reply_error(err: BaseException, where: str, request: Request) -> TransportError:
-    """What a failure after the request was (at least partly) sent becomes."""
-    note = maybe_executed(request)
+    """What a failure after the request was (at least partly) sent becomes; it may have run
+    when :func:`reolink.transport.decide` says so (field and message)."""
+    decision = decide(request, Failure(sent=True))
+    return _noted(_reply_error(err, where, request, maybe_executed(decision)), decision)
+
+
+def _reply_error(err: BaseException, where: str, request: Request, note: str) -> TransportError:
     if isinstance(err, WrongProtocol):
         return WrongProtocolError(
             f"{where}: the port expects HTTPS, not plain HTTP: use protocol https",

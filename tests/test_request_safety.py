@@ -246,3 +246,48 @@ def test_each_layer_calls_the_one_decision(path: str) -> None:
         if isinstance(node, ast.Call) and isinstance(node.func, ast.Name)
     }
     assert "decide" in called
+
+
+# --- facts travel as fields: nobody reads a message ----------------------------------------
+
+
+def _reads_text(node: ast.AST) -> bool:
+    """``... in str(x)``, ``... in x.lower()``, ``... in text`` where text = str(...)."""
+    if not isinstance(node, ast.Compare):
+        return False
+    if not any(isinstance(op, (ast.In, ast.NotIn)) for op in node.ops):
+        return False
+    for side in [node.left, *node.comparators]:
+        if isinstance(side, ast.Call):
+            func = side.func
+            if isinstance(func, ast.Name) and func.id == "str":
+                return True
+            if isinstance(func, ast.Attribute) and func.attr == "lower":
+                return True
+        if isinstance(side, ast.Name) and side.id in ("text", "lowered", "detail", "reason"):
+            return True
+    return False
+
+
+@pytest.mark.parametrize(
+    "path", ["reolink/cli/hints.py", "reolink/driver/client.py", "reolink/cli/oneshot.py"]
+)
+def test_no_fact_is_learned_from_message_text(path: str) -> None:
+    tree = ast.parse((ROOT / path).read_text(encoding="utf-8"))
+    lines = sorted(getattr(node, "lineno", 0) for node in ast.walk(tree) if _reads_text(node))
+    assert lines == []
+
+
+def test_the_transports_state_the_facts_the_hints_read() -> None:
+    from transports._errors import connect_error, lost_reply_error, reply_error
+
+    request = Request("POST", "/x", repeatable=False, changes_state=True)
+    lost = lost_reply_error(NoReply("reset"), "cam:80", request)
+    assert lost.closed_by_device and lost.may_have_run and lost.request_sent
+    read = lost_reply_error(NoReply("closed"), "cam:80", READ)
+    assert read.closed_by_device and not read.may_have_run
+    broken = reply_error(ConnectionResetError(104, "reset"), "cam:80", READ)
+    assert broken.closed_by_device
+    refused = connect_error(ConnectionRefusedError(111, "refused"), "cam:80", READ)
+    assert isinstance(refused, ConnectError) and refused.refused
+    assert not refused.closed_by_device and not refused.request_sent

@@ -38,6 +38,7 @@ from ._errors import (
     NothingSent,
     WrongProtocol,
     connect_error,
+    ended,
     lost_reply_error,
     reply_error,
     tls_failure,
@@ -206,6 +207,7 @@ class ConnectionTransport:
                 f"{self._where}: connection broken before the request was sent "
                 f"({err.__cause__ or err})",
                 request_sent=False,
+                closed_by_device=ended(err),
             )
         if isinstance(err, NoReply):
             # A TLS server resets a plain-HTTP request at once: ask the port, then say so.

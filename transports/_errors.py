@@ -32,6 +32,7 @@ __all__ = [
     "NothingSent",
     "WrongProtocol",
     "connect_error",
+    "ended",
     "lost_reply_error",
     "maybe_executed",
     "reply_error",
@@ -187,7 +188,9 @@ def connect_error(
     if find(err, socket.gaierror) is not None:
         return ConnectError(f"{where}: host name could not be resolved ({_reason(err)})")
     if find(err, ConnectionRefusedError) is not None:
-        return ConnectError(f"{where}: connection refused (nothing listens on that port)")
+        return ConnectError(
+            f"{where}: connection refused (nothing listens on that port)", refused=True
+        )
     timeout = find(err, socket.timeout)
     if timeout is not None:
         if kind == "timeout" and "handshake" in str(timeout).lower():
@@ -204,8 +207,9 @@ def connect_error(
             "certificate came; nothing else was sent): check that the port is the device's "
             "HTTPS port and that HTTPS is enabled on it",
             in_tls_handshake=True,
+            closed_by_device=True,
         )
-    return ConnectError(f"{where}: connection failed: {_reason(err)}")
+    return ConnectError(f"{where}: connection failed: {_reason(err)}", closed_by_device=ended(err))
 
 
 def _tls_error(
@@ -312,7 +316,9 @@ def lost_reply_error(err: NoReply, where: str, request: Request) -> TransportErr
     decision = decide(request, Failure(sent=True))
     how = "reset by the device" if err.args and err.args[0] == "reset" else "closed by the device"
     note = maybe_executed(decision)
-    error = TransportProtocolError(f"{where}: connection {how} before any reply{note}")
+    error = TransportProtocolError(
+        f"{where}: connection {how} before any reply{note}", closed_by_device=True
+    )
     return _noted(error, decision)
 
 
@@ -335,13 +341,23 @@ def _reply_error(err: BaseException, where: str, request: Request, note: str) ->
         more = "" if err.expected is None else f", {err.expected} more expected"
         return TransportProtocolError(
             f"{where}: connection closed mid-reply ({len(err.partial)} bytes of the body "
-            f"read{more}){note}"
+            f"read{more}){note}",
+            closed_by_device=True,
         )
     if isinstance(err, http.client.RemoteDisconnected):
-        return TransportProtocolError(f"{where}: connection closed inside the reply head{note}")
+        return TransportProtocolError(
+            f"{where}: connection closed inside the reply head{note}", closed_by_device=True
+        )
     if isinstance(err, http.client.HTTPException):
         detail = str(err)[:80] if isinstance(err, http.client.BadStatusLine) else str(err)
         return TransportProtocolError(
             f"{where}: invalid HTTP reply ({type(err).__name__}: {detail!r}){note}"
         )
-    return TransportProtocolError(f"{where}: connection broken: {_reason(err)}{note}")
+    return TransportProtocolError(
+        f"{where}: connection broken: {_reason(err)}{note}", closed_by_device=ended(err)
+    )
+
+
+def ended(err: BaseException) -> bool:
+    """The device reset or aborted the connection (a fact of the OS error, not its words)."""
+    return find(err, (ConnectionResetError, ConnectionAbortedError, BrokenPipeError)) is not None

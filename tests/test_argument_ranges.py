@@ -122,3 +122,17 @@ def test_a_ptz_channel_is_validated_once_on_its_way(monkeypatch: pytest.MonkeyPa
     moves = [r for r in emu.requests if "PtzCtrl" in r.cmds]
     assert moves  # it went out, with a channel checked once: parse_channel, not the builder
     assert checks == [0]
+
+
+def test_the_metadata_shows_the_device_attribute_ranges_parse_device_checks() -> None:
+    shown = {a["name"]: a for a in table.metadata()["attributes"]}
+    for name, allowed in [("request_timeout", config.REQUEST_TIMEOUT_MS),
+                          ("push_port", config.PUSH_PORT)]:
+        assert (shown[name]["min"], shown[name]["max"]) == (allowed.low, allowed.high)
+        base = {"ip": "127.0.0.1", "username": "u", "password": "p"}
+        config.parse_device({**base, name: str(allowed.high)})
+        with pytest.raises(ConfigError):
+            config.parse_device({**base, name: str(allowed.high + 1)})
+    assert shown["status_interval"]["min"] == config.MIN_STATUS_INTERVAL_MS
+    assert shown["status_interval"]["default"] == config.DEFAULT_STATUS_INTERVAL_MS
+    assert shown["request_timeout"]["default"] == config.DEFAULT_REQUEST_TIMEOUT_MS

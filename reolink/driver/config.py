@@ -16,7 +16,7 @@ from typing import Any, FrozenSet, Iterable, Mapping, Optional, Tuple, Union
 import attrs
 
 from ..errors import ConfigError
-from ..protocol.commands import CHANNEL, Channel
+from ..protocol.commands import CHANNEL, Channel, IntRange
 from ..protocol.results import AI_TYPES
 from ..transport import TLSOptions
 
@@ -29,6 +29,11 @@ DEFAULT_STATUS_INTERVAL_MS = 5000
 DEFAULT_REQUEST_TIMEOUT_MS = 8000
 MAX_INTERVAL_MS = 24 * 3600 * 1000
 MAX_CHANNEL = CHANNEL.high
+#: Device attribute ranges (ms / port numbers): parse_device checks them, and the metadata
+#: hints (:mod:`reolink.driver.table`) show these same objects' bounds.
+REQUEST_TIMEOUT_MS = IntRange("request_timeout", 100, 300_000)
+PORT = IntRange("port", 1, 65535)
+PUSH_PORT = IntRange("push_port", 0, 65535)
 #: A zone address: a channel index written without sign or leading zeros (the command table's
 #: ``address`` pattern says the same, from this string).
 ADDRESS_PATTERN = "0|[1-9][0-9]{0,2}"
@@ -190,7 +195,7 @@ def _push(attributes: Mapping[str, Any]) -> Tuple[str, str, int]:
         )
     host_text = _text(attributes, "push_host")
     host = _host(host_text, "push_host") if host_text is not None else ""
-    port = _integer(attributes, "push_port", 0, 0, 65535)
+    port = _integer(attributes, "push_port", 0, PUSH_PORT.low, PUSH_PORT.high)
     return mode, host, port
 
 
@@ -285,7 +290,7 @@ def parse_device(
             f"attribute 'protocol' is {_show(protocol)}: allowed is http or https",
             attribute="protocol",
         )
-    port = _integer(attributes, "port", 443 if protocol == "https" else 80, 1, 65535)
+    port = _integer(attributes, "port", 443 if protocol == "https" else 80, PORT.low, PORT.high)
     interval_ms = _integer(
         attributes, "status_interval", DEFAULT_STATUS_INTERVAL_MS, 1, MAX_INTERVAL_MS
     )
@@ -298,7 +303,13 @@ def parse_device(
             min_status_interval_ms,
         )
         interval_ms = min_status_interval_ms
-    timeout_ms = _integer(attributes, "request_timeout", DEFAULT_REQUEST_TIMEOUT_MS, 100, 300_000)
+    timeout_ms = _integer(
+        attributes,
+        "request_timeout",
+        DEFAULT_REQUEST_TIMEOUT_MS,
+        REQUEST_TIMEOUT_MS.low,
+        REQUEST_TIMEOUT_MS.high,
+    )
     tls = _tls(attributes)
     if protocol == "http" and (tls.fingerprint or tls.ca_file):
         raise ConfigError(

@@ -14,7 +14,14 @@ from typing import Any, Dict, List, Mapping, Optional
 from ..errors import ArgumentError
 from ..protocol.commands import CHANNEL, MOVE_OPS, PTZ_ID, PTZ_SPEED, IntRange
 from ..protocol.results import AI_TYPES
-from .config import ADDRESS_PATTERN
+from .config import (
+    ADDRESS_PATTERN,
+    DEFAULT_REQUEST_TIMEOUT_MS,
+    DEFAULT_STATUS_INTERVAL_MS,
+    MIN_STATUS_INTERVAL_MS,
+    PUSH_PORT,
+    REQUEST_TIMEOUT_MS,
+)
 from .pushcontrol import REASONS
 
 __all__ = [
@@ -208,8 +215,8 @@ METADATA: Dict[str, Any] = {
             "name": "status_interval",
             "type": "int",
             "required": False,
-            "default": 5000,
-            "min": 2000,
+            "default": DEFAULT_STATUS_INTERVAL_MS,
+            "min": MIN_STATUS_INTERVAL_MS,
             "secure": False,
             "description": "Poll period in ms (values below 2000 are raised to 2000).",
         },
@@ -217,9 +224,9 @@ METADATA: Dict[str, Any] = {
             "name": "request_timeout",
             "type": "int",
             "required": False,
-            "default": 8000,
-            "min": 100,
-            "max": 300000,
+            "default": DEFAULT_REQUEST_TIMEOUT_MS,
+            "min": REQUEST_TIMEOUT_MS.low,
+            "max": REQUEST_TIMEOUT_MS.high,
             "secure": False,
             "description": "Per-request timeout (ms).",
         },
@@ -263,8 +270,8 @@ METADATA: Dict[str, Any] = {
             "type": "int",
             "required": False,
             "default": 0,
-            "min": 0,
-            "max": 65535,
+            "min": PUSH_PORT.low,
+            "max": PUSH_PORT.high,
             "secure": False,
             "description": "Port of the push listener (0 = any free port); set one to open it "
             "in a firewall.",

@@ -7,7 +7,8 @@ and only the errors of :mod:`reolink.errors` (``ConnectError``, ``TLSError``, ``
 exception is translated inside the transport.
 
 **The request-safety rule** (every layer obeys it: transport, client retry, re-login, CLI).
-It is stated here and decided here only, by :func:`decide` (request, failure -> repeat or fail);
+It is stated here and decided here only, by :func:`decide` (request, failure -> repeat or fail)
+and, before sending, :func:`needs_new_connection`;
 the transports, the driver's client and, through the ``may_have_run`` field it leads to, the
 command line call it rather than test ``repeatable`` or ``request_sent`` themselves.
 A request is sent again only when
@@ -78,6 +79,7 @@ __all__ = [
     "TLSOptions",
     "Transport",
     "decide",
+    "needs_new_connection",
     "show_tls_version",
 ]
 
@@ -265,6 +267,13 @@ class Failure:
             tls_refused=isinstance(error, TLSError),
             time_left=time_left,
         )
+
+
+def needs_new_connection(request: _Kind) -> bool:
+    """The rule's use before sending: a request that is not repeatable goes on a new
+    connection, never a kept-alive one the device may be closing (a failure there would be
+    "may have run" though it never arrived)."""
+    return not request.repeatable
 
 
 def decide(request: _Kind, failure: Failure) -> Decision:

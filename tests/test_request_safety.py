@@ -231,10 +231,14 @@ def test_no_layer_decides_request_safety_itself(path: str) -> None:
             if isinstance(node, ast.Attribute) and node.attr in _FACTS
         }
     )
-    # _checkout's "a request that is not repeatable gets a new connection" is the one use of
-    # the rule that is about connections, not about repeating (stated in reolink.transport).
-    allowed = {"transports/_base.py": ["repeatable"]}.get(path, [])
-    assert read == allowed
+    assert read == []
+
+
+def test_only_a_repeatable_request_may_use_a_kept_alive_connection() -> None:
+    from reolink.transport import needs_new_connection
+
+    assert needs_new_connection(CHANGE) and needs_new_connection(LOGIN)
+    assert not needs_new_connection(READ)
 
 
 @pytest.mark.parametrize("path", _USERS)

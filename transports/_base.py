@@ -31,6 +31,7 @@ from reolink.transport import (
     Response,
     TLSOptions,
     decide,
+    needs_new_connection,
 )
 
 from ._errors import (
@@ -231,7 +232,7 @@ class ConnectionTransport:
         fail as "may have run" though it never arrived); the idle ones are closed first, so
         the device never holds more connections from us than before.
         """
-        if not request.repeatable:
+        if needs_new_connection(request):
             with self._lock:
                 generation = self._generation
                 idle, self._idle = self._idle, []

@@ -195,7 +195,7 @@ def _push(attributes: Mapping[str, Any]) -> Tuple[str, str, int]:
         )
     host_text = _text(attributes, "push_host")
     host = _host(host_text, "push_host") if host_text is not None else ""
-    port = _integer(attributes, "push_port", 0, PUSH_PORT.low, PUSH_PORT.high)
+    port = _integer(attributes, "push_port", 0, *PUSH_PORT.bounds)
     return mode, host, port
 
 
@@ -290,7 +290,7 @@ def parse_device(
             f"attribute 'protocol' is {_show(protocol)}: allowed is http or https",
             attribute="protocol",
         )
-    port = _integer(attributes, "port", 443 if protocol == "https" else 80, PORT.low, PORT.high)
+    port = _integer(attributes, "port", 443 if protocol == "https" else 80, *PORT.bounds)
     interval_ms = _integer(
         attributes, "status_interval", DEFAULT_STATUS_INTERVAL_MS, 1, MAX_INTERVAL_MS
     )
@@ -303,13 +303,8 @@ def parse_device(
             min_status_interval_ms,
         )
         interval_ms = min_status_interval_ms
-    timeout_ms = _integer(
-        attributes,
-        "request_timeout",
-        DEFAULT_REQUEST_TIMEOUT_MS,
-        REQUEST_TIMEOUT_MS.low,
-        REQUEST_TIMEOUT_MS.high,
-    )
+    timeout = REQUEST_TIMEOUT_MS
+    timeout_ms = _integer(attributes, timeout.name, DEFAULT_REQUEST_TIMEOUT_MS, *timeout.bounds)
     tls = _tls(attributes)
     if protocol == "http" and (tls.fingerprint or tls.ca_file):
         raise ConfigError(

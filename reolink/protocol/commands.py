@@ -71,6 +71,10 @@ class IntRange:
     low: int
     high: int
 
+    @property
+    def bounds(self) -> tuple[int, int]:
+        return self.low, self.high
+
     def __contains__(self, value: object) -> bool:
         if isinstance(value, bool) or not isinstance(value, int):
             return False

@@ -81,8 +81,18 @@ class IntRange:
         return self.low <= value <= self.high
 
     def check(self, value: object, name: str | None = None) -> int:
-        """``value`` if it is an int (not a bool) in range, else ArgumentError naming it."""
-        return _int(name or self.name, value, self.low, self.high)
+        """``value`` if it is an int (not a bool) in range, else ArgumentError naming it (as
+        ``name``, default this range's) and what is allowed."""
+        if value in self:
+            return value  # type: ignore[return-value]  # __contains__ checked it is an int
+        name = name or self.name
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise ArgumentError(
+                f"{name} must be an integer {self.low}..{self.high}, "
+                f"got {type(value).__name__} {_shown(value)}",
+                argument=name,
+            )
+        raise ArgumentError(f"{name} must be {self.low}..{self.high}, got {value}", argument=name)
 
 
 class Channel(int):
@@ -141,18 +151,6 @@ def _command(cmd: str, param: dict[str, object], action: int = 0) -> Command:
 def _shown(value: object) -> str:
     text = repr(value)
     return printable(text, 40)
-
-
-def _int(name: str, value: object, low: int, high: int) -> int:
-    """``value`` if it is an int (not a bool) within ``low..high``."""
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise ArgumentError(
-            f"{name} must be an integer {low}..{high}, got {type(value).__name__} {_shown(value)}",
-            argument=name,
-        )
-    if not low <= value <= high:
-        raise ArgumentError(f"{name} must be {low}..{high}, got {value}", argument=name)
-    return value
 
 
 def channel_of(channel: object) -> int:

@@ -109,7 +109,8 @@ def test_a_ptz_channel_is_validated_once_on_its_way(monkeypatch: pytest.MonkeyPa
         return check(self, value, name)
 
     emu = Emulator(profile="ptz")
-    driver = memory_driver(emu, {"0": {}}, lambda event: None)
+    # push off: no webhook registered, so no emulator thread outlives the test
+    driver = memory_driver(emu, {"0": {}}, lambda event: None, push="off")
     try:
         assert driver.connect()
         monkeypatch.setattr(IntRange, "__contains__", counting_contains)

@@ -44,8 +44,9 @@ class ReolinkError(Exception):
     ``may_have_run`` is a fact, not a wording: True only when a command that changes something
     (PtzCtrl, AudioAlarmPlay, Reboot, Set*) reached the device and its reply was lost or could
     not be read, so the device may have executed it (and nothing sent it again). The driver's
-    client sets it where it knows both (the request was sent, it is not repeatable and changes
-    something); hints use it ("did it move?") instead of reading the message. A lost reply to a
+    client and the transports set it where :func:`reolink.transport.decide` (the one home of the
+    request-safety rule) says so; hints use it ("did it move?") and the client uses it (the
+    transport's message already says it) instead of reading the message. A lost reply to a
     read-only request or to Login never sets it.
     """
 
@@ -82,15 +83,32 @@ class TransportError(ReolinkError):
     executed it). It is False only when the request provably never left: the connection could
     not be made, or writing failed before any byte of the request was sent. Only such a request
     may be sent again for a command that changes something (see :mod:`reolink.transport`).
+
+    ``closed_by_device`` is True when the device closed or reset the connection (before or in
+    the reply, or during a handshake): no timeout, so a longer one does not help. Hints read
+    this field, never the message.
     """
 
     #: Class default; an instance may override it (``request_sent=False`` in the constructor).
     request_sent: bool = True
+    #: Class default; the transports set it where the device ended the connection.
+    closed_by_device: bool = False
 
-    def __init__(self, message: str = "", *, request_sent: Optional[bool] = None) -> None:
+    def __init__(
+        self,
+        message: str = "",
+        *,
+        request_sent: Optional[bool] = None,
+        may_have_run: bool = False,
+        closed_by_device: bool = False,
+    ) -> None:
         super().__init__(message)
         if request_sent is not None:
             self.request_sent = request_sent
+        if may_have_run:
+            self.may_have_run = True
+        if closed_by_device:
+            self.closed_by_device = True
 
 
 class ConnectError(TransportError):
@@ -99,10 +117,12 @@ class ConnectError(TransportError):
     The request never reached the device, so it is always safe to retry.
     ``in_tls_handshake`` is True when the TCP connection was made and the device then closed
     or reset it, or let it time out, during the TLS handshake (before any certificate came).
+    ``refused`` is True when the connection was refused (nothing listens on the port).
     """
 
     request_sent = False
     in_tls_handshake: bool = False
+    refused: bool = False
 
     def __init__(
         self,
@@ -110,9 +130,12 @@ class ConnectError(TransportError):
         *,
         request_sent: Optional[bool] = None,
         in_tls_handshake: bool = False,
+        refused: bool = False,
+        closed_by_device: bool = False,
     ) -> None:
-        super().__init__(message, request_sent=request_sent)
+        super().__init__(message, request_sent=request_sent, closed_by_device=closed_by_device)
         self.in_tls_handshake = in_tls_handshake
+        self.refused = refused
 
 
 class WrongProtocolError(ConnectError):
@@ -270,11 +293,15 @@ class DeviceOffline(ReolinkError):
 
     ``channel`` is set when one channel of an NVR or hub is offline or asleep ("channel N is
     offline"): every per-channel command on it raises this, in the library and the CLI.
+    ``asleep`` is True when that channel is a battery camera asleep (not offline).
     """
 
-    def __init__(self, message: str = "", *, channel: Optional[int] = None) -> None:
+    def __init__(
+        self, message: str = "", *, channel: Optional[int] = None, asleep: bool = False
+    ) -> None:
         super().__init__(message)
         self.channel = channel
+        self.asleep = asleep
 
 
 class CommandTimeout(ReolinkError):

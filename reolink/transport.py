@@ -7,6 +7,10 @@ and only the errors of :mod:`reolink.errors` (``ConnectError``, ``TLSError``, ``
 exception is translated inside the transport.
 
 **The request-safety rule** (every layer obeys it: transport, client retry, re-login, CLI).
+It is stated here and decided here only, by :func:`decide` (request, failure -> repeat or fail)
+and, before sending, :func:`needs_new_connection`;
+the transports, the driver's client and, through the ``may_have_run`` field it leads to, the
+command line call it rather than test ``repeatable`` or ``request_sent`` themselves.
 A request is sent again only when
 
 * it provably never reached the device: the connection could not be made, or the first write
@@ -57,18 +61,25 @@ whose TLS is below 1.2 or whose cipher is not AEAD (see README: HTTPS).
 
 from __future__ import annotations
 
+import enum
 from typing import Mapping, Optional, Protocol
 
 import attrs
 
+from .errors import Timeout, TLSError, TransportError
+
 __all__ = [
     "DEFAULT_MAX_IMAGE_BYTES",
     "DEFAULT_MAX_JSON_BYTES",
+    "Decision",
+    "Failure",
     "NegotiatedTLS",
     "Request",
     "Response",
     "TLSOptions",
     "Transport",
+    "decide",
+    "needs_new_connection",
     "show_tls_version",
 ]
 
@@ -192,3 +203,101 @@ class Transport(Protocol):
     def close(self) -> None:
         """Close every connection. Idempotent; ``send`` after ``close`` may reopen."""
         ...
+
+
+# --- the request-safety decision (the one home of the rule in the module docstring) ----------
+
+
+class Decision(enum.Enum):
+    """What to do with a request whose attempt failed (the answer of :func:`decide`)."""
+
+    #: The attempt died on a kept-alive connection the device had closed, before any byte of a
+    #: reply: send it again at once on a new connection (the transport does, once).
+    RESEND_NOW = "resend now"
+    #: It provably never reached the device, or it is read-only, timed out and its caller has
+    #: time left: send it once more after a short pause (the driver's client does, once).
+    RESEND = "resend"
+    #: Fail: it never ran, or running it changes nothing (reads, Login, Logout).
+    FAIL = "fail"
+    #: Fail, and say so: a command that changes something reached the device and its reply was
+    #: lost or unreadable. It may have run; nothing sends it again (``may_have_run``).
+    FAIL_MAY_HAVE_RUN = "fail, may have run"
+
+    @property
+    def repeat(self) -> bool:
+        return self in (Decision.RESEND_NOW, Decision.RESEND)
+
+    @property
+    def may_have_run(self) -> bool:
+        return self is Decision.FAIL_MAY_HAVE_RUN
+
+
+class _Kind(Protocol):
+    """What the decision reads of a request (a :class:`Request` has both)."""
+
+    @property
+    def repeatable(self) -> bool: ...
+
+    @property
+    def changes_state(self) -> bool: ...
+
+
+@attrs.frozen
+class Failure:
+    """The facts of one failed attempt that the decision needs (fields, never message text)."""
+
+    #: Any byte of the request may have reached the device (``TransportError.request_sent``).
+    sent: bool = True
+    #: On a reused kept-alive connection, and no byte of a reply came (the device closed it
+    #: just as we reused it).
+    stale: bool = False
+    #: The wait for the reply ran out (``Timeout``).
+    timed_out: bool = False
+    #: The TLS handshake was refused (``TLSError``): a new attempt meets the same refusal.
+    tls_refused: bool = False
+    #: The caller's deadline leaves time for another attempt.
+    time_left: bool = False
+
+    @classmethod
+    def of(cls, error: TransportError, *, time_left: bool = False) -> Failure:
+        """The facts a :class:`~reolink.errors.TransportError` carries."""
+        return cls(
+            sent=error.request_sent,
+            timed_out=isinstance(error, Timeout),
+            tls_refused=isinstance(error, TLSError),
+            time_left=time_left,
+        )
+
+
+def needs_new_connection(request: _Kind) -> bool:
+    """The rule's use before sending: a request that is not repeatable goes on a new
+    connection, never a kept-alive one the device may be closing (a failure there would be
+    "may have run" though it never arrived)."""
+    return not request.repeatable
+
+
+def decide(request: _Kind, failure: Failure) -> Decision:
+    """The request-safety rule (module docstring), as one pure decision. In order:
+
+    1. a refused TLS handshake: FAIL (the next attempt meets the same refusal);
+    2. a stale kept-alive connection, and nothing left or the request is repeatable:
+       RESEND_NOW;
+    3. provably never left: RESEND;
+    4. repeatable, timed out, time left: RESEND;
+    5. repeatable, or it changes nothing even when it ran: FAIL;
+    6. otherwise (it changes something and may have reached the device): FAIL_MAY_HAVE_RUN.
+
+    A layer that has used its one repeat treats RESEND as "fail" (it never ran, or it only
+    reads): only FAIL_MAY_HAVE_RUN says the device may have executed it.
+    """
+    if failure.tls_refused:
+        return Decision.FAIL
+    if failure.stale and (not failure.sent or request.repeatable):
+        return Decision.RESEND_NOW
+    if not failure.sent:
+        return Decision.RESEND
+    if request.repeatable and failure.timed_out and failure.time_left:
+        return Decision.RESEND
+    if request.repeatable or not request.changes_state:
+        return Decision.FAIL
+    return Decision.FAIL_MAY_HAVE_RUN

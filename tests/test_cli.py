@@ -17,9 +17,11 @@ from typing import Any, Callable, Dict, Iterator, List, Optional
 import pytest
 from conftest import CLI_TIMEOUT, ROOT, run_cli, run_cli_inprocess, start_cli
 
-from reolink.cli.connection import RedactingFilter, explain_offline
+from reolink.cli.connection import RedactingFilter, explain_error, explain_offline
+from reolink.cli.hints import REACH_HINT
 from reolink.driver import ReolinkDriver
 from reolink.emulator import Emulator, Fault
+from reolink.errors import ConnectError, CredentialsError, LockedOutError, Timeout, TLSError
 
 #: Distinctive, so finding it in any output is unambiguous.
 PASSWORD = "Zq7-uniq-Pw!x93"
@@ -320,11 +322,20 @@ def test_redacting_filter_covers_args_exceptions_and_later_tokens() -> None:
 
 
 def test_offline_reasons_map_to_the_troubleshooting_rows() -> None:
-    assert "lock the account" in explain_offline('Login failed: rspCode -7 "login failed"')
-    assert explain_offline("Login: rspCode -506 login locked").startswith("login refused")
-    assert "--port" in explain_offline("10.0.0.9:80: connection refused")
-    assert "--tls-fingerprint" in explain_offline("10.0.0.9:443: TLS fingerprint mismatch")
-    assert "--timeout" in explain_offline("10.0.0.9:80: no complete response within 8.0 s")
+    # The rows follow the error's type and fields (the driver keeps the error that made it go
+    # offline); a bare reason text is never read for facts.
+    bad = CredentialsError('rspCode -7 "login failed"', cmd="Login", rsp_code=-7)
+    assert "lock the account" in explain_error(bad, "connect")
+    locked = LockedOutError("rspCode -506 login locked", cmd="Login", rsp_code=-506)
+    assert explain_error(locked, "connect").startswith("login refused")
+    refused = ConnectError("10.0.0.9:80: connection refused", refused=True)
+    assert "--port" in explain_error(refused, "connect")
+    pin = TLSError("10.0.0.9:443: TLS fingerprint mismatch", failure="fingerprint")
+    assert "--tls-fingerprint" in explain_error(pin, "connect")
+    assert "--timeout" in explain_error(Timeout("10.0.0.9:80: no complete response"), "connect")
+    # Without an error, the words decide nothing: the general next step.
+    for reason in ("Login: rspCode -506 login locked", "10.0.0.9:443: TLS fingerprint mismatch"):
+        assert explain_offline(reason) == f"device offline: {reason}. {REACH_HINT}"
 
 
 # --- watch and demo -----------------------------------------------------------------------

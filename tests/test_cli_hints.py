@@ -20,7 +20,6 @@ from rawserver import RawServer
 from reolink.cli.hints import (
     CLOSED_HINT,
     EXPECTS_HTTPS_HINT,
-    PLAIN_HTTP_HINT,
     Target,
     answers_tls,
     explain_error,
@@ -32,6 +31,7 @@ from reolink.errors import (
     RemoteProtocolError,
     TransportError,
     TransportProtocolError,
+    WrongProtocolError,
 )
 from reolink.protocol.envelope import check_status
 
@@ -95,7 +95,9 @@ def test_answers_tls_tells_https_ports_from_others(closing_port: RawServer) -> N
 
 def test_closed_on_https_is_not_probed_and_not_a_timeout() -> None:
     # Only a plain-HTTP attempt is worth the HTTPS check; an https one just says "closed".
-    error = TransportProtocolError("10.0.0.9:443: connection closed before any reply")
+    error = TransportProtocolError(
+        "10.0.0.9:443: connection closed before any reply", closed_by_device=True
+    )
     line = explain_error(error, "connect", Target("127.0.0.1", 9, "https"))
     assert CLOSED_HINT in line and "raise --timeout" not in line
 
@@ -112,16 +114,27 @@ def test_nginx_plain_http_to_https_page_says_so() -> None:
     assert "HTTPS" not in str(info.value)
 
 
-def test_offline_texts_follow_the_same_rules() -> None:
-    wrong = "1.2.3.4:80: TLS handshake failed: [SSL: WRONG_VERSION_NUMBER] wrong version number"
-    assert PLAIN_HTTP_HINT in explain_offline(wrong)
-    assert "--tls-fingerprint" not in explain_offline(wrong)
-    closed = explain_offline("1.2.3.4:443: connection closed before any reply")
+def test_offline_facts_are_fields_not_words() -> None:
+    # What the old text matching learned from the words, the fields say now; the words alone
+    # decide nothing (a reason that says "closed" is not taken for a closed connection).
+    wrong = WrongProtocolError("1.2.3.4:443: the port speaks plain HTTP", expected="http")
+    assert "--protocol http" in explain_error(wrong, "connect")
+    assert "--tls-fingerprint" not in explain_error(wrong, "connect")
+    closed = explain_error(
+        TransportProtocolError("1.2.3.4:443: gone", closed_by_device=True), "connect"
+    )
     assert CLOSED_HINT in closed and "raise --timeout" not in closed
-    reset = explain_offline("1.2.3.4:443: connection broken: [Errno 104] Connection reset by peer")
+    reset = explain_error(
+        TransportProtocolError("1.2.3.4:443: connection broken", closed_by_device=True), "c"
+    )
     assert "raise --timeout" not in reset
-    page = 'the device answered HTTP 400 Bad Request (the port expects HTTPS: use protocol https)'
-    assert EXPECTS_HTTPS_HINT in explain_offline(page)
+    worded = TransportProtocolError("1.2.3.4:443: connection closed before any reply")
+    assert CLOSED_HINT not in explain_error(worded, "connect")
+    assert not ConnectError("x: connection refused").refused
+    page = WrongProtocolError("the port expects HTTPS: use protocol https", expected="https")
+    assert "--protocol https" in explain_error(page, "connect")
+    for text in ("1.2.3.4:443: connection closed before any reply", "wrong version number"):
+        assert explain_offline(text).startswith("device offline:")
 
 
 def _raised_from(error: Exception, cause: BaseException) -> Exception:

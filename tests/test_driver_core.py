@@ -542,7 +542,8 @@ def test_only_read_only_requests_are_marked_repeatable(
         # What the real transports say: the note is theirs already, and is not said twice.
         TransportProtocolError(
             "connection closed by the device before any reply; "
-            "the device may have executed the request (it was not sent again)"
+            "the device may have executed the request (it was not sent again)",
+            may_have_run=True,  # the fact travels as a field, the message is not read
         ),
     ],
 )

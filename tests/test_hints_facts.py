@@ -159,6 +159,7 @@ def test_every_per_channel_command_on_an_offline_channel_is_device_offline() -> 
     for name, error in caught.items():
         assert str(error).startswith("channel 5 is offline"), (name, error)
         assert error.channel == 5, name
+        assert error.asleep is False, name  # offline, not a battery camera asleep (a field)
     assert sent == []  # nothing that changes anything went to the away channel
 
 

@@ -23,7 +23,7 @@ import pytest
 import trustme
 from tlsservers import LEGACY, MODERN, LegacyServer, Suite, Unbuildable, build
 
-from reolink.cli.hints import explain_offline
+from reolink.cli.hints import Target, explain_error
 from reolink.errors import TLSError
 from reolink.transport import NegotiatedTLS, Request, TLSOptions, Transport, show_tls_version
 from transports import open_transport
@@ -158,8 +158,9 @@ def test_tls_verify_stays_strict_and_names_what_failed(
     shown = {"TLSv1": "TLS 1.0", "TLSv1.1": "TLS 1.1", "TLSv1.2": "TLS 1.2"}[str(version)]
     assert shown in message and cipher in message
     assert "tls_verify accepts" in message and "tls_fingerprint" in message
-    # The command line's line for the driver's error text (no exception at hand) says the same.
-    assert "--tls-fingerprint instead" in explain_offline(message)
+    # The command line reads the error's fields (the driver keeps it), never the message.
+    line = explain_error(info.value, "connect", Target("127.0.0.1", 443, "https", True))
+    assert "--tls-fingerprint instead" in line
     if expected == "version":
         assert "no TLS version in common" in message
     else:

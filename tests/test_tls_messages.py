@@ -21,7 +21,7 @@ from conftest import run_cli_inprocess as run_cli
 from rawserver import RawServer
 from tlsservers import LEGACY, OUTSIDE_DEFAULT, LegacyServer, Unbuildable, build, server_context
 
-from reolink.cli.hints import Target, explain_error, explain_offline
+from reolink.cli.hints import Target, explain_error
 from reolink.emulator import Emulator
 from reolink.errors import ConnectError, TLSError, TransportError
 from reolink.transport import Request, TLSOptions, Transport
@@ -120,7 +120,6 @@ def test_a_handshake_the_device_ends_is_a_connect_error_never_the_pin(
     line = explain_error(err, "get_motion", Target("127.0.0.1", 443, "https", True))
     assert "--tls-fingerprint" not in line and "certificate changed" not in line
     assert "HTTPS port" in line
-    assert "--tls-fingerprint" not in explain_offline(message)
 
 
 @pytest.mark.parametrize("kind", KINDS)
@@ -132,7 +131,6 @@ def test_a_wrong_pin_is_blamed_when_a_certificate_came(
     assert "certificate fingerprint mismatch" in str(err) and "update tls_fingerprint" in str(err)
     line = explain_error(err, "get_motion", Target("127.0.0.1", 443, "https", True))
     assert "--tls-fingerprint" in line
-    assert "--tls-fingerprint" in explain_offline(str(err))
 
 
 @pytest.mark.parametrize("kind", KINDS)
@@ -148,8 +146,6 @@ def test_tls_verify_names_the_certificate_check_that_failed(
     assert "does not chain to a CA of the tls_verify bundle" in str(err)
     line = explain_error(err, "get_motion", Target("127.0.0.1", 443, "https", True))
     assert "--tls-verify" in line and "certificate changed" not in line
-    offline = explain_offline(str(err))
-    assert "--tls-verify" in offline and "certificate changed" not in offline
 
 
 @pytest.mark.parametrize("kind", KINDS)

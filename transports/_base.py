@@ -23,13 +23,23 @@ from typing import Any, ClassVar, FrozenSet, List, Optional, Protocol, Tuple
 
 from reolink.errors import ConfigError, TransportProtocolError
 from reolink.redact import redact_target
-from reolink.transport import NegotiatedTLS, Request, Response, TLSOptions
+from reolink.transport import (
+    Decision,
+    Failure,
+    NegotiatedTLS,
+    Request,
+    Response,
+    TLSOptions,
+    decide,
+    needs_new_connection,
+)
 
 from ._errors import (
     NoReply,
     NothingSent,
     WrongProtocol,
     connect_error,
+    ended,
     lost_reply_error,
     reply_error,
     tls_failure,
@@ -182,20 +192,25 @@ class ConnectionTransport:
         return Response(status=status, headers=headers, body=body)
 
     def _failure(self, err: BaseException, request: Request, reused: bool) -> Exception:
-        """What a failed exchange raises: ours, or _SendAgain (see the module docstring)."""
-        if isinstance(err, NothingSent):
-            if reused:
-                return _SendAgain("the kept-alive connection was closed before the request left")
+        """What a failed exchange raises: ours, or _SendAgain when :func:`decide` says
+        RESEND_NOW (see the module docstring)."""
+        sent = not isinstance(err, NothingSent)
+        stale = reused and isinstance(err, (NothingSent, NoReply))
+        decision = decide(request, Failure(sent=sent, stale=stale))
+        if decision is Decision.RESEND_NOW:
+            return _SendAgain(
+                "the kept-alive connection was closed before the request left"
+                if not sent
+                else "the kept-alive connection ended before any reply (read-only request)"
+            )
+        if not sent:
             return TransportProtocolError(
                 f"{self._where}: connection broken before the request was sent "
                 f"({err.__cause__ or err})",
                 request_sent=False,
+                closed_by_device=ended(err),
             )
         if isinstance(err, NoReply):
-            if reused and request.repeatable:
-                return _SendAgain(
-                    "the kept-alive connection ended before any reply (read-only request)"
-                )
             # A TLS server resets a plain-HTTP request at once: ask the port, then say so.
             plain_http = self._scheme == "http" and not reused
             if plain_http and err.args == ("reset",) and self._expects_https(request):
@@ -213,10 +228,11 @@ class ConnectionTransport:
         """(an idle connection still open, or a new one; whether it is reused; generation).
 
         A request that is not repeatable always gets a new connection (the request-safety
-        rule: a kept-alive one could be closed under it); the idle ones are closed first, so
+        rule: a kept-alive one could be closed under it, and :func:`decide` would then have it
+        fail as "may have run" though it never arrived); the idle ones are closed first, so
         the device never holds more connections from us than before.
         """
-        if not request.repeatable:
+        if needs_new_connection(request):
             with self._lock:
                 generation = self._generation
                 idle, self._idle = self._idle, []

@@ -23,7 +23,7 @@ from reolink.errors import (
     TransportProtocolError,
     WrongProtocolError,
 )
-from reolink.transport import NegotiatedTLS, Request, show_tls_version
+from reolink.transport import Decision, Failure, NegotiatedTLS, Request, decide, show_tls_version
 
 from ._tls import ACCEPTS, NO_CERTIFICATE, FingerprintMismatch
 
@@ -32,6 +32,7 @@ __all__ = [
     "NothingSent",
     "WrongProtocol",
     "connect_error",
+    "ended",
     "lost_reply_error",
     "maybe_executed",
     "reply_error",
@@ -187,7 +188,9 @@ def connect_error(
     if find(err, socket.gaierror) is not None:
         return ConnectError(f"{where}: host name could not be resolved ({_reason(err)})")
     if find(err, ConnectionRefusedError) is not None:
-        return ConnectError(f"{where}: connection refused (nothing listens on that port)")
+        return ConnectError(
+            f"{where}: connection refused (nothing listens on that port)", refused=True
+        )
     timeout = find(err, socket.timeout)
     if timeout is not None:
         if kind == "timeout" and "handshake" in str(timeout).lower():
@@ -204,8 +207,9 @@ def connect_error(
             "certificate came; nothing else was sent): check that the port is the device's "
             "HTTPS port and that HTTPS is enabled on it",
             in_tls_handshake=True,
+            closed_by_device=True,
         )
-    return ConnectError(f"{where}: connection failed: {_reason(err)}")
+    return ConnectError(f"{where}: connection failed: {_reason(err)}", closed_by_device=ended(err))
 
 
 def _tls_error(
@@ -291,11 +295,17 @@ def _certificate_problem(err: BaseException) -> str:
     )
 
 
-def maybe_executed(request: Request) -> str:
-    """The note a lost reply to a command that changes something carries."""
-    if request.repeatable or not request.changes_state:
+def maybe_executed(decision: Decision) -> str:
+    """The note a lost reply carries when :func:`reolink.transport.decide` says it may have run."""
+    if not decision.may_have_run:
         return ""
     return "; the device may have executed the request (it was not sent again)"
+
+
+def _noted(error: TransportError, decision: Decision) -> TransportError:
+    """``error`` with the decision's ``may_have_run`` as a field (its message says it too)."""
+    error.may_have_run = decision.may_have_run
+    return error
 
 
 def lost_reply_error(err: NoReply, where: str, request: Request) -> TransportError:
@@ -303,15 +313,23 @@ def lost_reply_error(err: NoReply, where: str, request: Request) -> TransportErr
 
     Not a timeout (nothing timed out): the message never suggests a longer one.
     """
+    decision = decide(request, Failure(sent=True))
     how = "reset by the device" if err.args and err.args[0] == "reset" else "closed by the device"
-    return TransportProtocolError(
-        f"{where}: connection {how} before any reply{maybe_executed(request)}"
+    note = maybe_executed(decision)
+    error = TransportProtocolError(
+        f"{where}: connection {how} before any reply{note}", closed_by_device=True
     )
+    return _noted(error, decision)
 
 
 def reply_error(err: BaseException, where: str, request: Request) -> TransportError:
-    """What a failure after the request was (at least partly) sent becomes."""
-    note = maybe_executed(request)
+    """What a failure after the request was (at least partly) sent becomes; it may have run
+    when :func:`reolink.transport.decide` says so (field and message)."""
+    decision = decide(request, Failure(sent=True))
+    return _noted(_reply_error(err, where, request, maybe_executed(decision)), decision)
+
+
+def _reply_error(err: BaseException, where: str, request: Request, note: str) -> TransportError:
     if isinstance(err, WrongProtocol):
         return WrongProtocolError(
             f"{where}: the port expects HTTPS, not plain HTTP: use protocol https",
@@ -323,13 +341,23 @@ def reply_error(err: BaseException, where: str, request: Request) -> TransportEr
         more = "" if err.expected is None else f", {err.expected} more expected"
         return TransportProtocolError(
             f"{where}: connection closed mid-reply ({len(err.partial)} bytes of the body "
-            f"read{more}){note}"
+            f"read{more}){note}",
+            closed_by_device=True,
         )
     if isinstance(err, http.client.RemoteDisconnected):
-        return TransportProtocolError(f"{where}: connection closed inside the reply head{note}")
+        return TransportProtocolError(
+            f"{where}: connection closed inside the reply head{note}", closed_by_device=True
+        )
     if isinstance(err, http.client.HTTPException):
         detail = str(err)[:80] if isinstance(err, http.client.BadStatusLine) else str(err)
         return TransportProtocolError(
             f"{where}: invalid HTTP reply ({type(err).__name__}: {detail!r}){note}"
         )
-    return TransportProtocolError(f"{where}: connection broken: {_reason(err)}{note}")
+    return TransportProtocolError(
+        f"{where}: connection broken: {_reason(err)}{note}", closed_by_device=ended(err)
+    )
+
+
+def ended(err: BaseException) -> bool:
+    """The device reset or aborted the connection (a fact of the OS error, not its words)."""
+    return find(err, (ConnectionResetError, ConnectionAbortedError, BrokenPipeError)) is not None

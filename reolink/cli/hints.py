@@ -1,8 +1,10 @@
 """One clear line per failure: what failed, its real cause, and what to do next.
 
-The hint follows the error's type and, for network failures, its actual cause (the exception it
-was raised from), never its wording alone. ``WrongProtocolError.expected`` (set by the
-transports) decides directly; for other errors the cause is looked at:
+The hint follows the error's type and fields and, for network failures, its actual cause (the
+exception it was raised from), never its wording: nothing here reads a message (facts travel as
+fields: ``may_have_run``, ``closed_by_device``, ``ConnectError.refused`` / ``in_tls_handshake``,
+``TLSError.failure``, ``WrongProtocolError.expected``...). ``WrongProtocolError.expected``
+(set by the transports) decides directly; for other errors the cause is looked at:
 
 * HTTPS to a port that speaks plain HTTP: the TLS handshake fails because the answer is not a
   TLS record (OpenSSL's ``WRONG_VERSION_NUMBER``). The port speaks HTTP: ``--protocol http``.
@@ -20,7 +22,6 @@ transports) decides directly; for other errors the cause is looked at:
 
 from __future__ import annotations
 
-import re
 import ssl
 from typing import Iterator, NamedTuple, Optional
 
@@ -136,11 +137,8 @@ _NOT_TLS_REASONS = frozenset(
         "RECORD_LAYER_FAILURE",
     }
 )
-#: What the transports' messages say when a handshake found no version or cipher in common.
-_NOTHING_IN_COMMON = ("no tls version in common", "no cipher suite in common", "cipher too weak")
 #: How long the HTTPS check of a port may take (s).
 PROBE_TIMEOUT = 2.0
-_RSP_CODE = re.compile(r"rspCode (-?[0-9]+)")
 
 
 class Target(NamedTuple):
@@ -166,26 +164,31 @@ def _chain(error: BaseException) -> Iterator[BaseException]:
 def speaks_plain_http(error: BaseException) -> bool:
     """The TLS handshake failed because the port answered with something that is not TLS."""
     for item in _chain(error):
+        if isinstance(item, WrongProtocolError) and item.expected == "http":
+            return True
         # getattr: SSLError subclasses (a pin mismatch) may never set ``reason``.
         if isinstance(item, ssl.SSLError) and getattr(item, "reason", None) in _NOT_TLS_REASONS:
             return True
-    text = str(error).lower()
-    return "wrong version number" in text or "plain http" in text
+    return False
 
 
 def _closed_at_once(error: BaseException) -> bool:
-    """The connection was reset or closed before any byte of a reply."""
+    """The device closed or reset the connection (``closed_by_device``, or the OS said so)."""
     for item in _chain(error):
+        if isinstance(item, TransportError) and item.closed_by_device:
+            return True
         # (http.client's RemoteDisconnected, "closed, no reply", is a ConnectionResetError.)
         if isinstance(item, (ConnectionResetError, ConnectionAbortedError, BrokenPipeError)):
             return True
-    text = str(error).lower()
-    return any(words in text for words in ("reset by peer", "connection reset", "closed"))
+    return False
 
 
 def _refused(error: BaseException) -> bool:
-    return any(isinstance(item, ConnectionRefusedError) for item in _chain(error)) or (
-        "refused" in str(error).lower()
+    """Nothing listens on the port (``ConnectError.refused``, or the OS said so)."""
+    return any(
+        (isinstance(item, ConnectError) and item.refused)
+        or isinstance(item, ConnectionRefusedError)
+        for item in _chain(error)
     )
 
 
@@ -291,35 +294,9 @@ def locked_hint(unlock_seconds: Optional[int]) -> str:
 
 
 def explain_offline(reason: str) -> str:
-    """The same, from the text the driver leaves in ``error`` when no exception is at hand."""
-    lowered = reason.lower()
-    code = _RSP_CODE.search(reason)
-    rsp_code = int(code.group(1)) if code else None
-    if rsp_code in (-105, -500, -505, -506) or "locked" in lowered or "frequent" in lowered:
-        return f"login refused: {reason}. {LOCKED_HINT}"
-    if rsp_code in (-5, -507) or "session" in lowered:
-        return f"login refused: {reason}. {SESSION_HINT}"
-    if "login" in lowered:
-        return f"login failed: {reason}. {LOGIN_HINT}"
-    if "expects https" in lowered or "plain http request was sent to https" in lowered:
-        return f"no answer: {reason}. {EXPECTS_HTTPS_HINT}"
-    if "wrong version number" in lowered or "plain http" in lowered:
-        return f"TLS failed: {reason}. {PLAIN_HTTP_HINT}"
-    if "during the tls handshake" in lowered or "tls handshake timed out" in lowered:
-        return f"no answer: {reason}. {HANDSHAKE_CLOSED_HINT}"
-    if any(what in lowered for what in _NOTHING_IN_COMMON):
-        hint = VERIFY_TOO_STRICT_HINT if "tls_verify accepts" in lowered else FIRMWARE_TOO_OLD_HINT
-        return f"TLS failed: {reason}. {hint}"
-    if "certificate verify failed" in lowered or "sent no certificate" in lowered:
-        return f"TLS failed: {reason}. {CERTIFICATE_HINT}"
-    if "fingerprint" in lowered or "certificate" in lowered:
-        return f"TLS failed: {reason}. {PIN_HINT}"
-    if "tls" in lowered:
-        return f"TLS failed: {reason}. {HANDSHAKE_HINT}"
-    if "no complete response" in lowered or "no time left" in lowered:
-        return f"no answer: {reason}. {TIMEOUT_HINT}"
-    if "closed" in lowered or "reset" in lowered or "connection broken" in lowered:
-        return f"no answer: {reason}. {CLOSED_HINT}"
-    if any(word in lowered for word in ("refused", "resolved", "connect", "unreachable")):
-        return f"cannot reach the device: {reason}. {REACH_HINT}"
+    """The line for a device shown offline when no exception is at hand (the driver keeps the
+    error that made it go offline, ``last_exception``: :func:`explain_error` reads its fields).
+
+    A reason is text: nothing is learned from its words, so the next step is the general one.
+    """
     return f"device offline: {reason or 'no answer'}. {REACH_HINT}"

@@ -7,7 +7,8 @@ core runs flows; it sets :attr:`DeviceClient.now` before every resumption. Nothi
 sleeps or reads a clock.
 
 The client keeps the :class:`~reolink.protocol.session.Session` informed of every outcome and
-applies the retry rules (the request-safety rule of :mod:`reolink.transport`):
+applies the retry rules (the request-safety rule of :mod:`reolink.transport`, decided there by
+:func:`reolink.transport.decide`; nothing here tests ``repeatable`` or ``request_sent`` itself):
 
 * a request that provably never left (``request_sent`` False, e.g. connection refused) may be
   sent once more after a short pause, whatever it does;
@@ -38,7 +39,6 @@ from ..errors import (
     ReolinkError,
     ResponseTooLarge,
     Timeout,
-    TLSError,
     TransportError,
     TransportProtocolError,
 )
@@ -47,7 +47,14 @@ from ..protocol import codes, commands, envelope, parsers, snap
 from ..protocol.results import CommandReply
 from ..protocol.session import Session
 from ..redact import redact_target
-from ..transport import DEFAULT_MAX_IMAGE_BYTES, DEFAULT_MAX_JSON_BYTES, Request, Response
+from ..transport import (
+    DEFAULT_MAX_IMAGE_BYTES,
+    DEFAULT_MAX_JSON_BYTES,
+    Failure,
+    Request,
+    Response,
+    decide,
+)
 from .config import DeviceConfig
 from .logs import DeviceLog
 from .messages import Send
@@ -102,8 +109,12 @@ def unreadable_reply(
     error: RemoteProtocolError, batch: Sequence[Command], repeatable: bool
 ) -> RemoteProtocolError:
     """The error for an unreadable answer: for a command that changes something, it says the
-    device may have executed it (the request reached it) and that it was not sent again."""
-    if repeatable or not changes_state(batch):
+    device may have executed it (the request reached it) and that it was not sent again.
+
+    The request-safety decision (:func:`reolink.transport.decide`) says which: an answer came,
+    so the request was sent and did not time out."""
+    kind = _Kind(repeatable=repeatable, changes_state=changes_state(batch) and not repeatable)
+    if not decide(kind, Failure(sent=True)).may_have_run:
         return error
     wrapped = RemoteProtocolError(
         f"{_names(batch)}: the reply could not be read ({error}); the device may have "
@@ -112,6 +123,14 @@ def unreadable_reply(
     )
     wrapped.may_have_run = True
     return wrapped
+
+
+@attrs.frozen
+class _Kind:
+    """What :func:`decide` reads of a request, where only the batch is at hand."""
+
+    repeatable: bool
+    changes_state: bool
 
 
 def changes_state(batch: Sequence[Command]) -> bool:
@@ -127,7 +146,7 @@ def lost_reply(error: TransportError, what: str) -> TransportError:
     if isinstance(error, ResponseTooLarge):
         return error
     detail = str(error)
-    if "may have executed" not in detail:  # else the transport said so already
+    if not error.may_have_run:  # else the transport's message says so already
         detail += "; the device may have executed it, so it was not sent again"
     message = f"{what}: the reply was lost ({detail})"
     kind = (
@@ -210,33 +229,20 @@ class DeviceClient:
                 # Counted when it may have reached the device: a refused connection sent nothing.
                 self.requests_sent += int(error.request_sent)
                 name = what if isinstance(what, str) else _names(what)
-                if attempt == 1 and self._may_send_again(error, repeatable, deadline):
+                time_left = deadline is not None and deadline > self.now
+                decision = decide(request, Failure.of(error, time_left=time_left))
+                if attempt == 1 and decision.repeat:
                     self.log.debug("%s failed (%s); sending it once more", name, error)
                     yield Pause(self.now + RETRY_PAUSE)
                     continue
                 self.session.on_transport_failed(str(error), self.now)
-                if error.request_sent and not repeatable and changes:
+                if decision.may_have_run:
                     raise lost_reply(error, name) from error
                 raise
             assert response is not None
             self.requests_sent += 1
             return response
         raise AssertionError("unreachable")  # pragma: no cover
-
-    def _may_send_again(
-        self, error: TransportError, repeatable: bool, deadline: Optional[float]
-    ) -> bool:
-        """Never left: always (but not a TLS refusal). May have arrived: read-only, time left."""
-        if isinstance(error, TLSError):
-            return False
-        if not error.request_sent:
-            return True
-        return (
-            repeatable
-            and isinstance(error, Timeout)
-            and deadline is not None
-            and deadline > self.now
-        )
 
     def _post(
         self,

@@ -15,6 +15,7 @@ from typing import Any, FrozenSet, Iterable, Mapping, Optional, Tuple, Union
 import attrs
 
 from ..errors import ConfigError
+from ..protocol.commands import CHANNEL, Channel, IntRange
 from ..protocol.results import AI_TYPES
 from ..transport import TLSOptions
 
@@ -26,13 +27,21 @@ MIN_STATUS_INTERVAL_MS = 2000
 DEFAULT_STATUS_INTERVAL_MS = 5000
 DEFAULT_REQUEST_TIMEOUT_MS = 8000
 MAX_INTERVAL_MS = 24 * 3600 * 1000
-MAX_CHANNEL = 255
+MAX_CHANNEL = CHANNEL.high
+#: Device attribute ranges (ms / port numbers): parse_device checks them, and the metadata
+#: hints (:mod:`reolink.driver.table`) show these same objects' bounds.
+REQUEST_TIMEOUT_MS = IntRange("request_timeout", 100, 300_000)
+PORT = IntRange("port", 1, 65535)
+PUSH_PORT = IntRange("push_port", 0, 65535)
+#: A zone address: a channel index written without sign or leading zeros (the command table's
+#: ``address`` pattern says the same, from this string).
+ADDRESS_PATTERN = "0|[1-9][0-9]{0,2}"
 
 # Used with fullmatch: "$" would also match before a trailing newline ("cam\n.local").
 _HOST_LABEL = re.compile(r"(?!-)[A-Za-z0-9-]{1,63}(?<!-)")
 _FINGERPRINT = re.compile(r"[0-9A-Fa-f]{64}")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
-_CHANNEL = re.compile(r"0|[1-9][0-9]{0,2}")
+_CHANNEL = re.compile(ADDRESS_PATTERN)
 
 ZonesArg = Union[Mapping[str, Optional[Mapping[str, Any]]], Iterable[Tuple[str, Mapping[str, Any]]]]
 
@@ -195,7 +204,7 @@ def _push(attributes: Mapping[str, Any]) -> Tuple[str, str, int]:
         )
     host_text = _text(attributes, "push_host")
     host = _host(host_text, "push_host") if host_text is not None else ""
-    port = _integer(attributes, "push_port", 0, 0, 65535)
+    port = _integer(attributes, "push_port", 0, *PUSH_PORT.bounds)
     return mode, host, port
 
 
@@ -225,14 +234,15 @@ def parse_channel(address: Any) -> int:
     text = address if isinstance(address, str) else None
     if isinstance(address, int) and not isinstance(address, bool):
         text = str(address)
-    if text is None or not _CHANNEL.fullmatch(text) or int(text) > MAX_CHANNEL:
-        raise ConfigError(
-            f"zone address {_show(address)} is not a channel index: allowed is a whole number "
-            f'from 0 to {MAX_CHANNEL} written without sign or leading zeros ("0" for a single '
-            'camera, "0".."N-1" for an NVR)',
-            attribute="address",
-        )
-    return int(text)
+    if text is not None and _CHANNEL.fullmatch(text) and int(text) in CHANNEL:
+        # Checked here, on its way in, against the builders' one range: they take it as is.
+        return Channel(int(text))
+    raise ConfigError(
+        f"zone address {_show(address)} is not a channel index: allowed is a whole number "
+        f'from 0 to {MAX_CHANNEL} written without sign or leading zeros ("0" for a single '
+        'camera, "0".."N-1" for an NVR)',
+        attribute="address",
+    )
 
 
 def parse_zones(zones: Any) -> Tuple[ZoneConfig, ...]:
@@ -289,7 +299,7 @@ def parse_device(
             f"attribute 'protocol' is {_show(protocol)}: allowed is http or https",
             attribute="protocol",
         )
-    port = _integer(attributes, "port", 443 if protocol == "https" else 80, 1, 65535)
+    port = _integer(attributes, "port", 443 if protocol == "https" else 80, *PORT.bounds)
     interval_ms = _integer(
         attributes, "status_interval", DEFAULT_STATUS_INTERVAL_MS, 1, MAX_INTERVAL_MS
     )
@@ -302,7 +312,8 @@ def parse_device(
             min_status_interval_ms,
         )
         interval_ms = min_status_interval_ms
-    timeout_ms = _integer(attributes, "request_timeout", DEFAULT_REQUEST_TIMEOUT_MS, 100, 300_000)
+    timeout = REQUEST_TIMEOUT_MS
+    timeout_ms = _integer(attributes, timeout.name, DEFAULT_REQUEST_TIMEOUT_MS, *timeout.bounds)
     tls = _tls(attributes)
     if protocol == "http" and (tls.fingerprint or tls.ca_file):
         raise ConfigError(

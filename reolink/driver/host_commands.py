@@ -161,9 +161,9 @@ def _require(call: _Call, feature: str, label: str) -> Flow[None]:
         facts.ability.channel(channel) if facts.ability is not None else None
     )
     if ability is not None and not getattr(ability, feature):
-        why = yield from _channel_away(call, None)
-        if why is not None:
-            raise _offline(channel, why, None)
+        asleep = yield from _channel_away(call, None)
+        if asleep is not None:
+            raise _offline(channel, asleep, None)
         raise ArgumentError(
             f"address '{channel}': channel {channel} has no {label} (GetAbility says so); "
             "nothing was sent",
@@ -227,16 +227,18 @@ def run(
         # An NVR answers a command for a channel without a camera with an error such as -17
         # "rcv failed": ask GetChannelstatus, and say the channel is away, whatever the
         # command (one condition, one exception type).
-        why = yield from _channel_away(call, error)
-        if why is None:
+        asleep = yield from _channel_away(call, error)
+        if asleep is None:
             raise
-        raise _offline(call.channel, why, error) from error
+        raise _offline(call.channel, asleep, error) from error
     return result
 
 
-def _offline(channel: int, why: str, error: Optional[CommandError]) -> DeviceOffline:
+def _offline(channel: int, asleep: bool, error: Optional[CommandError]) -> DeviceOffline:
+    """The error for a channel the NVR or hub lists away (``asleep``: a battery camera)."""
+    why = "asleep (battery camera)" if asleep else "offline (the NVR lists no camera online on it)"
     answered = f"; the device answered: {error}" if error is not None else ""
-    return DeviceOffline(f"channel {channel} is {why}{answered}", channel=channel)
+    return DeviceOffline(f"channel {channel} is {why}{answered}", channel=channel, asleep=asleep)
 
 
 def _login(call: _Call) -> Flow[Any]:
@@ -279,8 +281,9 @@ def _snapshot(call: _Call) -> Flow[Any]:
     return {"channel": call.channel, "length": length, "contentType": content_type, "base64": text}
 
 
-def _channel_away(call: _Call, error: Optional[CommandError]) -> Flow[Optional[str]]:
-    """ "offline"/"asleep" when the NVR or hub lists the channel so, else None."""
+def _channel_away(call: _Call, error: Optional[CommandError]) -> Flow[Optional[bool]]:
+    """Whether the NVR or hub lists the channel asleep (True) or offline (False); None when it
+    lists it neither (or cannot be asked)."""
     info = call.facts.info
     if info is None or not info.is_multichannel:
         return None
@@ -295,9 +298,9 @@ def _channel_away(call: _Call, error: Optional[CommandError]) -> Flow[Optional[s
     for status in listed.channels:
         if status.channel == call.channel:
             if status.sleeping:
-                return "asleep (battery camera)"
+                return True
             if not status.online:
-                return "offline (the NVR lists no camera online on it)"
+                return False
     return None
 
 

@@ -1,7 +1,9 @@
 """The command table and metadata hints: plain data a host can render without a camera.
 
 Argument validation for every command lives here too, so a bad argument is refused in the
-caller's thread before anything is queued or sent.
+caller's thread before anything is queued or sent. The ranges it checks are the protocol
+builders' own objects (:data:`RANGES`: ``reolink.protocol.commands.PTZ_SPEED``, ...), and the
+``ptz`` ops are built from ``MOVE_OPS``: one definition each.
 """
 
 from __future__ import annotations
@@ -10,21 +12,49 @@ import copy
 from typing import Any, Dict, List, Mapping, Optional
 
 from ..errors import ArgumentError
-from ..protocol.commands import MOVE_OPS
+from ..protocol.commands import CHANNEL, MOVE_OPS, PTZ_ID, PTZ_SPEED, IntRange
 from ..protocol.results import AI_TYPES
+from .config import (
+    ADDRESS_PATTERN,
+    DEFAULT_REQUEST_TIMEOUT_MS,
+    DEFAULT_STATUS_INTERVAL_MS,
+    MIN_STATUS_INTERVAL_MS,
+    PUSH_PORT,
+    REQUEST_TIMEOUT_MS,
+)
 from .pushcontrol import REASONS
 
-__all__ = ["COMMANDS", "METADATA", "PTZ_DRIVER_OPS", "command_table", "metadata", "validate_args"]
+__all__ = [
+    "COMMANDS",
+    "METADATA",
+    "PTZ_DRIVER_OPS",
+    "PTZ_DURATION_MS",
+    "RANGES",
+    "command_table",
+    "metadata",
+    "validate_args",
+]
 
 #: The ops of the ``ptz`` command: every continuous move, and Stop (the driver page's list plus
 #: the iris ops; patrols and ToPos have their own paths).
 PTZ_DRIVER_OPS = (*MOVE_OPS, "Stop")
 
+#: The ``ptz`` command's automatic Stop delay (ms); defined here only (a driver concept).
+PTZ_DURATION_MS = IntRange("duration", 0, 60000)
+#: Every int argument's range: the builders' own objects (:mod:`reolink.protocol.commands`),
+#: so the table and the builders cannot disagree. The table's ``min``/``max`` come from these.
+RANGES: Dict[str, IntRange] = {
+    "speed": PTZ_SPEED,
+    "preset": PTZ_ID,
+    "duration": PTZ_DURATION_MS,
+    "address": CHANNEL,
+}
+
 _ADDRESS = {
     "name": "address",
     "type": "string",
     "required": True,
-    "pattern": "^(0|[1-9][0-9]{0,2})$",
+    "pattern": f"^({ADDRESS_PATTERN})$",
     "description": 'Channel index of the zone: "0" for a single camera, "0".."N-1" on an NVR.',
 }
 
@@ -33,8 +63,8 @@ _SPEED = {
     "type": "int",
     "required": False,
     "default": 32,
-    "min": 1,
-    "max": 64,
+    "min": PTZ_SPEED.low,
+    "max": PTZ_SPEED.high,
     "description": "Movement speed.",
 }
 
@@ -89,8 +119,8 @@ COMMANDS: List[Dict[str, Any]] = [
                 "type": "int",
                 "required": False,
                 "default": 1000,
-                "min": 0,
-                "max": 60000,
+                "min": PTZ_DURATION_MS.low,
+                "max": PTZ_DURATION_MS.high,
                 "description": "Milliseconds before the driver sends Stop by itself "
                 "(0: no automatic Stop).",
             },
@@ -105,8 +135,8 @@ COMMANDS: List[Dict[str, Any]] = [
                 "name": "preset",
                 "type": "int",
                 "required": True,
-                "min": 0,
-                "max": 255,
+                "min": PTZ_ID.low,
+                "max": PTZ_ID.high,
                 "description": "Preset id as the device numbers it (usually 1-64; see get_presets "
                 "in the camera app).",
             },
@@ -185,8 +215,8 @@ METADATA: Dict[str, Any] = {
             "name": "status_interval",
             "type": "int",
             "required": False,
-            "default": 5000,
-            "min": 2000,
+            "default": DEFAULT_STATUS_INTERVAL_MS,
+            "min": MIN_STATUS_INTERVAL_MS,
             "secure": False,
             "description": "Poll period in ms (values below 2000 are raised to 2000).",
         },
@@ -194,9 +224,9 @@ METADATA: Dict[str, Any] = {
             "name": "request_timeout",
             "type": "int",
             "required": False,
-            "default": 8000,
-            "min": 100,
-            "max": 300000,
+            "default": DEFAULT_REQUEST_TIMEOUT_MS,
+            "min": REQUEST_TIMEOUT_MS.low,
+            "max": REQUEST_TIMEOUT_MS.high,
             "secure": False,
             "description": "Per-request timeout (ms).",
         },
@@ -240,8 +270,8 @@ METADATA: Dict[str, Any] = {
             "type": "int",
             "required": False,
             "default": 0,
-            "min": 0,
-            "max": 65535,
+            "min": PUSH_PORT.low,
+            "max": PUSH_PORT.high,
             "secure": False,
             "description": "Port of the push listener (0 = any free port); set one to open it "
             "in a firewall.",
@@ -380,10 +410,11 @@ def _int_arg(name: str, value: Any, spec: Mapping[str, Any]) -> int:
         number = int(value.strip())
     else:
         number = None
-    if number is None or not spec["min"] <= number <= spec["max"]:
+    allowed = RANGES[name]
+    if number is None or number not in allowed:
         raise ArgumentError(
             f"argument {name!r} is {value!r:.60}: allowed is a whole number from "
-            f"{spec['min']} to {spec['max']}",
+            f"{allowed.low} to {allowed.high}",
             argument=name,
         )
     return number

@@ -18,6 +18,7 @@ from reolink.protocol._coerce import Obj
 from reolink.protocol._coerce import int_or_none as _int_or_none
 from reolink.protocol.codes import printable
 from reolink.protocol.parsers import normalize_ai_type
+from reolink.protocol.pushschedule import read_push
 from reolink.protocol.results import CommandReply
 
 __all__ = [
@@ -34,12 +35,10 @@ __all__ = [
     "value_or_empty",
 ]
 
-_HOURS = 168
-
-
 @attrs.frozen
 class PushSchedule:
-    """GetPushV20 / GetPush as the setup checks read it. None = not in the reply (or unusable).
+    """GetPushV20 / GetPush as the setup checks read it (a view of
+    :class:`reolink.protocol.pushschedule.PushSettings`). None = not in the reply (or unusable).
 
     ``rows``: each schedule row with a usable 168-hour table -> whether any hour is on. Legacy
     GetPush has one table, under the key ``""``.
@@ -169,12 +168,6 @@ def events_support(reply: CommandReply) -> Support:
     return Support(ai=ai, visitor=visitor)
 
 
-def _table_on(table: object) -> Optional[bool]:
-    if isinstance(table, str) and len(table) == _HOURS and not table.strip("01"):
-        return "1" in table
-    return None
-
-
 def value_or_empty(reply: CommandReply) -> Obj:
     value = reply.value if reply.error is None else None
     return value if isinstance(value, Mapping) else {}
@@ -185,31 +178,8 @@ def parse_push_schedule(reply: CommandReply, cmd: str = "") -> PushSchedule:
     legacy GetPush (``Push.schedule.enable`` and one ``table``), as read for setup findings.
 
     Raises nothing: a part that is missing or not understood is None (or not in ``rows``).
-    ``cmd`` is the command asked (default: the echoed name). The one place this module reads
-    push schedules (to be merged with the push code's own schedule reading).
+    ``cmd`` is the command asked (default: the echoed name). The reading itself is the push
+    code's (:func:`reolink.protocol.pushschedule.read_push`): this is the setup's view of it.
     """
-    push = value_or_empty(reply).get("Push")
-    if not isinstance(push, Mapping):
-        return PushSchedule(None, None, {})
-    schedule = push.get("schedule")
-    schedule = schedule if isinstance(schedule, Mapping) else {}
-
-    def flag(parent: Mapping[str, object], key: str) -> Optional[bool]:
-        try:
-            return switch(parent.get(key), key)
-        except Unreadable:
-            return None
-
-    rows: Dict[str, bool] = {}
-    table = schedule.get("table")
-    if (cmd or reply.cmd) == "GetPush":
-        on = _table_on(table)
-        if on is not None:
-            rows[""] = on
-        return PushSchedule(flag(schedule, "enable"), None, rows)
-    if isinstance(table, Mapping):
-        for key, row in table.items():
-            on = _table_on(row)
-            if isinstance(key, str) and on is not None:
-                rows[key] = on
-    return PushSchedule(flag(push, "enable"), flag(push, "scheduleEnable"), rows)
+    push = read_push(reply, cmd or reply.cmd)
+    return PushSchedule(push.enable, push.schedule_enable, push.rows_on)

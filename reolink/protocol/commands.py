@@ -6,6 +6,13 @@ Put one or more of them in a list and encode it with
 and what is allowed, before anything is sent. ``bool`` is not accepted where an int is meant.
 
 ``channel`` is the 0-based JSON API channel (NVR "CH1" is channel 0).
+
+**One home per range.** Every whole-number range an argument may take (:class:`IntRange`:
+:data:`CHANNEL`, :data:`PTZ_SPEED`, :data:`PTZ_ID`, :data:`ALARM_TIMES`, :data:`BRIGHTNESS`) is
+defined here once; the host command table (:mod:`reolink.driver.table`), the zone addresses
+(:mod:`reolink.driver.config`) and the webhook builders (:mod:`reolink.protocol.webhook`) use
+these objects, never their own numbers. A channel checked on its way in (a zone address) is a
+:class:`Channel`, and builders take it as it is: a ``ptz`` channel is validated once.
 """
 
 from __future__ import annotations
@@ -13,16 +20,25 @@ from __future__ import annotations
 import re
 from urllib.parse import quote
 
+import attrs
+
 from reolink.errors import ArgumentError
 from reolink.protocol.codes import printable
 
 __all__ = [
+    "ALARM_TIMES",
     "API_PATH",
+    "BRIGHTNESS",
+    "CHANNEL",
     "MAX_CHANNEL",
     "MOVE_OPS",
+    "PTZ_ID",
     "PTZ_OPS",
+    "PTZ_SPEED",
     "PTZ_SPEED_MAX",
     "PTZ_SPEED_MIN",
+    "Channel",
+    "IntRange",
     "api_target",
     "build_audio_alarm_play",
     "build_get_ability",
@@ -38,20 +54,69 @@ __all__ = [
     "build_ptz_ctrl",
     "build_reboot",
     "build_set_white_led",
+    "channel_of",
     "snap_target",
 ]
 
 Command = dict[str, object]
 
 API_PATH = "/cgi-bin/api.cgi"
-MAX_CHANNEL = 255
-PTZ_SPEED_MIN = 1
-PTZ_SPEED_MAX = 64
+
+
+@attrs.frozen
+class IntRange:
+    """The whole numbers ``low..high`` an argument ``name`` may take (the one definition)."""
+
+    name: str
+    low: int
+    high: int
+
+    @property
+    def bounds(self) -> tuple[int, int]:
+        return self.low, self.high
+
+    def __contains__(self, value: object) -> bool:
+        if isinstance(value, bool) or not isinstance(value, int):
+            return False
+        return self.low <= value <= self.high
+
+    def check(self, value: object, name: str | None = None) -> int:
+        """``value`` if it is an int (not a bool) in range, else ArgumentError naming it (as
+        ``name``, default this range's) and what is allowed."""
+        if value in self:
+            return value  # type: ignore[return-value]  # __contains__ checked it is an int
+        name = name or self.name
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise ArgumentError(
+                f"{name} must be an integer {self.low}..{self.high}, "
+                f"got {type(value).__name__} {_shown(value)}",
+                argument=name,
+            )
+        raise ArgumentError(f"{name} must be {self.low}..{self.high}, got {value}", argument=name)
+
+
+class Channel(int):
+    """A channel index already checked against :data:`CHANNEL` (a zone address on its way in):
+    builders take it as it is, so a channel is validated once."""
+
+    __slots__ = ()
+
+
+#: The JSON API's channel index (an NVR has at most 256 channels).
+CHANNEL = IntRange("channel", 0, 255)
+#: PtzCtrl ``speed``.
+PTZ_SPEED = IntRange("speed", 1, 64)
 #: Preset and patrol ids: the device decides the base (0 or 1); this is only a sanity bound.
-_MAX_PTZ_ID = 255
+PTZ_ID = IntRange("preset", 0, 255)
+#: AudioAlarmPlay ``times``.
+ALARM_TIMES = IntRange("times", 1, 255)
+#: SetWhiteLed ``bright``.
+BRIGHTNESS = IntRange("bright", 1, 100)
+MAX_CHANNEL = CHANNEL.high
+PTZ_SPEED_MIN = PTZ_SPEED.low
+PTZ_SPEED_MAX = PTZ_SPEED.high
 #: Reolink's user name and password limit (V8 Login: 1-31 characters).
 _MAX_CREDENTIAL = 31
-_MAX_ALARM_TIMES = 255
 
 #: The ops that keep moving until a ``Stop``.
 MOVE_OPS: tuple[str, ...] = (
@@ -88,20 +153,12 @@ def _shown(value: object) -> str:
     return printable(text, 40)
 
 
-def _int(name: str, value: object, low: int, high: int) -> int:
-    """``value`` if it is an int (not a bool) within ``low..high``."""
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise ArgumentError(
-            f"{name} must be an integer {low}..{high}, got {type(value).__name__} {_shown(value)}",
-            argument=name,
-        )
-    if not low <= value <= high:
-        raise ArgumentError(f"{name} must be {low}..{high}, got {value}", argument=name)
-    return value
+def channel_of(channel: object) -> int:
+    """``channel`` checked against :data:`CHANNEL`; a :class:`Channel` was checked already."""
+    if type(channel) is Channel:
+        return channel
+    return CHANNEL.check(channel)
 
-
-def _channel(channel: object) -> int:
-    return _int("channel", channel, 0, MAX_CHANNEL)
 
 
 def _credential(name: str, value: object, *, secret: bool) -> str:
@@ -156,22 +213,22 @@ def build_get_ability(username: str = "") -> Command:
 
 def build_get_md_state(channel: int) -> Command:
     """GetMdState: motion right now on ``channel``."""
-    return _command("GetMdState", {"channel": _channel(channel)})
+    return _command("GetMdState", {"channel": channel_of(channel)})
 
 
 def build_get_ai_state(channel: int) -> Command:
     """GetAiState: AI detections right now on ``channel`` (-9 on models without AI)."""
-    return _command("GetAiState", {"channel": _channel(channel)})
+    return _command("GetAiState", {"channel": channel_of(channel)})
 
 
 def build_get_events(channel: int) -> Command:
     """GetEvents: motion + AI + visitor in one reply (newer firmware only; not in V8)."""
-    return _command("GetEvents", {"channel": _channel(channel)})
+    return _command("GetEvents", {"channel": channel_of(channel)})
 
 
 def build_get_ptz_preset(channel: int) -> Command:
     """GetPtzPreset with ``action 1`` so the reply carries ``range`` (the preset id bounds)."""
-    return _command("GetPtzPreset", {"channel": _channel(channel)}, action=1)
+    return _command("GetPtzPreset", {"channel": channel_of(channel)}, action=1)
 
 
 def build_ptz_ctrl(
@@ -191,13 +248,13 @@ def build_ptz_ctrl(
       them from GetPtzPreset).
     * ``StartPatrol``/``StopPatrol`` take an optional ``patrol`` id (0..255).
     """
-    ch = _channel(channel)
+    ch = channel_of(channel)
     if not isinstance(op, str) or op not in PTZ_OPS:
         raise ArgumentError(
             f"op must be one of {', '.join(PTZ_OPS)}; got {_shown(op)}", argument="op"
         )
     if speed is not None:
-        speed = _int("speed", speed, PTZ_SPEED_MIN, PTZ_SPEED_MAX)
+        speed = PTZ_SPEED.check(speed)
     if preset is not None and op != "ToPos":
         raise ArgumentError(f"preset is only used with op ToPos, not {op}", argument="preset")
     if patrol is not None and op not in _PATROL_OPS:
@@ -208,9 +265,9 @@ def build_ptz_ctrl(
     if op == "ToPos":
         if preset is None:
             raise ArgumentError("op ToPos needs a preset id", argument="preset")
-        param["id"] = _int("preset", preset, 0, _MAX_PTZ_ID)
+        param["id"] = PTZ_ID.check(preset)
     elif op in _PATROL_OPS and patrol is not None:
-        param["id"] = _int("patrol", patrol, 0, _MAX_PTZ_ID)
+        param["id"] = PTZ_ID.check(patrol, "patrol")
     if speed is not None and op != "Stop":
         param["speed"] = speed
     return _command("PtzCtrl", param)
@@ -218,19 +275,19 @@ def build_ptz_ctrl(
 
 def build_get_white_led(channel: int) -> Command:
     """GetWhiteLed: the spotlight's state, mode and brightness."""
-    return _command("GetWhiteLed", {"channel": _channel(channel)})
+    return _command("GetWhiteLed", {"channel": channel_of(channel)})
 
 
 def build_set_white_led(channel: int, *, on: bool, bright: int | None = None) -> Command:
     """SetWhiteLed as a manual toggle: ``state`` 1/0 and optionally ``bright`` 1..100."""
-    ch = _channel(channel)
+    ch = channel_of(channel)
     if not isinstance(on, bool):
         raise ArgumentError(
             f"on must be True or False, got {type(on).__name__} {_shown(on)}", argument="on"
         )
     led: dict[str, object] = {"channel": ch, "state": 1 if on else 0}
     if bright is not None:
-        led["bright"] = _int("bright", bright, 1, 100)
+        led["bright"] = BRIGHTNESS.check(bright)
     return _command("SetWhiteLed", {"WhiteLed": led})
 
 
@@ -245,7 +302,7 @@ def build_audio_alarm_play(
 
     Pass one of the two: with ``manual`` set, ``times`` must be left at its default or None.
     """
-    ch = _channel(channel)
+    ch = channel_of(channel)
     if manual is not None:
         if not isinstance(manual, bool):
             raise ArgumentError(
@@ -258,8 +315,11 @@ def build_audio_alarm_play(
             {"alarm_mode": "manul", "manual_switch": 1 if manual else 0, "channel": ch},
         )
     if times is None:
-        raise ArgumentError("pass times (1..255) or manual (True/False)", argument="times")
-    count = _int("times", times, 1, _MAX_ALARM_TIMES)
+        raise ArgumentError(
+            f"pass times ({ALARM_TIMES.low}..{ALARM_TIMES.high}) or manual (True/False)",
+            argument="times",
+        )
+    count = ALARM_TIMES.check(times)
     return _command(
         "AudioAlarmPlay",
         {"alarm_mode": "times", "times": count, "channel": ch, "manual_switch": 0},
@@ -296,7 +356,7 @@ def api_target(*, cmd: str | None = None, token: str | None = None) -> str:
 
 def snap_target(channel: int, *, rs: str, token: str) -> str:
     """The Snap GET target. ``rs`` is the anti-cache string (1..32 letters/digits)."""
-    ch = _channel(channel)
+    ch = channel_of(channel)
     if not isinstance(rs, str) or not _RS.fullmatch(rs):
         raise ArgumentError(
             f"rs must be 1..32 ASCII letters or digits, got {_shown(rs)}", argument="rs"

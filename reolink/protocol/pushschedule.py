@@ -17,6 +17,11 @@ undocumented**, so this module never says which day a character belongs to. It o
 
 A reply without a table (or with rows that are not 168 characters of 0/1) says nothing:
 ``known`` is False and the driver behaves as if push were scheduled at every hour.
+
+**The one home of reading a push reply.** :func:`read_push` reads a GetPushV20 / GetPush reply
+once: its switches, every usable schedule row, and the :class:`PushSchedule` above. The push
+code (:func:`parse_push_schedule`) and the detection-setup findings
+(:func:`reolink.protocol.setup.parse_push_schedule`, a view of the same reading) both use it.
 """
 
 from __future__ import annotations
@@ -26,17 +31,19 @@ from typing import FrozenSet, Optional, Sequence, Tuple
 
 import attrs
 
-from reolink.errors import ReolinkError
-from reolink.protocol._coerce import Reply
+from reolink.errors import RemoteProtocolError, ReolinkError
+from reolink.protocol._coerce import Reply, int_or_none
 from reolink.protocol._coerce import reply_value as _value
 
 __all__ = [
     "HOURS",
     "PushSchedule",
+    "PushSettings",
     "build_get_time",
     "combine",
     "parse_push_schedule",
     "parse_time_of_day",
+    "read_push",
     "schedule_of",
 ]
 
@@ -124,20 +131,72 @@ def _row(value: object) -> bool:
     return isinstance(value, str) and len(value) == HOURS and set(value) <= {"0", "1"}
 
 
+@attrs.frozen
+class PushSettings:
+    """Everything a GetPushV20 / GetPush reply says about push (:func:`read_push`). None: not in
+    the reply, or not exactly 0 or 1."""
+
+    #: GetPushV20 ``Push.enable``; legacy GetPush ``Push.schedule.enable``
+    enable: Optional[bool] = None
+    #: GetPushV20 ``Push.scheduleEnable`` (legacy GetPush has none)
+    schedule_enable: Optional[bool] = None
+    #: every schedule row that is 168 characters of 0/1, by name (legacy GetPush: ``""``)
+    tables: Mapping[str, str] = attrs.field(factory=dict)
+    #: what the detection rows say about the hours (see the module docstring)
+    schedule: PushSchedule = PushSchedule(known=False)
+
+    @property
+    def rows_on(self) -> dict[str, bool]:
+        """Each usable row -> whether any hour of it is on."""
+        return {name: "1" in row for name, row in self.tables.items()}
+
+
+def _switch(value: object) -> Optional[bool]:
+    """A 0/1 switch (an int, or a numeric string); anything else (a bool, 1602...) is None."""
+    if isinstance(value, bool):
+        return None
+    try:
+        number = int_or_none(value, "switch")
+    except RemoteProtocolError:
+        return None
+    return None if number not in (0, 1) else number == 1
+
+
+def read_push(reply: Reply, cmd: str = "GetPushV20") -> PushSettings:
+    """A GetPushV20 (``cmd`` default) or legacy GetPush reply, read once (never raises: an
+    error reply or a part not understood reads as unknown)."""
+    try:
+        value = _value(reply, cmd)
+    except ReolinkError:  # an error reply: nothing known
+        return PushSettings()
+    push = value.get("Push")
+    if not isinstance(push, Mapping):
+        return PushSettings()
+    schedule = push.get("schedule")
+    schedule = schedule if isinstance(schedule, Mapping) else {}
+    table = schedule.get("table")
+    if cmd == "GetPush":
+        tables = {"": table} if isinstance(table, str) and _row(table) else {}
+        return PushSettings(_switch(schedule.get("enable")), None, tables, schedule_of(table))
+    rows = table.items() if isinstance(table, Mapping) else ()
+    tables = {
+        key: row for key, row in rows if isinstance(key, str) and isinstance(row, str) and _row(row)
+    }
+    return PushSettings(
+        _switch(push.get("enable")),
+        _switch(push.get("scheduleEnable")),
+        tables,
+        schedule_of(table),
+    )
+
+
 def parse_push_schedule(reply: Reply, cmd: str = "GetPushV20") -> PushSchedule:
     """GetPushV20 / GetPush's ``value.Push.schedule.table`` (unknown when absent or odd).
 
     ``enable`` / ``scheduleEnable`` 0 are :func:`reolink.protocol.webhook.parse_push_v20`'s
-    business (push off altogether); this reads the hours only.
+    business (push off altogether); this reads the hours only (:func:`read_push`).
     """
-    try:
-        value = _value(reply, cmd)
-    except ReolinkError:  # an error reply: nothing known (the caller reads enable separately)
-        return PushSchedule(known=False)
-    push = value.get("Push")
-    schedule = push.get("schedule") if isinstance(push, Mapping) else None
-    table = schedule.get("table") if isinstance(schedule, Mapping) else None
-    return schedule_of(table)
+    return read_push(reply, cmd).schedule
 
 
 def combine(schedules: Sequence[PushSchedule]) -> PushSchedule:

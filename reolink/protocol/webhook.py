@@ -27,7 +27,7 @@ from reolink.protocol._coerce import Obj, Reply
 from reolink.protocol._coerce import channel_echo as _channel_echo
 from reolink.protocol._coerce import int_or_none as _int_or_none
 from reolink.protocol._coerce import reply_value as _value
-from reolink.protocol.commands import MAX_CHANNEL
+from reolink.protocol.commands import IntRange, channel_of
 from reolink.protocol.results import Ability
 
 __all__ = [
@@ -67,22 +67,14 @@ def _command(cmd: str, param: dict[str, object]) -> Command:
     return {"cmd": cmd, "action": 0, "param": param}
 
 
-def _int_arg(name: str, value: object, low: int, high: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise ArgumentError(
-            f"{name} must be an integer {low}..{high}, got {type(value).__name__}", argument=name
-        )
-    if not low <= value <= high:
-        raise ArgumentError(f"{name} must be {low}..{high}, got {value}", argument=name)
-    return value
-
-
-def _channel(channel: object) -> int:
-    return _int_arg("channel", channel, 0, MAX_CHANNEL)
+#: A webhook slot's index on one channel.
+SLOT_INDEX = IntRange("index", 0, MAX_SLOTS - 1)
+#: Channels are checked by the command builders' one rule (:data:`commands.CHANNEL`).
+_channel = channel_of
 
 
 def _slot(index: object) -> int:
-    return _int_arg("index", index, 0, MAX_SLOTS - 1)
+    return SLOT_INDEX.check(index)
 
 
 def _url(url: object) -> str:

@@ -9,6 +9,14 @@ once and the command is dropped from later cycles for that channel):
 
 Attributes are written to an :class:`~reolink.driver.store.AttributeStore`, which hands the
 host each attribute's final value of the cycle, once, and only when it changed.
+
+Most cycles nothing changes, so a repeated answer is not parsed again - and the store, not
+the poller, decides when an answer is "repeated" (:meth:`AttributeStore.unchanged`): the
+poller reports what it derived each zone's attributes from (a reply's value; the whole
+batch's response bodies with the plan key; GetChannelstatus's value with the channels'
+availability) and the store drops the memo as soon as anyone changes an attribute it covered.
+No other write path (a channel going offline, the device going down) has anything to remember.
+The plan (commands and encoded bodies per key) is a memo of a pure function of its key.
 """
 
 from __future__ import annotations
@@ -31,6 +39,11 @@ __all__ = ["CHANNEL_STATUS_EVERY", "Mode", "Plan", "Poller"]
 Command = Mapping[str, object]
 #: Refresh GetChannelstatus at least this often on NVRs and hubs (seconds).
 CHANNEL_STATUS_EVERY = 60.0
+
+
+#: AttributeStore memo sources: the whole answer of a plan, and GetChannelstatus.
+_ANSWER = ("poller", "answer")
+_STATUS = ("poller", "GetChannelstatus")
 
 
 class Mode(enum.Enum):
@@ -75,6 +88,8 @@ class _Findings:
     failed: Dict[int, str] = attrs.field(factory=dict)
     follow_up: List[Command] = attrs.field(factory=list)
     status_reply: Optional[CommandReply] = None
+    #: (memo source, reply value, channel) of each reply parsed without error
+    parsed: List[Tuple[Hashable, object, int]] = attrs.field(factory=list)
 
 
 def _commands_for(channel: int, mode: Mode) -> List[Command]:
@@ -94,17 +109,10 @@ class Poller:
         ordered = sorted(zones, key=lambda z: z.channel)
         self._channels: Dict[int, _Channel] = {z.channel: _Channel(zone=z) for z in ordered}
         self._plan: Optional[Plan] = None
-        #: the value of the last fully applied answer (plan key, response bodies); None when a
-        #: channel was forgotten since, so the next answer is applied in full.
-        self._last_answer: Optional[Tuple[Hashable, Tuple[bytes, ...]]] = None
         self._multichannel = False
         self._channel_status_supported = True
         self._channel_status_at: Optional[float] = None
         self._channel_status_wanted = False
-        self._channel_status_value: object = None
-        # The last successful reply value per (cmd, channel). Most cycles nothing changes:
-        # an equal value means equal attributes, so parsing and writing are skipped.
-        self._last_value: Dict[Tuple[str, int], object] = {}
 
     # --- set-up -------------------------------------------------------------------------
 
@@ -192,11 +200,12 @@ class Poller:
         (the fallback commands of channels that just turned out not to support GetEvents).
 
         ``answer`` identifies an all-success reply by value (plan key, response bodies): the
-        same answer as the last one applied, with nothing forgotten since, changes nothing.
+        same answer as the last one applied changes nothing while the store says no attribute
+        changed since (:meth:`AttributeStore.unchanged`).
         """
-        if answer is not None and answer == self._last_answer:
+        store = self._store
+        if answer is not None and store.unchanged(_ANSWER, answer):
             return []
-        self._last_answer = answer
         found = _Findings()
         for command, reply in zip(batch, replies):
             self._read_reply(command, reply, found)
@@ -205,6 +214,10 @@ class Poller:
         if found.status_reply is not None:
             self._apply_channel_status(found.status_reply, now)
         self._write_findings(found)
+        for source, value, channel in found.parsed:
+            if channel not in found.failed:
+                store.derived(source, value, ("zone", self._channels[channel].zone.address))
+        store.derived(_ANSWER, answer)
         return found.follow_up
 
     def _read_reply(self, command: Command, reply: CommandReply, found: _Findings) -> None:
@@ -216,11 +229,13 @@ class Poller:
         if channel is None or channel not in self._channels:
             return
         state = self._channels[channel]
-        if reply.error is None and not state.failing:
-            key = (cmd, channel)
-            if self._last_value.get(key) == reply.value:
-                return
-            self._last_value[key] = reply.value
+        source = (cmd, channel)
+        if (
+            reply.error is None
+            and not state.failing
+            and self._store.unchanged(source, reply.value, ("zone", state.zone.address))
+        ):
+            return
         try:
             if cmd == "GetEvents":
                 events = parsers.parse_events(reply, channel)
@@ -236,6 +251,7 @@ class Poller:
                     # Answers, but every type has support 0: a camera without AI.
                     self._log.info("channel %d: no AI type supported; polling motion only", channel)
                     state.mode = Mode.MD
+            found.parsed.append((source, reply.value, channel))
         except ApiError as error:
             self._read_error(cmd, channel, state, error, found)
         except ReolinkError as error:
@@ -304,7 +320,6 @@ class Poller:
 
     def _zone_off(self, state: _Channel, reason: str) -> None:
         """A zone that cannot be polled is offline, and whatever was "on" goes back off."""
-        self._forget(state.zone.channel)
         address = state.zone.address
         self._store.set("zone", address, "online", False)
         self._store.set("zone", address, "error", reason)
@@ -316,14 +331,13 @@ class Poller:
         if self._store.get("zone", address, "visitor") == 1:
             self._store.set("zone", address, "visitor", 0)
 
-    def _forget(self, channel: int) -> None:
-        """Drop the remembered replies of a channel: its next answers are applied in full."""
-        self._last_answer = None
-        for cmd in ("GetEvents", "GetMdState", "GetAiState"):
-            self._last_value.pop((cmd, channel), None)
+    def _availability(self) -> Tuple[bool, ...]:
+        return tuple(state.available for state in self._channels.values())
 
     def _apply_channel_status(self, reply: CommandReply, now: float) -> None:
-        if reply.error is None and reply.value == self._channel_status_value:
+        if reply.error is None and self._store.unchanged(
+            _STATUS, (reply.value, self._availability())
+        ):
             self._channel_status_at = now
             self._channel_status_wanted = False
             return
@@ -335,8 +349,8 @@ class Poller:
             return
         except ReolinkError:
             return
-        self._channel_status_value = reply.value
         self.apply_channel_list(channel_list, now)
+        self._store.derived(_STATUS, (reply.value, self._availability()))
 
     def apply_channel_list(self, channel_list: ChannelList, now: float) -> None:
         self._channel_status_at = now

@@ -4,32 +4,53 @@ The core writes attributes as it learns them (a zone may first get "-17 rcv fail
 GetChannelstatus in the same batch, "channel is offline"). Nothing reaches the host until
 :meth:`AttributeStore.commit`, which turns the *final* value of each attribute that differs from
 the last committed one into one event. "Did anything change" is decided here and only here.
+
+Skipping work on a repeated answer is decided here too, so no cache elsewhere can go stale.
+A reader that derives attributes from a raw answer (the poller: a reply's value, a whole
+batch's bodies) reports what it derived them from with :meth:`AttributeStore.derived`, and
+asks :meth:`AttributeStore.unchanged` next time. Every write that changes an attribute's
+latest value moves a revision counter (one for the whole store, one per ``(target,
+address)``); a memo holds only while its scope's revision has not moved since it was taken.
+So whoever writes an attribute - a poll, a channel going offline, the device going down, a
+setup finding - invalidates every memo that covered it without knowing the memo exists: there
+is nothing to remember. A memo's raw value must hold every input of the derivation besides the
+attributes in its scope (the poller's keys do: plan key, channel modes, availability).
 """
 
 from __future__ import annotations
 
-from typing import Dict, List, Optional, Tuple
+from typing import Dict, Hashable, List, Optional, Tuple
 
 from .events import AttributeEvent, AttributeValue
 
-__all__ = ["AttributeStore", "Key"]
+__all__ = ["AttributeStore", "Key", "Scope"]
 
 #: (target, address, name): ("device", None, "online"), ("zone", "0", "motion")...
 Key = Tuple[str, Optional[str], str]
+#: (target, address): the attributes of one zone, or of the device.
+Scope = Tuple[str, Optional[str]]
+
+_MISSING: object = object()
 
 
-def _same(a: AttributeValue, b: AttributeValue) -> bool:
+def _same(a: object, b: object) -> bool:
     # 1 == True in Python; a host sees the type, so a change of type is a change.
-    return a == b and type(a) is type(b)
+    return type(a) is type(b) and a == b
 
 
 class AttributeStore:
-    """Committed values plus this cycle's pending writes."""
+    """Committed values plus this cycle's pending writes, and the memos of their sources."""
 
     def __init__(self, device: str) -> None:
         self._device = device
         self._values: Dict[Key, AttributeValue] = {}
         self._pending: Dict[Key, AttributeValue] = {}
+        #: moved by every write that changes an attribute's latest (pending or committed) value
+        self._revision = 0
+        #: the revision of the last such write per (target, address)
+        self._scopes: Dict[Scope, int] = {}
+        #: source -> (raw value, revision of its scope when the attributes were derived)
+        self._memos: Dict[Hashable, Tuple[object, int]] = {}
 
     def get(self, target: str, address: Optional[str], name: str) -> AttributeValue:
         """The latest value written (pending or committed), None if never written."""
@@ -40,24 +61,52 @@ class AttributeStore:
 
     def set(self, target: str, address: Optional[str], name: str, value: AttributeValue) -> None:
         """Write a value; the host hears of it at the next commit if it differs by then."""
-        self._pending[(target, address, name)] = value
+        key = (target, address, name)
+        pending = self._pending
+        latest = pending.get(key, _MISSING)
+        if latest is _MISSING:
+            latest = self._values.get(key, _MISSING)
+        # Always recorded (the order of this cycle's events is the order of first writes).
+        pending[key] = value
+        if latest is _MISSING or not _same(latest, value):
+            self._revision += 1
+            self._scopes[(target, address)] = self._revision
 
     def commit(self) -> List[AttributeEvent]:
         """One event per attribute whose final value differs from the last committed one."""
         if not self._pending:
             return []
         events = []
+        values = self._values
+        device = self._device
         for key, value in self._pending.items():
-            known = key in self._values
-            previous = self._values.get(key)
-            if known and _same(previous, value):
-                continue
-            self._values[key] = value
+            previous: AttributeValue = None
+            if key in values:
+                previous = values[key]
+                if _same(previous, value):
+                    continue
+            values[key] = value
             target, address, name = key
-            events.append(AttributeEvent(target, address, name, value, previous, self._device))
+            events.append(AttributeEvent(target, address, name, value, previous, device))
         self._pending.clear()
         return events
 
     def snapshot(self) -> Dict[Key, AttributeValue]:
         """A copy of the committed values."""
         return dict(self._values)
+
+    # --- memos: skipping a repeated answer, decided by the store ------------------------
+
+    def _stamp(self, scope: Optional[Scope]) -> int:
+        return self._revision if scope is None else self._scopes.get(scope, 0)
+
+    def derived(self, source: Hashable, raw: object, scope: Optional[Scope] = None) -> None:
+        """``source`` has just written the attributes of ``scope`` (every attribute when None)
+        from ``raw``; :meth:`unchanged` answers for it from now on."""
+        self._memos[source] = (raw, self._stamp(scope))
+
+    def unchanged(self, source: Hashable, raw: object, scope: Optional[Scope] = None) -> bool:
+        """True when deriving from ``raw`` again would change nothing: ``raw`` equals what
+        ``source`` last reported, and no attribute of ``scope`` changed since, by anyone."""
+        memo = self._memos.get(source)
+        return memo is not None and memo[1] == self._stamp(scope) and memo[0] == raw

@@ -39,24 +39,30 @@ def test_commit_reports_final_values_in_first_write_order() -> None:
 def test_memo_holds_until_any_write_changes_its_scope() -> None:
     store = AttributeStore("dev")
     store.set("zone", "0", "motion", 1)
-    store.derived("src", {"state": 1}, ("zone", "0"))
-    assert store.unchanged("src", {"state": 1}, ("zone", "0"))
-    assert not store.unchanged("src", {"state": 0}, ("zone", "0"))
-    assert not store.unchanged("other", {"state": 1}, ("zone", "0"))
+    store.derived("src", {"state": 1}, [("zone", "0")])
+    assert store.unchanged("src", {"state": 1}, [("zone", "0")])
+    assert not store.unchanged("src", {"state": 0}, [("zone", "0")])
+    assert not store.unchanged("other", {"state": 1}, [("zone", "0")])
     # Writing the same value again, or another zone, changes nothing for this memo...
     store.set("zone", "0", "motion", 1)
     store.set("zone", "1", "motion", 1)
     store.commit()
-    assert store.unchanged("src", {"state": 1}, ("zone", "0"))
+    assert store.unchanged("src", {"state": 1}, [("zone", "0")])
     # ...but the whole-store scope moved with zone 1.
     store.derived("all", "raw")
     store.set("zone", "1", "motion", 0)
     assert not store.unchanged("all", "raw")
-    assert store.unchanged("src", {"state": 1}, ("zone", "0"))
+    assert store.unchanged("src", {"state": 1}, [("zone", "0")])
+    # Several scopes: the memo holds until any of them changes.
+    store.derived("pair", "raw", [("zone", "0"), ("zone", "2")])
+    assert store.unchanged("pair", "raw", [("zone", "0"), ("zone", "2")])
+    store.set("zone", "2", "online", False)
+    assert not store.unchanged("pair", "raw", [("zone", "0"), ("zone", "2")])
+    assert store.unchanged("src", {"state": 1}, [("zone", "0")])
     # Any writer changing zone 0, even to a value later written back, drops its memo.
     store.set("zone", "0", "motion", 0)
     store.set("zone", "0", "motion", 1)
-    assert not store.unchanged("src", {"state": 1}, ("zone", "0"))
+    assert not store.unchanged("src", {"state": 1}, [("zone", "0")])
 
 
 def _poller(channels: int = 1) -> Tuple[Poller, AttributeStore]:
@@ -120,3 +126,21 @@ def test_repeated_answer_is_skipped_and_offline_path_needs_no_forget() -> None:
     _apply_md(poller, 0, answer)
     values = _values(store)
     assert values["online"] is True and values["error"] == ""
+
+
+def _status(poller: Poller, online: List[int]) -> None:
+    value = {"count": 2, "status": [{"channel": c, "online": int(c in online)} for c in (0, 1)]}
+    reply = CommandReply(cmd="GetChannelstatus", value=value)
+    poller.apply([commands.build_get_channel_status()], [reply], 0.0)
+
+
+def test_same_channel_status_is_applied_again_after_another_writer() -> None:
+    poller, store = _poller(channels=2)
+    _status(poller, online=[0])
+    store.commit()
+    assert store.get("zone", "1", "error") == "channel is offline"
+    # Someone else writes the offline zone; the device still lists it offline, same value.
+    store.set("zone", "1", "error", "something else")
+    store.commit()
+    _status(poller, online=[0])
+    assert store.get("zone", "1", "error") == "channel is offline"

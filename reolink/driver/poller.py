@@ -22,6 +22,7 @@ The plan (commands and encoded bodies per key) is a memo of a pure function of i
 from __future__ import annotations
 
 import enum
+import functools
 from typing import Dict, FrozenSet, Hashable, List, Mapping, Optional, Sequence, Tuple
 
 import attrs
@@ -75,6 +76,11 @@ class _Channel:
     available: bool = True
     #: the last poll of this channel failed with an error for the channel.
     failing: bool = False
+    #: the zone's attributes, as the AttributeStore scopes its memos
+    scopes: Tuple[Tuple[str, str]] = attrs.field(init=False)
+
+    def __attrs_post_init__(self) -> None:
+        self.scopes = (("zone", self.zone.address),)
 
 
 @attrs.define
@@ -216,7 +222,7 @@ class Poller:
         self._write_findings(found)
         for source, value, channel in found.parsed:
             if channel not in found.failed:
-                store.derived(source, value, ("zone", self._channels[channel].zone.address))
+                store.derived(source, value, self._channels[channel].scopes)
         store.derived(_ANSWER, answer)
         return found.follow_up
 
@@ -225,15 +231,15 @@ class Poller:
         if cmd == "GetChannelstatus":
             found.status_reply = reply  # applied last: it says why a failing channel failed
             return
-        channel = pbatch.command_channel(command)
-        if channel is None or channel not in self._channels:
+        state = self._channels.get(pbatch.command_channel(command))  # type: ignore[arg-type]
+        if state is None:
             return
-        state = self._channels[channel]
+        channel = state.zone.channel
         source = (cmd, channel)
         if (
             reply.error is None
             and not state.failing
-            and self._store.unchanged(source, reply.value, ("zone", state.zone.address))
+            and self._store.unchanged(source, reply.value, state.scopes)
         ):
             return
         try:
@@ -292,23 +298,25 @@ class Poller:
             found.failed[channel] = str(error)
 
     def _write_findings(self, found: _Findings) -> None:
-        for channel in set(found.motion) | set(found.ai):
-            if channel in found.failed:
+        write = self._store.set
+        motion, ai, failed = found.motion, found.ai, found.failed
+        for channel in set(motion) | set(ai):
+            if channel in failed:
                 continue
             state = self._channels[channel]
             state.failing = False
             address = state.zone.address
-            self._store.set("zone", address, "online", True)
-            self._store.set("zone", address, "error", "")
-            if channel in found.motion:
-                moving = found.motion[channel]
-                self._store.set("zone", address, "motion", 1 if moving else 0)
-                self._store.set("zone", address, "state", "motion" if moving else "clear")
-            if channel in found.ai:
-                text = _ai_text(found.ai[channel].detected, state.zone.ai_types)
-                self._store.set("zone", address, "ai_detected", text)
+            write("zone", address, "online", True)
+            write("zone", address, "error", "")
+            if channel in motion:
+                moving = motion[channel]
+                write("zone", address, "motion", 1 if moving else 0)
+                write("zone", address, "state", "motion" if moving else "clear")
+            if channel in ai:
+                text = _ai_text(ai[channel].detected, state.zone.ai_types)
+                write("zone", address, "ai_detected", text)
             if channel in found.visitor:
-                self._store.set("zone", address, "visitor", 1 if found.visitor[channel] else 0)
+                write("zone", address, "visitor", 1 if found.visitor[channel] else 0)
 
     def _channel_failed(self, channel: int, reason: str) -> None:
         state = self._channels[channel]
@@ -331,12 +339,17 @@ class Poller:
         if self._store.get("zone", address, "visitor") == 1:
             self._store.set("zone", address, "visitor", 0)
 
-    def _availability(self) -> Tuple[bool, ...]:
-        return tuple(state.available for state in self._channels.values())
+    def _availability(self) -> Tuple[Tuple[bool, ...], List[Tuple[str, str]]]:
+        """What a channel list is applied to: availability, and the zones it writes (the
+        unavailable ones, offline), as a memo raw value and its AttributeStore scopes."""
+        states = self._channels.values()
+        scopes = [s.scopes[0] for s in states if not s.available]
+        return tuple(s.available for s in states), scopes
 
     def _apply_channel_status(self, reply: CommandReply, now: float) -> None:
+        available, scopes = self._availability()
         if reply.error is None and self._store.unchanged(
-            _STATUS, (reply.value, self._availability())
+            _STATUS, (reply.value, available), scopes
         ):
             self._channel_status_at = now
             self._channel_status_wanted = False
@@ -350,7 +363,8 @@ class Poller:
         except ReolinkError:
             return
         self.apply_channel_list(channel_list, now)
-        self._store.derived(_STATUS, (reply.value, self._availability()))
+        available, scopes = self._availability()
+        self._store.derived(_STATUS, (reply.value, available), scopes)
 
     def apply_channel_list(self, channel_list: ChannelList, now: float) -> None:
         self._channel_status_at = now
@@ -374,6 +388,7 @@ class Poller:
             self._zone_off(state, f"device offline: {reason}")
 
 
+@functools.lru_cache(maxsize=256)
 def _ai_text(detected: FrozenSet[str], wanted: Optional[FrozenSet[str]]) -> str:
     shown = detected if wanted is None else detected & wanted
     return ",".join(sort_ai_types(frozenset(shown)))

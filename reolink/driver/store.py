@@ -9,8 +9,9 @@ Skipping work on a repeated answer is decided here too, so no cache elsewhere ca
 A reader that derives attributes from a raw answer (the poller: a reply's value, a whole
 batch's bodies) reports what it derived them from with :meth:`AttributeStore.derived`, and
 asks :meth:`AttributeStore.unchanged` next time. Every write that changes an attribute's
-latest value moves a revision counter (one for the whole store, one per ``(target,
-address)``); a memo holds only while its scope's revision has not moved since it was taken.
+latest value moves the store's revision counter and stamps its ``(target, address)`` with
+it; a memo covers some scopes (or the whole store) and holds only while the latest stamp among
+them has not moved since it was taken (stamps only grow, so the latest one moves with any).
 So whoever writes an attribute - a poll, a channel going offline, the device going down, a
 setup finding - invalidates every memo that covered it without knowing the memo exists: there
 is nothing to remember. A memo's raw value must hold every input of the derivation besides the
@@ -19,7 +20,7 @@ attributes in its scope (the poller's keys do: plan key, channel modes, availabi
 
 from __future__ import annotations
 
-from typing import Dict, Hashable, List, Optional, Tuple
+from typing import Dict, Hashable, List, Optional, Sequence, Tuple
 
 from .events import AttributeEvent, AttributeValue
 
@@ -68,7 +69,7 @@ class AttributeStore:
             latest = self._values.get(key, _MISSING)
         # Always recorded (the order of this cycle's events is the order of first writes).
         pending[key] = value
-        if latest is _MISSING or not _same(latest, value):
+        if latest is _MISSING or type(latest) is not type(value) or latest != value:
             self._revision += 1
             self._scopes[(target, address)] = self._revision
 
@@ -97,16 +98,26 @@ class AttributeStore:
 
     # --- memos: skipping a repeated answer, decided by the store ------------------------
 
-    def _stamp(self, scope: Optional[Scope]) -> int:
-        return self._revision if scope is None else self._scopes.get(scope, 0)
+    def _stamp(self, scopes: Optional[Sequence[Scope]]) -> int:
+        """The revision of the latest change among ``scopes`` (None: the whole store)."""
+        if scopes is None:
+            return self._revision
+        stamps = self._scopes
+        if len(scopes) == 1:
+            return stamps.get(scopes[0], 0)
+        return max([stamps.get(scope, 0) for scope in scopes], default=0)
 
-    def derived(self, source: Hashable, raw: object, scope: Optional[Scope] = None) -> None:
-        """``source`` has just written the attributes of ``scope`` (every attribute when None)
-        from ``raw``; :meth:`unchanged` answers for it from now on."""
-        self._memos[source] = (raw, self._stamp(scope))
+    def derived(
+        self, source: Hashable, raw: object, scopes: Optional[Sequence[Scope]] = None
+    ) -> None:
+        """``source`` has just written the attributes of ``scopes`` (every attribute when
+        None) from ``raw``; :meth:`unchanged` answers for it from now on."""
+        self._memos[source] = (raw, self._stamp(scopes))
 
-    def unchanged(self, source: Hashable, raw: object, scope: Optional[Scope] = None) -> bool:
+    def unchanged(
+        self, source: Hashable, raw: object, scopes: Optional[Sequence[Scope]] = None
+    ) -> bool:
         """True when deriving from ``raw`` again would change nothing: ``raw`` equals what
-        ``source`` last reported, and no attribute of ``scope`` changed since, by anyone."""
+        ``source`` last reported, and no attribute of ``scopes`` changed since, by anyone."""
         memo = self._memos.get(source)
-        return memo is not None and memo[1] == self._stamp(scope) and memo[0] == raw
+        return memo is not None and memo[1] == self._stamp(scopes) and memo[0] == raw

@@ -58,11 +58,18 @@ class Replay:
 
 
 class Harness:
-    def __init__(self, channels: int, mode: str) -> None:
+    def __init__(self, channels: int, mode: str, kind: str = "memory") -> None:
         self.emu = _ChurnEmulator(profile="nvr" if channels > 1 else "camera", channels=channels)
         self.emu.churn = mode == "changes"
         self.app = Replay(self.emu)
-        self.transport = transports.MemoryTransport(self.app)
+        self.transport: Any = transports.MemoryTransport(self.app)
+        if kind != "memory":
+            # A real transport to the emulator's HTTP server (its threads cost CPU here too;
+            # use with --profile, which sees this thread only).
+            self.emu.start()
+            self.transport = transports.open_transport(
+                scheme="http", host="127.0.0.1", port=self.emu.port, kind=kind
+            )
         attributes = {
             "ip": "127.0.0.1",
             "username": USER,
@@ -107,10 +114,11 @@ def main() -> int:
     parser.add_argument("--cycles", type=int, default=20000)
     parser.add_argument("--profile", action="store_true")
     parser.add_argument("--top", type=int, default=30)
+    parser.add_argument("--transport", default="memory", help="memory (default), urllib3, stdlib")
     args = parser.parse_args()
     from reolink.driver.messages import Start
 
-    h = Harness(args.channels, args.mode)
+    h = Harness(args.channels, args.mode, args.transport)
     h.feed(Start())
     for _ in range(50):  # connect, identify, probe modes, record both states
         h.cycle()

@@ -32,6 +32,7 @@ from ..protocol import batch as pbatch
 from ..protocol import codes, commands, parsers
 from ..protocol.results import AiState, ChannelList, CommandReply, sort_ai_types
 from .config import ZoneConfig
+from .events import AttributeValue
 from .logs import DeviceLog
 from .store import AttributeStore
 
@@ -45,6 +46,9 @@ CHANNEL_STATUS_EVERY = 60.0
 #: AttributeStore memo sources: the whole answer of a plan, and GetChannelstatus.
 _ANSWER = ("poller", "answer")
 _STATUS = ("poller", "GetChannelstatus")
+#: A zone's motion attributes, moving or not.
+_MOTION = (("motion", 1), ("state", "motion"))
+_NO_MOTION = (("motion", 0), ("state", "clear"))
 
 
 class Mode(enum.Enum):
@@ -115,6 +119,8 @@ class Poller:
         ordered = sorted(zones, key=lambda z: z.channel)
         self._channels: Dict[int, _Channel] = {z.channel: _Channel(zone=z) for z in ordered}
         self._plan: Optional[Plan] = None
+        #: (cmd, polled channel's state or None) of each command of ``_plan``
+        self._slots: List[Tuple[str, Optional[_Channel]]] = []
         self._multichannel = False
         self._channel_status_supported = True
         self._channel_status_at: Optional[float] = None
@@ -193,7 +199,15 @@ class Poller:
                 parts=pbatch.encode_parts(batch),
                 repeatable=pbatch.is_read_only(batch),
             )
+            self._slots = self._slots_of(batch)
         return self._plan
+
+    def _slots_of(self, batch: Sequence[Command]) -> List[Tuple[str, Optional[_Channel]]]:
+        channels = self._channels
+        return [
+            (str(c.get("cmd")), channels.get(pbatch.command_channel(c)))  # type: ignore[arg-type]
+            for c in batch
+        ]
 
     def apply(
         self,
@@ -213,8 +227,10 @@ class Poller:
         if answer is not None and store.unchanged(_ANSWER, answer):
             return []
         found = _Findings()
-        for command, reply in zip(batch, replies):
-            self._read_reply(command, reply, found)
+        plan = self._plan
+        slots = self._slots if plan is not None and batch is plan.commands else None
+        for (cmd, state), reply in zip(slots or self._slots_of(batch), replies):
+            self._read_reply(cmd, state, reply, found)
         for channel, reason in found.failed.items():
             self._channel_failed(channel, reason)
         if found.status_reply is not None:
@@ -226,12 +242,12 @@ class Poller:
         store.derived(_ANSWER, answer)
         return found.follow_up
 
-    def _read_reply(self, command: Command, reply: CommandReply, found: _Findings) -> None:
-        cmd = str(command.get("cmd"))
+    def _read_reply(
+        self, cmd: str, state: Optional[_Channel], reply: CommandReply, found: _Findings
+    ) -> None:
         if cmd == "GetChannelstatus":
             found.status_reply = reply  # applied last: it says why a failing channel failed
             return
-        state = self._channels.get(pbatch.command_channel(command))  # type: ignore[arg-type]
         if state is None:
             return
         channel = state.zone.channel
@@ -298,25 +314,21 @@ class Poller:
             found.failed[channel] = str(error)
 
     def _write_findings(self, found: _Findings) -> None:
-        write = self._store.set
-        motion, ai, failed = found.motion, found.ai, found.failed
+        update = self._store.update
+        motion, ai, failed, visitor = found.motion, found.ai, found.failed, found.visitor
         for channel in set(motion) | set(ai):
             if channel in failed:
                 continue
             state = self._channels[channel]
             state.failing = False
-            address = state.zone.address
-            write("zone", address, "online", True)
-            write("zone", address, "error", "")
+            values: List[Tuple[str, AttributeValue]] = [("online", True), ("error", "")]
             if channel in motion:
-                moving = motion[channel]
-                write("zone", address, "motion", 1 if moving else 0)
-                write("zone", address, "state", "motion" if moving else "clear")
+                values += _MOTION if motion[channel] else _NO_MOTION
             if channel in ai:
-                text = _ai_text(ai[channel].detected, state.zone.ai_types)
-                write("zone", address, "ai_detected", text)
-            if channel in found.visitor:
-                write("zone", address, "visitor", 1 if found.visitor[channel] else 0)
+                values.append(("ai_detected", _ai_text(ai[channel].detected, state.zone.ai_types)))
+            if channel in visitor:
+                values.append(("visitor", 1 if visitor[channel] else 0))
+            update("zone", state.zone.address, values)
 
     def _channel_failed(self, channel: int, reason: str) -> None:
         state = self._channels[channel]

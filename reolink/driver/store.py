@@ -20,7 +20,7 @@ attributes in its scope (the poller's keys do: plan key, channel modes, availabi
 
 from __future__ import annotations
 
-from typing import Dict, Hashable, List, Optional, Sequence, Tuple
+from typing import Any, Dict, Hashable, Iterable, List, Optional, Sequence, Tuple
 
 from .events import AttributeEvent, AttributeValue
 
@@ -31,12 +31,8 @@ Key = Tuple[str, Optional[str], str]
 #: (target, address): the attributes of one zone, or of the device.
 Scope = Tuple[str, Optional[str]]
 
-_MISSING: object = object()
-
-
-def _same(a: object, b: object) -> bool:
-    # 1 == True in Python; a host sees the type, so a change of type is a change.
-    return type(a) is type(b) and a == b
+#: "never written" (None is a value); typed Any so that it can stand in any value's place
+_MISSING: Any = object()
 
 
 class AttributeStore:
@@ -61,7 +57,10 @@ class AttributeStore:
         return self._values.get(key)
 
     def set(self, target: str, address: Optional[str], name: str, value: AttributeValue) -> None:
-        """Write a value; the host hears of it at the next commit if it differs by then."""
+        """Write a value; the host hears of it at the next commit if it differs by then.
+
+        Values are compared with their type (1 == True in Python, but a host sees the type:
+        a change of type is a change)."""
         key = (target, address, name)
         pending = self._pending
         latest = pending.get(key, _MISSING)
@@ -73,6 +72,27 @@ class AttributeStore:
             self._revision += 1
             self._scopes[(target, address)] = self._revision
 
+    def update(
+        self, target: str, address: Optional[str], values: Iterable[Tuple[str, AttributeValue]]
+    ) -> None:
+        """:meth:`set` for several attributes of one target, in order (name, value)."""
+        pending = self._pending
+        committed = self._values
+        changed = False
+        for name, value in values:
+            key = (target, address, name)
+            latest = pending.get(key, _MISSING)
+            if latest is _MISSING:
+                latest = committed.get(key, _MISSING)
+            pending[key] = value
+            if not changed and (
+                latest is _MISSING or type(latest) is not type(value) or latest != value
+            ):
+                changed = True
+        if changed:
+            self._revision += 1
+            self._scopes[(target, address)] = self._revision
+
     def commit(self) -> List[AttributeEvent]:
         """One event per attribute whose final value differs from the last committed one."""
         if not self._pending:
@@ -81,11 +101,11 @@ class AttributeStore:
         values = self._values
         device = self._device
         for key, value in self._pending.items():
-            previous: AttributeValue = None
-            if key in values:
-                previous = values[key]
-                if _same(previous, value):
-                    continue
+            previous = values.get(key, _MISSING)
+            if previous is _MISSING:
+                previous = None
+            elif type(previous) is type(value) and previous == value:
+                continue
             values[key] = value
             target, address, name = key
             events.append(AttributeEvent(target, address, name, value, previous, device))
@@ -120,4 +140,10 @@ class AttributeStore:
         """True when deriving from ``raw`` again would change nothing: ``raw`` equals what
         ``source`` last reported, and no attribute of ``scopes`` changed since, by anyone."""
         memo = self._memos.get(source)
-        return memo is not None and memo[1] == self._stamp(scopes) and memo[0] == raw
+        if memo is None:
+            return False
+        if scopes is not None and len(scopes) == 1:  # the common case, without a call
+            stamp = self._scopes.get(scopes[0], 0)
+        else:
+            stamp = self._stamp(scopes)
+        return memo[1] == stamp and memo[0] == raw

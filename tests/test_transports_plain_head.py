@@ -17,10 +17,10 @@ import socket
 from typing import Dict, List, Optional, Tuple, Union
 
 import pytest
+from test_transports_differential import FRAMINGS
 
 import transports._exchange as ex
 from reolink.transport import Request
-from tests.test_transports_differential import FRAMINGS
 
 BODY = b'[{"cmd":"GetMdState","code":0,"value":{"state":1}}]'
 N = len(BODY)

@@ -168,7 +168,7 @@ class Poller:
 
     def available_channels(self) -> Tuple[int, ...]:
         """The polled channels online and awake according to the device (or unknown)."""
-        return tuple(ch for ch, state in self._channels.items() if state.available)
+        return tuple([ch for ch, state in self._channels.items() if state.available])
 
     # --- one cycle ----------------------------------------------------------------------
 
@@ -185,7 +185,7 @@ class Poller:
                 or now - self._channel_status_at >= CHANNEL_STATUS_EVERY
             )
         )
-        key = (tuple((s.mode, s.available) for s in states), with_status)
+        key = (tuple([(s.mode, s.available) for s in states]), with_status)
         if self._plan is None or self._plan.key != key:
             batch: List[Command] = []
             for channel, state in self._channels.items():

@@ -52,9 +52,8 @@ class AttributeStore:
     def get(self, target: str, address: Optional[str], name: str) -> AttributeValue:
         """The latest value written (pending or committed), None if never written."""
         key = (target, address, name)
-        if key in self._pending:
-            return self._pending[key]
-        return self._values.get(key)
+        value = self._pending.get(key, _MISSING)
+        return self._values.get(key) if value is _MISSING else value
 
     def set(self, target: str, address: Optional[str], name: str, value: AttributeValue) -> None:
         """Write a value; the host hears of it at the next commit if it differs by then.

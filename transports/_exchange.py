@@ -28,6 +28,16 @@ on top of it:
 * **keep-alive**: the connection is kept only when the reply said so, was final (not 1xx), and
   nothing came after its end.
 
+**A plain head is read without http.client** (issue 19: its header parsing, through the
+``email`` package, was the largest single cost of a poll). When the reader's buffer already
+holds the whole head and it is in the one plain shape a device answers a poll with
+(``HTTP/1.1 2xx``, no 204; one ``Content-Length`` of digits; no ``Transfer-Encoding``; each
+other line a token name, ``:``, spaces, then printable ASCII not ending in a space; no name
+twice; at most 99 fields), :func:`_plain_head` reads it and sets on ``HTTPResponse`` exactly
+what ``begin()`` would set for it; the body is then read by ``HTTPResponse`` as before. Every
+other head goes through ``begin()``. tests/test_transports_differential.py checks both paths
+against bare http.client on its framings.
+
 Other failures are raised as ``OSError`` / ``http.client.HTTPException`` (translated by
 :func:`transports._errors.reply_error`) or as our own ``TransportProtocolError`` /
 ``ResponseTooLarge`` (already carrying the device's name).
@@ -37,6 +47,7 @@ from __future__ import annotations
 
 import http.client
 import io
+import re
 import socket
 import ssl
 import time
@@ -70,6 +81,16 @@ _TLS_RECORD_STARTS = ("\x15\x03", "\x16\x03")
 Reply = Tuple[int, Dict[str, str], bytes, bool]
 
 _monotonic = time.monotonic
+
+#: The plain head (see the module docstring): status line, then fields, up to the blank line.
+_PLAIN_HEAD = re.compile(
+    rb"HTTP/1\.1 (2[0-9][0-9]) ([\x20-\x7e]*)\r\n"
+    rb"((?:[!#$%&'*+\-.^_`|~0-9A-Za-z]+:[ ]*[\x21-\x7e](?:[\x20-\x7e]*[\x21-\x7e])?\r\n)*)"
+)
+_PLAIN_FIELD = re.compile(rb"([^:]+):[ ]*([^\r]*)\r\n")
+#: Most fields in a plain head: http.client fails on more than 100 head lines, and it counts
+#: the blank line that ends the head (more: it fails, so we leave them to it).
+_MAX_FIELDS = 99
 
 
 class _DeadlineRaw(io.RawIOBase):
@@ -160,9 +181,50 @@ def _send(sock: socket.socket, data: bytes, timeout: float) -> None:
             raise ConnectionAbortedError(f"TLS error while sending the request: {err}") from err
 
 
-def _begin(response: http.client.HTTPResponse, raw: _DeadlineRaw) -> None:
-    """Read the status line and headers; tell a lost reply, a cut head and a TLS peer apart."""
+def _plain_head(
+    response: http.client.HTTPResponse, reader: _Reader
+) -> Optional[Dict[str, str]]:
+    """Read a plain head (module docstring) as ``begin()`` would; None (nothing read) if not."""
+    data = reader.peek(_BUFFER)  # what is buffered, after at most one read (as readline)
+    end = data.find(b"\r\n\r\n")
+    if end < 0:
+        return None
+    match = _PLAIN_HEAD.fullmatch(data, 0, end + 2)
+    if match is None:
+        return None
+    status = int(match.group(1))
+    if status == 204:
+        return None
+    fields = _PLAIN_FIELD.findall(match.group(3))
+    if len(fields) > _MAX_FIELDS:
+        return None
+    headers = {name.decode("ascii").lower(): value.decode("ascii") for name, value in fields}
+    if len(headers) != len(fields) or "transfer-encoding" in headers:
+        return None
+    length = headers.get("content-length")
+    if length is None or not length.isdigit():
+        return None
+    reader.read(end + 4)  # from the buffer: no read on the socket
+    response.version = 11
+    response.status = status
+    response.reason = match.group(2).decode("ascii").strip()
+    response.chunked = False
+    response.length = int(length)
+    response.will_close = "close" in headers.get("connection", "").lower()
+    return headers
+
+
+def _begin(
+    response: http.client.HTTPResponse, raw: _DeadlineRaw, reader: _Reader, head_only: bool
+) -> Optional[Dict[str, str]]:
+    """Read the status line and headers; tell a lost reply, a cut head and a TLS peer apart.
+
+    Returns the headers when the head was plain (:func:`_plain_head`), else None (then they
+    are in ``response.msg``)."""
     try:
+        plain = None if head_only else _plain_head(response, reader)
+        if plain is not None:
+            return plain
         response.begin()
     except (ConnectionResetError, ConnectionAbortedError, BrokenPipeError) as err:
         # RemoteDisconnected (closed without a status line) is a ConnectionResetError too.
@@ -178,6 +240,7 @@ def _begin(response: http.client.HTTPResponse, raw: _DeadlineRaw) -> None:
         # The buffered reader reads on only for a line it has not seen the end of: the close
         # cut a line of the head (http.client would take the head for a whole one).
         raise http.client.RemoteDisconnected("connection closed inside the reply head")
+    return None
 
 
 def _headers(response: http.client.HTTPResponse) -> Dict[str, str]:
@@ -353,8 +416,8 @@ def exchange(
     response = http.client.HTTPResponse(
         _SocketShim(reader), method=request.method  # type: ignore[arg-type]
     )
-    _begin(response, raw)
-    headers = _headers(response)
+    plain = _begin(response, raw, reader, request.method == "HEAD")
+    headers = plain if plain is not None else _headers(response)
     body = _read_body(response, request.max_body, where)
     if body:
         body = _decode(headers, body, request.max_body, raw.deadline, where)

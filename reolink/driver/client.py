@@ -177,8 +177,10 @@ class DeviceClient:
         self._lone_timeouts: Dict[Tuple[str, Optional[int]], int] = {}
         self.requests_sent = 0
         self.logins_sent = 0
-        # The last all-success reply per request body (by value): request body ->
-        # (response body, replies). Polls repeat the same request; most answers repeat too.
+        # The last all-success reply per request body: request body -> (response body,
+        # replies). A memo of a pure function (decoding the same bytes for the same request
+        # gives the same replies), so it cannot go stale; it decides nothing for the host:
+        # whether an answer changes any attribute is the AttributeStore's call (driver/store.py).
         self._last_reply: Dict[bytes, Tuple[bytes, List[CommandReply]]] = {}
 
     # --- raw requests -----------------------------------------------------------------

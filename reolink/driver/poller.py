@@ -9,11 +9,20 @@ once and the command is dropped from later cycles for that channel):
 
 Attributes are written to an :class:`~reolink.driver.store.AttributeStore`, which hands the
 host each attribute's final value of the cycle, once, and only when it changed.
+
+Most cycles nothing changes, so a repeated answer is not parsed again - and the store, not
+the poller, decides when an answer is "repeated" (:meth:`AttributeStore.unchanged`): the
+poller reports what it derived each zone's attributes from (a reply's value; the whole
+batch's response bodies with the plan key; GetChannelstatus's value with the channels'
+availability) and the store drops the memo as soon as anyone changes an attribute it covered.
+No other write path (a channel going offline, the device going down) has anything to remember.
+The plan (commands and encoded bodies per key) is a memo of a pure function of its key.
 """
 
 from __future__ import annotations
 
 import enum
+import functools
 from typing import Dict, FrozenSet, Hashable, List, Mapping, Optional, Sequence, Tuple
 
 import attrs
@@ -23,6 +32,7 @@ from ..protocol import batch as pbatch
 from ..protocol import codes, commands, parsers
 from ..protocol.results import AiState, ChannelList, CommandReply, sort_ai_types
 from .config import ZoneConfig
+from .events import AttributeValue
 from .logs import DeviceLog
 from .store import AttributeStore
 
@@ -31,6 +41,14 @@ __all__ = ["CHANNEL_STATUS_EVERY", "Mode", "Plan", "Poller"]
 Command = Mapping[str, object]
 #: Refresh GetChannelstatus at least this often on NVRs and hubs (seconds).
 CHANNEL_STATUS_EVERY = 60.0
+
+
+#: AttributeStore memo sources: the whole answer of a plan, and GetChannelstatus.
+_ANSWER = ("poller", "answer")
+_STATUS = ("poller", "GetChannelstatus")
+#: A zone's motion attributes, moving or not.
+_MOTION = (("motion", 1), ("state", "motion"))
+_NO_MOTION = (("motion", 0), ("state", "clear"))
 
 
 class Mode(enum.Enum):
@@ -62,6 +80,11 @@ class _Channel:
     available: bool = True
     #: the last poll of this channel failed with an error for the channel.
     failing: bool = False
+    #: the zone's attributes, as the AttributeStore scopes its memos
+    scopes: Tuple[Tuple[str, str]] = attrs.field(init=False)
+
+    def __attrs_post_init__(self) -> None:
+        self.scopes = (("zone", self.zone.address),)
 
 
 @attrs.define
@@ -75,6 +98,8 @@ class _Findings:
     failed: Dict[int, str] = attrs.field(factory=dict)
     follow_up: List[Command] = attrs.field(factory=list)
     status_reply: Optional[CommandReply] = None
+    #: (memo source, reply value, channel) of each reply parsed without error
+    parsed: List[Tuple[Hashable, object, int]] = attrs.field(factory=list)
 
 
 def _commands_for(channel: int, mode: Mode) -> List[Command]:
@@ -94,17 +119,12 @@ class Poller:
         ordered = sorted(zones, key=lambda z: z.channel)
         self._channels: Dict[int, _Channel] = {z.channel: _Channel(zone=z) for z in ordered}
         self._plan: Optional[Plan] = None
-        #: the value of the last fully applied answer (plan key, response bodies); None when a
-        #: channel was forgotten since, so the next answer is applied in full.
-        self._last_answer: Optional[Tuple[Hashable, Tuple[bytes, ...]]] = None
+        #: (cmd, polled channel's state or None) of each command of ``_plan``
+        self._slots: List[Tuple[str, Optional[_Channel]]] = []
         self._multichannel = False
         self._channel_status_supported = True
         self._channel_status_at: Optional[float] = None
         self._channel_status_wanted = False
-        self._channel_status_value: object = None
-        # The last successful reply value per (cmd, channel). Most cycles nothing changes:
-        # an equal value means equal attributes, so parsing and writing are skipped.
-        self._last_value: Dict[Tuple[str, int], object] = {}
 
     # --- set-up -------------------------------------------------------------------------
 
@@ -148,7 +168,7 @@ class Poller:
 
     def available_channels(self) -> Tuple[int, ...]:
         """The polled channels online and awake according to the device (or unknown)."""
-        return tuple(ch for ch, state in self._channels.items() if state.available)
+        return tuple([ch for ch, state in self._channels.items() if state.available])
 
     # --- one cycle ----------------------------------------------------------------------
 
@@ -165,7 +185,7 @@ class Poller:
                 or now - self._channel_status_at >= CHANNEL_STATUS_EVERY
             )
         )
-        key = (tuple((s.mode, s.available) for s in states), with_status)
+        key = (tuple([(s.mode, s.available) for s in states]), with_status)
         if self._plan is None or self._plan.key != key:
             batch: List[Command] = []
             for channel, state in self._channels.items():
@@ -179,7 +199,15 @@ class Poller:
                 parts=pbatch.encode_parts(batch),
                 repeatable=pbatch.is_read_only(batch),
             )
+            self._slots = self._slots_of(batch)
         return self._plan
+
+    def _slots_of(self, batch: Sequence[Command]) -> List[Tuple[str, Optional[_Channel]]]:
+        channels = self._channels
+        return [
+            (str(c.get("cmd")), channels.get(pbatch.command_channel(c)))  # type: ignore[arg-type]
+            for c in batch
+        ]
 
     def apply(
         self,
@@ -192,35 +220,44 @@ class Poller:
         (the fallback commands of channels that just turned out not to support GetEvents).
 
         ``answer`` identifies an all-success reply by value (plan key, response bodies): the
-        same answer as the last one applied, with nothing forgotten since, changes nothing.
+        same answer as the last one applied changes nothing while the store says no attribute
+        changed since (:meth:`AttributeStore.unchanged`).
         """
-        if answer is not None and answer == self._last_answer:
+        store = self._store
+        if answer is not None and store.unchanged(_ANSWER, answer):
             return []
-        self._last_answer = answer
         found = _Findings()
-        for command, reply in zip(batch, replies):
-            self._read_reply(command, reply, found)
+        plan = self._plan
+        slots = self._slots if plan is not None and batch is plan.commands else None
+        for (cmd, state), reply in zip(slots or self._slots_of(batch), replies):
+            self._read_reply(cmd, state, reply, found)
         for channel, reason in found.failed.items():
             self._channel_failed(channel, reason)
         if found.status_reply is not None:
             self._apply_channel_status(found.status_reply, now)
         self._write_findings(found)
+        for source, value, channel in found.parsed:
+            if channel not in found.failed:
+                store.derived(source, value, self._channels[channel].scopes)
+        store.derived(_ANSWER, answer)
         return found.follow_up
 
-    def _read_reply(self, command: Command, reply: CommandReply, found: _Findings) -> None:
-        cmd = str(command.get("cmd"))
+    def _read_reply(
+        self, cmd: str, state: Optional[_Channel], reply: CommandReply, found: _Findings
+    ) -> None:
         if cmd == "GetChannelstatus":
             found.status_reply = reply  # applied last: it says why a failing channel failed
             return
-        channel = pbatch.command_channel(command)
-        if channel is None or channel not in self._channels:
+        if state is None:
             return
-        state = self._channels[channel]
-        if reply.error is None and not state.failing:
-            key = (cmd, channel)
-            if self._last_value.get(key) == reply.value:
-                return
-            self._last_value[key] = reply.value
+        channel = state.zone.channel
+        source = (cmd, channel)
+        if (
+            reply.error is None
+            and not state.failing
+            and self._store.unchanged(source, reply.value, state.scopes)
+        ):
+            return
         try:
             if cmd == "GetEvents":
                 events = parsers.parse_events(reply, channel)
@@ -236,6 +273,7 @@ class Poller:
                     # Answers, but every type has support 0: a camera without AI.
                     self._log.info("channel %d: no AI type supported; polling motion only", channel)
                     state.mode = Mode.MD
+            found.parsed.append((source, reply.value, channel))
         except ApiError as error:
             self._read_error(cmd, channel, state, error, found)
         except ReolinkError as error:
@@ -276,23 +314,21 @@ class Poller:
             found.failed[channel] = str(error)
 
     def _write_findings(self, found: _Findings) -> None:
-        for channel in set(found.motion) | set(found.ai):
-            if channel in found.failed:
+        update = self._store.update
+        motion, ai, failed, visitor = found.motion, found.ai, found.failed, found.visitor
+        for channel in set(motion) | set(ai):
+            if channel in failed:
                 continue
             state = self._channels[channel]
             state.failing = False
-            address = state.zone.address
-            self._store.set("zone", address, "online", True)
-            self._store.set("zone", address, "error", "")
-            if channel in found.motion:
-                moving = found.motion[channel]
-                self._store.set("zone", address, "motion", 1 if moving else 0)
-                self._store.set("zone", address, "state", "motion" if moving else "clear")
-            if channel in found.ai:
-                text = _ai_text(found.ai[channel].detected, state.zone.ai_types)
-                self._store.set("zone", address, "ai_detected", text)
-            if channel in found.visitor:
-                self._store.set("zone", address, "visitor", 1 if found.visitor[channel] else 0)
+            values: List[Tuple[str, AttributeValue]] = [("online", True), ("error", "")]
+            if channel in motion:
+                values += _MOTION if motion[channel] else _NO_MOTION
+            if channel in ai:
+                values.append(("ai_detected", _ai_text(ai[channel].detected, state.zone.ai_types)))
+            if channel in visitor:
+                values.append(("visitor", 1 if visitor[channel] else 0))
+            update("zone", state.zone.address, values)
 
     def _channel_failed(self, channel: int, reason: str) -> None:
         state = self._channels[channel]
@@ -304,7 +340,6 @@ class Poller:
 
     def _zone_off(self, state: _Channel, reason: str) -> None:
         """A zone that cannot be polled is offline, and whatever was "on" goes back off."""
-        self._forget(state.zone.channel)
         address = state.zone.address
         self._store.set("zone", address, "online", False)
         self._store.set("zone", address, "error", reason)
@@ -316,14 +351,18 @@ class Poller:
         if self._store.get("zone", address, "visitor") == 1:
             self._store.set("zone", address, "visitor", 0)
 
-    def _forget(self, channel: int) -> None:
-        """Drop the remembered replies of a channel: its next answers are applied in full."""
-        self._last_answer = None
-        for cmd in ("GetEvents", "GetMdState", "GetAiState"):
-            self._last_value.pop((cmd, channel), None)
+    def _availability(self) -> Tuple[Tuple[bool, ...], List[Tuple[str, str]]]:
+        """What a channel list is applied to: availability, and the zones it writes (the
+        unavailable ones, offline), as a memo raw value and its AttributeStore scopes."""
+        states = self._channels.values()
+        scopes = [s.scopes[0] for s in states if not s.available]
+        return tuple(s.available for s in states), scopes
 
     def _apply_channel_status(self, reply: CommandReply, now: float) -> None:
-        if reply.error is None and reply.value == self._channel_status_value:
+        available, scopes = self._availability()
+        if reply.error is None and self._store.unchanged(
+            _STATUS, (reply.value, available), scopes
+        ):
             self._channel_status_at = now
             self._channel_status_wanted = False
             return
@@ -335,8 +374,9 @@ class Poller:
             return
         except ReolinkError:
             return
-        self._channel_status_value = reply.value
         self.apply_channel_list(channel_list, now)
+        available, scopes = self._availability()
+        self._store.derived(_STATUS, (reply.value, available), scopes)
 
     def apply_channel_list(self, channel_list: ChannelList, now: float) -> None:
         self._channel_status_at = now
@@ -360,6 +400,7 @@ class Poller:
             self._zone_off(state, f"device offline: {reason}")
 
 
+@functools.lru_cache(maxsize=256)
 def _ai_text(detected: FrozenSet[str], wanted: Optional[FrozenSet[str]]) -> str:
     shown = detected if wanted is None else detected & wanted
     return ",".join(sort_ai_types(frozenset(shown)))

@@ -23,6 +23,8 @@ MAX_DIGITS = 18
 
 def reply_value(reply: Reply, cmd: str) -> Obj:
     """The success value of ``reply``; raises the reply's ApiError for an error reply."""
+    if type(reply) is CommandReply and reply.error is None and type(reply.value) is dict:
+        return reply.value  # the common case, without the checks below
     if isinstance(reply, (bytes, bytearray, memoryview)):
         reply = decode_reply(bytes(reply), cmd)
     if not isinstance(reply, CommandReply):

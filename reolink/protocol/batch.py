@@ -72,7 +72,7 @@ def is_read_only(commands: Sequence[Mapping[str, object]]) -> bool:
 def command_channel(command: Mapping[str, object]) -> int | None:
     """The ``param.channel`` of a command, when it has an integer one."""
     param = command.get("param")
-    if isinstance(param, Mapping):
+    if type(param) is dict or isinstance(param, Mapping):
         channel = param.get("channel")
         if isinstance(channel, int) and not isinstance(channel, bool):
             return channel
@@ -108,14 +108,22 @@ def decode_batch(raw: bytes, commands: Sequence[Mapping[str, object]]) -> list[C
             got=got,
             error=error,
         )
-    replies = []
+    replies: list[CommandReply] = []
+    append = replies.append
     for command, entry in zip(commands, entries):
-        if not isinstance(command, Mapping):
+        if type(command) is not dict and not isinstance(command, Mapping):
             raise RemoteProtocolError("batch command is not a mapping")
         name = _cmd_name(command)
+        if type(entry) is dict and "error" not in entry:
+            code = entry.get("code")
+            value = entry.get("value", {})
+            if type(code) is int and code == 0 and type(value) is dict:
+                # The common success entry (decode_entry's fast path, inlined): no channel
+                # needed, only errors carry one.
+                append(CommandReply(cmd=name, value=value, raw=entry))
+                continue
         if type(entry) is dict and "error" not in entry and entry.get("code") == 0:
-            # Success needs no channel (only errors carry one): skip looking it up.
-            replies.append(decode_entry(entry, name))
+            append(decode_entry(entry, name))
         else:
-            replies.append(decode_entry(entry, name, channel=command_channel(command)))
+            append(decode_entry(entry, name, channel=command_channel(command)))
     return replies

@@ -99,9 +99,12 @@ def load_json(raw: bytes) -> object:
     data = raw if type(raw) is bytes else bytes(raw)
     if data.startswith(_BOM):
         data = data[len(_BOM) :]
-    if _looks_like_html(data):
+    # No "<" at all cannot be an HTML page; a body that starts with "[" or "{" is not blank.
+    # Both are checked without copying the body (what a reply almost always is).
+    if b"<" in data and _looks_like_html(data):
         raise RemoteProtocolError(f"expected a JSON array, got {describe_body(data)}")
-    if not data.strip():
+    first = data[:1]
+    if first != b"[" and first != b"{" and not data.strip():
         raise RemoteProtocolError(f"expected a JSON array, got {describe_body(data)}")
     try:
         text = data.decode("utf-8")

@@ -65,7 +65,7 @@ _MAX_STRING = 4096
 
 def _obj(parent: Obj, key: str, cmd: str, *, required: bool = True) -> Obj:
     value = parent.get(key)
-    if isinstance(value, Mapping):
+    if type(value) is dict or isinstance(value, Mapping):
         return value
     if value is None and not required:
         return {}
@@ -85,6 +85,8 @@ def _int(value: object, what: str, default: int | None = None) -> int:
 
 
 def _flag(value: object, what: str, default: bool = False) -> bool:
+    if type(value) is int:  # what firmware sends (0/1): the fast path
+        return value != 0
     number = _int_or_none(value, what)
     return default if number is None else number != 0
 
@@ -324,7 +326,7 @@ def _ai_types(value: Obj, cmd: str) -> tuple[frozenset[str], frozenset[str]]:
     for key, entry in value.items():
         if not isinstance(key, str) or key == "channel" or not key.strip():
             continue
-        if isinstance(entry, Mapping):
+        if type(entry) is dict or isinstance(entry, Mapping):
             # Current format: {"alarm_state": 0|1, "support": 0|1}; no "support" = supported.
             name = normalize_ai_type(key)
             # Plain 0/1 ints (what firmware sends) take the fast path; anything else goes

@@ -1,0 +1,155 @@
+"""Profile one poll cycle of the driver alone: no thread, no socket, no emulator cost.
+
+    python benchmarks/profile_cycle.py [--channels 1] [--mode same|changes] [--cycles 20000]
+                                       [--profile] [--transport memory|stdlib-parse]
+
+The driver core is fed by hand on a fake clock (as tests/test_driver_core.py does). Its
+requests go to an in-memory transport whose app replays the emulator's recorded answers (the
+emulator runs in this process only while recording): ``same`` replays one answer per request
+body, ``changes`` alternates between two recorded answers taken with every channel's motion
+and AI toggled in between, so every reply differs from the previous one. Prints microseconds
+of process CPU per cycle; ``--profile`` prints the cProfile top functions instead. The figure
+is the core's cost plus the in-memory transport's (the ``memory`` column of ``run.py`` adds
+the device thread's wake-ups and the host callback).
+"""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import pstats
+import sys
+import time
+from pathlib import Path
+from typing import Any, Dict, List, Mapping, Tuple
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from _common import BENCH_TIMING, PASSWORD, USER, zones_for
+from _emuproc import _ChurnEmulator
+
+import transports
+from reolink.driver.config import parse_device
+from reolink.driver.core import DriverCore
+from reolink.driver.messages import Emit, Replied, Send, SendFailed, Tick, WaitUntil
+from reolink.errors import TransportError
+
+Answer = Tuple[int, Mapping[str, str], bytes]
+
+
+class Replay:
+    """Answers from the emulator while recording, then from the recording, in turn."""
+
+    def __init__(self, emu: _ChurnEmulator) -> None:
+        self.emu = emu
+        self.recorded: Dict[bytes, List[Answer]] = {}
+        self.turn: Dict[bytes, int] = {}
+        self.replay = False
+
+    def __call__(self, method: str, target: str, headers: Mapping[str, str], body: bytes) -> Answer:
+        if self.replay and body in self.recorded:
+            answers = self.recorded[body]
+            turn = self.turn[body] = (self.turn.get(body, -1) + 1) % len(answers)
+            return answers[turn]
+        answer = self.emu.app(method, target, headers, body)
+        if b'"Login"' not in body and b'"Logout"' not in body:
+            self.recorded[body] = [*self.recorded.get(body, []), answer][-2:]
+        return answer
+
+
+class Harness:
+    def __init__(self, channels: int, mode: str, kind: str = "memory") -> None:
+        self.emu = _ChurnEmulator(profile="nvr" if channels > 1 else "camera", channels=channels)
+        self.emu.churn = mode == "changes"
+        self.app = Replay(self.emu)
+        self.transport: Any = transports.MemoryTransport(self.app)
+        if kind != "memory":
+            # A real transport to the emulator's HTTP server (its threads cost CPU here too;
+            # use with --profile, which sees this thread only).
+            self.emu.start()
+            self.transport = transports.open_transport(
+                scheme="http", host="127.0.0.1", port=self.emu.port, kind=kind
+            )
+        attributes = {
+            "ip": "127.0.0.1",
+            "username": USER,
+            "password": PASSWORD,
+            "status_interval": "1000",
+            "push": "off",
+        }
+        least = BENCH_TIMING.min_status_interval_ms
+        config = parse_device(attributes, zones_for(channels), min_status_interval_ms=least)
+        self.core = DriverCore(config, BENCH_TIMING)
+        self.now = 0.0
+        self.send: Any = None
+        self.until = 0.0
+        self.changes = 0
+
+    def feed(self, event: Any) -> None:
+        for action in self.core.handle(self.now, event):
+            if isinstance(action, Send):
+                self.send = action
+            elif isinstance(action, WaitUntil):
+                self.until = action.when
+            elif isinstance(action, Emit):
+                self.changes += len(action.events)
+
+    def cycle(self) -> None:
+        """Run until the core waits for the next poll, then move the clock there."""
+        while self.send is not None:
+            send, self.send = self.send, None
+            try:
+                event: Any = Replied(self.transport.send(send.request))
+            except TransportError as error:
+                event = SendFailed(error)
+            self.feed(event)
+        self.now = max(self.now, self.until)
+        self.feed(Tick())
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--channels", type=int, default=1)
+    parser.add_argument("--mode", choices=("same", "changes"), default="same")
+    parser.add_argument("--cycles", type=int, default=20000)
+    parser.add_argument("--profile", action="store_true")
+    parser.add_argument("--top", type=int, default=30)
+    parser.add_argument("--transport", default="memory", help="memory (default), urllib3, stdlib")
+    args = parser.parse_args()
+    from reolink.driver.messages import Start
+
+    h = Harness(args.channels, args.mode, args.transport)
+    h.feed(Start())
+    for _ in range(50):  # connect, identify, probe modes, record both states
+        h.cycle()
+    h.app.replay = True
+    for _ in range(20):
+        h.cycle()
+    c0 = h.changes
+    if args.profile:
+        prof = cProfile.Profile()
+        prof.enable()
+        for _ in range(args.cycles):
+            h.cycle()
+        prof.disable()
+        stats = pstats.Stats(prof)
+        stats.sort_stats("tottime").print_stats(args.top)
+        return 0
+    # The least of 10 blocks: the machine is shared, and noise only ever adds time.
+    block = max(1, args.cycles // 10)
+    pers = []
+    for _ in range(10):
+        p0 = time.process_time()
+        for _ in range(block):
+            h.cycle()
+        pers.append((time.process_time() - p0) / block * 1e6)
+    pers.sort()
+    print(
+        f"{args.channels} ch {args.mode}: {pers[0]:.1f} us/cycle (min of 10 blocks; "
+        f"median {pers[5]:.1f}), {(h.changes - c0) / (block * 10):.1f} changes/cycle"
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -29,6 +29,7 @@ from conftest import (
     memory_driver,
     run_cli_inprocess,
     wait_requests,
+    wait_until,
 )
 from rawserver import RawServer, read_request
 
@@ -170,3 +171,31 @@ def test_disconnect_with_a_command_in_flight_keeps_its_bound() -> None:
         thread.join(CLI_TIMEOUT)
         assert not driver.running
         assert len(outcome) == 1 and isinstance(outcome[0], ReolinkError)
+
+
+@pytest.mark.skipif(
+    not hasattr(signal, "pthread_sigmask"), reason="the platform has no per-thread signal masks"
+)
+def test_the_driver_threads_leave_ctrl_c_and_sigterm_to_the_host() -> None:
+    """The device thread blocks SIGINT and SIGTERM, so the kernel hands
+    them to the host's thread, whose wait (connect(), command()) they interrupt at once.
+
+    A signal one of our threads took would run its handler only when the main thread next ran
+    Python code: a one-shot command's SIGTERM waited out its 30 s timeout in one CI run.
+    """
+    masks: List[object] = []
+
+    def callback(_event: object) -> None:
+        # Runs on the device thread: its own signal mask.
+        masks.append(signal.pthread_sigmask(signal.SIG_BLOCK, set()))
+
+    emulator = Emulator(profile="camera")
+    driver = memory_driver(emulator, {"0": {}}, callback, push="off")
+    try:
+        assert driver.connect()
+        assert wait_until(lambda: bool(masks))
+    finally:
+        driver.disconnect()
+    assert {signal.SIGINT, signal.SIGTERM} <= set(masks[0])  # type: ignore[call-overload]
+    # The host's own thread is untouched.
+    assert signal.SIGINT not in signal.pthread_sigmask(signal.SIG_BLOCK, set())

@@ -18,6 +18,7 @@ from typing import Any, Callable, Dict, List, Mapping, Optional
 
 import attrs
 
+from .._quiet_threads import start_quietly
 from .._transports import load_transports
 from ..errors import ArgumentError, CommandTimeout, ConfigError, NotConnected, ReolinkError
 from ..push import PushListener
@@ -264,7 +265,7 @@ class ReolinkDriver:
                 self._thread = threading.Thread(
                     target=self._loop.run, name=f"reolink-{self._config.label}", daemon=True
                 )
-                self._thread.start()
+                start_quietly(self._thread)
         wait = (
             timeout
             if timeout is not None

@@ -17,6 +17,7 @@ import attrs
 
 from reolink.errors import ConfigError, ReolinkError
 
+from .._quiet_threads import start_quietly
 from ..redact import PUSH_PATH_PREFIX
 from . import _http
 
@@ -228,7 +229,7 @@ class PushListener:
             self._thread = threading.Thread(
                 target=self._run, name="reolink-push-listener", daemon=True
             )
-            self._thread.start()
+            start_quietly(self._thread)
         log.debug("push listener serving on port %s", self.port)
         return self
 

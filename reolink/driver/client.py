@@ -113,7 +113,7 @@ def unreadable_reply(
 
     The request-safety decision (:func:`reolink.transport.decide`) says which: an answer came,
     so the request was sent and did not time out."""
-    kind = _Kind(repeatable=repeatable, changes_state=changes_state(batch) and not repeatable)
+    kind = _Kind(repeatable=repeatable, changes_state=not repeatable and changes_state(batch))
     if not decide(kind, Failure(sent=True)).may_have_run:
         return error
     wrapped = RemoteProtocolError(
@@ -268,7 +268,8 @@ class DeviceClient:
             max_body=DEFAULT_MAX_JSON_BYTES,
             repeatable=repeatable,
             what=batch,
-            changes=changes_state(batch),
+            # Read only for a request that is not repeatable: a poll's batch is not scanned.
+            changes=not repeatable and changes_state(batch),
         )
         last = self._last_reply.get(body)
         if last is not None and response.status == 200 and response.body == last[0]:

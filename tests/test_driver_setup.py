@@ -8,11 +8,11 @@ and the zone or device ``setup`` attribute must say it - and go back to "" once 
 
 from __future__ import annotations
 
-import json
 from typing import Any, Callable, Dict, List, Optional
 
 import pytest
-from test_driver_core import Harness, Outcome
+from simdevice import AppDevice
+from test_driver_core import Harness
 
 from reolink.driver.config import parse_device
 from reolink.driver.core import DriverCore
@@ -20,32 +20,9 @@ from reolink.driver.messages import Listen, Listening, PushWake
 from reolink.driver.timing import Timing
 from reolink.emulator import Emulator
 from reolink.emulator.faults import Drop, Http502
-from reolink.errors import ConnectError, TransportProtocolError
-from reolink.transport import Request, Response
 
 EVERY = 1800.0
 INTERVAL = 5.0
-
-
-class EmulatorDevice:
-    """Answers the core's requests with ``emulator.app`` and logs their commands."""
-
-    def __init__(self, emulator: Emulator) -> None:
-        self.emulator = emulator
-        self.log: List[tuple[float, List[str], bool]] = []
-
-    def __call__(self, request: Request, now: float) -> Outcome:
-        cmds = [c["cmd"] for c in json.loads(request.body or b"[]")] or [request.target]
-        self.log.append((now, cmds, request.repeatable))
-        try:
-            status, headers, body = self.emulator.app(
-                request.method, request.target, request.headers, request.body
-            )
-        except ConnectionRefusedError as error:
-            return ConnectError(str(error))
-        except (ConnectionError, TimeoutError) as error:
-            return TransportProtocolError(str(error), request_sent=True)
-        return Response(status, headers, body)
 
 
 class SetupHarness(Harness):
@@ -56,7 +33,7 @@ class SetupHarness(Harness):
     ) -> None:
         self._setup_zones = zones
         self._attributes = attributes
-        super().__init__(EmulatorDevice(emulator), zones, timing=Timing())
+        super().__init__(AppDevice(emulator), zones, timing=Timing())
 
     def feed(self, event: Any) -> None:
         if not hasattr(self, "_configured"):

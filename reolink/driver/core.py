@@ -29,6 +29,40 @@ events, and why. disconnect() frees our slots before Logout.
 Detection setup (:mod:`reolink.driver.setupcheck`): when nothing else is due, one read-only
 batch one status_interval after connect and every 30 minutes writes the zone/device ``setup``
 attributes; it never fails the device.
+
+Why it is built this way (the decisions a change must keep):
+
+* **Pure, fed (now, event), returning actions** (sans-I/O, like h11's Connection). The core
+  never waits, so nothing in it can hang or race; the loop that owns the socket and the clock
+  stays a thin obeyer. Tests drive it with a fake clock and a scripted device (or the
+  emulator's synchronous app): an hour of back-off runs in milliseconds, every request is
+  counted exactly, and the same core is what runs in the field.
+* **One phase table, plus named guards.** "What happens next" used to be spread over flags set
+  in one method and read in three others; a reader had to hold all of them. Now where the
+  driver stands is one :class:`DevicePhase` that moves only through ``_TRANSITIONS``, and the
+  few facts that hold across phases (a hold, a reboot grace, a GetAbility due...) are the
+  named guards of :class:`Guards`. The header comment below states every rule, a phase
+  change is logged, and tests/test_core_phases.py checks each row: a new rule is a new row
+  and a new test, never a new flag.
+* **Time is applied once, at the top of handle().** ``Session.tick(now)`` and
+  ``PushControl.tick(now)`` run before the event is looked at; after that, within the turn,
+  time stands still. So the questions the core asks while it decides (is a poll due? may a
+  request go out? when to wake?) all see one state, and asking one twice - ``_next_flow``
+  and ``_next_wakeup`` ask the session the same thing - or in another order cannot change
+  the answer. A deadline that passed between two questions of one turn would otherwise make
+  the turn contradict itself (run nothing, yet wake at a time already past: a spin).
+* **Queries are pure.** Every method of the session and of push control that answers a
+  question changes nothing; state moves only through inputs (``on_*``, ``tick``) and through
+  the few methods named for taking work (``take_listen``, ``take_probe``,
+  :meth:`Guards.take_ability_recheck`). A test or a log line can ask anything without
+  disturbing what happens next.
+* **Flows are generators.** A sequence of requests (Login, GetDevInfo, GetAbility, the first
+  poll) reads top to bottom like blocking code, yet the core keeps the I/O: a flow yields a
+  :class:`Send` or a :class:`Pause` and is resumed with the outcome. One runs at a time.
+* **Facts travel as data.** What a command means for the driver comes back as effects
+  (:mod:`reolink.driver.host_commands`), errors carry fields (``may_have_run``,
+  ``request_sent``, ``channel``, ``asleep``), and inputs from outside arrive as event values
+  (the clock, a nonce, the listener's live URLs). Nothing is learned by reading a message.
 """
 
 from __future__ import annotations

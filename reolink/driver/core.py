@@ -442,16 +442,21 @@ class DriverCore:
         self.guards = Guards()
         #: when the next poll of the regular grid is due (the header's named state)
         self.next_poll = 0.0
+        #: poll cycles completed (published for stats(); decides nothing)
         self.cycles = 0
+        #: the turn's time: set once at the top of handle(), read by every rule in the turn
         self.now = 0.0
+        #: host commands waiting for the flow slot, oldest first (rule 4: they go first)
         self._jobs: Deque[CommandQueued] = collections.deque()
         #: channel -> when its automatic PTZ Stop is due.
         self._ptz_stops: Dict[int, float] = {}
+        #: the flow slot (rule 3): the one flow waiting for a reply or a pause, or None
         self._flow: Optional[Flow[None]] = None
         #: the host command whose flow is running, if any (failed by disconnect).
         self._job: Optional[CommandQueued] = None
         #: the running flow paused until then (a Tick at or after it resumes it)
         self._pause_until: Optional[float] = None
+        #: the turn's actions, in order (rule 6 puts the Emit first, rule 7 closes the list)
         self._out: List[Action] = []
 
     # --- the phase ----------------------------------------------------------------------
@@ -467,6 +472,7 @@ class DriverCore:
         return self._phase.identified
 
     def _move(self, happened: Input) -> None:
+        # The one writer of _phase: the table decides, the change is logged (debug).
         before, after = self._phase, next_phase(self._phase, happened)
         if after is not before:
             self._phase = after
@@ -501,6 +507,9 @@ class DriverCore:
 
     def _on_event(self, event: Event) -> _Outcome:
         """Rule 2; returns how the flow it resumed (if any) went."""
+        # Only three events resume the flow slot (a reply, a failed send, a Tick past the
+        # pause); every other event is an input to a queue or to push control, and the flow
+        # to run next is chosen afterwards (rule 4), never here.
         if isinstance(event, Replied):
             return self._resume(event.response, None)
         if isinstance(event, SendFailed):
@@ -527,6 +536,7 @@ class DriverCore:
         return _Outcome.WAITING
 
     def _resume(self, value: Any, error: Optional[BaseException]) -> _Outcome:
+        # The outcome goes to the flow in the slot; after disconnect closed it, to nobody.
         flow = self._flow
         if flow is None:
             return _Outcome.WAITING  # an outcome nobody waits for (closed by disconnect)
@@ -577,6 +587,11 @@ class DriverCore:
 
     def _next_flow(self, *, step_allowed: bool) -> Tuple[Optional[Flow[None]], bool]:
         """Rule 4: the flow to run next, and whether it is the turn's session step."""
+        # The order is the rule: the host's commands first (a person waits for them), then
+        # a PTZ Stop that is due (a camera must not keep turning), then the session's step.
+        # Commands and Stops are not session steps: any number may run in one turn, each
+        # after the previous one ended; the session step comes at most once (step_allowed),
+        # and never while a hold runs (G1).
         while self._jobs:
             job = self._jobs.popleft()
             if self.now >= job.deadline:
@@ -584,6 +599,7 @@ class DriverCore:
                 self._out.append(Fail(job.job, CommandTimeout(message)))
                 continue
             return self._command_flow(job), False
+        # The earliest due Stop first; the others follow in later iterations or turns.
         due = [(at, channel) for channel, at in self._ptz_stops.items() if at <= self.now]
         if due:
             _, channel = min(due)
@@ -596,6 +612,8 @@ class DriverCore:
 
     def _session_step(self) -> Optional[Flow[None]]:
         """The turn's one session step (rule 4): the session decides, the core obeys."""
+        # A step that is no flow (SHOW_OFFLINE, or IDLE with nothing to do) returns None:
+        # the turn then ends with a WaitUntil (rule 7).
         # The session knows the token and the account-safety rules; the core knows whether
         # the device is identified and whether a poll is due (the grid, or a push poll).
         step = self.session.next_step(
@@ -660,6 +678,9 @@ class DriverCore:
 
     def _failed(self, error: ReolinkError) -> None:
         """A request of the loop failed: show offline, or retry quietly, as the session says."""
+        # The session counts the failure (the client told it); it alone says whether the
+        # host sees it now (offline_after failures in a row), except before identification,
+        # when every failure shows: the host must not wait in silence for a first answer.
         if self.guards.rebooting(self.now) and isinstance(error, TransportError):
             self.log.info("still rebooting (%s)", error)
             reason = f"rebooting: {error}"
@@ -672,6 +693,10 @@ class DriverCore:
             self.log.info("%s (retrying)", reason)
 
     def _offline(self, reason: str, error: Optional[ReolinkError] = None) -> None:
+        # Showing offline is one act with four parts, always together: the device and every
+        # zone go offline in the store, push is no longer trusted, the phase moves (input
+        # FAILURE_SHOWN), and the loop gets Offline (the reason and error, for connect() and
+        # last_exception) and Ready (a waiting connect() returns).
         if self.store.get("device", None, "online") is not False:
             self.log.warning("offline: %s", reason)
         self.store.set("device", None, "online", False)
@@ -683,6 +708,8 @@ class DriverCore:
         self._out.append(Ready())
 
     def _online(self) -> None:
+        # Every answer calls this (identification, each poll): the store dedupes the writes,
+        # and only an answer after a failure shown moves the phase (input ANSWERED).
         if self.store.get("device", None, "online") is not True:
             self.log.info("online")
         self.store.set("device", None, "error", "")
@@ -1026,6 +1053,10 @@ class DriverCore:
     # --- winding down -------------------------------------------------------------------
 
     def _disconnect(self, since: float) -> _Outcome:
+        # Idempotent (a second disconnect changes nothing). Order matters: the phase moves
+        # first, so no new flow starts; the running command is failed with the queued ones;
+        # the flow in flight is closed (its reply will find no flow); then the shutdown
+        # flow takes the slot, with a deadline counted from when disconnect() was called.
         if self._phase.winding_down:
             return _Outcome.WAITING
         self._move(Input.DISCONNECT)

@@ -291,6 +291,7 @@ def test_g3_an_unplanned_login_is_seen_once() -> None:
         ((0,), (0, 1), (0,), False, True, False),  # ... and a pending recheck is dropped
         ((0, 1), (0, 1), (0,), True, True, True),  # nothing new: a pending recheck stays
         ((0, 1), (0,), (0,), True, False, False),  # a channel went away: nothing to read
+        ((0, 1, 2), (0, 1), (0,), True, False, False),  # one went away, none came: nothing
     ],
 )
 def test_g4_g5_a_channel_that_came_online_rereads_getability(

@@ -379,6 +379,8 @@ class Guards:
         self, available: Sequence[int], covered: Sequence[int], *, push_on: bool
     ) -> None:
         """After a poll: ``available`` channels now; ``covered``: those push registers."""
+        if available == self.available:
+            return  # nothing came or went (every poll but a few): nothing to decide
         # A newcomer that push does not cover may have a webhook now (a camera came online
         # on an NVR): GetAbility again - unless push is off (then the flag is cleared).
         newcomer = any(ch not in self.available for ch in available)
@@ -871,9 +873,10 @@ class DriverCore:
 
     def _show_push(self) -> None:
         """Write event_source / event_source_reason once push is decided (and log changes)."""
-        shown = (self.push.source, self.push.reason)
-        if not self.guards.show_push(*shown):
+        push = self.push
+        if not self.guards.show_push(push.source, push.reason):  # G6 (runs every turn)
             return
+        shown = self.guards.push_shown
         self.setup.push_changed(shown[0] == "push")
         if shown[0] == "push":
             self.log.info("event source: push")

@@ -3,11 +3,13 @@ then the phases the core goes through against a scripted device on simulated tim
 
 from __future__ import annotations
 
+import inspect
 import itertools
 import json
 import logging
 from typing import List, Tuple
 
+import attrs
 import pytest
 from test_driver_core import INTERVAL, FakeDevice, Harness
 
@@ -223,6 +225,34 @@ def test_each_listen_registers_once_and_answers_the_live_set_as_it_is_then() -> 
     assert other not in first.live  # the first answer is a value: it never changed
     assert listener.registrations == 1  # the loop registers on the listener once
     assert "secret" not in repr(second) and "secret" not in repr(second.live)  # paths: secrets
+
+
+# --- the named state: nothing decides what happens next but what the header names -----------
+
+
+def test_the_core_holds_no_state_but_what_the_header_names() -> None:
+    """A new flag on DriverCore fails here: name it in the header's tables (and test its rows)
+    or make it a guard."""
+    h = Harness(FakeDevice())
+    h.run(INTERVAL)
+    assert set(vars(h.core)) == {
+        # the parts it drives, and what it learned
+        "config", "timing", "log", "session", "store", "poller", "client", "push", "setup",
+        "facts",
+        # a counter, the latest input values, the turn's output
+        "cycles", "now", "_push_live", "_out",
+        # the phase, the flow slot and the work queues, the guards
+        "_phase", "_flow", "_job", "_pause_until", "_jobs", "_ptz_stops", "next_poll", "guards",
+    }
+    assert [f.name for f in attrs.fields(core.Guards)] == [
+        "hold_until", "reboot_grace_until", "logins_seen", "available", "ability_recheck",
+        "push_shown",
+    ]
+    header = inspect.getsource(core).split("class DevicePhase")[0]
+    for name in ("_flow (+_job)", "_pause_until", "_jobs", "_ptz_stops", "next_poll",
+                 "G1 hold_until", "G2 reboot_grace_", "G3 logins_seen", "G4 available",
+                 "G5 ability_recheck", "G6 push_shown"):
+        assert f"#   {name}" in header, name
 
 
 # --- the guard state G1-G6 (reolink.driver.core.Guards), row by row ---------------------------

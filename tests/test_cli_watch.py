@@ -91,6 +91,9 @@ def test_a_device_offline_is_not_asleep() -> None:
     assert h.run_until(lambda: h.value("online") is False, 600)
     assert h.value("asleep", "0") is False  # unknown while the device is away
     assert _online_column(_view([event for _, event in h.events]), "0") == "NO"
+    assert h.run_until(lambda: h.value("online") is True, 3600)  # back (still asleep)
+    assert h.run_until(lambda: h.value("asleep", "0") is True, 60)
+    assert _online_column(_view([event for _, event in h.events]), "0") == "asleep"
 
 
 def test_asleep_is_declared_for_hosts() -> None:

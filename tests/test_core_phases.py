@@ -3,17 +3,20 @@ then the phases the core goes through against a scripted device on simulated tim
 
 from __future__ import annotations
 
+import inspect
 import itertools
+import json
 import logging
 from typing import List, Tuple
 
+import attrs
 import pytest
 from test_driver_core import INTERVAL, FakeDevice, Harness
 
 from reolink.driver import core
 from reolink.driver.core import DevicePhase, Input, next_phase
-from reolink.driver.messages import Disconnect, Finished, Tick
-from reolink.errors import Timeout
+from reolink.driver.messages import Disconnect, Finished, Send, SendFailed, Tick, WaitUntil
+from reolink.errors import ConnectError, Timeout
 
 P = DevicePhase
 In = Input
@@ -222,3 +225,209 @@ def test_each_listen_registers_once_and_answers_the_live_set_as_it_is_then() -> 
     assert other not in first.live  # the first answer is a value: it never changed
     assert listener.registrations == 1  # the loop registers on the listener once
     assert "secret" not in repr(second) and "secret" not in repr(second.live)  # paths: secrets
+
+
+# --- the named state: nothing decides what happens next but what the header names -----------
+
+
+def test_the_core_holds_no_state_but_what_the_header_names() -> None:
+    """A new flag on DriverCore fails here: name it in the header's tables (and test its rows)
+    or make it a guard."""
+    h = Harness(FakeDevice())
+    h.run(INTERVAL)
+    assert set(vars(h.core)) == {
+        # the parts it drives, and what it learned
+        "config", "timing", "log", "session", "store", "poller", "client", "push", "setup",
+        "facts",
+        # a counter, the latest input values, the turn's output
+        "cycles", "now", "_push_live", "_out",
+        # the phase, the flow slot and the work queues, the guards
+        "_phase", "_flow", "_job", "_pause_until", "_jobs", "_ptz_stops", "next_poll", "guards",
+    }
+    assert [f.name for f in attrs.fields(core.Guards)] == [
+        "hold_until", "reboot_grace_until", "logins_seen", "available", "ability_recheck",
+        "push_shown",
+    ]
+    header = inspect.getsource(core).split("class DevicePhase")[0]
+    for name in ("_flow (+_job)", "_pause_until", "_jobs", "_ptz_stops", "next_poll",
+                 "G1 hold_until", "G2 reboot_grace_", "G3 logins_seen", "G4 available",
+                 "G5 ability_recheck", "G6 push_shown"):
+        assert f"#   {name}" in header, name
+
+
+# --- the guard state G1-G6 (reolink.driver.core.Guards), row by row ---------------------------
+
+G = core.Guards
+
+
+def test_g1_a_crash_holds_session_steps_one_interval() -> None:
+    guards = G()
+    assert guards.steps_allowed(0.0)  # no hold at the start
+    guards.crashed(10.0, INTERVAL)
+    assert guards.hold_until == 10.0 + INTERVAL
+    assert not guards.steps_allowed(10.0) and not guards.steps_allowed(14.999)
+    assert guards.steps_allowed(15.0) and guards.steps_allowed(99.0)  # lifted at its end
+
+
+@pytest.mark.parametrize(
+    ("hold_until", "now", "at", "wake"),
+    [
+        (15.0, 10.0, 12.0, 15.0),  # a running hold moves an earlier wake-up to its end
+        (15.0, 10.0, 10.0, 15.0),  # ... also "at once"
+        (15.0, 10.0, 20.0, 20.0),  # a later wake-up stays
+        (15.0, 15.0, 12.0, 12.0),  # a hold that has lifted moves nothing (at once stays)
+        (0.0, 10.0, 3.0, 3.0),  # no hold ever
+    ],
+)
+def test_g1_no_wakeup_before_a_running_hold(
+    hold_until: float, now: float, at: float, wake: float
+) -> None:
+    assert G(hold_until=hold_until).not_before(at, now) == wake
+
+
+def test_g2_the_reboot_grace() -> None:
+    guards = G()
+    assert not guards.rebooting(0.0)  # never asked for a reboot
+    guards.reboot_requested(100.0, 180.0)
+    assert guards.reboot_grace_until == 280.0
+    assert guards.rebooting(100.0) and guards.rebooting(279.9)
+    assert not guards.rebooting(280.0)  # the grace is over: a failure is a failure
+
+
+def test_g3_identification_and_planned_logins_are_not_reconnects() -> None:
+    guards = G(logins_seen=0, ability_recheck=True)
+    guards.identified(1, (0, 1))
+    assert (guards.logins_seen, tuple(guards.available), guards.ability_recheck) == (
+        1, (0, 1), False,  # GetAbility was just read: no recheck due
+    )
+    assert not guards.unplanned_login(1)
+    guards.planned_login(2)  # a renewal
+    assert not guards.unplanned_login(2)
+
+
+def test_g3_an_unplanned_login_is_seen_once() -> None:
+    guards = G(logins_seen=2)
+    assert guards.unplanned_login(3) and guards.logins_seen == 3
+    assert not guards.unplanned_login(3)  # accounted for
+
+
+@pytest.mark.parametrize(
+    ("before", "available", "covered", "push_on", "recheck_before", "recheck_after"),
+    [
+        ((0,), (0, 1), (0,), True, False, True),  # channel 1 came online, push lacks it
+        ((0,), (0, 1), (0, 1), True, False, False),  # it came online, push covers it already
+        ((0, 1), (0, 1), (0,), True, False, False),  # nothing new came online
+        ((0,), (0, 1), (0,), False, False, False),  # push is off: nothing to register
+        ((0,), (0, 1), (0,), False, True, False),  # ... and a pending recheck is dropped
+        ((0, 1), (0, 1), (0,), True, True, True),  # nothing new: a pending recheck stays
+        ((0, 1), (0,), (0,), True, False, False),  # a channel went away: nothing to read
+        ((0, 1, 2), (0, 1), (0,), True, False, False),  # one went away, none came: nothing
+    ],
+)
+def test_g4_g5_a_channel_that_came_online_rereads_getability(
+    before: Tuple[int, ...],
+    available: Tuple[int, ...],
+    covered: Tuple[int, ...],
+    push_on: bool,
+    recheck_before: bool,
+    recheck_after: bool,
+) -> None:
+    guards = G(available=before, ability_recheck=recheck_before)
+    guards.channels_polled(available, covered, push_on=push_on)
+    assert guards.ability_recheck is recheck_after
+    assert tuple(guards.available) == available  # always the latest poll's
+
+
+def test_g5_the_recheck_is_taken_once() -> None:
+    guards = G(ability_recheck=True)
+    assert guards.take_ability_recheck()
+    assert not guards.ability_recheck and not guards.take_ability_recheck()
+
+
+@pytest.mark.parametrize(
+    ("shown", "pair", "written", "shown_after"),
+    [
+        (("", ""), ("poll", ""), False, ("", "")),  # undecided: nothing to show yet
+        (("", ""), ("push", ""), True, ("push", "")),
+        (("push", ""), ("push", ""), False, ("push", "")),  # shown already
+        (("push", ""), ("poll", "no free slot"), True, ("poll", "no free slot")),
+        (("poll", "no free slot"), ("poll", "no free slot"), False, ("poll", "no free slot")),
+        (("poll", "no free slot"), ("poll", "not supported"), True, ("poll", "not supported")),
+    ],
+)
+def test_g6_push_is_shown_once_per_decided_pair(
+    shown: Tuple[str, str], pair: Tuple[str, str], written: bool, shown_after: Tuple[str, str]
+) -> None:
+    guards = G(push_shown=shown)
+    assert guards.show_push(*pair) is written
+    assert guards.push_shown == shown_after
+
+
+# --- the guards and the flow slot in the core's turns ----------------------------------------
+
+
+def test_g1_a_driver_bug_holds_the_next_session_step_one_interval(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    device = FakeDevice()
+    h = Harness(device)
+    h.run(INTERVAL)  # polls at 0 and 5
+    calls = []
+    original = h.core.poller.apply
+
+    def broken_once(*args: object, **kwargs: object) -> object:
+        calls.append(h.now)
+        if len(calls) == 1:
+            raise RuntimeError("a driver bug")
+        return original(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(h.core.poller, "apply", broken_once)
+    h.run(INTERVAL)  # the poll at 10 crashes
+    assert calls == [10.0] and h.core.guards.hold_until == 10.0 + INTERVAL
+    assert h.sent("GetEvents")[-1] == 10.0  # no step during the hold
+    h.core.next_poll = 11.0  # even with a poll due within the hold (say, a push poll):
+    assert h.core.handle(12.0, Tick()) == [WaitUntil(15.0)]  # no step, no wake-up before 15
+    h.run(INTERVAL)
+    assert h.sent("GetEvents")[-1] == 15.0 and h.value("online") is True  # the device goes on
+
+
+def test_g2_a_reboot_opens_the_grace_and_failures_in_it_say_rebooting() -> None:
+    device = FakeDevice()
+    h = Harness(device)
+    h.run(1)
+    at = h.now
+    assert h.command("reboot") == {"rebooting": True}
+    assert h.core.guards.reboot_grace_until == at + h.core.timing.reboot_grace
+    h.run(INTERVAL * 2)
+    assert h.value("error").startswith("rebooting")
+
+
+def _paused_poll(h: Harness) -> float:
+    """Start the next poll and fail its request once (a repeatable read is sent once more
+    after a short pause); returns when the pause ends."""
+    h.now = h._until
+    assert isinstance(h.core.handle(h.now, Tick())[-1], Send)  # the poll's request
+    refused = ConnectError("127.0.0.1:80: connection refused")  # provably never left
+    failed = h.core.handle(h.now, SendFailed(refused))
+    until = h.core._pause_until
+    assert until is not None and until > h.now and failed == [WaitUntil(until)]
+    return until
+
+
+def test_flow_slot_a_paused_flow_waits_and_resumes_only_at_its_time() -> None:
+    h = Harness(FakeDevice())
+    h.run(INTERVAL)
+    until = _paused_poll(h)
+    early = h.core.handle(until - 0.01, Tick())  # a Tick before the pause ends
+    assert early == [WaitUntil(until)] and h.core._pause_until == until
+    resumed = h.core.handle(until, Tick())
+    assert isinstance(resumed[-1], Send) and h.core._pause_until is None  # sent once more
+    assert [c["cmd"] for c in json.loads(resumed[-1].request.body or b"[]")] == ["GetEvents"]
+
+
+def test_flow_slot_disconnect_clears_a_pause() -> None:
+    h = Harness(FakeDevice())
+    h.run(INTERVAL)
+    _paused_poll(h)
+    h.feed(Disconnect(h.now))
+    assert h.core._pause_until is None and h.core.phase is P.STOPPING

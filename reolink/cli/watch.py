@@ -183,7 +183,8 @@ class LiveView:
             row = self.rows[address]
             changed = row["changed"]
             online = _flag(row["online"], "yes", "NO")
-            if not row["online"] and "asleep" in str(row.get("error", "")):
+            # The zone's asleep attribute (a field), never the words of its error.
+            if not row["online"] and row.get("asleep") is True:
                 online = "asleep"
             body.append(
                 f"{address:>3}  {self.names.get(address, '')[:18]:<18} "

@@ -29,6 +29,40 @@ events, and why. disconnect() frees our slots before Logout.
 Detection setup (:mod:`reolink.driver.setupcheck`): when nothing else is due, one read-only
 batch one status_interval after connect and every 30 minutes writes the zone/device ``setup``
 attributes; it never fails the device.
+
+Why it is built this way (the decisions a change must keep):
+
+* **Pure, fed (now, event), returning actions** (sans-I/O, like h11's Connection). The core
+  never waits, so nothing in it can hang or race; the loop that owns the socket and the clock
+  stays a thin obeyer. Tests drive it with a fake clock and a scripted device (or the
+  emulator's synchronous app): an hour of back-off runs in milliseconds, every request is
+  counted exactly, and the same core is what runs in the field.
+* **One phase table, plus named guards.** "What happens next" used to be spread over flags set
+  in one method and read in three others; a reader had to hold all of them. Now where the
+  driver stands is one :class:`DevicePhase` that moves only through ``_TRANSITIONS``, and the
+  few facts that hold across phases (a hold, a reboot grace, a GetAbility due...) are the
+  named guards of :class:`Guards`. The header comment below states every rule, a phase
+  change is logged, and tests/test_core_phases.py checks each row: a new rule is a new row
+  and a new test, never a new flag.
+* **Time is applied once, at the top of handle().** ``Session.tick(now)`` and
+  ``PushControl.tick(now)`` run before the event is looked at; after that, within the turn,
+  time stands still. So the questions the core asks while it decides (is a poll due? may a
+  request go out? when to wake?) all see one state, and asking one twice - ``_next_flow``
+  and ``_next_wakeup`` ask the session the same thing - or in another order cannot change
+  the answer. A deadline that passed between two questions of one turn would otherwise make
+  the turn contradict itself (run nothing, yet wake at a time already past: a spin).
+* **Queries are pure.** Every method of the session and of push control that answers a
+  question changes nothing; state moves only through inputs (``on_*``, ``tick``) and through
+  the few methods named for taking work (``take_listen``, ``take_probe``,
+  :meth:`Guards.take_ability_recheck`). A test or a log line can ask anything without
+  disturbing what happens next.
+* **Flows are generators.** A sequence of requests (Login, GetDevInfo, GetAbility, the first
+  poll) reads top to bottom like blocking code, yet the core keeps the I/O: a flow yields a
+  :class:`Send` or a :class:`Pause` and is resumed with the outcome. One runs at a time.
+* **Facts travel as data.** What a command means for the driver comes back as effects
+  (:mod:`reolink.driver.host_commands`), errors carry fields (``may_have_run``,
+  ``request_sent``, ``channel``, ``asleep``), and inputs from outside arrive as event values
+  (the clock, a nonce, the listener's live URLs). Nothing is learned by reading a message.
 """
 
 from __future__ import annotations
@@ -87,7 +121,7 @@ from .setupcheck import SetupCheck
 from .store import AttributeStore
 from .timing import Timing
 
-__all__ = ["DevicePhase", "DriverCore", "Input", "next_phase"]
+__all__ = ["DevicePhase", "DriverCore", "Guards", "Input", "next_phase"]
 
 log = logging.getLogger(__name__)
 
@@ -152,6 +186,63 @@ SHUTDOWN_SLACK = 0.7
 #    CommandQueued.nonce; the push listener's live URLs as Listening.live (a value, asked for
 #    again before every registration). tests/test_layers.py checks that nothing the core
 #    imports reaches a clock, socket, thread, queue, randomness or os.
+#
+# Besides the phase, exactly this *named state* decides what happens next. Nothing else in
+# DriverCore does: its other attributes are the parts it drives (session, client, store,
+# poller, push, setup), what it learned (facts: GetDevInfo, GetAbility), counters (cycles),
+# the latest input values (now; _push_live, the last Listening.live - rule 8) and the turn's
+# output list. Each is set and cleared only where the tables below say, and each row is a
+# test in tests/test_core_phases.py. (Why not more phases? A guard is a fact that holds in
+# several phases at once - a hold or a reboot grace while OFFLINE or UNREACHED, a GetAbility
+# due while ONLINE - so as phases they would multiply the table; as named guards each is
+# one row, read by one question.)
+#
+# The flow slot and the work queues (rules 3, 4 and 7), attributes of DriverCore:
+#
+#   name           set when                          cleared when               decides
+#   _flow (+_job)  a flow sends or pauses; _job:     the flow ends or raises;   no other flow
+#                  the host command that flow runs   disconnect closes it       starts (rule 3)
+#   _pause_until   the flow yields Pause(t)          a Tick at or after t (the  a Tick before t
+#                                                    flow resumes); disconnect  resumes nothing;
+#                                                                               the turn waits
+#                                                                               until t
+#   _jobs          CommandQueued                     its flow starts; its       first in rule 4
+#                                                    deadline passed (fails);
+#                                                    disconnect (fails)
+#   _ptz_stops     a command's PtzStopAfter effect   due (its Stop runs); a     second in rule 4
+#                  (channel -> now + delay)          CancelPtzStop; shutdown
+#   next_poll      identification (now); each poll   never: one grid,           a poll is due at
+#                  start (+ status_interval, start   status_interval apart      min(next_poll,
+#                  to start); a failed poll (the                                push.poll_at)
+#                  session's retry time, if sooner);
+#                  a reboot request (now + 1 s)
+#
+# The guards (class Guards below, DriverCore.guards), each read and written only through its
+# methods - the method names are the table's verbs:
+#
+#   guard               set when (method)                  decides (method)
+#   G1 hold_until       a flow raised - a driver bug        steps_allowed(now): no session step
+#                       (crashed: now + status_interval)    before it; not_before(): no wake-up
+#                                                           before it either (rule 5)
+#   G2 reboot_grace_    a reboot command went through       rebooting(now): until then a
+#      until            (reboot_requested: now + grace)     transport failure, or a session that
+#                                                           holds even a Login back, is shown as
+#                                                           "rebooting: <cause>"
+#   G3 logins_seen      identification, a planned renewal,  unplanned_login(n): a login count
+#                       back online (planned_login)         beyond it after a poll means the
+#                                                           device dropped our session: push is
+#                                                           verified again
+#   G4 available        identification; after each poll     channels_polled(): a channel newly
+#                       (channels_polled)                   available that push does not cover
+#                                                           (push not off) sets G5
+#   G5 ability_recheck  G4's rule; cleared by               take_ability_recheck(): once, before
+#                       identification (GetAbility was      any other push work, GetAbility is
+#                       just read) and by taking it         read again; while set, push work is
+#                                                           due at once (a wake-up now)
+#   G6 push_shown       show_push(source, reason) when      show_push(): event_source/_reason are
+#                       push decided something new          written (and the setup read told)
+#                                                           only for a new, decided pair - push,
+#                                                           or poll with a reason
 # ================================================================================================
 
 
@@ -218,6 +309,102 @@ def next_phase(phase: DevicePhase, happened: Input) -> DevicePhase:
     return _TRANSITIONS.get((phase, happened), phase)
 
 
+@attrs.define
+class Guards:
+    """The guard state G1-G6 of the header: what decides the next step besides the phase.
+
+    Each field is written only by the methods named in the header's guard table, and each
+    method is one rule of it (tests/test_core_phases.py checks them row by row). Pure: the
+    time arrives as ``now``, the counts and channel lists as values.
+    """
+
+    #: G1: no session step (and no wake-up) before this time: a driver bug held the device
+    hold_until: float = 0.0
+    #: G2: until this time a failure is the reboot the host asked for
+    reboot_grace_until: float = 0.0
+    #: G3: the client's login count the push rules have accounted for
+    logins_seen: int = 0
+    #: G4: the polled channels available (online and awake) at the last poll
+    available: Sequence[int] = ()
+    #: G5: a channel came online that push does not cover: read GetAbility again first
+    ability_recheck: bool = False
+    #: G6: the (event_source, event_source_reason) pair last written
+    push_shown: Tuple[str, str] = ("", "")
+
+    # --- G1: the hold after a driver bug (rule 5) ----------------------------------------
+
+    def crashed(self, now: float, interval: float) -> None:
+        """A flow raised: hold every session step back ``interval`` (one status_interval)."""
+        self.hold_until = now + interval
+
+    def steps_allowed(self, now: float) -> bool:
+        """Whether a session step may run at ``now`` (the hold, if any, has lifted)."""
+        return now >= self.hold_until
+
+    def not_before(self, at: float, now: float) -> float:
+        """A wake-up time ``at``, moved to the end of a hold still running at ``now``."""
+        # A hold in the past is no hold: a time before it stays (it may be "at once").
+        return at if self.hold_until <= now else max(at, self.hold_until)
+
+    # --- G2: the reboot grace -------------------------------------------------------------
+
+    def reboot_requested(self, now: float, grace: float) -> None:
+        """A reboot command went through: failures for ``grace`` seconds are that reboot."""
+        self.reboot_grace_until = now + grace
+
+    def rebooting(self, now: float) -> bool:
+        """Whether a failure at ``now`` is still the reboot the host asked for."""
+        return now < self.reboot_grace_until
+
+    # --- G3-G5: what a poll tells push about the device ------------------------------------
+
+    def identified(self, logins_sent: int, available: Sequence[int]) -> None:
+        """Identification: its login was planned, these channels are known, GetAbility read."""
+        self.logins_seen = logins_sent
+        self.available = available
+        self.ability_recheck = False
+
+    def planned_login(self, logins_sent: int) -> None:
+        """A login the driver planned (a renewal; back from an outage): not a reconnect."""
+        self.logins_seen = logins_sent
+
+    def unplanned_login(self, logins_sent: int) -> bool:
+        """After a poll: True (once) when a login happened that the driver did not plan."""
+        if logins_sent == self.logins_seen:
+            return False
+        self.logins_seen = logins_sent
+        return True
+
+    def channels_polled(
+        self, available: Sequence[int], covered: Sequence[int], *, push_on: bool
+    ) -> None:
+        """After a poll: ``available`` channels now; ``covered``: those push registers."""
+        if available == self.available:
+            return  # nothing came or went (every poll but a few): nothing to decide
+        # A newcomer that push does not cover may have a webhook now (a camera came online
+        # on an NVR): GetAbility again - unless push is off (then the flag is cleared).
+        newcomer = any(ch not in self.available for ch in available)
+        if newcomer and any(ch not in covered for ch in available):
+            self.ability_recheck = push_on
+        self.available = available
+
+    def take_ability_recheck(self) -> bool:
+        """True once when GetAbility should be read again now (and clears the guard)."""
+        due, self.ability_recheck = self.ability_recheck, False
+        return due
+
+    # --- G6: what the host was shown of push ------------------------------------------------
+
+    def show_push(self, source: str, reason: str) -> bool:
+        """True when event_source/_reason should be written: a new pair, and a decided one."""
+        # Undecided is ("poll", ""): push has not said anything yet, nothing to show.
+        shown = (source, reason)
+        if shown == self.push_shown or not (source == "push" or reason):
+            return False
+        self.push_shown = shown
+        return True
+
+
 class _Outcome(enum.Enum):
     """How a flow's step went (rule 3 and 5)."""
 
@@ -248,31 +435,30 @@ class DriverCore:
             timing.setup_every,
             push=config.push != "off",
         )
-        #: (source, reason) last written to the store and logged
-        self._push_shown: Tuple[str, str] = ("", "")
         #: the live URLs of our push listener (Listening.live, a value asked for afresh before
         #: every registration): slots never reclaimed
         self._push_live: Optional[LiveUrls] = None
         #: where the driver stands; moved only by _move() through _TRANSITIONS
         self._phase = DevicePhase.CONNECTING
-        #: logins seen by the push rules: one more, unplanned, means the device dropped us
-        self._logins_seen = 0
-        #: polled channels available at the last poll (a newcomer may have a webhook now)
-        self._available: Sequence[int] = ()
-        self._recheck_ability = False
+        #: the guard state G1-G6 (see the header): hold, reboot grace, what push was told
+        self.guards = Guards()
+        #: when the next poll of the regular grid is due (the header's named state)
         self.next_poll = 0.0
+        #: poll cycles completed (published for stats(); decides nothing)
         self.cycles = 0
+        #: the turn's time: set once at the top of handle(), read by every rule in the turn
         self.now = 0.0
-        self._expect_drop_until = 0.0
+        #: host commands waiting for the flow slot, oldest first (rule 4: they go first)
         self._jobs: Deque[CommandQueued] = collections.deque()
         #: channel -> when its automatic PTZ Stop is due.
         self._ptz_stops: Dict[int, float] = {}
+        #: the flow slot (rule 3): the one flow waiting for a reply or a pause, or None
         self._flow: Optional[Flow[None]] = None
         #: the host command whose flow is running, if any (failed by disconnect).
         self._job: Optional[CommandQueued] = None
+        #: the running flow paused until then (a Tick at or after it resumes it)
         self._pause_until: Optional[float] = None
-        #: no session step before this (rule 5: a driver bug held the device back)
-        self._hold_until = 0.0
+        #: the turn's actions, in order (rule 6 puts the Emit first, rule 7 closes the list)
         self._out: List[Action] = []
 
     # --- the phase ----------------------------------------------------------------------
@@ -288,6 +474,7 @@ class DriverCore:
         return self._phase.identified
 
     def _move(self, happened: Input) -> None:
+        # The one writer of _phase: the table decides, the change is logged (debug).
         before, after = self._phase, next_phase(self._phase, happened)
         if after is not before:
             self._phase = after
@@ -322,6 +509,9 @@ class DriverCore:
 
     def _on_event(self, event: Event) -> _Outcome:
         """Rule 2; returns how the flow it resumed (if any) went."""
+        # Only three events resume the flow slot (a reply, a failed send, a Tick past the
+        # pause); every other event is an input to a queue or to push control, and the flow
+        # to run next is chosen afterwards (rule 4), never here.
         if isinstance(event, Replied):
             return self._resume(event.response, None)
         if isinstance(event, SendFailed):
@@ -348,6 +538,7 @@ class DriverCore:
         return _Outcome.WAITING
 
     def _resume(self, value: Any, error: Optional[BaseException]) -> _Outcome:
+        # The outcome goes to the flow in the slot; after disconnect closed it, to nobody.
         flow = self._flow
         if flow is None:
             return _Outcome.WAITING  # an outcome nobody waits for (closed by disconnect)
@@ -362,7 +553,7 @@ class DriverCore:
             return _Outcome.ENDED
         except Exception:  # a driver bug: log it, keep the device going
             self.log.exception("unexpected error in the device loop")
-            self._hold_until = self.now + self.config.status_interval
+            self.guards.crashed(self.now, self.config.status_interval)
             return _Outcome.CRASHED
         self._flow = flow
         if isinstance(step, Pause):
@@ -398,6 +589,11 @@ class DriverCore:
 
     def _next_flow(self, *, step_allowed: bool) -> Tuple[Optional[Flow[None]], bool]:
         """Rule 4: the flow to run next, and whether it is the turn's session step."""
+        # The order is the rule: the host's commands first (a person waits for them), then
+        # a PTZ Stop that is due (a camera must not keep turning), then the session's step.
+        # Commands and Stops are not session steps: any number may run in one turn, each
+        # after the previous one ended; the session step comes at most once (step_allowed),
+        # and never while a hold runs (G1).
         while self._jobs:
             job = self._jobs.popleft()
             if self.now >= job.deadline:
@@ -405,18 +601,21 @@ class DriverCore:
                 self._out.append(Fail(job.job, CommandTimeout(message)))
                 continue
             return self._command_flow(job), False
+        # The earliest due Stop first; the others follow in later iterations or turns.
         due = [(at, channel) for channel, at in self._ptz_stops.items() if at <= self.now]
         if due:
             _, channel = min(due)
             del self._ptz_stops[channel]
             return self._ptz_stop_flow(channel), False
-        if not step_allowed or self.now < self._hold_until:
+        if not step_allowed or not self.guards.steps_allowed(self.now):
             return None, False
         # One session step per turn, as the loop would take one per wake.
         return self._session_step(), True
 
     def _session_step(self) -> Optional[Flow[None]]:
         """The turn's one session step (rule 4): the session decides, the core obeys."""
+        # A step that is no flow (SHOW_OFFLINE, or IDLE with nothing to do) returns None:
+        # the turn then ends with a WaitUntil (rule 7).
         # The session knows the token and the account-safety rules; the core knows whether
         # the device is identified and whether a poll is due (the grid, or a push poll).
         step = self.session.next_step(
@@ -436,7 +635,7 @@ class DriverCore:
             # Not even a Login may go out (backing off, logins paused): say why. Within
             # the reboot grace, a failure is the reboot the host asked for.
             reason = self.session.reason or "not logged in"
-            if self.now < self._expect_drop_until and self.session.failing:
+            if self.guards.rebooting(self.now) and self.session.failing:
                 reason = f"rebooting: {reason}"
             self._offline(reason)
         return None
@@ -466,13 +665,11 @@ class DriverCore:
         setup_at = self.setup.due_at
         if setup_at is not None and self.identified and self.session.request_allowed(now):
             candidates.append(max(setup_at, now))
-        push_at = now if self._recheck_ability else self.push.next_wakeup(now)
+        push_at = now if self.guards.ability_recheck else self.push.next_wakeup(now)
         if push_at is not None and self.identified and self.session.request_allowed(now):
             candidates.append(push_at)
-        # Nothing before a hold (rule 5) lifts.
-        if self._hold_until > now:
-            candidates = [max(c, self._hold_until) for c in candidates]
-        return min(candidates)
+        # Nothing before a hold (rule 5, G1) lifts.
+        return self.guards.not_before(min(candidates), now)
 
     def _poll_at(self) -> float:
         """When the next poll is due: the regular grid, or earlier when push asks for one."""
@@ -483,7 +680,10 @@ class DriverCore:
 
     def _failed(self, error: ReolinkError) -> None:
         """A request of the loop failed: show offline, or retry quietly, as the session says."""
-        if self.now < self._expect_drop_until and isinstance(error, TransportError):
+        # The session counts the failure (the client told it); it alone says whether the
+        # host sees it now (offline_after failures in a row), except before identification,
+        # when every failure shows: the host must not wait in silence for a first answer.
+        if self.guards.rebooting(self.now) and isinstance(error, TransportError):
             self.log.info("still rebooting (%s)", error)
             reason = f"rebooting: {error}"
         else:
@@ -495,6 +695,10 @@ class DriverCore:
             self.log.info("%s (retrying)", reason)
 
     def _offline(self, reason: str, error: Optional[ReolinkError] = None) -> None:
+        # Showing offline is one act with four parts, always together: the device and every
+        # zone go offline in the store, push is no longer trusted, the phase moves (input
+        # FAILURE_SHOWN), and the loop gets Offline (the reason and error, for connect() and
+        # last_exception) and Ready (a waiting connect() returns).
         if self.store.get("device", None, "online") is not False:
             self.log.warning("offline: %s", reason)
         self.store.set("device", None, "online", False)
@@ -506,6 +710,8 @@ class DriverCore:
         self._out.append(Ready())
 
     def _online(self) -> None:
+        # Every answer calls this (identification, each poll): the store dedupes the writes,
+        # and only an answer after a failure shown moves the phase (input ANSWERED).
         if self.store.get("device", None, "online") is not True:
             self.log.info("online")
         self.store.set("device", None, "error", "")
@@ -514,7 +720,7 @@ class DriverCore:
             self._move(Input.ANSWERED)
             self._out.append(Online())
             if self.identified:  # back from an outage: push is registered and verified again
-                self._logins_seen = self.client.logins_sent
+                self.guards.planned_login(self.client.logins_sent)
                 self.push.identified(self.now, self._webhook_channels())
 
     # --- flows --------------------------------------------------------------------------
@@ -553,9 +759,7 @@ class DriverCore:
         self.next_poll = self.now
         self._online()
         yield from self._poll_flow()
-        self._logins_seen = self.client.logins_sent
-        self._available = self.poller.available_channels()
-        self._recheck_ability = False
+        self.guards.identified(self.client.logins_sent, self.poller.available_channels())
         self.push.identified(self.now, self._webhook_channels())
         self.setup.identified(self.now)
         self._out.append(Ready())
@@ -565,7 +769,7 @@ class DriverCore:
             yield from self.client.login()
         except ReolinkError as error:
             self._failed(error)
-        self._logins_seen = self.client.logins_sent  # planned: not a reconnect
+        self.guards.planned_login(self.client.logins_sent)  # planned: not a reconnect
 
     def _poll_flow(self) -> Flow[None]:
         start = self.now
@@ -643,7 +847,7 @@ class DriverCore:
             elif isinstance(effect, host_commands.Learned):
                 self.facts = attrs.evolve(self.facts, info=effect.info)
             elif isinstance(effect, host_commands.RebootExpected):
-                self._expect_drop_until = self.now + self.timing.reboot_grace
+                self.guards.reboot_requested(self.now, self.timing.reboot_grace)
                 self._move(Input.REBOOT_REQUESTED)
                 self.session.on_logout()
                 self._offline("rebooting (requested)")
@@ -669,10 +873,10 @@ class DriverCore:
 
     def _show_push(self) -> None:
         """Write event_source / event_source_reason once push is decided (and log changes)."""
-        shown = (self.push.source, self.push.reason)
-        if shown == self._push_shown or not (shown[0] == "push" or shown[1]):
+        push = self.push
+        if not self.guards.show_push(push.source, push.reason):  # G6 (runs every turn)
             return
-        self._push_shown = shown
+        shown = self.guards.push_shown
         self.setup.push_changed(shown[0] == "push")
         if shown[0] == "push":
             self.log.info("event source: push")
@@ -695,20 +899,17 @@ class DriverCore:
     def _push_follow_device(self) -> None:
         """After a poll: an unplanned login (the device dropped our session) re-verifies push;
         a polled channel that became available is looked at for a webhook."""
-        if self.client.logins_sent != self._logins_seen:
-            self._logins_seen = self.client.logins_sent
+        if self.guards.unplanned_login(self.client.logins_sent):
             self.log.info("logged in again unplanned: verifying push again")
             self.push.reconnected()
-        available = self.poller.available_channels()
-        if any(ch not in self._available for ch in available) and any(
-            ch not in self.push.channels for ch in available
-        ):
-            self._recheck_ability = self.push.phase is not PushPhase.OFF
-        self._available = available
+        self.guards.channels_polled(
+            self.poller.available_channels(),
+            self.push.channels,
+            push_on=self.push.phase is not PushPhase.OFF,
+        )
 
     def _ability_flow(self) -> Flow[None]:
-        """GetAbility again (a channel came online): its webhook is registered too."""
-        self._recheck_ability = False
+        """GetAbility again (a channel came online, G5): its webhook is registered too."""
         try:
             ability = yield from host_commands.read_ability(self.client)
         except ReolinkError as error:
@@ -723,7 +924,7 @@ class DriverCore:
         """Push work that is due while nothing else is: listener, slots to free, registration."""
         if not self.session.request_allowed(self.now):
             return None
-        if self._recheck_ability:
+        if self.guards.take_ability_recheck():
             return self._ability_flow()
         if self.push.take_listen():
             self._out.append(Listen())
@@ -855,6 +1056,10 @@ class DriverCore:
     # --- winding down -------------------------------------------------------------------
 
     def _disconnect(self, since: float) -> _Outcome:
+        # Idempotent (a second disconnect changes nothing). Order matters: the phase moves
+        # first, so no new flow starts; the running command is failed with the queued ones;
+        # the flow in flight is closed (its reply will find no flow); then the shutdown
+        # flow takes the slot, with a deadline counted from when disconnect() was called.
         if self._phase.winding_down:
             return _Outcome.WAITING
         self._move(Input.DISCONNECT)

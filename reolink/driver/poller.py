@@ -390,6 +390,8 @@ class Poller:
                 how = "back" if available else ("asleep" if asleep else "offline")
                 self._log.info("channel %d is %s", channel, how)
             state.available = available
+            # The fact as a field (``asleep``), for hosts and the CLI: never the error's words.
+            self._store.set("zone", state.zone.address, "asleep", asleep)
             if not available:
                 why = "channel is asleep (battery camera)" if asleep else "channel is offline"
                 self._zone_off(state, why)
@@ -398,6 +400,9 @@ class Poller:
         """The device is unreachable: every zone goes offline and back to "nothing detected"."""
         for state in self._channels.values():
             self._zone_off(state, f"device offline: {reason}")
+            if self._store.get("zone", state.zone.address, "asleep"):
+                # Unknown until the device lists its channels again (then written anew).
+                self._store.set("zone", state.zone.address, "asleep", False)
 
 
 @functools.lru_cache(maxsize=256)

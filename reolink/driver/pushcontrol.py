@@ -34,6 +34,29 @@ listener's live URLs as a value read then, never a live view.
   probed before it is reclaimed (:meth:`PushControl.take_probe`); the push schedule
   (:meth:`PushControl.scheduled`) turns ``push schedule off until HH:00`` on and off by the
   device's clock (:meth:`PushControl.tick`).
+
+Why it is built this way (the decisions a change must keep):
+
+* **A machine of its own, beside the core's.** Push has a life the device's phases do not
+  show: a listener to ask for, a registration, a verify window, a fallback with a retry. It is
+  one :class:`Phase`, so "what push does next" is read off one value, not off flags; the core
+  (:mod:`reolink.driver.core`) feeds it inputs and asks it questions, and runs the flows
+  (:mod:`reolink.driver.pushflow`) that talk to the device.
+* **Time moves the phase only at tick().** The core calls :meth:`PushControl.tick` once at
+  the top of every event, with the session's tick: a verify window that ran out, a retry that
+  came due, the schedule's hour turning. Within one turn push's state then holds still, so
+  the core's questions agree with each other.
+* **Queries are pure; taking work says so.** :meth:`~PushControl.due`,
+  :meth:`~PushControl.next_wakeup`, :meth:`~PushControl.poll_due` and the attributes change
+  nothing; the inputs (``identified``, ``lost``, ``wake``, ``listening``, ``failed``...) do.
+  The two one-shot hand-overs are named for it - :meth:`~PushControl.take_listen` and
+  :meth:`~PushControl.take_probe` move the phase to "asked, waiting for the answer" - so a
+  question can never start work by being asked twice.
+* **Pure.** No I/O, no clock, no thread: a test drives hours of fallbacks and retries in
+  milliseconds (tests/test_driver_push.py feeds ``PushWake`` and ``Listening`` directly).
+* **Reasons are fixed phrases** (``REASON_*``), the first words of ``event_source_reason``
+  for people; code decides on :attr:`PushControl.phase` and :attr:`PushControl.source`, never
+  on a reason's words.
 """
 
 from __future__ import annotations

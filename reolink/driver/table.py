@@ -360,6 +360,14 @@ METADATA: Dict[str, Any] = {
                 "the button is pressed.",
             },
             {
+                "name": "asleep",
+                "type": "bool",
+                "description": "NVR and hub channels only (where GetChannelstatus lists the "
+                "channels): True while the device lists the channel's battery camera asleep "
+                "(online is False then; it wakes on motion), False otherwise and while the "
+                "device is offline.",
+            },
+            {
                 "name": "setup",
                 "type": "string",
                 "description": '"" when nothing found in the channel\'s detection setup stops '

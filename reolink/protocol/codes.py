@@ -5,15 +5,26 @@ stop because the credentials are wrong, wait because logins are locked out, wait
 session table is full) or just a command the device refused. :func:`error_from_entry` turns an
 error entry into the matching :class:`~reolink.errors.ApiError` subclass.
 
-Match on ``rspCode``; ``detail`` is for display (its case and wording vary between firmware), but
-a few detail strings seen in the field without a code we recognize are matched too. Error
-objects are read the way firmware writes them: the code key in any case (``rspCode``,
-``rspcode``), and ``"not support"`` without a code is -9.
+Match on ``rspCode``; ``detail`` is for display (its case and wording vary between firmware).
+Error objects are read the way firmware writes them: the code key in any case (``rspCode``,
+``rspcode``), as a number or a numeric string (:func:`_small_int`: anything else is no code),
+and ``"not support"`` without a code is -9.
+
+Why a few ``detail`` texts are matched anyway, and only here: they are the *device's* words in
+its reply, and for these facts the firmware gives no other signal. A locked account answers a
+Login with -7 (which otherwise means a wrong password) and ``"Login has been locked"`` - read by
+:func:`is_lockout_detail`, the one home of that match; some firmware says "password wrong" or
+"invalid user" without a credential code (``_CREDENTIAL_DETAILS``, whole strings only). The
+verdict then travels as a class and fields (:class:`~reolink.errors.LockedOutError`,
+``unlock_seconds``), so nobody downstream reads words again. Text the *driver* wrote - an error
+message of ours - is never matched anywhere: a fact we know is a field when we learn it.
 """
 
 from __future__ import annotations
 
 import enum
+import math
+import re
 from collections.abc import Mapping
 
 from reolink.errors import (
@@ -33,6 +44,7 @@ __all__ = [
     "describe",
     "error_field",
     "error_from_entry",
+    "is_lockout_detail",
     "is_not_supported",
     "login_warning",
     "printable",
@@ -156,6 +168,31 @@ _CREDENTIAL_DETAILS = ("password wrong", "invalid user", "login failed")
 # (the login service is not ready yet), -506 "Login locked".
 _LOCKOUT_CODES = frozenset({-105, -500, -505, -506})
 _SESSION_CODES = frozenset({-5, -507})
+# A lock-out in the device's words (see is_lockout_detail): "locked" as a word of its own
+# ("Login has been locked", -506's "Login locked"; never "unlocked"), or -105's "Frequent
+# logins, please try again later!"...
+_LOCKOUT_WORDS = re.compile(r"\blocked\b|\bfrequent logins?\b")
+# ...unless the words deny it ("not locked", "has not been locked").
+_NOT_LOCKED = re.compile(r"\bnot (?:been )?locked\b")
+#: Details longer than this are not a firmware's short phrase: never read as a lock-out.
+_DETAIL_READ = 200
+#: The longest lock a device's unlock_time is taken at its word for (a day): a hostile or
+#: broken value must not stop automatic logins for good.
+MAX_UNLOCK_SECONDS = 86400
+
+
+def is_lockout_detail(detail: object) -> bool:
+    """Whether a Login reply's ``detail`` says logins are locked out (or throttled).
+
+    The device's own words, the only signal some firmware gives (digest §2 and §4: -7 with
+    ``"Login has been locked"``; ``"Login locked"``; ``"Frequent logins, please try again
+    later!"``). Matched here and nowhere else, in any case and spacing; a word of its own
+    (``"unlocked"`` is not ``"locked"``) and not denied (``"not locked"``).
+    """
+    if not isinstance(detail, str) or not detail or len(detail) > _DETAIL_READ:
+        return False
+    text = " ".join(detail.lower().split())
+    return _LOCKOUT_WORDS.search(text) is not None and _NOT_LOCKED.search(text) is None
 
 
 class LoginWarning:
@@ -194,18 +231,36 @@ class LoginWarning:
         )
 
 
+#: The largest magnitude read as a number from a device (rspCodes are 3 digits, counts and
+#: seconds a few more): a longer run of digits is garbage, not a code.
+_SMALL = 10**9
+
+
 def _small_int(value: object) -> int | None:
-    """An int from an int or a short numeric string; None for anything else."""
-    if isinstance(value, bool):
+    """An int from an int, an integral float or a short numeric string (ASCII digits, an
+    optional sign, spaces around); None for anything else, and beyond +-10**9."""
+    if isinstance(value, bool):  # JSON true is not 1 here
         return None
+    if isinstance(value, float):
+        # -506.0 is -506; nan, inf and -5.5 are no number of ours.
+        if not math.isfinite(value) or not value.is_integer():
+            return None
+        value = int(value)
     if isinstance(value, int):
-        return value
-    if isinstance(value, str) and 0 < len(value.strip()) <= 20:
+        return value if -_SMALL <= value <= _SMALL else None
+    if isinstance(value, str) and 0 < len(value.strip()) <= 11:
         text = value.strip()
         body = text[1:] if text[:1] in "+-" else text
+        # isdigit() alone takes "²" and "٣"; int() alone takes "1_0" and " 1 ".
         if body.isascii() and body.isdigit():
             return int(text)
     return None
+
+
+def _count(value: object) -> int | None:
+    """A count or a number of seconds the device sent: a non-negative small int, else None."""
+    number = _small_int(value)
+    return number if number is not None and number >= 0 else None
 
 
 def login_warning(error: object) -> LoginWarning | None:
@@ -215,10 +270,12 @@ def login_warning(error: object) -> LoginWarning | None:
     info = error.get("auth_warning_info")
     if not isinstance(info, Mapping):
         return None
-    remaining = _small_int(info.get("remain_times"))
-    unlock = _small_int(info.get("unlock_time"))
+    remaining = _count(info.get("remain_times"))
+    unlock = _count(info.get("unlock_time"))
     if remaining is None and unlock is None:
         return None
+    if unlock is not None:
+        unlock = min(unlock, MAX_UNLOCK_SECONDS)
     return LoginWarning(remaining, unlock)
 
 
@@ -237,8 +294,10 @@ def classify(
     text = detail.strip().lower() if isinstance(detail, str) else ""
     is_login = cmd == LOGIN_CMD
     # Lockout first: "Login has been locked" must not read as a plain bad password, because
-    # trying again (even with the right password) only extends the lock.
-    if rsp_code in _LOCKOUT_CODES or "locked" in text or "frequent login" in text:
+    # trying again (even with the right password) only extends the lock. The words count on a
+    # Login's reply only: "locked" from another command (a locked preset?) is that command's
+    # refusal, and must not hold every login back.
+    if rsp_code in _LOCKOUT_CODES or (is_login and is_lockout_detail(detail)):
         return AuthAction.LOCKED_OUT
     if warning is not None and warning.locked:
         return AuthAction.LOCKED_OUT

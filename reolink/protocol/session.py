@@ -47,6 +47,23 @@ Both schedules are tenacity wait strategies (:meth:`SessionPolicy.transport_wait
 :meth:`SessionPolicy.auth_wait`), evaluated here as pure functions of the attempt count
 (:func:`delay_after`): tenacity never sleeps or reads a clock for us; the session turns the delay
 into a ``retry_at`` and the driver core schedules the wake-up.
+
+Why it is built this way (the decisions a change must keep):
+
+* **A transition table, not flags** (h11's ``_state.py``): every state change is one row of
+  ``_TRANSITIONS``, fired by one named event, so a reader sees every way the session can move
+  in one place and a test checks each row. Only ``_fire`` assigns the state, by looking the
+  pair up; a pair the table does not list leaves the state as it is.
+* **Time is applied once per turn.** :meth:`Session.tick` applies ``now`` (a lease nearly
+  over, a retry time reached) and the driver core calls it once at the top of every event;
+  the ``on_*`` inputs that take a ``now`` apply it first for the same reason. Within a turn
+  the state then holds still.
+* **Queries are pure.** A question answered from the state time *would* give
+  (:meth:`Session.state_at`) changes nothing, so the core may ask the same question while
+  choosing the next flow and again while computing its wake-up, in any order, and get one
+  answer; a query that moved the state would make the wake-up depend on who asked first.
+* **The rules are numbers in a policy** (:class:`SessionPolicy`): tests shrink them to run
+  the schedules fast, the rules stay the same.
 """
 
 from __future__ import annotations

@@ -427,7 +427,7 @@ class Doctor:
             for unknown in report.unknowns:
                 # GetEvents missing is said by the GetMdState line below.
                 if unknown.channel == channel and not (
-                    channel in no_events and "GetEvents" in unknown.what
+                    channel in no_events and unknown.cmd == "GetEvents"
                 ):
                     self.add("unknown", subject, f"{unknown.what}: {unknown.why}",
                              channel=channel)

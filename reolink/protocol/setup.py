@@ -146,6 +146,9 @@ class Unknown:
     what: str
     why: str
     channel: Optional[int] = None
+    #: the command whose reply could not be read, when it was one command (``"GetEvents"``...):
+    #: a reader acts on this field, never on the words of ``what``.
+    cmd: Optional[str] = None
 
 
 @attrs.frozen
@@ -262,8 +265,10 @@ class _Judge:
         if all((f.code, f.channel) != (finding.code, finding.channel) for f in self.findings):
             self.findings.append(finding)
 
-    def unknown(self, channel: Optional[int], what: str, why: str) -> None:
-        self.unknowns.append(Unknown(what=what, why=why, channel=channel))
+    def unknown(
+        self, channel: Optional[int], what: str, why: str, cmd: Optional[str] = None
+    ) -> None:
+        self.unknowns.append(Unknown(what=what, why=why, channel=channel, cmd=cmd))
 
     def channel(self, channel: int, replies: Dict[str, List[CommandReply]]) -> None:
         context = self.context
@@ -308,7 +313,9 @@ class _Judge:
                     try:
                         return events_support(reply)
                     except Unreadable as why:
-                        self.unknown(channel, "detection support (GetEvents)", str(why))
+                        self.unknown(
+                            channel, "detection support (GetEvents)", str(why), cmd="GetEvents"
+                        )
         return None
 
     def _motion(self, channel: int, replies: Dict[str, List[CommandReply]]) -> None:
@@ -338,7 +345,7 @@ class _Judge:
         try:
             on = pir_on(reply)
         except Unreadable as why:
-            self.unknown(channel, "PIR sensor switch", str(why))
+            self.unknown(channel, "PIR sensor switch", str(why), cmd="GetPirInfo")
             return
         if on:
             self.fine.append((channel, "PIR sensor is on"))
@@ -522,7 +529,7 @@ class _Judge:
                     raise Unreadable("GetPushCfg: PushCfg is not an object")
                 on = switch(cfg.get("enable"), "GetPushCfg PushCfg.enable")
             except Unreadable as why:
-                self.unknown(None, "host-wide push switch", str(why))
+                self.unknown(None, "host-wide push switch", str(why), cmd="GetPushCfg")
                 continue
             if not on:
                 self.find(_PUSH_OFF)

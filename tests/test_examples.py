@@ -161,6 +161,9 @@ def test_person_spotlight_switches_on_and_off(camera: Emulator) -> None:
         lines.wait_for("person detected: spotlight on")
         assert camera.spotlight(0) is True
         camera.set_ai(0, "people", False)
+        # The camera calls its webhook when an event starts, never when one ends: motion
+        # starting now wakes the driver at once, instead of at its next 2-second poll.
+        camera.set_motion(0, True)
         lines.wait_for("spotlight off")
         assert camera.spotlight(0) is False
     finally:

@@ -223,3 +223,11 @@ def sample_picture(channel: int, width: int = 320, height: int = 180) -> List[Li
         row_band.append((int(r * 255), int(g * 255), int(b * 255)))
     band_from = (height * 2 // 3) // 8 * 8
     return [row_band if y >= band_from else row_top for y in range(height)]
+
+
+@lru_cache(maxsize=64)
+def sample_jpeg(channel: int, comment: str = "", pad_to: int = 0) -> bytes:
+    """:func:`sample_picture` of ``channel`` encoded by :func:`encode_jpeg`, once per process:
+    the same arguments give the same bytes, and encoding a picture in pure Python takes a
+    third of a second (every emulator of a test run serves the same pictures)."""
+    return encode_jpeg(sample_picture(channel), comment, pad_to)

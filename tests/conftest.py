@@ -305,6 +305,7 @@ def examples(count: int) -> int:
 
 
 _saved_bytecode_env: Optional[Dict[str, Optional[str]]] = None
+_saved_bytecode_sys: Tuple[bool, Optional[str]] = (True, None)
 
 
 def _share_bytecode_with_subprocesses() -> None:
@@ -313,7 +314,7 @@ def _share_bytecode_with_subprocesses() -> None:
     compile the whole package again, about 0.3 s of CPU each. They share one bytecode cache in
     a temporary directory instead (``PYTHONPYCACHEPREFIX``): nothing is written beside the
     sources, and what runs is the same code. Undone at the end of the session."""
-    global _saved_bytecode_env
+    global _saved_bytecode_env, _saved_bytecode_sys
     if not os.environ.get("PYTHONDONTWRITEBYTECODE") or "PYTHONPYCACHEPREFIX" in os.environ:
         return
     _saved_bytecode_env = {
@@ -321,12 +322,19 @@ def _share_bytecode_with_subprocesses() -> None:
     }
     del os.environ["PYTHONDONTWRITEBYTECODE"]
     os.environ["PYTHONPYCACHEPREFIX"] = tempfile.mkdtemp(prefix="reolink-tests-pyc-")
+    # This process writes there too, from now on: what it imports next (the test modules'
+    # libraries: hypothesis, trustme, PIL, reolink-aio...) is compiled once for the children
+    # (the unpacked sdist's collection, the benchmark, the command line) as well.
+    _saved_bytecode_sys = (sys.dont_write_bytecode, sys.pycache_prefix)
+    sys.dont_write_bytecode = False
+    sys.pycache_prefix = os.environ["PYTHONPYCACHEPREFIX"]
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
     global _saved_bytecode_env
     if _saved_bytecode_env is None:
         return
+    sys.dont_write_bytecode, sys.pycache_prefix = _saved_bytecode_sys
     shutil.rmtree(os.environ.pop("PYTHONPYCACHEPREFIX", ""), ignore_errors=True)
     for name, value in _saved_bytecode_env.items():
         if value is not None:

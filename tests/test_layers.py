@@ -23,7 +23,7 @@ FORBIDDEN = {
 MODULES = sorted(PROTOCOL.rglob("*.py"))
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _parse_text(text: str, filename: str) -> ast.Module:
     return ast.parse(text, filename=filename)
 

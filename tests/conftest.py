@@ -273,15 +273,31 @@ def run_cli_inprocess(
     return subprocess.CompletedProcess(["reolink", *args], code, out.getvalue(), err.getvalue())
 
 
+#: ``python -c SIGINT_DEFAULT PROGRAM ARGS...`` runs PROGRAM with SIGINT at its default. A
+#: process started where SIGINT is ignored (a shell's background job: ``pytest ... &``, CI
+#: runners) passes that on, and Python then keeps it ignored: a test that sends Ctrl-C would see
+#: the child run to its own end instead, and pass for the wrong reason or time out.
+SIGINT_DEFAULT = (
+    "import os, signal, sys; signal.signal(signal.SIGINT, signal.SIG_DFL); "
+    "os.execv(sys.argv[1], sys.argv[1:])"
+)
+
+
+def with_sigint_default(argv: List[str]) -> List[str]:
+    """``argv`` (an absolute program path first) run with SIGINT at its default, same pid."""
+    return [sys.executable, "-c", SIGINT_DEFAULT, *argv]
+
+
 def start_cli(
     *argv: str,
     port: Optional[int] = None,
     password: Optional[str] = None,
     env: Optional[Mapping[str, str]] = None,
 ) -> subprocess.Popen[str]:
-    """Start the command line (as :func:`run_cli`) with stdout and stderr as text pipes."""
+    """Start the command line (as :func:`run_cli`) with stdout and stderr as text pipes, and
+    SIGINT at its default (:data:`SIGINT_DEFAULT`): a test may send it Ctrl-C."""
     return subprocess.Popen(
-        cli_command(argv, port),
+        with_sigint_default(cli_command(argv, port)),
         env=cli_env(password, env),
         stdin=subprocess.DEVNULL,
         stdout=subprocess.PIPE,

@@ -16,6 +16,7 @@ collecting the unpacked sdist (asserts left plain) about three.
 from __future__ import annotations
 
 import email
+import os
 import re
 import shutil
 import subprocess
@@ -136,6 +137,9 @@ def test_sdist_tests_collect_without_error_against_the_sdist_code(unpacked: Path
         [sys.executable, "-m", "pytest", "--collect-only", "-q", "-p", "no:cacheprovider",
          "--assert=plain"],
         cwd=unpacked, capture_output=True, text=True, timeout=CLI_TIMEOUT, check=False,
+        # its bytecode (sources at a new path every run) goes beside the build, not into a
+        # bytecode cache kept between runs (conftest: REOLINK_TEST_PYCACHE)
+        env={**os.environ, "PYTHONPYCACHEPREFIX": str(unpacked.parent / "pycache")},
     )
     tail = result.stdout[-1500:]
     assert result.returncode == 0, tail + result.stderr[-1500:]

@@ -273,15 +273,31 @@ def run_cli_inprocess(
     return subprocess.CompletedProcess(["reolink", *args], code, out.getvalue(), err.getvalue())
 
 
+#: ``python -c SIGINT_DEFAULT PROGRAM ARGS...`` runs PROGRAM with SIGINT at its default. A
+#: process started where SIGINT is ignored (a shell's background job: ``pytest ... &``, CI
+#: runners) passes that on, and Python then keeps it ignored: a test that sends Ctrl-C would see
+#: the child run to its own end instead, and pass for the wrong reason or time out.
+SIGINT_DEFAULT = (
+    "import os, signal, sys; signal.signal(signal.SIGINT, signal.SIG_DFL); "
+    "os.execv(sys.argv[1], sys.argv[1:])"
+)
+
+
+def with_sigint_default(argv: List[str]) -> List[str]:
+    """``argv`` (an absolute program path first) run with SIGINT at its default, same pid."""
+    return [sys.executable, "-c", SIGINT_DEFAULT, *argv]
+
+
 def start_cli(
     *argv: str,
     port: Optional[int] = None,
     password: Optional[str] = None,
     env: Optional[Mapping[str, str]] = None,
 ) -> subprocess.Popen[str]:
-    """Start the command line (as :func:`run_cli`) with stdout and stderr as text pipes."""
+    """Start the command line (as :func:`run_cli`) with stdout and stderr as text pipes, and
+    SIGINT at its default (:data:`SIGINT_DEFAULT`): a test may send it Ctrl-C."""
     return subprocess.Popen(
-        cli_command(argv, port),
+        with_sigint_default(cli_command(argv, port)),
         env=cli_env(password, env),
         stdin=subprocess.DEVNULL,
         stdout=subprocess.PIPE,
@@ -305,6 +321,8 @@ def examples(count: int) -> int:
 
 
 _saved_bytecode_env: Optional[Dict[str, Optional[str]]] = None
+_saved_bytecode_sys: Tuple[bool, Optional[str]] = (True, None)
+_bytecode_dir_is_ours = False
 
 
 def _share_bytecode_with_subprocesses() -> None:
@@ -312,22 +330,36 @@ def _share_bytecode_with_subprocesses() -> None:
     interpreter the suite starts (the command line, the examples, the packaging checks) would
     compile the whole package again, about 0.3 s of CPU each. They share one bytecode cache in
     a temporary directory instead (``PYTHONPYCACHEPREFIX``): nothing is written beside the
-    sources, and what runs is the same code. Undone at the end of the session."""
-    global _saved_bytecode_env
+    sources, and what runs is the same code. Undone at the end of the session.
+
+    This process writes there too from now on: the package and the test modules (their
+    asserts rewritten by pytest), compiled once for every child and every xdist worker. Without
+    a bytecode cache kept between runs, rewriting the test modules' asserts is most of the
+    collection's time (about 4 of 5.7 s); ``REOLINK_TEST_PYCACHE=DIR`` keeps the cache in DIR
+    (outside the sources) from one run to the next, and collection takes about 1.5 s."""
+    global _saved_bytecode_env, _saved_bytecode_sys, _bytecode_dir_is_ours
     if not os.environ.get("PYTHONDONTWRITEBYTECODE") or "PYTHONPYCACHEPREFIX" in os.environ:
         return
     _saved_bytecode_env = {
         name: os.environ.get(name) for name in ("PYTHONDONTWRITEBYTECODE", "PYTHONPYCACHEPREFIX")
     }
+    kept = os.environ.get("REOLINK_TEST_PYCACHE")
+    _bytecode_dir_is_ours = not kept
     del os.environ["PYTHONDONTWRITEBYTECODE"]
-    os.environ["PYTHONPYCACHEPREFIX"] = tempfile.mkdtemp(prefix="reolink-tests-pyc-")
+    os.environ["PYTHONPYCACHEPREFIX"] = kept or tempfile.mkdtemp(prefix="reolink-tests-pyc-")
+    _saved_bytecode_sys = (sys.dont_write_bytecode, sys.pycache_prefix)
+    sys.dont_write_bytecode = False
+    sys.pycache_prefix = os.environ["PYTHONPYCACHEPREFIX"]
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
     global _saved_bytecode_env
     if _saved_bytecode_env is None:
         return
-    shutil.rmtree(os.environ.pop("PYTHONPYCACHEPREFIX", ""), ignore_errors=True)
+    sys.dont_write_bytecode, sys.pycache_prefix = _saved_bytecode_sys
+    prefix = os.environ.pop("PYTHONPYCACHEPREFIX", "")
+    if _bytecode_dir_is_ours:
+        shutil.rmtree(prefix, ignore_errors=True)
     for name, value in _saved_bytecode_env.items():
         if value is not None:
             os.environ[name] = value

@@ -365,7 +365,8 @@ def _wait_line(lines: queue.Queue[Optional[str]], want: Dict[str, Any]) -> Dict[
 
 def test_watch_json_emits_a_triggered_motion_event(camera: Emulator) -> None:
     proc = start_cli(
-        "watch", "--json", "--seconds", "20", "--interval", "100", "--min-interval", "50",
+        # --seconds beyond CLI_TIMEOUT: only the Ctrl-C can end it within the test.
+        "watch", "--json", "--seconds", "600", "--interval", "100", "--min-interval", "50",
         port=camera.port, password=PASSWORD,
     )
     try:
@@ -428,7 +429,8 @@ def test_watch_bad_zones_exit_2(camera: Emulator) -> None:
 
 def _watch(emu: Emulator, *argv: str) -> subprocess.Popen[str]:
     return start_cli(
-        "watch", "--json", "--seconds", "20", "--min-interval", "50", *argv,
+        # --seconds beyond CLI_TIMEOUT: only a signal can end it within the test.
+        "watch", "--json", "--seconds", "600", "--min-interval", "50", *argv,
         port=emu.port, password=PASSWORD,
     )
 

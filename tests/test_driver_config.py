@@ -292,8 +292,11 @@ def test_bad_fingerprint(value: str) -> None:
     assert "64 hex digits" in str(err)
 
 
-def test_tls_verify_missing_file(tmp_path: Path) -> None:
-    missing = str(tmp_path / "nope.pem")
+def test_tls_verify_missing_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # A short (relative) path: a message shows at most 80 characters of a bad value, and
+    # tmp_path can be longer than that (pytest-xdist's workers, deep temporary folders).
+    monkeypatch.chdir(tmp_path)
+    missing = "nope.pem"
     err = refused("tls_verify", protocol="https", tls_verify=missing)
     assert missing in str(err)
     assert "CA bundle file" in str(err)

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Dict, Iterator, List, Optional
 
 import pytest
+from conftest import with_sigint_default
 
 from reolink.emulator import Emulator
 
@@ -28,7 +29,9 @@ def env() -> Dict[str, str]:
 
 def start(script: str, emu: Emulator, *argv: str) -> subprocess.Popen[str]:
     return subprocess.Popen(
-        [sys.executable, "-u", str(EXAMPLES / script), "--port", str(emu.port), *argv],
+        with_sigint_default(
+            [sys.executable, "-u", str(EXAMPLES / script), "--port", str(emu.port), *argv]
+        ),
         env=env(),
         stdin=subprocess.DEVNULL,
         stdout=subprocess.PIPE,
@@ -94,7 +97,8 @@ def camera() -> Iterator[Emulator]:
 
 
 def test_minimal_host_sees_changes_and_runs_commands(camera: Emulator) -> None:
-    proc = start("minimal_host.py", camera, "--seconds", str(TIMEOUT))
+    # It would end by itself only long after TIMEOUT: only Ctrl-C can end it within the test.
+    proc = start("minimal_host.py", camera, "--seconds", str(4 * TIMEOUT))
     try:
         lines = Lines(proc)
         lines.wait_for("device: online = True")
@@ -161,6 +165,9 @@ def test_person_spotlight_switches_on_and_off(camera: Emulator) -> None:
         lines.wait_for("person detected: spotlight on")
         assert camera.spotlight(0) is True
         camera.set_ai(0, "people", False)
+        # The camera calls its webhook when an event starts, never when one ends: motion
+        # starting now wakes the driver at once, instead of at its next 2-second poll.
+        camera.set_motion(0, True)
         lines.wait_for("spotlight off")
         assert camera.spotlight(0) is False
     finally:

@@ -4,6 +4,7 @@ threading, clock or randomness module, or the transports package."""
 from __future__ import annotations
 
 import ast
+import functools
 import json
 import os
 import subprocess
@@ -22,9 +23,20 @@ FORBIDDEN = {
 MODULES = sorted(PROTOCOL.rglob("*.py"))
 
 
+@functools.cache
+def _parse_text(text: str, filename: str) -> ast.Module:
+    return ast.parse(text, filename=filename)
+
+
+def parse(path: Path) -> ast.Module:
+    """``path``'s syntax tree, parsed once per content for the whole module (the checks below
+    walk the same sources again and again; a tree is only read, never changed)."""
+    return _parse_text(path.read_text(encoding="utf-8"), str(path))
+
+
 def imported_roots(path: Path) -> set[str]:
     """Top-level names of everything ``path`` imports (absolute or relative)."""
-    tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+    tree = parse(path)
     roots: set[str] = set()
     for node in ast.walk(tree):
         if isinstance(node, ast.Import):
@@ -93,7 +105,7 @@ def _imports(module: str, path: Path, known: dict[str, Path], eager: bool = Fals
     """Our modules named by the imports in ``path``: everywhere (module level, ``if
     TYPE_CHECKING``, inside functions), or with ``eager`` only what runs when the module loads
     (not in functions, classes or ``if TYPE_CHECKING`` blocks)."""
-    tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+    tree = parse(path)
     if eager:
         tree = ast.Module(body=[n for n in tree.body if not _deferred(n)], type_ignores=[])
     package = module if _is_package(path) else module.rpartition(".")[0]
@@ -283,7 +295,7 @@ def long_functions(paths: list[Path]) -> list[str]:
     """``file:function (lines)`` for every function longer than MAX_FUNCTION_LINES."""
     found = []
     for path in paths:
-        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"), filename=str(path))):
+        for node in ast.walk(parse(path)):
             if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
                 lines = (node.end_lineno or node.lineno) - node.lineno + 1
                 if lines > MAX_FUNCTION_LINES:

@@ -16,6 +16,7 @@ collecting the unpacked sdist (asserts left plain) about three.
 from __future__ import annotations
 
 import email
+import os
 import re
 import shutil
 import subprocess
@@ -124,10 +125,13 @@ def test_sdist_ships_the_license_and_everything_its_tests_need(unpacked: Path) -
 
 
 def test_sdist_tests_collect_without_error_against_the_sdist_code(unpacked: Path) -> None:
+    # Its bytecode (sources at a new path every run) goes beside the build, not into a
+    # bytecode cache kept between runs (conftest: REOLINK_TEST_PYCACHE).
+    env = {**os.environ, "PYTHONPYCACHEPREFIX": str(unpacked.parent / "pycache")}
     where = subprocess.run(
         [sys.executable, "-c", "import reolink, transports; print(reolink.__file__); "
          "print(transports.__file__)"],
-        cwd=unpacked, capture_output=True, text=True, timeout=CLI_TIMEOUT, check=True,
+        cwd=unpacked, capture_output=True, text=True, timeout=CLI_TIMEOUT, check=True, env=env,
     ).stdout.split()
     assert all(Path(p).is_relative_to(unpacked) for p in where), where
     result = subprocess.run(
@@ -135,7 +139,7 @@ def test_sdist_tests_collect_without_error_against_the_sdist_code(unpacked: Path
         # rewriting their asserts (most of the collection's time) is shown by every run.
         [sys.executable, "-m", "pytest", "--collect-only", "-q", "-p", "no:cacheprovider",
          "--assert=plain"],
-        cwd=unpacked, capture_output=True, text=True, timeout=CLI_TIMEOUT, check=False,
+        cwd=unpacked, capture_output=True, text=True, timeout=CLI_TIMEOUT, check=False, env=env,
     )
     tail = result.stdout[-1500:]
     assert result.returncode == 0, tail + result.stderr[-1500:]

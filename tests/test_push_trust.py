@@ -47,8 +47,14 @@ def _play(
     timeline.sort()
     first_event = len(h.events)
     end = max(t for t, _ in timeline) + 15.0
+    upcoming = 0  # the timeline is sorted and time only moves on: scan it once, in order
     while h.now < end:
-        due = [what for t, what in timeline if h.now - 1e-9 <= t < h.now + step - 1e-9]
+        due = []
+        while upcoming < len(timeline) and timeline[upcoming][0] < h.now + step - 1e-9:
+            t, what = timeline[upcoming]
+            if t >= h.now - 1e-9:
+                due.append(what)
+            upcoming += 1
         for what in due:
             if what == "on":
                 device.motion[0] = True

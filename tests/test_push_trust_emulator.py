@@ -119,7 +119,8 @@ def test_a_channel_that_comes_online_later_gets_push() -> None:
     with Emulator(profile="nvr", channels=2) as nvr:
         nvr.set_online(1, False)
         recorder = Recorder()
-        attributes: Dict[str, Any] = {"status_interval": "2000"}
+        # Polls every 0.3 s: the poll after set_online sees the channel come back.
+        attributes: Dict[str, Any] = {"status_interval": "300"}
         from conftest import http_driver
 
         driver = http_driver(nvr, {"0": {}, "1": {}}, recorder, **attributes)

@@ -28,7 +28,7 @@ import threading
 import time
 from typing import Any, Dict, List
 
-from _scale_client import lateness_of, proc_status
+from _scale_client import lateness_of, proc_status, usage, usage_fields
 
 #: At most this many Hosts log in and read their host data at once.
 SETUP_CONCURRENCY = 32
@@ -122,12 +122,12 @@ async def _run(
         for i, d in enumerate(online)
     ]
     await asyncio.sleep(warmup)
-    w0, p0 = time.monotonic(), time.process_time()
+    w0, p0, u0 = time.monotonic(), time.process_time(), usage()
     window[0], window[1] = w0, w0 + seconds
     cycles0 = sum(d.cycles for d in devices)
     failed0 = sum(d.failed for d in devices)
     await asyncio.sleep(seconds)
-    w1, p1 = time.monotonic(), time.process_time()
+    w1, p1, u1 = time.monotonic(), time.process_time(), usage()
     window[1] = w1
     cycles1 = sum(d.cycles for d in devices)
     failed1 = sum(d.failed for d in devices)
@@ -144,6 +144,7 @@ async def _run(
             late.extend(lateness_of(d.stamps, interval))
     errors = sorted({d.error for d in devices if d.error})
     return {
+        **usage_fields(u0, u1, w1 - w0, cycles1 - cycles0),
         "client": "aio",
         "devices": len(ports),
         "online": len(online),

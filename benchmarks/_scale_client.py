@@ -15,10 +15,11 @@ from __future__ import annotations
 
 import concurrent.futures
 import json
+import resource
 import sys
 import threading
 import time
-from typing import Any, Dict, List
+from typing import Any, Dict, List, Tuple
 
 
 def lateness_of(stamps: List[float], interval: float) -> List[float]:
@@ -31,6 +32,28 @@ def lateness_of(stamps: List[float], interval: float) -> List[float]:
         if delay >= interval:
             due = stamp
     return late
+
+
+def usage() -> Tuple[float, float, int, int]:
+    """This process's user and system CPU seconds and voluntary/involuntary context switches."""
+    ru = resource.getrusage(resource.RUSAGE_SELF)
+    return ru.ru_utime, ru.ru_stime, ru.ru_nvcsw, ru.ru_nivcsw
+
+
+def usage_fields(
+    before: Tuple[float, float, int, int],
+    after: Tuple[float, float, int, int],
+    wall: float,
+    cycles: int,
+) -> Dict[str, float]:
+    """CPU split into user and system (% of a core) and context switches per cycle."""
+    user, system, vol, invol = (b - a for a, b in zip(before, after))
+    return {
+        "cpu_user_pct": 100 * user / wall,
+        "cpu_sys_pct": 100 * system / wall,
+        "csw_vol_per_cycle": vol / max(cycles, 1),
+        "csw_invol_per_cycle": invol / max(cycles, 1),
+    }
 
 
 def proc_status(field: str) -> int:
@@ -65,10 +88,10 @@ def main() -> int:
         time.sleep(0.05)
     online = sum(d.online for d in drivers)
     time.sleep(warmup)
-    w0, p0 = time.monotonic(), time.process_time()
+    w0, p0, u0 = time.monotonic(), time.process_time(), usage()
     cycles0 = sum(cycles_of(d) for d in drivers)
     time.sleep(seconds)
-    w1, p1 = time.monotonic(), time.process_time()
+    w1, p1, u1 = time.monotonic(), time.process_time(), usage()
     cycles1 = sum(cycles_of(d) for d in drivers)
     threads = threading.active_count()
     threads_os = proc_status("Threads")
@@ -101,6 +124,7 @@ def main() -> int:
         "threads_before": threads_before,
         "errors": errors[:5],
     }
+    result.update(usage_fields(u0, u1, w1 - w0, result["cycles"]))
     print(json.dumps(result), flush=True)
     return 0
 

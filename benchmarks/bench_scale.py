@@ -199,6 +199,24 @@ def report(
         ],
         rows,
     )
+    for r in results:
+        parts = []
+        for client in ("ours", "aio"):
+            runs = r[client]
+            if runs and "cpu_user_pct" in runs[0]:
+                med = {
+                    k: summary([run[k] for run in runs])["median"]
+                    for k in ("cpu_user_pct", "cpu_sys_pct", "csw_vol_per_cycle")
+                }
+                parts.append(
+                    f"{client} {fmt(med['cpu_user_pct'], 1)} + {fmt(med['cpu_sys_pct'], 1)} %, "
+                    f"{fmt(med['csw_vol_per_cycle'], 1)}"
+                )
+        if parts:
+            text += (
+                f"\n   {r['devices']} devices: CPU user + system, voluntary context switches "
+                f"per cycle (medians): {'; '.join(parts)}"
+            )
     if len(results) >= 2:
         a, b = results[0], results[-1]
         cpu_a = summary([o["cpu_pct"] for o in a["ours"]])["median"]

@@ -150,6 +150,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     parser.add_argument("--warmup", type=float, default=6.0)
     parser.add_argument("--transport", choices=("urllib3", "stdlib", "memory"), default="urllib3")
     parser.add_argument("--cprofile", action="store_true")
+    parser.add_argument("--pstats", metavar="FILE", help="with --cprofile: save the merged stats")
     parser.add_argument("--perf", metavar="FILE")
     args = parser.parse_args(argv)
     if args.cprofile:
@@ -238,7 +239,7 @@ def main(argv: Optional[List[str]] = None) -> int:
             f"{vcs / max(cycles, 1):.2f} voluntary, {ivcs / max(cycles, 1):.2f} involuntary"
         )
         if args.cprofile:
-            _report_profile(user + system, cycles)
+            _report_profile(user + system, cycles, args.pstats)
     finally:
         for driver in drivers:
             driver.disconnect()
@@ -253,7 +254,7 @@ def _pct(before: Tuple[float, float], after: Tuple[float, float]) -> str:
     return f"{100 * (after[0] - before[0]) / (after[1] - before[1]):.0f}"
 
 
-def _report_profile(cpu: float, cycles: int) -> None:
+def _report_profile(cpu: float, cycles: int, save: Optional[str]) -> None:
     deadline = time.monotonic() + INTERVAL_MS / 1000 + 3
     while time.monotonic() < deadline:  # each thread stops its profiler at its next turn
         with _profiles_lock:
@@ -271,6 +272,8 @@ def _report_profile(cpu: float, cycles: int) -> None:
     if stats is None:
         print("no profile (no device thread turned inside the window)")
         return
+    if save:
+        stats.dump_stats(save)
     buckets, top = _buckets(stats)
     total = sum(buckets.values())
     per = 1e6 / max(cycles, 1)

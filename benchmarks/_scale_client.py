@@ -46,9 +46,10 @@ def usage_fields(
     wall: float,
     cycles: int,
 ) -> Dict[str, float]:
-    """CPU split into user and system (% of a core) and context switches per cycle."""
+    """CPU split into user and system (% of a core), CPU and context switches per cycle."""
     user, system, vol, invol = (b - a for a, b in zip(before, after))
     return {
+        "cpu_us_per_cycle": 1e6 * (user + system) / cycles if cycles else float("nan"),
         "cpu_user_pct": 100 * user / wall,
         "cpu_sys_pct": 100 * system / wall,
         "csw_vol_per_cycle": vol / max(cycles, 1),

@@ -94,9 +94,14 @@ def scale(
     return results
 
 
+def _per_cycle(run: Dict[str, Any]) -> float:
+    """CPU us per completed cycle (a run that fell behind did less work: CPU % would flatter it)."""
+    return float(run["cpu_us_per_cycle"])
+
+
 def _cpu_ratios(result: Dict[str, Any]) -> List[float]:
-    """ours/aio CPU of each round (each pair measured back to back)."""
-    return [ratio(o["cpu_pct"], a["cpu_pct"]) for o, a in zip(result["ours"], result["aio"])]
+    """ours/aio CPU per cycle of each round (each pair measured back to back)."""
+    return [ratio(_per_cycle(o), _per_cycle(a)) for o, a in zip(result["ours"], result["aio"])]
 
 
 def _row(devices: Any, client: str, runs: List[Dict[str, Any]], vs_aio: str) -> List[Any]:
@@ -112,6 +117,7 @@ def _row(devices: Any, client: str, runs: List[Dict[str, Any]], vs_aio: str) -> 
         fmt(max(r["late_p99_ms"] for r in runs), 1),
         fmt(max(r["late_max_ms"] for r in runs), 1),
         spread(cpu, 1) if len(runs) > 1 else fmt(cpu["median"], 1),
+        fmt(summary([_per_cycle(r) for r in runs])["median"], 0),
         fmt(max(r["rss_mb"] for r in runs), 1),
         f"{runs[-1]['threads']} ({runs[-1]['threads_os']})",
         "/".join(fmt(e["median"], 0) for e in emu),
@@ -179,8 +185,10 @@ def report(
         "round); CPU = client process CPU as % of one core\n"
         "   (median [min-max] over rounds); RSS = peak resident set (worst round); threads "
         "= Python threads (OS threads);\n"
-        "   emu CPU = each emulator shard, % of a core; ours/aio = CPU ratio of each "
-        "round's back-to-back pair.\n"
+        "   us/cycle = client CPU per completed cycle (median); emu CPU = each emulator "
+        "shard, % of a core;\n"
+        "   ours/aio = ratio of CPU per cycle in each round's back-to-back pair (per cycle: a "
+        "client that fell behind did less work).\n"
         "   Targets at 500: late p99 <= 100 ms, CPU <= 25 %, RSS <= 150 MB, threads = "
         f"devices + a small constant, ours/aio <= {AIO_RATIO_TARGET}.",
         [
@@ -192,6 +200,7 @@ def report(
             "late p99",
             "late max",
             "CPU %",
+            "us/cycle",
             "RSS MB",
             "threads",
             "emu CPU %",

@@ -1,7 +1,10 @@
 """The driver process of the scale benchmark (figure 4): one driver per port, one JSON report.
 
 Run as ``python _scale_client.py PORTS_JSON INTERVAL_MS WARMUP_S SECONDS``; prints one JSON
-object on stdout. A fresh process per size, so peak RSS and the thread count are this size's.
+object on stdout. A fresh process per size and round, so peak RSS and the thread count are
+this size's. The lateness of every cycle goes back raw (``late_ms``): the parent summarizes
+it, for this side and reolink-aio's (``_scale_aio.py``, which imports the helpers here; so
+this module imports nothing of ours at its top, or reolink-aio's process would carry it).
 
 Cycle-start lateness: the driver schedules cycles start to start (cycle k is due at
 ``first + k * interval``, re-anchored when a cycle is more than one interval late). A tapped
@@ -12,15 +15,14 @@ from __future__ import annotations
 
 import concurrent.futures
 import json
+import resource
 import sys
 import threading
 import time
-from typing import Any, Dict, List
-
-from _common import Tap, cycles_of, make_driver, percentile
+from typing import Any, Dict, List, Tuple
 
 
-def _lateness(stamps: List[float], interval: float) -> List[float]:
+def lateness_of(stamps: List[float], interval: float) -> List[float]:
     late = []
     due = stamps[0]
     for stamp in stamps[1:]:
@@ -32,7 +34,30 @@ def _lateness(stamps: List[float], interval: float) -> List[float]:
     return late
 
 
-def _status(field: str) -> int:
+def usage() -> Tuple[float, float, int, int]:
+    """This process's user and system CPU seconds and voluntary/involuntary context switches."""
+    ru = resource.getrusage(resource.RUSAGE_SELF)
+    return ru.ru_utime, ru.ru_stime, ru.ru_nvcsw, ru.ru_nivcsw
+
+
+def usage_fields(
+    before: Tuple[float, float, int, int],
+    after: Tuple[float, float, int, int],
+    wall: float,
+    cycles: int,
+) -> Dict[str, float]:
+    """CPU split into user and system (% of a core), CPU and context switches per cycle."""
+    user, system, vol, invol = (b - a for a, b in zip(before, after))
+    return {
+        "cpu_us_per_cycle": 1e6 * (user + system) / cycles if cycles else float("nan"),
+        "cpu_user_pct": 100 * user / wall,
+        "cpu_sys_pct": 100 * system / wall,
+        "csw_vol_per_cycle": vol / max(cycles, 1),
+        "csw_invol_per_cycle": invol / max(cycles, 1),
+    }
+
+
+def proc_status(field: str) -> int:
     """A number from /proc/self/status (VmHWM/VmRSS in kB, Threads).
 
     Peak RSS comes from VmHWM, not getrusage: ru_maxrss survives execve, so a child would
@@ -46,10 +71,12 @@ def _status(field: str) -> int:
 
 
 def main() -> int:
+    from _common import Tap, cycles_of, make_driver
+
     ports = json.loads(sys.argv[1])
     interval_ms, warmup, seconds = int(sys.argv[2]), float(sys.argv[3]), float(sys.argv[4])
     interval = interval_ms / 1000
-    rss_before = _status("VmHWM")
+    rss_before = proc_status("VmHWM")
     threads_before = threading.active_count()
     taps: List[Tap] = []
     drivers = [
@@ -62,13 +89,13 @@ def main() -> int:
         time.sleep(0.05)
     online = sum(d.online for d in drivers)
     time.sleep(warmup)
-    w0, p0 = time.monotonic(), time.process_time()
+    w0, p0, u0 = time.monotonic(), time.process_time(), usage()
     cycles0 = sum(cycles_of(d) for d in drivers)
     time.sleep(seconds)
-    w1, p1 = time.monotonic(), time.process_time()
+    w1, p1, u1 = time.monotonic(), time.process_time(), usage()
     cycles1 = sum(cycles_of(d) for d in drivers)
     threads = threading.active_count()
-    threads_os = _status("Threads")
+    threads_os = proc_status("Threads")
     late: List[float] = []
     for tap in taps:
         # The first request of each cycle inside the measured window.
@@ -78,21 +105,19 @@ def main() -> int:
                 firsts.setdefault(cycles, stamp)
         stamps = [firsts[c] for c in sorted(firsts)]
         if len(stamps) > 1:
-            late.extend(_lateness(stamps, interval))
-    rss = _status("VmHWM")
+            late.extend(lateness_of(stamps, interval))
+    rss = proc_status("VmHWM")
     errors = sorted({d.last_error for d in drivers if d.last_error})
     with concurrent.futures.ThreadPoolExecutor(32) as pool:
         list(pool.map(lambda d: d.disconnect(), drivers))
     result: Dict[str, Any] = {
+        "client": "ours",
         "devices": len(ports),
         "online": online,
         "cycles": cycles1 - cycles0,
         "expected_cycles": len(ports) * (w1 - w0) / interval,
         "cpu_pct": 100 * (p1 - p0) / (w1 - w0),
-        "late_p50_ms": percentile(late, 0.5) * 1000,
-        "late_p99_ms": percentile(late, 0.99) * 1000,
-        "late_max_ms": max(late) * 1000 if late else float("nan"),
-        "late_n": len(late),
+        "late_ms": [round(value * 1000, 3) for value in late],
         "rss_mb": rss / 1024,
         "rss_before_mb": rss_before / 1024,
         "threads": threads,
@@ -100,6 +125,7 @@ def main() -> int:
         "threads_before": threads_before,
         "errors": errors[:5],
     }
+    result.update(usage_fields(u0, u1, w1 - w0, result["cycles"]))
     print(json.dumps(result), flush=True)
     return 0
 

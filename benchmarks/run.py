@@ -4,7 +4,8 @@
                              [--channels 1,8] [--rounds N] [--json FILE]
 
 Emulators run in child processes (benchmarks/_emuproc.py); every client being measured runs
-in this process (the scale benchmark in a fresh child of its own). Figures are ratios against
+in this process (the scale benchmark's in fresh children of their own: ours, then
+reolink-aio, alternated ``--rounds`` times against one fleet). Figures are ratios against
 clients measured in the same run, because the machines are shared and noisy. Prints a table of
 medians [min-max] per benchmark and a list of missed targets; ``--json`` writes raw figures.
 """
@@ -44,7 +45,8 @@ def main(argv: Optional[List[str]] = None) -> int:
     parser.add_argument(
         "--rounds",
         type=int,
-        help="rounds per mode of the CPU benchmark (default: 3 with --quick, else 5)",
+        help="rounds per mode of the CPU benchmark (default: 3 with --quick, else 5); "
+        "ours/reolink-aio alternations of the scale benchmark (default: 1 with --quick, else 2)",
     )
     parser.add_argument("--json", metavar="FILE", help="write the raw figures here")
     args = parser.parse_args(argv)
@@ -103,7 +105,8 @@ def main(argv: Optional[List[str]] = None) -> int:
     if "scale" in only:
         sizes = _sizes(args.devices, [10, 100] if quick else [10, 100, 500])
         warmup, seconds = (3.0, 10.0) if quick else (6.0, 60.0)
-        res = bench_scale.scale(sizes, 2000, warmup, seconds)
+        rounds = args.rounds or (1 if quick else 2)
+        res = bench_scale.scale(sizes, 2000, warmup, seconds, rounds, with_aio)
         raw["scale"] = res
         emit(*bench_scale.report(res, 2000, seconds))
     if "snapshot" in only:

@@ -1,0 +1,294 @@
+"""Where our driver's CPU goes at scale: N devices x 8 channels in this process, profiled.
+
+    python benchmarks/profile_scale.py [--devices 100] [--seconds 20] [--transport urllib3]
+                                       [--cprofile] [--perf FILE]
+
+The same set-up as figure 4 (``bench_scale.py``): emulated NVRs in child processes (asyncio
+edge), one driver per device in this process, status_interval 2000 ms, no host callback work
+(the callback is None, replies do not change, as in the scale run). After a warm-up it
+measures one window and prints, per poll cycle of one device: process CPU (user and system),
+context switches (voluntary = a thread blocked: a wait, a socket read, the GIL), and:
+
+* ``--transport memory``: the driver over the in-memory transport replaying the device's
+  recorded replies (``ReplayApp``), threads and all but no sockets: the difference to
+  ``urllib3`` is what the transport and the kernel's loopback cost;
+* ``--cprofile``: each device thread profiled during the window with a per-thread CPU clock
+  (``time.thread_time``: a wait costs only what the thread spent on the CPU), the time of
+  each function put in a bucket (driver core, device loop, transport, socket calls, lock and
+  event waits, logging, ...); cProfile slows the calls down, so the buckets are shares, scaled
+  to the unprofiled CPU per cycle of the same run;
+* ``--perf FILE``: ``perf record`` of this process during the window (C level: the eval loop,
+  the GIL, the kernel's futex, TCP and scheduler), summarized by shared object and symbol.
+"""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import os
+import pstats
+import resource
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import Any, Callable, Dict, List, Optional, Tuple
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from _common import Fleet, ReplayApp, cycles_of, make_driver
+
+from reolink.driver import ReolinkDriver
+from reolink.driver import loop as loop_module
+
+PER_SHARD = 250
+INTERVAL_MS = 2000
+
+# --- per-thread cProfile during the window only -----------------------------------------
+
+_window = threading.Event()
+_profiles: List[cProfile.Profile] = []
+_local = threading.local()
+_profiles_lock = threading.Lock()
+_done: List[cProfile.Profile] = []
+
+
+def _profiled_next_event(original: Callable[..., Any]) -> Callable[..., Any]:
+    """Wrap DeviceLoop._next_event: a device thread starts its profiler at its first turn
+    inside the window and stops it at its first turn after (harness only, not the driver)."""
+
+    def wrapper(self: Any) -> Any:
+        prof: Optional[cProfile.Profile] = getattr(_local, "prof", None)
+        if _window.is_set() and prof is None:
+            prof = cProfile.Profile(time.thread_time)
+            _local.prof = prof
+            with _profiles_lock:
+                _profiles.append(prof)
+            prof.enable()
+        elif not _window.is_set() and prof is not None and getattr(_local, "on", True):
+            # Stopped and summed up on its own thread: a profile stopped from another
+            # thread would close the frames still open with that thread's CPU clock.
+            prof.disable()
+            prof.create_stats()
+            _local.on = False
+            with _profiles_lock:
+                _done.append(prof)
+        return original(self)
+
+    return wrapper
+
+
+def _bucket_of_file(filename: str) -> str:
+    name = filename.replace("\\", "/")
+    if "/reolink/driver/loop.py" in name:
+        return "device loop (loop.py)"
+    if "/reolink/" in name:
+        return "driver core + protocol"
+    if "/transports/" in name:
+        return "transport (ours)"
+    if "/http/client.py" in name or "/email/" in name or "/urllib3/" in name:
+        return "transport (stdlib/urllib3)"
+    if name.endswith("/socket.py") or name.endswith("/selectors.py"):
+        return "transport (stdlib/urllib3)"
+    if name.endswith("/threading.py") or name.endswith("/queue.py"):
+        return "threading (Event/Condition)"
+    if "/json/" in name:
+        return "json"
+    if "/logging/" in name:
+        return "logging"
+    if "/concurrent/" in name:
+        return "threading (Event/Condition)"
+    if "/attr/" in name or "/attrs/" in name:
+        return "attrs"
+    return "other python"
+
+
+def _bucket_of_builtin(label: str) -> Optional[str]:
+    if "_socket.socket" in label or "select" in label or "poll" in label:
+        return "socket calls (send/recv/poll)"
+    if "lock" in label.lower() and ("acquire" in label or "release" in label or "exit" in label):
+        return "lock acquire/release (waits)"
+    if "SimpleQueue" in label:
+        return "threading (Event/Condition)"
+    return None
+
+
+def _buckets(stats: pstats.Stats) -> Tuple[Dict[str, float], List[Tuple[float, str]]]:
+    """Own time per bucket; a builtin's time goes to its callers' buckets unless it is a
+    socket call or a lock (their own buckets)."""
+    raw: Dict[Any, Any] = stats.stats  # type: ignore[attr-defined]
+    buckets: Dict[str, float] = {}
+    top: List[Tuple[float, str]] = []
+    for func, (_cc, _nc, tt, _ct, callers) in raw.items():
+        filename, line, label = func
+        top.append((tt, f"{Path(filename).name}:{line}({label})" if filename != "~" else label))
+        if filename != "~":
+            bucket = _bucket_of_file(filename)
+            buckets[bucket] = buckets.get(bucket, 0.0) + tt
+            continue
+        special = _bucket_of_builtin(label)
+        if special is not None:
+            buckets[special] = buckets.get(special, 0.0) + tt
+            continue
+        total = sum(edge[2] for edge in callers.values()) or 1.0
+        for caller, edge in callers.items():
+            share = tt * edge[2] / total
+            bucket = _bucket_of_file(caller[0]) if caller[0] != "~" else "other builtins"
+            buckets[bucket] = buckets.get(bucket, 0.0) + share
+    top.sort(reverse=True)
+    return buckets, top[:30]
+
+
+# --- the run ---------------------------------------------------------------------------
+
+
+def main(argv: Optional[List[str]] = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--devices", type=int, default=100)
+    parser.add_argument("--seconds", type=float, default=20.0)
+    parser.add_argument("--warmup", type=float, default=6.0)
+    parser.add_argument("--transport", choices=("urllib3", "stdlib", "memory"), default="urllib3")
+    parser.add_argument("--cprofile", action="store_true")
+    parser.add_argument("--pstats", metavar="FILE", help="with --cprofile: save the merged stats")
+    parser.add_argument("--perf", metavar="FILE")
+    args = parser.parse_args(argv)
+    if args.cprofile:
+        loop_module.DeviceLoop._next_event = _profiled_next_event(  # type: ignore[method-assign]
+            loop_module.DeviceLoop._next_event
+        )
+    n = args.devices
+    fleets: List[Fleet] = []
+    apps: List[ReplayApp] = []
+    drivers: List[ReolinkDriver] = []
+    try:
+        ports: List[int] = []
+        for s in range(-(-n // PER_SHARD)):
+            count = min(PER_SHARD, n - s * PER_SHARD)
+            fleets.append(Fleet([{"profile": "nvr", "channels": 8}] * count, front="asyncio"))
+            ports += fleets[-1].ports
+        for port in ports:
+            app = None
+            if args.transport == "memory":
+                app = ReplayApp(port)
+                apps.append(app)
+            drivers.append(
+                make_driver(port, 8, interval_ms=INTERVAL_MS, kind=args.transport, app=app)
+            )
+        for driver in drivers:
+            driver.connect(timeout=0)
+        deadline = time.monotonic() + 60
+        while not all(d.online for d in drivers) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        online = sum(d.online for d in drivers)
+        time.sleep(args.warmup / 2)
+        for app in apps:
+            app.replay = True  # every poll body was seen at least once by now
+        time.sleep(args.warmup / 2)
+        perf = None
+        if args.perf:
+            perf = subprocess.Popen(
+                [
+                    "perf",
+                    "record",
+                    "-q",
+                    "-F",
+                    "997",
+                    "-g",
+                    "-p",
+                    str(os.getpid()),
+                    "-o",
+                    args.perf,
+                    "--",
+                    "sleep",
+                    str(args.seconds),
+                ],
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+            )
+        emu0 = [f.cpu() for f in fleets]
+        _window.set()
+        t0, r0, c0 = os.times(), resource.getrusage(resource.RUSAGE_SELF), time.monotonic()
+        cycles0 = sum(cycles_of(d) for d in drivers)
+        time.sleep(args.seconds)
+        t1, r1, c1 = os.times(), resource.getrusage(resource.RUSAGE_SELF), time.monotonic()
+        cycles1 = sum(cycles_of(d) for d in drivers)
+        _window.clear()
+        emu1 = [f.cpu() for f in fleets]
+        if perf is not None:
+            perf.wait(args.seconds + 30)
+        cycles = cycles1 - cycles0
+        user, system = t1.user - t0.user, t1.system - t0.system
+        vcs, ivcs = r1.ru_nvcsw - r0.ru_nvcsw, r1.ru_nivcsw - r0.ru_nivcsw
+        misses = sum(app.misses for app in apps)
+        print(
+            f"{n} devices ({online} online) x 8 channels, {args.transport}, "
+            f"{args.seconds:.0f} s window: {cycles} cycles "
+            f"(expected {n * (c1 - c0) * 1000 / INTERVAL_MS:.0f}); replay misses {misses}"
+        )
+        wall = c1 - c0
+        print(
+            f"process CPU {100 * (user + system) / wall:.1f} % of a core "
+            f"(user {100 * user / wall:.1f}, system {100 * system / wall:.1f}); "
+            f"emulators {', '.join(_pct(a, b) for a, b in zip(emu0, emu1))} % of a core"
+        )
+        per = 1e6 / max(cycles, 1)
+        print(
+            f"per cycle of one device: CPU {(user + system) * per:.0f} us "
+            f"(user {user * per:.0f}, system {system * per:.0f}); context switches "
+            f"{vcs / max(cycles, 1):.2f} voluntary, {ivcs / max(cycles, 1):.2f} involuntary"
+        )
+        if args.cprofile:
+            _report_profile(user + system, cycles, args.pstats)
+    finally:
+        for driver in drivers:
+            driver.disconnect()
+        for app in apps:
+            app.close()
+        for fleet in fleets:
+            fleet.close()
+    return 0
+
+
+def _pct(before: Tuple[float, float], after: Tuple[float, float]) -> str:
+    return f"{100 * (after[0] - before[0]) / (after[1] - before[1]):.0f}"
+
+
+def _report_profile(cpu: float, cycles: int, save: Optional[str]) -> None:
+    deadline = time.monotonic() + INTERVAL_MS / 1000 + 3
+    while time.monotonic() < deadline:  # each thread stops its profiler at its next turn
+        with _profiles_lock:
+            if len(_done) == len(_profiles):
+                break
+        time.sleep(0.05)
+    with _profiles_lock:
+        profiles = list(_done)
+    stats: Optional[pstats.Stats] = None
+    for prof in profiles:
+        if stats is None:
+            stats = pstats.Stats(prof)
+        else:
+            stats.add(prof)
+    if stats is None:
+        print("no profile (no device thread turned inside the window)")
+        return
+    if save:
+        stats.dump_stats(save)
+    buckets, top = _buckets(stats)
+    total = sum(buckets.values())
+    per = 1e6 / max(cycles, 1)
+    print(
+        f"\ncProfile (thread CPU clock), {len(profiles)} device threads: device-thread CPU "
+        f"{total * per:.0f} us per cycle, profiled (process, profiled: {cpu * per:.0f}); "
+        "shares, and us per cycle (profiled: scale by an unprofiled run's CPU per cycle):"
+    )
+    for name, value in sorted(buckets.items(), key=lambda kv: -kv[1]):
+        share = value / total if total else 0.0
+        print(f"  {name:34} {100 * share:5.1f} %  {value * per:6.0f} us")
+    print("\ntop functions by own thread CPU (us per cycle, profiled):")
+    for tt, label in top:
+        print(f"  {tt * per:7.1f}  {label}")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

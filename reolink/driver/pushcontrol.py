@@ -417,6 +417,12 @@ class PushControl:
         self._follow_ups = [now + delay for delay in self.timing.confirm]
         return max(now, self._want(now))
 
+    @property
+    def watching(self) -> bool:
+        """Whether :meth:`after_poll` reads its ``showing`` argument: only while a call's
+        detection is followed by fast polls (otherwise False may be passed uncomputed)."""
+        return self._fast
+
     def poll_due(self, now: float) -> bool:
         return self.poll_at is not None and now >= self.poll_at
 

@@ -18,7 +18,7 @@ from typing import Any, Iterator, List, Optional
 import pytest
 import trustme
 from conftest import run_cli_inprocess as run_cli
-from rawserver import RawServer
+from loopback import QuickRawServer
 from tlsservers import LEGACY, OUTSIDE_DEFAULT, LegacyServer, Unbuildable, build, server_context
 
 from reolink.cli.hints import Target, explain_error
@@ -83,7 +83,7 @@ class HandshakeEnder:
     def __init__(self, how: str) -> None:
         self.how = how
         self.hellos: List[bytes] = []
-        self.server = RawServer(self.script)
+        self.server = QuickRawServer(self.script)
 
     def script(self, conn: socket.socket, stop: threading.Event) -> None:
         self.hellos.append(conn.recv(65536))

@@ -17,8 +17,9 @@ import threading
 from typing import Callable, Iterator, List, Mapping, Tuple
 
 import pytest
+from loopback import QuickHTTPServer, QuickRawServer
 from pytest_httpserver import HTTPServer
-from rawserver import RawServer, Script, read_request
+from rawserver import Script, read_request
 from werkzeug import Request as WRequest
 from werkzeug import Response as WResponse
 
@@ -46,9 +47,9 @@ TARGET = f"/cgi-bin/api.cgi?cmd=GetDevInfo&token={TOKEN}"
 
 @pytest.fixture(scope="module")
 def http_server() -> Iterator[HTTPServer]:
-    # Threaded, so werkzeug speaks HTTP/1.1 with keep-alive; one per module because stopping
-    # a werkzeug server takes up to half a second.
-    server = HTTPServer(host="127.0.0.1", port=0, threaded=True)
+    # Threaded, so werkzeug speaks HTTP/1.1 with keep-alive; one per module (and one that
+    # stops within 20 ms, not werkzeug's half a second).
+    server = QuickHTTPServer(host="127.0.0.1", port=0, threaded=True)
     server.start()
     yield server
     server.clear()
@@ -150,11 +151,11 @@ def echo_port() -> Iterator[int]:
 
 
 @pytest.fixture
-def raw_server() -> Iterator[Callable[[Script], RawServer]]:
-    servers: List[RawServer] = []
+def raw_server() -> Iterator[Callable[[Script], QuickRawServer]]:
+    servers: List[QuickRawServer] = []
 
-    def start(script: Script) -> RawServer:
-        servers.append(RawServer(script))
+    def start(script: Script) -> QuickRawServer:
+        servers.append(QuickRawServer(script))
         return servers[-1]
 
     yield start
@@ -307,7 +308,7 @@ def test_read_timeout(server: HTTPServer, release: threading.Event, kind: str) -
     server.expect_request("/cgi-bin/api.cgi").respond_with_handler(hang)
     transport = make(kind, server.port)
     with pytest.raises(Timeout) as info:
-        transport.send(Request("GET", TARGET, read_timeout=0.3))
+        transport.send(Request("GET", TARGET, read_timeout=0.1))
     assert f"127.0.0.1:{server.port}" in str(info.value)
     assert_clean(info.value)
     transport.close()
@@ -316,7 +317,7 @@ def test_read_timeout(server: HTTPServer, release: threading.Event, kind: str) -
 @pytest.mark.parametrize("where", ["headers", "body"])
 @pytest.mark.parametrize("kind", KINDS)
 def test_slow_drip_hits_the_whole_response_deadline(
-    raw_server: Callable[..., RawServer], kind: str, where: str
+    raw_server: Callable[..., QuickRawServer], kind: str, where: str
 ) -> None:
     head = b"HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nContent-Length: 100\r\n\r\n"
 
@@ -325,14 +326,14 @@ def test_slow_drip_hits_the_whole_response_deadline(
         if where == "body":
             conn.sendall(head)
         for byte in (head if where == "headers" else b"x" * 100):
-            if stop.wait(0.05):  # each byte well within the timeout, the whole never
+            if stop.wait(0.02):  # each byte well within the timeout, the whole never
                 return
             conn.sendall(bytes([byte]))
 
     srv = raw_server(drip)
     transport = make(kind, srv.port)
     with pytest.raises(Timeout):
-        transport.send(Request("GET", TARGET, read_timeout=0.25))
+        transport.send(Request("GET", TARGET, read_timeout=0.1))
     transport.close()
 
 
@@ -349,7 +350,7 @@ def test_slow_drip_hits_the_whole_response_deadline(
 )
 @pytest.mark.parametrize("kind", KINDS)
 def test_connection_dropped_mid_reply(
-    raw_server: Callable[..., RawServer], kind: str, reply: bytes
+    raw_server: Callable[..., QuickRawServer], kind: str, reply: bytes
 ) -> None:
     def half(conn: socket.socket, stop: threading.Event) -> None:
         read_request(conn)
@@ -369,7 +370,7 @@ def test_connection_dropped_mid_reply(
 
 @pytest.mark.parametrize("kind", KINDS)
 def test_declared_length_over_the_cap_fails_without_reading(
-    raw_server: Callable[..., RawServer], kind: str
+    raw_server: Callable[..., QuickRawServer], kind: str
 ) -> None:
     def huge(conn: socket.socket, stop: threading.Event) -> None:
         read_request(conn)

@@ -79,14 +79,14 @@ def silent() -> Iterator[QuickRawServer]:
 
 
 def test_cli_login_without_an_answer_says_no_answer_in_time(silent: QuickRawServer) -> None:
-    line = one_line(installed_cli("get_dev_info", "--timeout", "300", port=silent.port))
+    line = one_line(installed_cli("get_dev_info", "--timeout", "100", port=silent.port))
     for words in MAY_RUN:
         assert words not in line, line
     assert "did not answer in time" in line and "--timeout" in line
 
 
 def test_driver_error_after_a_lost_login_reply_is_no_answer(silent: QuickRawServer) -> None:
-    driver = http_driver(_Where(silent.port), {"0": {}}, lambda event: None, request_timeout="300")
+    driver = http_driver(_Where(silent.port), {"0": {}}, lambda event: None, request_timeout="100")
     try:
         assert not driver.connect(timeout=5)
         error = driver.last_exception
@@ -115,7 +115,7 @@ def test_may_have_run_is_a_field_set_for_changing_commands_only(
 ) -> None:
     with Emulator(profile="camera", password=PASSWORD) as camera:
         driver = http_driver(
-            camera, {"0": {}}, lambda event: None, password=PASSWORD, request_timeout="400"
+            camera, {"0": {}}, lambda event: None, password=PASSWORD, request_timeout="150"
         )
         try:
             assert driver.connect()

@@ -29,11 +29,11 @@ from reolink.errors import ReolinkError, TLSError
 
 PASSWORD = "Tr0ub4dor-S3cret!x7"  # distinctive: any occurrence is a leak
 WRONG_PASSWORD = "Wr0ng-Secret-Pw!q2"
-INTERVAL = 0.1
-TIMEOUT = 0.5
+INTERVAL = 0.02
+TIMEOUT = 0.25
 #: How long a test waits for what must happen: a guard against a hang, not a speed bound.
 WAIT = 10.0
-ATTRS = {"status_interval": "100", "request_timeout": "500"}
+ATTRS = {"status_interval": "20", "request_timeout": "250"}
 
 
 def issued_tokens(emu: Emulator) -> Set[str]:

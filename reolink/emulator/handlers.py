@@ -295,7 +295,7 @@ def snap(dev: Device, query: Dict[str, str]) -> Reply:
     data = dev._snap_cache.get(ch)
     if data is None:
         spec = dev.profile.channels[ch]
-        data = jpeg.encode_jpeg(jpeg.sample_picture(ch), f"{spec.model} ch{ch}", dev.snapshot_size)
+        data = jpeg.channel_snapshot(ch, f"{spec.model} ch{ch}", dev.snapshot_size)
         dev._snap_cache[ch] = data
     return Reply(200, "image/jpeg", data)
 

@@ -223,3 +223,13 @@ def sample_picture(channel: int, width: int = 320, height: int = 180) -> List[Li
         row_band.append((int(r * 255), int(g * 255), int(b * 255)))
     band_from = (height * 2 // 3) // 8 * 8
     return [row_band if y >= band_from else row_top for y in range(height)]
+
+
+@lru_cache(maxsize=64)
+def channel_snapshot(channel: int, comment: str = "", pad_to: int = 0) -> bytes:
+    """``encode_jpeg(sample_picture(channel), comment, pad_to)``, encoded once per process.
+
+    The bytes depend on the arguments only, and encoding in pure Python takes a few tenths of
+    a second: every emulator (a test suite starts hundreds) shares the result.
+    """
+    return encode_jpeg(sample_picture(channel), comment, pad_to)

@@ -83,7 +83,7 @@ def test_no_secret_in_logs_errors_reprs_or_results(
         caplog.set_level(logging.DEBUG, logger=name)
     outputs: List[str] = []
     with Emulator(profile="nvr", channels=2, password=PASSWORD, lease=2) as emu:
-        emu.reboot_down_seconds = 0.3
+        emu.reboot_down_seconds = 0.1
         driver = http_driver(emu, {"0": {}, "1": {}}, recorder, password=PASSWORD, **ATTRS)
         outputs.append(repr(driver))
         try:

@@ -91,6 +91,7 @@ class _EchoHandler(http.server.BaseHTTPRequestHandler):
     """
 
     protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True  # head and body are separate writes (no delayed-ACK wait)
 
     def _reply(self) -> None:
         body = self.rfile.read(int(self.headers.get("Content-Length", "0")))

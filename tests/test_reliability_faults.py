@@ -190,6 +190,8 @@ def test_transient_fault_survived(
         # Offline after offline_after failed polls (refused ones never reach the log).
         failed_polls = [r for r in offline.requests() if r.cmds != ["GetMdState"]]
         assert len(failed_polls) <= FAST.session.offline_after, failed_polls
+        # (the driver sets online, then error: the callback may not have had the second yet)
+        assert wait_until(lambda: bool(recorder.value("error")), WAIT)
         error_then = recorder.value("error") or ""
         assert driver.running
 

@@ -271,6 +271,8 @@ def test_pinned_fingerprint_refuses_a_new_certificate(pki: Any, recorder: Record
         first.stop()
         second = _https(cert_b, port)
         assert recorder.wait_for("online", False, timeout=WAIT)
+        # (the driver sets online, then error: the callback may not have had the second yet)
+        assert wait_until(lambda: bool(recorder.value("error")), WAIT)
         error = recorder.value("error")
         assert "fingerprint mismatch" in error and "TLS" in error, error
         assert fingerprint_b[:8].upper() in error.replace(":", "")

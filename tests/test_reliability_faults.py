@@ -157,7 +157,7 @@ def camera() -> Iterator[Emulator]:
 #: kind -> (Fault kwargs, what the command error / device error must say): the faults only a
 #: socket shows
 TRANSIENT = {
-    "refuse": ({"seconds": 0.25}, r"connection refused"),
+    "refuse": ({"seconds": 0.4}, r"connection refused"),
     "drop": ({"count": None}, r"connection broken|closed"),
     "drop_mid_reply": ({"count": None}, r"closed mid-reply|connection broken"),
     "stall": ({"count": None, "seconds": 2.0}, r"no complete response|no answer|within"),

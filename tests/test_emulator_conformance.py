@@ -22,10 +22,6 @@ pytestmark = [
     pytest.mark.skipif(sys.version_info < (3, 11), reason="reolink-aio needs Python >= 3.11"),
 ]
 
-if sys.version_info >= (3, 11):  # the test extra installs it there
-    import reolink_aio.api as reolink_api
-    import reolink_aio.enums as reolink_enums
-
 EXPECTED = {
     "camera": ("RLC-811A", 1, [0], ["Front Yard"]),
     "ptz": ("RLC-823A", 1, [0], ["Driveway PTZ"]),
@@ -47,6 +43,12 @@ def closed_port() -> int:
 
 
 async def exercise(emu: Emulator, profile: str) -> None:
+    # Imported here, not at collection: reolink-aio brings aiohttp (a third of a second), and
+    # under pytest-xdist every worker collects this module while one runs it. The test extra
+    # installs it on Python >= 3.11.
+    import reolink_aio.api as reolink_api
+    import reolink_aio.enums as reolink_enums
+
     host = reolink_api.Host(
         emu.host,
         "admin",

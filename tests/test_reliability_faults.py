@@ -25,6 +25,7 @@ import logging
 import re
 from typing import Any, Iterator, List, Optional, Tuple
 
+import attrs
 import pytest
 from conftest import FAST, Recorder, http_driver, pause, wait_until
 
@@ -178,14 +179,23 @@ def test_transient_fault_survived(
     driver = connected(camera, recorder)
     try:
         logins_before = len(logins(camera))
-        offline = Until(camera, recorder, "online", False)
-        camera.add_fault(Fault(kind, **kwargs))
+        fault = Fault(kind, **kwargs)
+        if kind == "refuse":  # the port closes: every request at once, none of them slow
+            offline = Until(camera, recorder, "online", False)
+            camera.add_fault(fault)
+        else:
+            # The command's request first: a poll stalled just before would hold the command
+            # until its deadline ("busy", not this fault's words: another test's point).
+            camera.add_fault(attrs.evolve(fault, cmd="GetMdState"))
 
         # A command during the fault fails clearly; being read-only, it may be repeated once.
         sent, result = run_command(camera, driver, "get_motion", {"address": "0"})
         assert isinstance(result, ReolinkError), result
         assert sent <= 2
         assert str(result)
+        if kind != "refuse":  # then every request
+            offline = Until(camera, recorder, "online", False)
+            camera.add_fault(fault)
 
         # Offline after offline_after failed polls (refused ones never reach the log).
         failed_polls = [r for r in offline.requests() if r.cmds != ["GetMdState"]]

@@ -14,7 +14,7 @@ import ssl
 import subprocess
 import sys
 import threading
-from typing import Callable, Iterator, List, Mapping, Tuple
+from typing import Any, Callable, Dict, Iterator, List, Mapping, Tuple
 
 import pytest
 from loopback import QuickHTTPServer, QuickRawServer
@@ -445,33 +445,6 @@ def test_log_records_are_under_reolink_and_name_the_device_once(
     assert not [r for r in caplog.records if r.name.startswith("transports")]
 
 
-def test_stdlib_transport_works_without_urllib3(server: HTTPServer) -> None:
-    server.expect_request("/cgi-bin/api.cgi").respond_with_data("no urllib3 here")
-    code = f"""
-import sys
-sys.modules["urllib3"] = None
-import reolink, transports
-from reolink.transport import Request
-t = transports.open_transport(scheme="http", host="127.0.0.1", port={server.port}, kind="stdlib")
-print(t.send(Request("GET", "/cgi-bin/api.cgi")).body.decode())
-assert "urllib3" not in {{name.split(".")[0] for name in sys.modules if sys.modules[name]}}
-t = transports.open_transport(scheme="http", host="127.0.0.1", port=1)
-print(type(t).__name__)
-try:
-    transports.open_transport(scheme="http", host="127.0.0.1", port=1, kind="urllib3")
-except ValueError as err:
-    print("urllib3 kind needs urllib3" if "not installed" in str(err) else str(err))
-"""
-    result = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, timeout=30,
-        env={**os.environ, "PYTHONWARNINGS": "error"},
-    )
-    assert result.returncode == 0, result.stderr
-    assert result.stdout.splitlines() == [
-        "no urllib3 here", "StdlibTransport", "urllib3 kind needs urllib3"
-    ]
-
-
 BLOCK_URLLIB3 = """
 import sys
 class _NoUrllib3:
@@ -482,35 +455,99 @@ class _NoUrllib3:
 sys.meta_path.insert(0, _NoUrllib3())
 """
 
+#: The three checks of a Python without urllib3, in one fresh interpreter (one start-up and
+#: one import of the package instead of three): each prints one JSON line, {"error": ...} when
+#: it raised, and the tests below each read their own.
+WITHOUT_URLLIB3 = BLOCK_URLLIB3 + """
+import contextlib, io, json, traceback, warnings
 
-def test_default_driver_falls_back_to_stdlib_without_urllib3() -> None:
-    code = BLOCK_URLLIB3 + """
-from reolink.driver import ReolinkDriver
-import transports
-driver = ReolinkDriver({"ip": "127.0.0.1", "username": "admin", "password": "pw"})
-# The device loop owns the transport the driver built at construction.
-print([type(driver._loop._transport).__name__])
-assert not [m for m in sys.modules if m.split(".")[0] == "urllib3"]
+def check(name, run):
+    try:
+        result = run()
+    except BaseException:
+        result = {"error": traceback.format_exc()}
+    print(json.dumps({"check": name, "result": result}), flush=True)
+
+def stdlib_transport():
+    import reolink, transports
+    from reolink.transport import Request
+    lines = []
+    t = transports.open_transport(scheme="http", host="127.0.0.1", port=PORT, kind="stdlib")
+    lines.append(t.send(Request("GET", "/cgi-bin/api.cgi")).body.decode())
+    assert "urllib3" not in {name.split(".")[0] for name in sys.modules if sys.modules[name]}
+    t = transports.open_transport(scheme="http", host="127.0.0.1", port=1)
+    lines.append(type(t).__name__)
+    try:
+        transports.open_transport(scheme="http", host="127.0.0.1", port=1, kind="urllib3")
+    except ValueError as err:
+        lines.append("urllib3 kind needs urllib3" if "not installed" in str(err) else str(err))
+    return lines
+
+def default_driver():
+    from reolink.driver import ReolinkDriver
+    import transports
+    driver = ReolinkDriver({"ip": "127.0.0.1", "username": "admin", "password": "pw"})
+    # The device loop owns the transport the driver built at construction.
+    kinds = [type(driver._loop._transport).__name__]
+    assert not [m for m in sys.modules if m.split(".")[0] == "urllib3"]
+    return kinds
+
+def cli_help():
+    warnings.resetwarnings()  # as a plain run (only the two checks above run with -W error)
+    from reolink.cli import main
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        try:
+            code = main(["--help"])
+        except SystemExit as leave:
+            code = leave.code
+    return {"code": code, "stdout": out.getvalue(), "stderr": err.getvalue()}
+
+check("stdlib_transport", stdlib_transport)
+check("default_driver", default_driver)
+check("cli_help", cli_help)
 """
-    result = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60,
-        env={**os.environ, "PYTHONWARNINGS": "error"},
-    )
-    assert result.returncode == 0, result.stderr
-    assert result.stdout.strip() == "['StdlibTransport']"
 
 
-def test_cli_help_runs_without_urllib3() -> None:
-    code = BLOCK_URLLIB3 + """
-from reolink.cli import main
-sys.exit(main(["--help"]))
-"""
-    result = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60,
-    )
+@pytest.fixture(scope="module")
+def without_urllib3(http_server: HTTPServer) -> Dict[str, Any]:
+    """What :data:`WITHOUT_URLLIB3` printed, per check (warnings are errors: -W error)."""
+    http_server.expect_request("/cgi-bin/api.cgi").respond_with_data("no urllib3 here")
+    code = WITHOUT_URLLIB3.replace("PORT", str(http_server.port))
+    try:
+        result = subprocess.run(
+            [sys.executable, "-c", code], capture_output=True, text=True, timeout=60,
+            env={**os.environ, "PYTHONWARNINGS": "error"},
+        )
+    finally:
+        http_server.clear()
     assert result.returncode == 0, result.stderr
-    assert "usage" in result.stdout.lower()
-    assert "Traceback" not in result.stderr
+    checks = [json.loads(line) for line in result.stdout.splitlines()]
+    return {c["check"]: c["result"] for c in checks}
+
+
+def _passed(outcome: Any) -> Any:
+    assert not (isinstance(outcome, dict) and "error" in outcome), outcome.get("error")
+    return outcome
+
+
+def test_stdlib_transport_works_without_urllib3(without_urllib3: Dict[str, Any]) -> None:
+    assert _passed(without_urllib3["stdlib_transport"]) == [
+        "no urllib3 here", "StdlibTransport", "urllib3 kind needs urllib3"
+    ]
+
+
+def test_default_driver_falls_back_to_stdlib_without_urllib3(
+    without_urllib3: Dict[str, Any],
+) -> None:
+    assert _passed(without_urllib3["default_driver"]) == ["StdlibTransport"]
+
+
+def test_cli_help_runs_without_urllib3(without_urllib3: Dict[str, Any]) -> None:
+    result = _passed(without_urllib3["cli_help"])
+    assert result["code"] in (0, None), result["stderr"]
+    assert "usage" in result["stdout"].lower()
+    assert "Traceback" not in result["stderr"]
 
 
 # --- memory transport ---------------------------------------------------------------------------

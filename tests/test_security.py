@@ -12,17 +12,15 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
-import ssl
 import subprocess
 import threading
 from typing import Any, Iterator, List, Optional, Set, Tuple
 
 import pytest
-import trustme
 from conftest import Recorder, http_driver, run_cli_inprocess, wait_until
+from tlshelp import make_ca, make_leaf, pin_of, write_ca
 
 from reolink.emulator import Emulator, Fault
 from reolink.errors import ReolinkError, TLSError
@@ -238,14 +236,12 @@ def pki(tmp_path_factory: pytest.TempPathFactory) -> Any:
     folder = tmp_path_factory.mktemp("pki")
     made = {}
     for name in ("a", "b"):
-        ca = trustme.CA()
-        leaf = ca.issue_cert("127.0.0.1", "localhost")
-        ca_file = folder / f"ca-{name}.pem"
-        cert_file = folder / f"server-{name}.pem"
-        ca.cert_pem.write_to_path(str(ca_file))
+        leaf = make_leaf("127.0.0.1", "localhost", ca=f"security-{name}", rsa=False)
+        (folder / name).mkdir()
+        ca_file = write_ca(make_ca(f"security-{name}"), folder / name)
+        cert_file = folder / name / "server.pem"
         leaf.private_key_and_cert_chain_pem.write_to_path(str(cert_file))
-        der = ssl.PEM_cert_to_DER_cert(leaf.cert_chain_pems[0].bytes().decode())
-        made[name] = (str(ca_file), str(cert_file), hashlib.sha256(der).hexdigest())
+        made[name] = (ca_file, str(cert_file), pin_of(leaf))
     return made
 
 

@@ -115,7 +115,7 @@ def test_may_have_run_is_a_field_set_for_changing_commands_only(
 ) -> None:
     with Emulator(profile="camera", password=PASSWORD) as camera:
         driver = http_driver(
-            camera, {"0": {}}, lambda event: None, password=PASSWORD, request_timeout="150"
+            camera, {"0": {}}, lambda event: None, password=PASSWORD, request_timeout="300"
         )
         try:
             assert driver.connect()

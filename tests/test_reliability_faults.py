@@ -2,7 +2,7 @@
 
 Every test runs the driver with the scaled timing (all durations x0.01: back-off 10 ms doubling
 to 0.6 s, auth back-off 0.3 s / 3 s / 9 s, the account-safety window 6 s) against an emulator
-on loopback, polling every 10 ms with a 200 ms request timeout. For each fault it shows:
+on loopback, polling every 10 ms with a 250 ms request timeout. For each fault it shows:
 
 * the device thread survives (``driver.running``), no thread dies (conftest's excepthook);
 * ``online``/``error`` reflect the fault after at most ``offline_after`` failed polls;
@@ -38,9 +38,9 @@ from reolink.errors import (
 )
 
 INTERVAL = 0.01
-#: Short: a stalled request shows the same at 0.2 s as at 1 s (the loopback emulator answers a
+#: Short: a stalled request shows the same at 0.25 s as at 1 s (the loopback emulator answers a
 #: good one in milliseconds, and the tests wait for outcomes, not for a time).
-TIMEOUT = 0.2
+TIMEOUT = 0.25
 #: These tests count the polls a change takes to show: push (which adds polls on the device's
 #: calls, and registration requests after each connect) is off; tests/test_driver_push*.py
 #: cover it.

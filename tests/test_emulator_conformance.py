@@ -8,10 +8,11 @@ otherwise. Hosts are built per /work/shared/reolink-aio-notes.md: a closed Baich
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import socket
 import sys
-from typing import Any
+from typing import Any, Iterator
 
 import pytest
 
@@ -21,10 +22,6 @@ pytestmark = [
     pytest.mark.conformance,
     pytest.mark.skipif(sys.version_info < (3, 11), reason="reolink-aio needs Python >= 3.11"),
 ]
-
-if sys.version_info >= (3, 11):  # the test extra installs it there
-    import reolink_aio.api as reolink_api
-    import reolink_aio.enums as reolink_enums
 
 EXPECTED = {
     "camera": ("RLC-811A", 1, [0], ["Front Yard"]),
@@ -38,22 +35,29 @@ EXPECTED = {
 }
 
 
-def closed_port() -> int:
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    port = int(sock.getsockname()[1])
-    sock.close()
-    return port
+@contextlib.contextmanager
+def closed_port() -> Iterator[int]:
+    """A loopback port that refuses connections, held for the block: bound, never listening
+    (a port bound and let go could be taken meanwhile by another test or xdist worker)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        yield int(sock.getsockname()[1])
 
 
-async def exercise(emu: Emulator, profile: str) -> None:
+async def exercise(emu: Emulator, profile: str, bc_port: int) -> None:
+    # Imported here, not at collection: reolink-aio brings aiohttp (a third of a second), and
+    # under pytest-xdist every worker collects this module while one runs it. The test extra
+    # installs it on Python >= 3.11.
+    import reolink_aio.api as reolink_api
+    import reolink_aio.enums as reolink_enums
+
     host = reolink_api.Host(
         emu.host,
         "admin",
         "admin123",
         port=emu.port,
         use_https=emu.https,
-        bc_port=closed_port(),
+        bc_port=bc_port,
         bc_connection=reolink_enums.ConnectionEnum.tcp,
     )
     try:
@@ -126,7 +130,8 @@ async def exercise(emu: Emulator, profile: str) -> None:
 def test_reolink_aio_against_emulator(profile: str, https: bool, caplog: Any) -> None:
     caplog.set_level(logging.WARNING, logger="reolink_aio")
     with Emulator(profile=profile, https=https) as emu:
-        asyncio.run(exercise(emu, profile))
+        with closed_port() as bc_port:
+            asyncio.run(exercise(emu, profile, bc_port))
         cmds = {c for r in emu.requests for c in r.cmds}
     assert {"Login", "GetDevInfo", "GetAbility", "Snap", "Logout"} <= cmds
     complaints = [

@@ -135,7 +135,7 @@ def test_event_validation() -> None:
 
 # ---------------------------------------------------------------------- HTTPS
 def test_https_with_bundled_and_custom_certificates(tmp_path: Any) -> None:
-    import trustme
+    from tlshelp import make_ca, make_leaf
     insecure = ssl.create_default_context()
     insecure.check_hostname = False
     insecure.verify_mode = ssl.CERT_NONE
@@ -153,8 +153,8 @@ def test_https_with_bundled_and_custom_certificates(tmp_path: Any) -> None:
     with Emulator(https=True) as emu:
         assert emu.url.startswith("https://") and fetch(emu, insecure) == 0
         bundled = ssl.DER_cert_to_PEM_cert(_peer_cert(emu))
-    ca = trustme.CA()
-    cert = ca.issue_cert("127.0.0.1")
+    ca = make_ca()
+    cert = make_leaf("127.0.0.1", rsa=False)
     cert_file, key_file = tmp_path / "c.pem", tmp_path / "k.pem"
     cert.cert_chain_pems[0].write_to_path(str(cert_file))
     cert.private_key_pem.write_to_path(str(key_file))

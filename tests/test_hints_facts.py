@@ -24,7 +24,8 @@ from typing import Any, Dict, Iterator, List
 
 import pytest
 from conftest import CLI_TIMEOUT, ROOT, cli_env, http_driver, memory_driver, run_cli_inprocess
-from rawserver import RawServer, read_request
+from loopback import QuickRawServer
+from rawserver import read_request
 
 from reolink import DeviceOffline, ReolinkError
 from reolink.emulator import Emulator, Fault
@@ -66,8 +67,8 @@ def _silent(conn: socket.socket, stop: threading.Event) -> None:
 
 
 @pytest.fixture
-def silent() -> Iterator[RawServer]:
-    server = RawServer(_silent)
+def silent() -> Iterator[QuickRawServer]:
+    server = QuickRawServer(_silent)
     try:
         yield server
     finally:
@@ -77,15 +78,15 @@ def silent() -> Iterator[RawServer]:
 # --- a lost reply: may it have run? ---------------------------------------------------------------
 
 
-def test_cli_login_without_an_answer_says_no_answer_in_time(silent: RawServer) -> None:
-    line = one_line(installed_cli("get_dev_info", "--timeout", "300", port=silent.port))
+def test_cli_login_without_an_answer_says_no_answer_in_time(silent: QuickRawServer) -> None:
+    line = one_line(installed_cli("get_dev_info", "--timeout", "100", port=silent.port))
     for words in MAY_RUN:
         assert words not in line, line
     assert "did not answer in time" in line and "--timeout" in line
 
 
-def test_driver_error_after_a_lost_login_reply_is_no_answer(silent: RawServer) -> None:
-    driver = http_driver(_Where(silent.port), {"0": {}}, lambda event: None, request_timeout="300")
+def test_driver_error_after_a_lost_login_reply_is_no_answer(silent: QuickRawServer) -> None:
+    driver = http_driver(_Where(silent.port), {"0": {}}, lambda event: None, request_timeout="100")
     try:
         assert not driver.connect(timeout=5)
         error = driver.last_exception
@@ -114,7 +115,7 @@ def test_may_have_run_is_a_field_set_for_changing_commands_only(
 ) -> None:
     with Emulator(profile="camera", password=PASSWORD) as camera:
         driver = http_driver(
-            camera, {"0": {}}, lambda event: None, password=PASSWORD, request_timeout="400"
+            camera, {"0": {}}, lambda event: None, password=PASSWORD, request_timeout="300"
         )
         try:
             assert driver.connect()
@@ -194,7 +195,7 @@ def _answer_login(body: bytes) -> Any:
 
 def test_cli_locked_account_says_how_long_the_device_said() -> None:
     body = (DATA / "login_password_wrong_-502_locked.json").read_bytes()  # unlock_time 300
-    server = RawServer(_answer_login(body))
+    server = QuickRawServer(_answer_login(body))
     try:
         line = one_line(cli("get_dev_info", port=server.port))
     finally:
@@ -207,7 +208,7 @@ def test_cli_locked_account_without_a_duration_says_how_to_find_out() -> None:
     body = json.dumps(
         [{"cmd": "Login", "code": 1, "error": {"rspCode": -506, "detail": "Login locked"}}]
     ).encode()
-    server = RawServer(_answer_login(body))
+    server = QuickRawServer(_answer_login(body))
     try:
         line = one_line(cli("get_dev_info", port=server.port))
     finally:

@@ -12,9 +12,8 @@ from __future__ import annotations
 import json
 from typing import Any, Dict, List
 
-from conftest import Recorder, memory_driver, wait_requests
+from simdevice import SimHarness
 
-from reolink.driver import ReolinkDriver
 from reolink.emulator import Emulator
 
 #: The exact entry the issue and the digest quote.
@@ -54,56 +53,51 @@ def test_emulated_nvr_answers_the_rln8_410_shape() -> None:
     assert md6 == {"cmd": "GetMdState", "code": 0, "value": {"state": 0}}  # motion still works
 
 
-def _cycles(emu: Emulator, driver: ReolinkDriver, n: int) -> bool:
-    start = driver.stats().cycles
-    return wait_requests(emu, lambda: driver.stats().cycles >= start + n)
+def run_cycles(h: SimHarness, n: int) -> bool:
+    start = h.cycles()
+    return h.run_until(lambda: h.cycles() >= start + n, 600)
 
 
-def test_ai_less_channel_polls_motion_stays_online_and_is_asked_for_ai_once(
-    recorder: Recorder,
-) -> None:
-    with Emulator(profile="nvr", channels=8) as nvr:
-        driver = memory_driver(nvr, {str(AI_LESS): {}}, recorder)
-        driver.connect()
-        try:
-            zone = str(AI_LESS)
-            assert recorder.wait_for("motion", 0, zone)
-            nvr.set_motion(AI_LESS, True)
-            assert recorder.wait_for("motion", 1, zone)
-            assert recorder.value("state", zone) == "motion"
-            nvr.set_motion(AI_LESS, False)
-            assert recorder.wait_for("motion", 0, zone)
-            assert _cycles(nvr, driver, 5)
-            batches = poll_batches(nvr)
-        finally:
-            driver.disconnect()
-    assert recorder.history("motion", zone) == [0, 1, 0]
-    assert recorder.history("online", zone) == [1]  # never offline
-    assert set(recorder.history("error", zone)) <= {""}  # never an error
-    assert recorder.value("ai_detected", zone) == ""
+def nvr_harness(zones: Dict[str, Dict[str, str]]) -> SimHarness:
+    """The driver's core against the nvr profile on simulated time (``simdevice``): what is
+    asked per poll and what reaches the host need no socket and no thread."""
+    return SimHarness(zones, emulator={"profile": "nvr", "channels": 8})
+
+
+def test_ai_less_channel_polls_motion_stays_online_and_is_asked_for_ai_once() -> None:
+    zone = str(AI_LESS)
+    h = nvr_harness({zone: {}})
+    assert h.run_until(lambda: h.value("motion", zone) == 0, 60)
+    h.emu.set_motion(AI_LESS, True)
+    assert h.run_until(lambda: h.value("motion", zone) == 1, 60)
+    assert h.value("state", zone) == "motion"
+    h.emu.set_motion(AI_LESS, False)
+    assert h.run_until(lambda: h.value("motion", zone) == 0, 60)
+    assert run_cycles(h, 5)
+    batches = poll_batches(h.emu)
+    assert not h.finished
+    assert h.history("motion", zone) == [0, 1, 0]
+    assert h.history("online", zone) == [1]  # never offline
+    assert set(h.history("error", zone)) <= {""}  # never an error
+    assert h.value("ai_detected", zone) == ""
     # GetAiState went out once (its answer says "not support"); every later poll is motion only.
     asked = [b for b in batches if "GetAiState" in b]
     assert len(asked) == 1, batches
     assert batches[-1] == ["GetMdState"] and len(batches) >= 5
 
 
-def test_ai_and_ai_less_channels_side_by_side(recorder: Recorder) -> None:
-    with Emulator(profile="nvr", channels=8) as nvr:
-        driver = memory_driver(nvr, {"0": {}, str(AI_LESS): {}}, recorder)
-        driver.connect()
-        try:
-            assert recorder.wait_for("motion", 0, str(AI_LESS))
-            nvr.set_ai(0, "people", True)
-            nvr.set_motion(AI_LESS, True)
-            assert recorder.wait_for("ai_detected", "people", "0")
-            assert recorder.wait_for("motion", 1, str(AI_LESS))
-            nvr.clear_requests()
-            assert _cycles(nvr, driver, 3)
-            batches = poll_batches(nvr)
-        finally:
-            driver.disconnect()
+def test_ai_and_ai_less_channels_side_by_side() -> None:
+    h = nvr_harness({"0": {}, str(AI_LESS): {}})
+    assert h.run_until(lambda: h.value("motion", str(AI_LESS)) == 0, 60)
+    h.emu.set_ai(0, "people", True)
+    h.emu.set_motion(AI_LESS, True)
+    assert h.run_until(lambda: h.value("ai_detected", "0") == "people", 60)
+    assert h.run_until(lambda: h.value("motion", str(AI_LESS)) == 1, 60)
+    h.emu.clear_requests()
+    assert run_cycles(h, 3)
+    batches = poll_batches(h.emu)
     # Per cycle: channel 0 asks motion and AI, channel 6 motion only.
     assert batches and all(b.count("GetAiState") == 1 for b in batches), batches
     assert all(b.count("GetMdState") == 2 for b in batches), batches
-    assert recorder.history("online", str(AI_LESS)) == [1]
-    assert set(recorder.history("error", str(AI_LESS))) <= {""}
+    assert h.history("online", str(AI_LESS)) == [1]
+    assert set(h.history("error", str(AI_LESS))) <= {""}

@@ -24,10 +24,12 @@ import tracemalloc
 from pathlib import Path
 from typing import Any, Callable, Dict, Iterator, List, Optional, Tuple
 
+import attrs
 import pytest
 from conftest import FAST, Recorder, examples, http_driver, wait_until
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from simdevice import SimHarness
 
 from reolink.driver import ReolinkDriver
 from reolink.emulator import Emulator, Fault
@@ -57,6 +59,7 @@ from reolink.protocol import (
     parse_ptz_presets,
     parse_white_led,
 )
+from reolink.transport import Request, Response
 
 INTERVAL = 0.1
 TIMEOUT = 0.5
@@ -64,7 +67,7 @@ TIMEOUT = 0.5
 WAIT = 10.0
 #: Push off: these tests count the requests a command or a poll sends, and arm faults on every
 #: request (the webhook registration after connect would meet them first).
-ATTRS = {"status_interval": "50", "request_timeout": "500", "push": "off"}
+ATTRS = {"status_interval": "10", "request_timeout": "250", "push": "off"}
 MB = 1_000_000
 BASE = {"ip": "127.0.0.1", "username": "admin", "password": "admin123"}
 PASSWORD = "admin123"
@@ -443,6 +446,9 @@ class HostileServer:
 
         class Handler(http.server.BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
+            # The head and the body go out in two writes: without TCP_NODELAY the second
+            # waits for the client's delayed ACK (40 ms a request on Linux).
+            disable_nagle_algorithm = True
 
             def do_GET(self) -> None:
                 hostile.handle(self, b"")
@@ -582,8 +588,8 @@ def hostile() -> Iterator[HostileServer]:
         yield server
 
 
-def hostile_driver(server: HostileServer, recorder: Recorder) -> ReolinkDriver:
-    attrs = dict(BASE, port=str(server.port), **ATTRS)
+def hostile_driver(server: HostileServer, recorder: Recorder, **extra: str) -> ReolinkDriver:
+    attrs = dict(BASE, port=str(server.port), **{**ATTRS, **extra})
     driver = ReolinkDriver(attrs, {"0": {}}, recorder, timing=FAST)
     assert driver.connect() is True
     assert wait_until(lambda: driver.stats().cycles >= 2, WAIT)
@@ -624,19 +630,23 @@ def test_hostile_reply_clear_error_then_carries_on(
     factory, kind, words = HOSTILE_REPLIES[name]
     driver = hostile_driver(hostile, recorder)
     try:
-        hostile.arm("*", factory(hostile))
+        # The command's request first (a poll meeting a never-ending reply just before would
+        # hold the command until its deadline: "busy", another test's point), then every one.
+        hostile.arm("GetMdState", factory(hostile))
         tracemalloc.start()
         try:
             result = attempt(lambda: driver.command("get_motion", {"address": "0"}))
             peak = tracemalloc.get_traced_memory()[1]
         finally:
             tracemalloc.stop()
+        hostile.arm("*", factory(hostile))
         assert isinstance(result, kind), result
         assert words in str(result)
         # The cap is 2 MB for JSON: nothing near the 100 MB the device offers is held.
         assert peak < 12 * MB, f"peak {peak} bytes"
         assert recorder.wait_for("online", False, timeout=WAIT)
-        assert recorder.value("error")
+        # (the driver sets online, then error: the callback may not have had the second yet)
+        assert wait_until(lambda: bool(recorder.value("error")), WAIT)
         carries_on(hostile, driver, recorder)
     finally:
         driver.disconnect()
@@ -644,7 +654,9 @@ def test_hostile_reply_clear_error_then_carries_on(
 
 
 def test_huge_snapshot_cut_at_the_image_cap(hostile: HostileServer, recorder: Recorder) -> None:
-    driver = hostile_driver(hostile, recorder)
+    # No deadline is the point here: 16 MB read, and the emulator's first JPEG of the process
+    # (tenths of a second of pure Python) must not meet a tight request_timeout.
+    driver = hostile_driver(hostile, recorder, request_timeout="5000")
     try:
         hostile.arm("Snap", huge(False, "image/jpeg")(hostile))
         tracemalloc.start()
@@ -733,81 +745,86 @@ def _paths(value: Any, prefix: Tuple[Any, ...] = ()) -> Iterator[Tuple[Any, ...]
 
 
 def _replaced(value: Any, path: Tuple[Any, ...], new: Any) -> Any:
-    copied = copy.deepcopy(value)
-    target = copied
-    for step in path[:-1]:
-        target = target[step]
-    target[path[-1]] = new
+    """``value`` with the place at ``path`` set to ``new``; ``value`` is left as it was (the
+    containers along the path are copied, the rest is shared: nothing here is written to)."""
+    if not path:
+        return new
+    step, rest = path[0], path[1:]
+    copied = copy.copy(value)
+    copied[step] = _replaced(value[step], rest, new)
     return copied
 
 
 WRONG = [None, True, 0, -1, 2**70, 1.5, "", "1", "x" * 300, [], {}, [1], {"a": 1}]
 
 
-def test_wrong_types_in_every_poll_field_over_http(
-    hostile: HostileServer, recorder: Recorder, caplog: pytest.LogCaptureFixture
-) -> None:
-    """Each field of the GetEvents reply, replaced by each wrong type, one poll each."""
+class MutatedEvents:
+    """The simulated device (``simdevice.AppDevice``) whose GetEvents replies are, every other
+    poll, the recorded ``template`` with one place replaced by a wrong value from ``todo``."""
+
+    def __init__(self, device: Any, template: Any, todo: List[Any]) -> None:
+        self.device, self.template, self.todo = device, template, todo
+        self.served: List[Any] = []
+        self.log = device.log
+        self._turn = False
+
+    def __call__(self, request: Request, now: float) -> Any:
+        outcome = self.device(request, now)
+        if self.log[-1][1] != ["GetEvents"] or not isinstance(outcome, Response):
+            return outcome
+        self._turn = not self._turn
+        path, wrong = self.todo.pop() if self.todo and self._turn else ((), None)
+        if path:
+            self.served.append(path)
+        body = json.dumps(_replaced(self.template, path, wrong) if path else self.template)
+        return Response(200, {"Content-Type": "text/html"}, body.encode())
+
+
+def test_wrong_types_in_every_poll_field(caplog: pytest.LogCaptureFixture) -> None:
+    """Each field of the GetEvents reply, replaced by each wrong type, one poll each (on
+    simulated time: the core parses what the transport hands it, whatever the socket)."""
     caplog.set_level(logging.ERROR, logger="reolink")
-    emu = hostile.emu
-    template = json.loads(emu_reply(emu, [build_get_events(0)]))
+    h = SimHarness(status_interval="5000")
+    assert h.run_until(lambda: h.cycles() >= 2, 60)
+    template = json.loads(emu_reply(h.emu, [build_get_events(0)]))
     assert template[0]["code"] == 0
     # Two wrong values per place, rotating through WRONG (the full cross product runs against
-    # the parsers below); every mutated reply is followed by a good one, so that failures do
-    # not pile up into long back-offs.
+    # the parsers below); every mutated reply is followed by a good one.
     mutations = [
         (path, WRONG[(2 * i + j) % len(WRONG)])
         for i, path in enumerate(_paths(template))
         for j in (0, 1)
     ]
-    todo = list(mutations)
-    served: List[Any] = []
-    lock = threading.Lock()
-    turn = [False]
-
-    def mutated(handler: Any, request: bytes) -> None:
-        with lock:
-            turn[0] = not turn[0]
-            path, wrong = todo.pop() if todo and turn[0] else ((), None)
-            if path:
-                served.append(path)
-        body = json.dumps(_replaced(template, path, wrong) if path else template).encode()
-        head(handler, "text/html", len(body))
-        handler.wfile.write(body)
-
-    # A short interval: each mutated reply costs one cycle (failures back off 10 ms+).
-    attrs = dict(BASE, port=str(hostile.port), status_interval="10", request_timeout="500")
-    driver = ReolinkDriver(attrs, {"0": {}}, recorder, timing=FAST)
-    assert driver.connect() is True
-    try:
-        hostile.arm("GetEvents", mutated)
-        assert wait_until(lambda: not todo, 15.0), f"{len(todo)} mutations left"
-        assert driver.running
-        carries_on(hostile, driver, recorder)
-    finally:
-        driver.disconnect()
-    assert len(served) >= len(mutations)
+    device = MutatedEvents(h.device, template, list(mutations))
+    h.device = device
+    assert h.run_until(lambda: not device.todo, 3600.0), f"{len(device.todo)} mutations left"
+    assert len(device.served) == len(mutations)
+    assert not h.finished
+    h.device = device.device
+    assert h.run_until(lambda: h.value("online") is True and h.value("online", "0") == 1, 600)
+    h.motion_round_trip()
+    assert not h.finished
     assert no_driver_errors(caplog) == []
 
 
-def test_html_snapshot_is_a_clear_error(recorder: Recorder) -> None:
-    with Emulator(profile="camera") as emu:
-        driver = http_driver(emu, {"0": {}}, recorder, **ATTRS)
-        assert driver.connect() is True
-        try:
-            emu.add_fault(Fault("html_index", count=None, cmd="Snap"))
-            mark = len(emu.requests)
-            result = attempt(lambda: driver.command("snapshot", {"address": "0"}))
-            assert isinstance(result, RemoteProtocolError), result
-            assert "HTML" in str(result) or "web page" in str(result)
-            # Tried once more after a fresh Login (a web page may mean a dead token), no more.
-            assert [r.cmds for r in emu.requests[mark:]].count(["Snap"]) <= 2
-            emu.clear_faults()
-            assert driver.command("snapshot", {"address": "0"})["length"] > 0
-            emu.set_motion(0, True)
-            assert recorder.wait_for("motion", 1, "0", timeout=WAIT)
-        finally:
-            driver.disconnect()
+def test_html_snapshot_is_a_clear_error() -> None:
+    """(on simulated time: an HTML page for a Snap needs no socket to be one)"""
+    h = SimHarness(status_interval="5000")
+    assert h.run_until(lambda: h.cycles() >= 2, 60)
+    h.emu.add_fault(Fault("html_index", count=None, cmd="Snap"))
+    mark = len(h.emu.requests)
+    result = h.command("snapshot", {"address": "0"})
+    assert isinstance(result, RemoteProtocolError), result
+    assert "HTML" in str(result) or "web page" in str(result)
+    # Tried once more after a fresh Login (a web page may mean a dead token), no more.
+    assert [r.cmds for r in h.emu.requests[mark:]].count(["Snap"]) <= 2
+    h.emu.clear_faults()
+    snap = h.command("snapshot", {"address": "0"})
+    assert not isinstance(snap, Exception), snap
+    assert snap["length"] > 0
+    h.emu.set_motion(0, True)
+    assert h.run_until(lambda: h.value("motion", "0") == 1, 60)
+    assert not h.finished
 
 
 @pytest.mark.parametrize(
@@ -821,9 +838,12 @@ def test_bodies_that_outlast_request_timeout(recorder: Recorder, fault: Fault) -
         driver = http_driver(emu, {"0": {}}, recorder, **ATTRS)
         assert driver.connect() is True
         try:
-            emu.add_fault(fault)
+            # The command's request first (a poll dripping just before would hold the command
+            # until its deadline: "busy", another test's point), then every request.
+            emu.add_fault(attrs.evolve(fault, cmd="GetDevInfo"))
             mark = len(emu.requests)
             result = attempt(lambda: driver.command("get_dev_info"))
+            emu.add_fault(fault)
             # The deadline error: a per-read timeout would never fire on bytes that keep
             # coming, and the whole reply would take many request_timeouts to arrive.
             assert isinstance(result, Timeout), result

@@ -12,28 +12,26 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
-import ssl
 import subprocess
 import threading
 from typing import Any, Iterator, List, Optional, Set, Tuple
 
 import pytest
-import trustme
 from conftest import Recorder, http_driver, run_cli_inprocess, wait_until
+from tlshelp import make_ca, make_leaf, pin_of, write_ca
 
 from reolink.emulator import Emulator, Fault
 from reolink.errors import ReolinkError, TLSError
 
 PASSWORD = "Tr0ub4dor-S3cret!x7"  # distinctive: any occurrence is a leak
 WRONG_PASSWORD = "Wr0ng-Secret-Pw!q2"
-INTERVAL = 0.1
-TIMEOUT = 0.5
+INTERVAL = 0.02
+TIMEOUT = 0.25
 #: How long a test waits for what must happen: a guard against a hang, not a speed bound.
 WAIT = 10.0
-ATTRS = {"status_interval": "100", "request_timeout": "500"}
+ATTRS = {"status_interval": "20", "request_timeout": "250"}
 
 
 def issued_tokens(emu: Emulator) -> Set[str]:
@@ -83,7 +81,7 @@ def test_no_secret_in_logs_errors_reprs_or_results(
         caplog.set_level(logging.DEBUG, logger=name)
     outputs: List[str] = []
     with Emulator(profile="nvr", channels=2, password=PASSWORD, lease=2) as emu:
-        emu.reboot_down_seconds = 0.3
+        emu.reboot_down_seconds = 0.1
         driver = http_driver(emu, {"0": {}, "1": {}}, recorder, password=PASSWORD, **ATTRS)
         outputs.append(repr(driver))
         try:
@@ -238,14 +236,12 @@ def pki(tmp_path_factory: pytest.TempPathFactory) -> Any:
     folder = tmp_path_factory.mktemp("pki")
     made = {}
     for name in ("a", "b"):
-        ca = trustme.CA()
-        leaf = ca.issue_cert("127.0.0.1", "localhost")
-        ca_file = folder / f"ca-{name}.pem"
-        cert_file = folder / f"server-{name}.pem"
-        ca.cert_pem.write_to_path(str(ca_file))
+        leaf = make_leaf("127.0.0.1", "localhost", ca=f"security-{name}", rsa=False)
+        (folder / name).mkdir()
+        ca_file = write_ca(make_ca(f"security-{name}"), folder / name)
+        cert_file = folder / name / "server.pem"
         leaf.private_key_and_cert_chain_pem.write_to_path(str(cert_file))
-        der = ssl.PEM_cert_to_DER_cert(leaf.cert_chain_pems[0].bytes().decode())
-        made[name] = (str(ca_file), str(cert_file), hashlib.sha256(der).hexdigest())
+        made[name] = (ca_file, str(cert_file), pin_of(leaf))
     return made
 
 
@@ -271,6 +267,8 @@ def test_pinned_fingerprint_refuses_a_new_certificate(pki: Any, recorder: Record
         first.stop()
         second = _https(cert_b, port)
         assert recorder.wait_for("online", False, timeout=WAIT)
+        # (the driver sets online, then error: the callback may not have had the second yet)
+        assert wait_until(lambda: bool(recorder.value("error")), WAIT)
         error = recorder.value("error")
         assert "fingerprint mismatch" in error and "TLS" in error, error
         assert fingerprint_b[:8].upper() in error.replace(":", "")

@@ -12,15 +12,14 @@ same.
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import shutil
-import ssl
 import subprocess
 from typing import Iterator, List, Optional
 
 import pytest
 import trustme
+from tlshelp import ca_file_fixture, pin_of, rsa_cert_fixture  # noqa: F401 (fixtures)
 from tlsservers import LEGACY, MODERN, LegacyServer, Suite, Unbuildable, build
 
 from reolink.cli.hints import Target, explain_error
@@ -41,24 +40,6 @@ VERIFY_FAILURE = {
     "tls1.0-only": "version",
     "tls1.1-only": "version",
 }
-
-
-@pytest.fixture(scope="module")
-def ca() -> trustme.CA:
-    return trustme.CA()
-
-
-@pytest.fixture(scope="module")
-def rsa_cert(ca: trustme.CA) -> trustme.LeafCert:
-    # RSA: the key exchange of the RSA-kx suites needs it; an IP SAN for tls_verify.
-    return ca.issue_cert("127.0.0.1", key_type=trustme.KeyType.RSA)
-
-
-@pytest.fixture(scope="module")
-def ca_file(ca: trustme.CA, tmp_path_factory: pytest.TempPathFactory) -> str:
-    path = tmp_path_factory.mktemp("ca") / "ca.pem"
-    ca.cert_pem.write_to_path(str(path))
-    return str(path)
 
 
 def _serve(name: str, suite: Suite, cert: trustme.LeafCert, tmp: str) -> Iterator[LegacyServer]:
@@ -87,11 +68,6 @@ def modern(
     yield from _serve("modern", MODERN, rsa_cert, str(tmp_path_factory.mktemp("modern")))
 
 
-def fingerprint(cert: trustme.LeafCert) -> str:
-    der = ssl.PEM_cert_to_DER_cert(cert.cert_chain_pems[0].bytes().decode())
-    return hashlib.sha256(der).hexdigest()
-
-
 def make(kind: str, port: int, tls: Optional[TLSOptions] = None) -> Transport:
     return open_transport(scheme="https", host="127.0.0.1", port=port, tls=tls, kind=kind)
 
@@ -111,7 +87,7 @@ def test_old_tls_connects_without_a_pin_and_with_the_right_one(
 ) -> None:
     legacy.requests.clear()
     legacy.sessions.clear()
-    tls = TLSOptions(fingerprint=fingerprint(rsa_cert)) if mode == "pin" else TLSOptions()
+    tls = TLSOptions(fingerprint=pin_of(rsa_cert)) if mode == "pin" else TLSOptions()
     transport = make(kind, legacy.port, tls)
     caplog.set_level(logging.WARNING)
     try:
@@ -252,7 +228,7 @@ def test_openssl_s_server_tls_1_0_no_pin_pin_and_verify(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     caplog.set_level(logging.WARNING)
-    for tls in (TLSOptions(), TLSOptions(fingerprint=fingerprint(rsa_cert))):
+    for tls in (TLSOptions(), TLSOptions(fingerprint=pin_of(rsa_cert))):
         transport = make(kind, s_server, tls)
         try:
             reply = transport.send(Request("GET", "/"))

@@ -8,9 +8,7 @@ transports, through the command line's hints, and through the ``reolink`` comman
 
 from __future__ import annotations
 
-import hashlib
 import socket
-import ssl
 import struct
 import threading
 from typing import Any, Iterator, List, Optional
@@ -18,7 +16,15 @@ from typing import Any, Iterator, List, Optional
 import pytest
 import trustme
 from conftest import run_cli_inprocess as run_cli
-from rawserver import RawServer
+from loopback import QuickRawServer
+from tlshelp import (  # noqa: F401 (fixtures)
+    ca_file_fixture,
+    make_leaf,
+    other_ca_fixture,
+    pin_of,
+    rsa_cert_fixture,
+    write_ca,
+)
 from tlsservers import LEGACY, OUTSIDE_DEFAULT, LegacyServer, Unbuildable, build, server_context
 
 from reolink.cli.hints import Target, explain_error
@@ -32,34 +38,12 @@ PASSWORD = "tls-Secret-17"
 
 
 @pytest.fixture(scope="module")
-def ca() -> trustme.CA:
-    return trustme.CA()
-
-
-@pytest.fixture(scope="module")
-def cert(ca: trustme.CA) -> trustme.LeafCert:
-    return ca.issue_cert("127.0.0.1", key_type=trustme.KeyType.RSA)
-
-
-@pytest.fixture(scope="module")
-def ca_file(ca: trustme.CA, tmp_path_factory: pytest.TempPathFactory) -> str:
-    path = tmp_path_factory.mktemp("ca") / "ca.pem"
-    ca.cert_pem.write_to_path(str(path))
-    return str(path)
-
-
-@pytest.fixture(scope="module")
-def modern(cert: trustme.LeafCert, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+def modern(rsa_cert: trustme.LeafCert, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
     from tlsservers import MODERN
 
-    server = build(MODERN, cert, str(tmp_path_factory.mktemp("m")))
+    server = build(MODERN, rsa_cert, str(tmp_path_factory.mktemp("m")))
     yield server
     server.close()
-
-
-def pin_of(cert: trustme.LeafCert) -> str:
-    der = ssl.PEM_cert_to_DER_cert(cert.cert_chain_pems[0].bytes().decode())
-    return hashlib.sha256(der).hexdigest()
 
 
 def make(kind: str, port: int, tls: Optional[TLSOptions] = None) -> Transport:
@@ -83,7 +67,7 @@ class HandshakeEnder:
     def __init__(self, how: str) -> None:
         self.how = how
         self.hellos: List[bytes] = []
-        self.server = RawServer(self.script)
+        self.server = QuickRawServer(self.script)
 
     def script(self, conn: socket.socket, stop: threading.Event) -> None:
         self.hellos.append(conn.recv(65536))
@@ -102,10 +86,10 @@ def ender(request: pytest.FixtureRequest) -> Iterator[HandshakeEnder]:
 
 @pytest.mark.parametrize("kind", KINDS)
 def test_a_handshake_the_device_ends_is_a_connect_error_never_the_pin(
-    ender: HandshakeEnder, cert: trustme.LeafCert, kind: str
+    ender: HandshakeEnder, rsa_cert: trustme.LeafCert, kind: str
 ) -> None:
     # With the right pin: no certificate ever came, so the pin cannot be blamed.
-    err = failure(kind, ender.server.port, TLSOptions(fingerprint=pin_of(cert)), 0.3)
+    err = failure(kind, ender.server.port, TLSOptions(fingerprint=pin_of(rsa_cert)), 0.15)
     assert len(ender.hellos) == 1 and ender.hellos[0][:1] == b"\x16"  # a ClientHello came
     assert type(err) is ConnectError and err.request_sent is False
     assert err.in_tls_handshake is True
@@ -114,7 +98,7 @@ def test_a_handshake_the_device_ends_is_a_connect_error_never_the_pin(
     expected = {
         "close": "connection closed by the device during the TLS handshake",
         "reset": "connection reset by the device during the TLS handshake",
-        "stall": "TLS handshake timed out after 0.3 s",
+        "stall": "TLS handshake timed out after 0.15 s",
     }[ender.how]
     assert expected in message
     line = explain_error(err, "get_motion", Target("127.0.0.1", 443, "https", True))
@@ -135,12 +119,9 @@ def test_a_wrong_pin_is_blamed_when_a_certificate_came(
 
 @pytest.mark.parametrize("kind", KINDS)
 def test_tls_verify_names_the_certificate_check_that_failed(
-    modern: LegacyServer, ca: trustme.CA, tmp_path: Any, kind: str
+    modern: LegacyServer, other_ca: trustme.CA, tmp_path: Any, kind: str
 ) -> None:
-    other = trustme.CA()
-    bundle = tmp_path / "other.pem"
-    other.cert_pem.write_to_path(str(bundle))
-    err = failure(kind, modern.port, TLSOptions(ca_file=str(bundle)))
+    err = failure(kind, modern.port, TLSOptions(ca_file=write_ca(other_ca, tmp_path)))
     assert isinstance(err, TLSError) and err.failure == "certificate"
     assert "unable to get local issuer certificate" in str(err)
     assert "does not chain to a CA of the tls_verify bundle" in str(err)
@@ -150,10 +131,10 @@ def test_tls_verify_names_the_certificate_check_that_failed(
 
 @pytest.mark.parametrize("kind", KINDS)
 def test_tls_verify_names_a_host_mismatch(
-    ca: trustme.CA, ca_file: str, tmp_path_factory: pytest.TempPathFactory, kind: str
+    ca_file: str, tmp_path_factory: pytest.TempPathFactory, kind: str
 ) -> None:
     server = build(LEGACY["aes-gcm-rsa-kx"]._replace(ciphers="ECDHE-RSA-AES128-GCM-SHA256"),
-                   ca.issue_cert("camera.example", key_type=trustme.KeyType.RSA),
+                   make_leaf("camera.example"),
                    str(tmp_path_factory.mktemp("h")))
     try:
         err = failure(kind, server.port, TLSOptions(ca_file=ca_file))
@@ -165,14 +146,16 @@ def test_tls_verify_names_a_host_mismatch(
 
 @pytest.mark.parametrize("kind", KINDS)
 def test_a_device_outside_every_mode_is_named_and_no_pin_is_suggested(
-    cert: trustme.LeafCert, ca_file: str, tmp_path_factory: pytest.TempPathFactory, kind: str
+    rsa_cert: trustme.LeafCert, ca_file: str, tmp_path_factory: pytest.TempPathFactory, kind: str
 ) -> None:
     try:
-        server = build(OUTSIDE_DEFAULT, cert, str(tmp_path_factory.mktemp("old")))
+        server = build(OUTSIDE_DEFAULT, rsa_cert, str(tmp_path_factory.mktemp("old")))
     except Unbuildable as err:
         pytest.skip(f"Camellia-only: {err}")
     try:
-        modes = (TLSOptions(), TLSOptions(fingerprint=pin_of(cert)), TLSOptions(ca_file=ca_file))
+        modes = (
+            TLSOptions(), TLSOptions(fingerprint=pin_of(rsa_cert)), TLSOptions(ca_file=ca_file)
+        )
         for tls in modes:
             err = failure(kind, server.port, tls)
             assert isinstance(err, TLSError) and err.failure == "cipher", err
@@ -204,10 +187,11 @@ def test_hints_follow_the_fields_not_the_words() -> None:
 
 @pytest.fixture(scope="module")
 def old_camera(
-    cert: trustme.LeafCert, tmp_path_factory: pytest.TempPathFactory
+    rsa_cert: trustme.LeafCert, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Emulator]:
     try:
-        context = server_context(LEGACY["tls1.0-only"], cert, str(tmp_path_factory.mktemp("e")))
+        folder = str(tmp_path_factory.mktemp("e"))
+        context = server_context(LEGACY["tls1.0-only"], rsa_cert, folder)
     except Unbuildable as err:
         pytest.skip(f"tls1.0-only: {err}")
     with Emulator(profile="camera", password=PASSWORD, https=True, ssl_context=context) as emu:
@@ -215,9 +199,9 @@ def old_camera(
 
 
 def test_cli_talks_to_a_tls_1_0_camera_without_a_pin_and_with_the_right_one(
-    old_camera: Emulator, cert: trustme.LeafCert
+    old_camera: Emulator, rsa_cert: trustme.LeafCert
 ) -> None:
-    for extra in ([], ["--tls-fingerprint", pin_of(cert)]):
+    for extra in ([], ["--tls-fingerprint", pin_of(rsa_cert)]):
         result = run_cli(
             "get_motion", "0", "--protocol", "https", *extra,
             port=old_camera.port, password=PASSWORD,
@@ -241,11 +225,11 @@ def test_cli_tls_verify_refuses_a_tls_1_0_camera_and_says_what_to_do(
     assert old_camera.requests == []  # not even Login was sent
 
 
-def test_cli_right_pin_against_a_port_that_ends_the_handshake(cert: trustme.LeafCert) -> None:
+def test_cli_right_pin_against_a_port_that_ends_the_handshake(rsa_cert: trustme.LeafCert) -> None:
     ender = HandshakeEnder("close")
     try:
         result = run_cli(
-            "get_motion", "0", "--protocol", "https", "--tls-fingerprint", pin_of(cert),
+            "get_motion", "0", "--protocol", "https", "--tls-fingerprint", pin_of(rsa_cert),
             port=ender.server.port, password=PASSWORD,
         )
     finally:

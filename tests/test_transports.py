@@ -14,11 +14,12 @@ import ssl
 import subprocess
 import sys
 import threading
-from typing import Callable, Iterator, List, Mapping, Tuple
+from typing import Any, Callable, Dict, Iterator, List, Mapping, Tuple
 
 import pytest
+from loopback import QuickHTTPServer, QuickRawServer
 from pytest_httpserver import HTTPServer
-from rawserver import RawServer, Script, read_request
+from rawserver import Script, read_request
 from werkzeug import Request as WRequest
 from werkzeug import Response as WResponse
 
@@ -46,9 +47,9 @@ TARGET = f"/cgi-bin/api.cgi?cmd=GetDevInfo&token={TOKEN}"
 
 @pytest.fixture(scope="module")
 def http_server() -> Iterator[HTTPServer]:
-    # Threaded, so werkzeug speaks HTTP/1.1 with keep-alive; one per module because stopping
-    # a werkzeug server takes up to half a second.
-    server = HTTPServer(host="127.0.0.1", port=0, threaded=True)
+    # Threaded, so werkzeug speaks HTTP/1.1 with keep-alive; one per module (and one that
+    # stops within 20 ms, not werkzeug's half a second).
+    server = QuickHTTPServer(host="127.0.0.1", port=0, threaded=True)
     server.start()
     yield server
     server.clear()
@@ -90,6 +91,7 @@ class _EchoHandler(http.server.BaseHTTPRequestHandler):
     """
 
     protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True  # head and body are separate writes (no delayed-ACK wait)
 
     def _reply(self) -> None:
         body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
@@ -150,11 +152,11 @@ def echo_port() -> Iterator[int]:
 
 
 @pytest.fixture
-def raw_server() -> Iterator[Callable[[Script], RawServer]]:
-    servers: List[RawServer] = []
+def raw_server() -> Iterator[Callable[[Script], QuickRawServer]]:
+    servers: List[QuickRawServer] = []
 
-    def start(script: Script) -> RawServer:
-        servers.append(RawServer(script))
+    def start(script: Script) -> QuickRawServer:
+        servers.append(QuickRawServer(script))
         return servers[-1]
 
     yield start
@@ -307,7 +309,7 @@ def test_read_timeout(server: HTTPServer, release: threading.Event, kind: str) -
     server.expect_request("/cgi-bin/api.cgi").respond_with_handler(hang)
     transport = make(kind, server.port)
     with pytest.raises(Timeout) as info:
-        transport.send(Request("GET", TARGET, read_timeout=0.3))
+        transport.send(Request("GET", TARGET, read_timeout=0.1))
     assert f"127.0.0.1:{server.port}" in str(info.value)
     assert_clean(info.value)
     transport.close()
@@ -316,7 +318,7 @@ def test_read_timeout(server: HTTPServer, release: threading.Event, kind: str) -
 @pytest.mark.parametrize("where", ["headers", "body"])
 @pytest.mark.parametrize("kind", KINDS)
 def test_slow_drip_hits_the_whole_response_deadline(
-    raw_server: Callable[..., RawServer], kind: str, where: str
+    raw_server: Callable[..., QuickRawServer], kind: str, where: str
 ) -> None:
     head = b"HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nContent-Length: 100\r\n\r\n"
 
@@ -325,14 +327,14 @@ def test_slow_drip_hits_the_whole_response_deadline(
         if where == "body":
             conn.sendall(head)
         for byte in (head if where == "headers" else b"x" * 100):
-            if stop.wait(0.05):  # each byte well within the timeout, the whole never
+            if stop.wait(0.02):  # each byte well within the timeout, the whole never
                 return
             conn.sendall(bytes([byte]))
 
     srv = raw_server(drip)
     transport = make(kind, srv.port)
     with pytest.raises(Timeout):
-        transport.send(Request("GET", TARGET, read_timeout=0.25))
+        transport.send(Request("GET", TARGET, read_timeout=0.1))
     transport.close()
 
 
@@ -349,7 +351,7 @@ def test_slow_drip_hits_the_whole_response_deadline(
 )
 @pytest.mark.parametrize("kind", KINDS)
 def test_connection_dropped_mid_reply(
-    raw_server: Callable[..., RawServer], kind: str, reply: bytes
+    raw_server: Callable[..., QuickRawServer], kind: str, reply: bytes
 ) -> None:
     def half(conn: socket.socket, stop: threading.Event) -> None:
         read_request(conn)
@@ -369,7 +371,7 @@ def test_connection_dropped_mid_reply(
 
 @pytest.mark.parametrize("kind", KINDS)
 def test_declared_length_over_the_cap_fails_without_reading(
-    raw_server: Callable[..., RawServer], kind: str
+    raw_server: Callable[..., QuickRawServer], kind: str
 ) -> None:
     def huge(conn: socket.socket, stop: threading.Event) -> None:
         read_request(conn)
@@ -443,33 +445,6 @@ def test_log_records_are_under_reolink_and_name_the_device_once(
     assert not [r for r in caplog.records if r.name.startswith("transports")]
 
 
-def test_stdlib_transport_works_without_urllib3(server: HTTPServer) -> None:
-    server.expect_request("/cgi-bin/api.cgi").respond_with_data("no urllib3 here")
-    code = f"""
-import sys
-sys.modules["urllib3"] = None
-import reolink, transports
-from reolink.transport import Request
-t = transports.open_transport(scheme="http", host="127.0.0.1", port={server.port}, kind="stdlib")
-print(t.send(Request("GET", "/cgi-bin/api.cgi")).body.decode())
-assert "urllib3" not in {{name.split(".")[0] for name in sys.modules if sys.modules[name]}}
-t = transports.open_transport(scheme="http", host="127.0.0.1", port=1)
-print(type(t).__name__)
-try:
-    transports.open_transport(scheme="http", host="127.0.0.1", port=1, kind="urllib3")
-except ValueError as err:
-    print("urllib3 kind needs urllib3" if "not installed" in str(err) else str(err))
-"""
-    result = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, timeout=30,
-        env={**os.environ, "PYTHONWARNINGS": "error"},
-    )
-    assert result.returncode == 0, result.stderr
-    assert result.stdout.splitlines() == [
-        "no urllib3 here", "StdlibTransport", "urllib3 kind needs urllib3"
-    ]
-
-
 BLOCK_URLLIB3 = """
 import sys
 class _NoUrllib3:
@@ -480,35 +455,99 @@ class _NoUrllib3:
 sys.meta_path.insert(0, _NoUrllib3())
 """
 
+#: The three checks of a Python without urllib3, in one fresh interpreter (one start-up and
+#: one import of the package instead of three): each prints one JSON line, {"error": ...} when
+#: it raised, and the tests below each read their own.
+WITHOUT_URLLIB3 = BLOCK_URLLIB3 + """
+import contextlib, io, json, traceback, warnings
 
-def test_default_driver_falls_back_to_stdlib_without_urllib3() -> None:
-    code = BLOCK_URLLIB3 + """
-from reolink.driver import ReolinkDriver
-import transports
-driver = ReolinkDriver({"ip": "127.0.0.1", "username": "admin", "password": "pw"})
-# The device loop owns the transport the driver built at construction.
-print([type(driver._loop._transport).__name__])
-assert not [m for m in sys.modules if m.split(".")[0] == "urllib3"]
+def check(name, run):
+    try:
+        result = run()
+    except BaseException:
+        result = {"error": traceback.format_exc()}
+    print(json.dumps({"check": name, "result": result}), flush=True)
+
+def stdlib_transport():
+    import reolink, transports
+    from reolink.transport import Request
+    lines = []
+    t = transports.open_transport(scheme="http", host="127.0.0.1", port=PORT, kind="stdlib")
+    lines.append(t.send(Request("GET", "/cgi-bin/api.cgi")).body.decode())
+    assert "urllib3" not in {name.split(".")[0] for name in sys.modules if sys.modules[name]}
+    t = transports.open_transport(scheme="http", host="127.0.0.1", port=1)
+    lines.append(type(t).__name__)
+    try:
+        transports.open_transport(scheme="http", host="127.0.0.1", port=1, kind="urllib3")
+    except ValueError as err:
+        lines.append("urllib3 kind needs urllib3" if "not installed" in str(err) else str(err))
+    return lines
+
+def default_driver():
+    from reolink.driver import ReolinkDriver
+    import transports
+    driver = ReolinkDriver({"ip": "127.0.0.1", "username": "admin", "password": "pw"})
+    # The device loop owns the transport the driver built at construction.
+    kinds = [type(driver._loop._transport).__name__]
+    assert not [m for m in sys.modules if m.split(".")[0] == "urllib3"]
+    return kinds
+
+def cli_help():
+    warnings.resetwarnings()  # as a plain run (only the two checks above run with -W error)
+    from reolink.cli import main
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        try:
+            code = main(["--help"])
+        except SystemExit as leave:
+            code = leave.code
+    return {"code": code, "stdout": out.getvalue(), "stderr": err.getvalue()}
+
+check("stdlib_transport", stdlib_transport)
+check("default_driver", default_driver)
+check("cli_help", cli_help)
 """
-    result = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60,
-        env={**os.environ, "PYTHONWARNINGS": "error"},
-    )
-    assert result.returncode == 0, result.stderr
-    assert result.stdout.strip() == "['StdlibTransport']"
 
 
-def test_cli_help_runs_without_urllib3() -> None:
-    code = BLOCK_URLLIB3 + """
-from reolink.cli import main
-sys.exit(main(["--help"]))
-"""
-    result = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60,
-    )
+@pytest.fixture(scope="module")
+def without_urllib3(http_server: HTTPServer) -> Dict[str, Any]:
+    """What :data:`WITHOUT_URLLIB3` printed, per check (warnings are errors: -W error)."""
+    http_server.expect_request("/cgi-bin/api.cgi").respond_with_data("no urllib3 here")
+    code = WITHOUT_URLLIB3.replace("PORT", str(http_server.port))
+    try:
+        result = subprocess.run(
+            [sys.executable, "-c", code], capture_output=True, text=True, timeout=60,
+            env={**os.environ, "PYTHONWARNINGS": "error"},
+        )
+    finally:
+        http_server.clear()
     assert result.returncode == 0, result.stderr
-    assert "usage" in result.stdout.lower()
-    assert "Traceback" not in result.stderr
+    checks = [json.loads(line) for line in result.stdout.splitlines()]
+    return {c["check"]: c["result"] for c in checks}
+
+
+def _passed(outcome: Any) -> Any:
+    assert not (isinstance(outcome, dict) and "error" in outcome), outcome.get("error")
+    return outcome
+
+
+def test_stdlib_transport_works_without_urllib3(without_urllib3: Dict[str, Any]) -> None:
+    assert _passed(without_urllib3["stdlib_transport"]) == [
+        "no urllib3 here", "StdlibTransport", "urllib3 kind needs urllib3"
+    ]
+
+
+def test_default_driver_falls_back_to_stdlib_without_urllib3(
+    without_urllib3: Dict[str, Any],
+) -> None:
+    assert _passed(without_urllib3["default_driver"]) == ["StdlibTransport"]
+
+
+def test_cli_help_runs_without_urllib3(without_urllib3: Dict[str, Any]) -> None:
+    result = _passed(without_urllib3["cli_help"])
+    assert result["code"] in (0, None), result["stderr"]
+    assert "usage" in result["stdout"].lower()
+    assert "Traceback" not in result["stderr"]
 
 
 # --- memory transport ---------------------------------------------------------------------------

@@ -14,7 +14,8 @@ from collections import Counter
 from typing import Iterator, List
 
 import pytest
-from rawserver import RawServer, read_request
+from loopback import QuickRawServer
+from rawserver import read_request
 
 from reolink.errors import TransportError
 from reolink.transport import Request
@@ -48,7 +49,7 @@ class ClosingDevice:
         self.lock = threading.Lock()
         self.arrived: List[bytes] = []
         self.ran: List[bytes] = []
-        self.server = RawServer(self.script)
+        self.server = QuickRawServer(self.script)
 
     def script(self, conn: socket.socket, stop: threading.Event) -> None:
         request = read_request(conn)

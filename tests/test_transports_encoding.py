@@ -17,7 +17,8 @@ import zlib
 from typing import Callable, Iterator, List
 
 import pytest
-from rawserver import RawServer, read_request
+from loopback import QuickRawServer
+from rawserver import read_request
 
 from reolink.errors import ResponseTooLarge, Timeout, TransportProtocolError
 from reolink.transport import Request, Transport
@@ -34,15 +35,15 @@ def reply(coding: bytes, body: bytes) -> bytes:
 
 
 @pytest.fixture
-def serve() -> Iterator[Callable[[bytes], RawServer]]:
-    servers: List[RawServer] = []
+def serve() -> Iterator[Callable[[bytes], QuickRawServer]]:
+    servers: List[QuickRawServer] = []
 
-    def start(data: bytes) -> RawServer:
+    def start(data: bytes) -> QuickRawServer:
         def script(conn: socket.socket, stop: threading.Event) -> None:
             if read_request(conn):
                 conn.sendall(data)
 
-        servers.append(RawServer(script))
+        servers.append(QuickRawServer(script))
         return servers[-1]
 
     yield start
@@ -54,7 +55,7 @@ def make(kind: str, port: int) -> Transport:
     return open_transport(scheme="http", host="127.0.0.1", port=port, kind=kind)
 
 
-def fetch(kind: str, server: RawServer, **kwargs: float) -> bytes:
+def fetch(kind: str, server: QuickRawServer, **kwargs: float) -> bytes:
     transport = make(kind, server.port)
     try:
         return transport.send(Request("GET", "/cgi-bin/api.cgi", **kwargs)).body  # type: ignore[arg-type]
@@ -65,7 +66,7 @@ def fetch(kind: str, server: RawServer, **kwargs: float) -> bytes:
 @pytest.mark.parametrize("coding", [b"none", b"UTF-8", b"binary", b"identity", b"8bit"])
 @pytest.mark.parametrize("kind", KINDS)
 def test_a_coding_that_is_not_a_compression_is_identity(
-    serve: Callable[[bytes], RawServer], kind: str, coding: bytes
+    serve: Callable[[bytes], QuickRawServer], kind: str, coding: bytes
 ) -> None:
     assert fetch(kind, serve(reply(coding, PAYLOAD))) == PAYLOAD
 
@@ -82,7 +83,7 @@ GZIP_CASES = {
 @pytest.mark.parametrize("case", sorted(GZIP_CASES))
 @pytest.mark.parametrize("kind", KINDS)
 def test_multi_member_and_padded_gzip_decode_like_the_gzip_module(
-    serve: Callable[[bytes], RawServer], kind: str, case: str
+    serve: Callable[[bytes], QuickRawServer], kind: str, case: str
 ) -> None:
     body = GZIP_CASES[case]
     assert gzip.decompress(body) == PAYLOAD  # the reference reads it so
@@ -107,14 +108,14 @@ def urllib3_reads(coding: bytes, body: bytes) -> bytes:
 )
 @pytest.mark.parametrize("kind", KINDS)
 def test_reads_what_urllib3_reads(
-    serve: Callable[[bytes], RawServer], kind: str, coding: bytes, body: bytes
+    serve: Callable[[bytes], QuickRawServer], kind: str, coding: bytes, body: bytes
 ) -> None:
     assert fetch(kind, serve(reply(coding, body))) == urllib3_reads(coding, body) == PAYLOAD
 
 
 @pytest.mark.parametrize("kind", KINDS)
 def test_a_list_of_codings_is_undone_in_reverse_order(
-    serve: Callable[[bytes], RawServer], kind: str
+    serve: Callable[[bytes], QuickRawServer], kind: str
 ) -> None:
     packer = zlib.compressobj(9, zlib.DEFLATED, zlib.MAX_WBITS)
     deflated = packer.compress(PAYLOAD) + packer.flush()
@@ -124,7 +125,7 @@ def test_a_list_of_codings_is_undone_in_reverse_order(
 
 @pytest.mark.parametrize("kind", KINDS)
 def test_trailing_bytes_that_are_neither_member_nor_padding_fail(
-    serve: Callable[[bytes], RawServer], kind: str
+    serve: Callable[[bytes], QuickRawServer], kind: str
 ) -> None:
     body = gzip.compress(PAYLOAD) + b"\0\0junk"
     with pytest.raises(TransportProtocolError, match="trailing data"):
@@ -133,7 +134,7 @@ def test_trailing_bytes_that_are_neither_member_nor_padding_fail(
 
 @pytest.mark.parametrize("kind", KINDS)
 def test_the_decoded_cap_counts_every_member(
-    serve: Callable[[bytes], RawServer], kind: str
+    serve: Callable[[bytes], QuickRawServer], kind: str
 ) -> None:
     member = gzip.compress(b"\0" * 60_000)  # each under the cap, together over it
     with pytest.raises(ResponseTooLarge) as info:
@@ -152,21 +153,21 @@ def test_the_deadline_holds_for_a_dripped_multi_member_body(
         read_request(conn)
         conn.sendall(reply(b"gzip", body)[: -len(body)])
         for i in range(0, len(body), 64):
-            if stop.wait(0.05):
+            if stop.wait(0.02):
                 return
             conn.sendall(body[i:i + 64])
 
-    server = RawServer(drip)
+    server = QuickRawServer(drip)
     try:
         with pytest.raises(Timeout):
-            fetch(kind, server, read_timeout=0.2, connect_timeout=5.0)
+            fetch(kind, server, read_timeout=0.1, connect_timeout=5.0)
     finally:
         server.close()
 
 
 @pytest.mark.parametrize("kind", KINDS)
 def test_the_deadline_holds_while_many_members_are_decoded(
-    serve: Callable[[bytes], RawServer], kind: str
+    serve: Callable[[bytes], QuickRawServer], kind: str
 ) -> None:
     # ~100 000 empty members (2 MiB): decoding them all takes far longer than 0.1 s (0.6 s
     # here); the deadline is checked between members.

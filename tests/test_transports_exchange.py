@@ -14,7 +14,8 @@ import zlib
 from typing import Callable, Iterator, List
 
 import pytest
-from rawserver import RawServer, Script, read_request
+from loopback import QuickRawServer
+from rawserver import Script, read_request
 
 from reolink.errors import ResponseTooLarge, Timeout, TransportProtocolError
 from reolink.transport import DEFAULT_MAX_IMAGE_BYTES, Request, Transport
@@ -26,8 +27,8 @@ TOKEN = "tok-SECRET-789"
 TARGET = f"/cgi-bin/api.cgi?cmd=GetDevInfo&token={TOKEN}"
 
 
-class Server(RawServer):
-    """A RawServer that also records the requests its scripts read."""
+class Server(QuickRawServer):
+    """A QuickRawServer that also records the requests its scripts read."""
 
     def __init__(self, script: Script) -> None:
         super().__init__(script)
@@ -305,7 +306,7 @@ def test_large_body_slow_drip_hits_the_deadline(serve: Callable[..., Server], ki
         def script(conn: socket.socket, stop: threading.Event) -> None:
             server.read(conn)
             conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 200000\r\n\r\n" + b"x" * 70_000)
-            while not stop.wait(0.05):
+            while not stop.wait(0.02):
                 conn.sendall(b"x" * 10)
 
         return script
@@ -313,7 +314,7 @@ def test_large_body_slow_drip_hits_the_deadline(serve: Callable[..., Server], ki
     srv = serve(make_script)
     transport = make(kind, srv.port)
     with pytest.raises(Timeout):
-        transport.send(Request("GET", TARGET, read_timeout=0.4, max_body=DEFAULT_MAX_IMAGE_BYTES))
+        transport.send(Request("GET", TARGET, read_timeout=0.15, max_body=DEFAULT_MAX_IMAGE_BYTES))
     transport.close()
 
 
@@ -410,7 +411,7 @@ def test_slow_drip_with_equal_timeouts_hits_the_deadline(
         def script(conn: socket.socket, stop: threading.Event) -> None:
             server.read(conn)
             for byte in head:
-                if stop.wait(0.05):
+                if stop.wait(0.02):
                     return
                 conn.sendall(bytes([byte]))
 
@@ -419,7 +420,7 @@ def test_slow_drip_with_equal_timeouts_hits_the_deadline(
     srv = serve(make_script)
     transport = make(kind, srv.port)
     with pytest.raises(Timeout):
-        transport.send(Request("GET", TARGET, connect_timeout=0.4, read_timeout=0.4))
+        transport.send(Request("GET", TARGET, connect_timeout=0.15, read_timeout=0.15))
     transport.close()
 
 

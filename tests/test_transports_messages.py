@@ -12,7 +12,7 @@ import threading
 from typing import Iterator
 
 import pytest
-from rawserver import RawServer
+from loopback import QuickRawServer
 
 from reolink.emulator import Emulator
 from reolink.errors import ConnectError, TransportError, TransportProtocolError, WrongProtocolError
@@ -82,7 +82,7 @@ def test_plain_http_answered_with_a_tls_alert(kind: str) -> None:
         conn.recv(65536)
         conn.sendall(b"\x15\x03\x01\x00\x02\x02\x46")  # a TLS "protocol version" alert
 
-    server = RawServer(alert)
+    server = QuickRawServer(alert)
     try:
         err = fail(kind, "http", server.port)
     finally:
@@ -98,7 +98,7 @@ def test_closed_before_any_reply_says_so(kind: str) -> None:
     def close(conn: socket.socket, stop: threading.Event) -> None:
         conn.recv(65536)  # the request; then an orderly close, no reply
 
-    server = RawServer(close)
+    server = QuickRawServer(close)
     try:
         err = fail(kind, "http", server.port)
     finally:

@@ -15,7 +15,8 @@ import threading
 from typing import Callable, Iterator, List
 
 import pytest
-from rawserver import RawServer, read_request
+from loopback import QuickRawServer
+from rawserver import read_request
 
 import transports._base
 from reolink.errors import TransportError, TransportProtocolError
@@ -40,7 +41,7 @@ class Device:
         self.drop = drop
         self.received: List[bytes] = []
         self.dropped = threading.Event()
-        self.server = RawServer(self.script)
+        self.server = QuickRawServer(self.script)
 
     def script(self, conn: socket.socket, stop: threading.Event) -> None:
         first = self.server.connections == 1
@@ -162,7 +163,7 @@ def test_fresh_connection_lost_reply_is_not_sent_again(
     def drop(conn: socket.socket, stop: threading.Event) -> None:
         received.append(read_request(conn))
 
-    server = RawServer(drop)
+    server = QuickRawServer(drop)
     transport = make(kind, server.port)
     try:
         with pytest.raises(TransportError) as info:

@@ -6,7 +6,6 @@ out of the self-signed mode fails these tests by itself; they also record warnin
 
 from __future__ import annotations
 
-import hashlib
 import http.server
 import socket
 import ssl
@@ -16,6 +15,7 @@ from typing import Any, Iterator, List, Optional, Tuple
 
 import pytest
 import trustme
+from tlshelp import ca_fixture, make_leaf, other_ca_fixture, pin_of  # noqa: F401 (fixtures)
 
 from reolink.errors import ConfigError, TLSError, WrongProtocolError
 from reolink.transport import Request, TLSOptions, Transport
@@ -28,6 +28,9 @@ TARGET = f"/cgi-bin/api.cgi?cmd=GetDevInfo&token={TOKEN}"
 
 class _Handler(http.server.BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    # Head and body are two writes: without TCP_NODELAY a kept-alive connection's second
+    # reply waits for the client's delayed ACK (40 ms).
+    disable_nagle_algorithm = True
 
     def setup(self) -> None:
         # The handshake runs here, in the connection's thread, not in the accept loop.
@@ -65,16 +68,6 @@ class _TLSServer(http.server.ThreadingHTTPServer):
         pass  # rejected handshakes are what several tests are about
 
 
-@pytest.fixture(scope="module")
-def ca() -> trustme.CA:
-    return trustme.CA()
-
-
-@pytest.fixture(scope="module")
-def other_ca() -> trustme.CA:
-    return trustme.CA()
-
-
 def _serve(cert: trustme.LeafCert) -> Iterator[_TLSServer]:
     context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     cert.configure_cert(context)
@@ -89,8 +82,8 @@ def _serve(cert: trustme.LeafCert) -> Iterator[_TLSServer]:
 
 
 @pytest.fixture(scope="module")
-def ip_cert(ca: trustme.CA) -> trustme.LeafCert:
-    return ca.issue_cert("127.0.0.1")  # an IP SAN, as a camera addressed by IP would need
+def ip_cert() -> trustme.LeafCert:
+    return make_leaf("127.0.0.1", rsa=False)  # an IP SAN, as a camera addressed by IP needs
 
 
 @pytest.fixture(scope="module")
@@ -99,19 +92,14 @@ def tls_server(ip_cert: trustme.LeafCert) -> Iterator[_TLSServer]:
 
 
 @pytest.fixture(scope="module")
-def name_only_server(ca: trustme.CA) -> Iterator[_TLSServer]:
-    yield from _serve(ca.issue_cert("camera.example"))
+def name_only_server() -> Iterator[_TLSServer]:
+    yield from _serve(make_leaf("camera.example", rsa=False))
 
 
 @pytest.fixture
 def server(tls_server: _TLSServer) -> _TLSServer:
     tls_server.requests.clear()
     return tls_server
-
-
-def fingerprint(cert: trustme.LeafCert) -> str:
-    der = ssl.PEM_cert_to_DER_cert(cert.cert_chain_pems[0].bytes().decode())
-    return hashlib.sha256(der).hexdigest()
 
 
 def make(kind: str, port: int, tls: Optional[TLSOptions] = None) -> Transport:
@@ -141,7 +129,7 @@ def test_self_signed_accepted_without_warning(server: _TLSServer, kind: str) -> 
 def test_right_fingerprint_accepted(
     server: _TLSServer, ip_cert: trustme.LeafCert, kind: str, style: str
 ) -> None:
-    digest = fingerprint(ip_cert)
+    digest = pin_of(ip_cert)
     if style == "colons-upper":
         digest = ":".join(digest[i:i + 2] for i in range(0, 64, 2)).upper()
     first, second = send_twice(make(kind, server.server_address[1], TLSOptions(fingerprint=digest)))
@@ -151,15 +139,15 @@ def test_right_fingerprint_accepted(
 
 @pytest.mark.parametrize("kind", KINDS)
 def test_wrong_fingerprint_rejected_before_the_request(
-    server: _TLSServer, ip_cert: trustme.LeafCert, other_ca: trustme.CA, kind: str
+    server: _TLSServer, ip_cert: trustme.LeafCert, kind: str
 ) -> None:
-    wrong = fingerprint(other_ca.issue_cert("127.0.0.1"))
+    wrong = pin_of(make_leaf("127.0.0.1", ca="other", rsa=False))
     transport = make(kind, server.server_address[1], TLSOptions(fingerprint=wrong))
     with pytest.raises(TLSError) as info:
         transport.send(Request("GET", TARGET))
     message = str(info.value)
     assert "expected " + ":".join(wrong[i:i + 2] for i in range(0, 64, 2)).upper() in message
-    actual = fingerprint(ip_cert)
+    actual = pin_of(ip_cert)
     assert ":".join(actual[i:i + 2] for i in range(0, 64, 2)).upper() in message
     assert f"127.0.0.1:{server.server_address[1]}" in message
     assert TOKEN not in message

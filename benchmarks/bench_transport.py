@@ -1,12 +1,19 @@
 """Client CPU per HTTP request: our transports against bare http.client and urllib3's pool.
 
-    python benchmarks/bench_transport.py [--requests 2000] [--rounds 5]
+    python benchmarks/bench_transport.py [--requests 2000] [--rounds 5] [--tree DIR]
 
 A raw keep-alive server in a child process answers every POST with a fixed JSON reply (the
 emulator's headers; a small reply and one the size of a 64-channel poll answer). Each client
 sends the same POST over one kept-alive loopback connection; the figure is this process's CPU
-time per request (median [min-max] of the rounds). It isolates the transport: no driver, no
-JSON parsing. Not part of run.py's tables.
+time per request (median [min-max] of the rounds), user and system time together. Our
+transports send it as the driver sends a poll (repeatable, equal connect and read timeouts,
+JSON content type), so the connection is kept alive: a request that is not repeatable would
+get a new connection each time. It isolates the transport: no driver, no JSON parsing. Not
+part of run.py's tables.
+
+``--tree DIR`` measures the ``reolink`` and ``transports`` packages of another checkout (e.g.
+the tree before a change): run both, alternated, and compare the minimums. The machine is
+shared: single runs vary by 30 % and more.
 """
 
 from __future__ import annotations
@@ -20,7 +27,10 @@ import time
 from pathlib import Path
 from typing import Callable, Dict, List
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+if __name__ == "__main__" and "--tree" in sys.argv[1:-1]:  # before the packages are imported
+    sys.path.insert(0, str(Path(sys.argv[sys.argv.index("--tree") + 1]).resolve()))
+else:
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import transports
 from reolink.transport import Request
@@ -65,7 +75,10 @@ TARGET = "/cgi-bin/api.cgi?cmd=GetMdState&token=0123456789abcdef"
 def _clients(port: int) -> Dict[str, Callable[[], bytes]]:
     ours_u3 = transports.open_transport(scheme="http", host="127.0.0.1", port=port, kind="urllib3")
     ours_std = transports.open_transport(scheme="http", host="127.0.0.1", port=port, kind="stdlib")
-    request = Request("POST", TARGET, body=BODY)
+    request = Request(
+        "POST", TARGET, body=BODY, headers={"Content-Type": "application/json"},
+        connect_timeout=8.0, read_timeout=8.0, repeatable=True, changes_state=False,
+    )
     bare = http.client.HTTPConnection("127.0.0.1", port, timeout=8)
     headers = {"Content-Type": "application/json", "Accept-Encoding": "identity"}
 
@@ -106,9 +119,10 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--requests", type=int, default=2000, help="requests per round")
     parser.add_argument("--rounds", type=int, default=5, help="rounds per client")
+    parser.add_argument("--tree", help="measure the packages of this checkout instead")
     args = parser.parse_args()
     print("Client CPU per request, us (median [min-max]), loopback keep-alive, "
-          f"Python {sys.version.split()[0]}")
+          f"Python {sys.version.split()[0]}, transports from {Path(transports.__file__).parent}")
     for commands in (1, 67):
         server = subprocess.Popen([sys.executable, "-c", SERVER, str(commands)],
                                   stdout=subprocess.PIPE, text=True)

@@ -5,7 +5,9 @@
 * :class:`MemoryTransport` — calls a Python function (the emulator) instead of the network.
 
 Both real transports run the same HTTP/1.1 exchange (:mod:`transports._exchange`: one send, the
-reply parsed by ``http.client`` under a whole-response deadline and a size cap) and the same
+reply read under a whole-response deadline and a size cap: in the plain shape a camera answers
+with, by a reader of ours differential-tested against ``http.client``; any other, by
+``http.client``) and the same
 keep-alive and request-safety rule (:mod:`transports._base`), so they behave the same; they
 differ in who makes the connection. urllib3 is imported only when a urllib3 transport is asked
 for, so ``transports`` and the stdlib transport work where urllib3 is not installed, and

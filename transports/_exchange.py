@@ -1,17 +1,19 @@
 """One HTTP/1.1 exchange on a connected socket: send the request, read the whole reply.
 
 Both real transports run this on their own connections (they differ only in how they connect),
-so the contract of :mod:`reolink.transport` is kept in one place. The reply is parsed by the
-standard library's :class:`http.client.HTTPResponse` (what urllib3 parses with too); what we add
-on top of it:
+so the contract of :mod:`reolink.transport` is kept in one place. A reply in the plain shape
+a camera answers with is read by us (below); every other reply is parsed by the standard
+library's :class:`http.client.HTTPResponse` (what urllib3 parses with too). What we add on top
+of it:
 
-* **the whole-response deadline**: ``HTTPResponse`` reads through ``sock.makefile("rb")``; it
-  gets a buffered reader of our own instead, whose every read from the socket first checks the
-  deadline (``read_timeout`` counted from just after the request was sent) and sets the socket
-  timeout to what is left of it. A device that drips a byte every 100 ms is cut off when the
-  budget runs out, not after each byte. The timeout is set again only when the one set earlier
-  could overshoot the deadline by more than :data:`DEADLINE_SLACK`, so a reply that arrives at
-  once costs one ``settimeout``;
+* **the whole-response deadline**: every read from the socket goes through :class:`_Wire`,
+  which first checks the deadline (``read_timeout`` counted from just after the request was
+  sent) and sets the socket timeout to what is left of it; ``HTTPResponse`` reads through a
+  buffered reader of ours over it instead of ``sock.makefile("rb")``. A device that drips a
+  byte every 100 ms is cut off when the budget runs out, not after each byte. The timeout is
+  set again only when the one set earlier could overshoot the deadline by more than
+  :data:`DEADLINE_SLACK`, and never to the value it already has (each ``settimeout`` is a
+  system call), so a reply that arrives at once on a kept-alive connection costs none;
 * **the size cap**: a declared ``Content-Length`` above ``max_body`` fails before the body is
   read; a chunked or close-delimited body fails as soon as it passes the cap; a compressed body
   (``gzip`` / ``deflate``, never asked for: we send ``Accept-Encoding: identity``) is decoded
@@ -28,15 +30,25 @@ on top of it:
 * **keep-alive**: the connection is kept only when the reply said so, was final (not 1xx), and
   nothing came after its end.
 
-**A plain head is read without http.client** (issue 19: its header parsing, through the
-``email`` package, was the largest single cost of a poll). When the reader's buffer already
-holds the whole head and it is in the one plain shape a device answers a poll with
-(``HTTP/1.1 2xx``, no 204; one ``Content-Length`` of digits; no ``Transfer-Encoding``; each
-other line a token name, ``:``, spaces, then printable ASCII not ending in a space; no name
-twice; at most 99 fields), :func:`_plain_head` reads it and sets on ``HTTPResponse`` exactly
-what ``begin()`` would set for it; the body is then read by ``HTTPResponse`` as before. Every
-other head goes through ``begin()``. tests/test_transports_differential.py checks both paths
-against bare http.client on its framings.
+**A plain reply is read without http.client** (issue 19: its header parsing, through the
+``email`` package, was the largest single cost of a poll, and the ``HTTPResponse`` and buffered
+reader objects the next largest). The first read of the reply asks for up to
+:data:`READ_SIZE` bytes. When the whole head is within its first 16 KiB (what http.client's
+buffered reader would have held after the same read) and in the one plain shape a device
+answers a poll with (``HTTP/1.1 2xx``, no 204; one ``Content-Length`` of digits; no
+``Transfer-Encoding``; each other line a token name, ``:``, spaces, then printable ASCII not
+ending in a space; no name twice; at most 99 fields), :func:`_plain_head` reads it as
+``begin()`` would, and the body is cut straight out of that first read; only a body that did
+not all arrive with the head is read on through a buffered reader (as ``HTTPResponse`` reads
+it: :class:`http.client.IncompleteRead` when the connection ends early). Why this is safe:
+such a head has exactly one reading (no folding, no encodings, no duplicates, no
+``Transfer-Encoding``, one length), the same one http.client gives it, and the cap, the
+decoding, the keep-alive rule and the deadline are the same code on both paths. Everything
+else (a HEAD request; a head that is cut, long or not plain; whatever the fast path declines)
+goes through ``HTTPResponse.begin()`` with the bytes already read handed to it first, so it
+sees the byte stream it would have seen. tests/test_transports_plain_head.py runs both paths
+on the 250+ framings of tests/test_transports_differential.py and on plain heads and their
+near misses, and compares each fast-path result with bare http.client's.
 
 Other failures are raised as ``OSError`` / ``http.client.HTTPException`` (translated by
 :func:`transports._errors.reply_error`) or as our own ``TransportProtocolError`` /
@@ -87,18 +99,22 @@ _PLAIN_HEAD = re.compile(
     rb"HTTP/1\.1 (2[0-9][0-9]) ([\x20-\x7e]*)\r\n"
     rb"((?:[!#$%&'*+\-.^_`|~0-9A-Za-z]+:[ ]*[\x21-\x7e](?:[\x20-\x7e]*[\x21-\x7e])?\r\n)*)"
 )
-_PLAIN_FIELD = re.compile(rb"([^:]+):[ ]*([^\r]*)\r\n")
 #: Most fields in a plain head: http.client fails on more than 100 head lines, and it counts
 #: the blank line that ends the head (more: it fails, so we leave them to it).
 _MAX_FIELDS = 99
 
 
-class _DeadlineRaw(io.RawIOBase):
-    """Reads from the socket under the whole-response deadline; counts the bytes received."""
+class _Wire:
+    """The socket under the whole-response deadline; counts the bytes received.
+
+    Every read of a reply goes through it: the plain path's (:func:`_plain_reply`) directly,
+    ``HTTPResponse``'s through :class:`_DeadlineRaw`.
+    """
+
+    __slots__ = ("armed_at", "budget", "deadline", "eof", "received", "sock")
 
     def __init__(self, sock: socket.socket, budget: float, armed_at: Optional[float]) -> None:
         """``armed_at``: when the socket timeout was last set to ``budget`` (None: set it now)."""
-        super().__init__()
         self.sock = sock
         self.budget = budget
         now = _monotonic()
@@ -107,18 +123,12 @@ class _DeadlineRaw(io.RawIOBase):
         #: The peer closed (a read returned nothing).
         self.eof = False
         if armed_at is None:
-            sock.settimeout(budget)
+            if sock.gettimeout() != budget:  # the same value again would cost a system call
+                sock.settimeout(budget)
             armed_at = now
         self.armed_at = armed_at
 
-    def readable(self) -> bool:
-        return True
-
-    def tell(self) -> int:
-        # Lets the buffered reader's tell() say how much of what we received it handed out.
-        return self.received
-
-    def readinto(self, buffer: WriteableBuffer) -> int:
+    def _arm(self) -> None:
         now = _monotonic()
         # The timeout set at armed_at ends at deadline + (now - armed_at) if set now.
         if now - self.armed_at > DEADLINE_SLACK:
@@ -127,14 +137,55 @@ class _DeadlineRaw(io.RawIOBase):
                 raise socket.timeout(f"no complete response within {self.budget:.1f} s")
             self.sock.settimeout(remaining)
             self.armed_at = now
+
+    def recv(self, size: int) -> bytes:
+        self._arm()
+        try:
+            data = self.sock.recv(size)
+        except ssl.SSLError as err:
+            # Not a handshake failure: the connection broke while reading the reply.
+            raise ConnectionAbortedError(f"TLS error while reading the reply: {err}") from err
+        self.received += len(data)
+        if not data:
+            self.eof = True
+        return data
+
+    def recv_into(self, buffer: WriteableBuffer) -> int:
+        self._arm()
         try:
             count = self.sock.recv_into(buffer)
         except ssl.SSLError as err:
-            # Not a handshake failure: the connection broke while reading the reply.
             raise ConnectionAbortedError(f"TLS error while reading the reply: {err}") from err
         self.received += count
         if not count:
             self.eof = True
+        return count
+
+
+class _DeadlineRaw(io.RawIOBase):
+    """The raw stream a :class:`_Reader` reads: first ``seed`` (bytes already received from
+    the wire), then the wire."""
+
+    def __init__(self, wire: _Wire, seed: bytes) -> None:
+        super().__init__()
+        self.wire = wire
+        self.seed = seed
+
+    def readable(self) -> bool:
+        return True
+
+    def tell(self) -> int:
+        # Lets the buffered reader's tell() say how much of what we received it handed out.
+        return self.wire.received - len(self.seed)
+
+    def readinto(self, buffer: WriteableBuffer) -> int:
+        seed = self.seed
+        if not seed:
+            return self.wire.recv_into(buffer)
+        view = memoryview(buffer).cast("B")
+        count = min(len(view), len(seed))
+        view[:count] = seed[:count]
+        self.seed = seed[count:]
         return count
 
 
@@ -149,7 +200,7 @@ class _Reader(io.BufferedReader):
         """Bytes received but not consumed: something came after the end of the reply."""
         raw = self.raw
         assert isinstance(raw, _DeadlineRaw)
-        return raw.received - self.tell()
+        return raw.wire.received - self.tell()
 
 
 class _SocketShim:
@@ -166,7 +217,8 @@ class _SocketShim:
 
 def _send(sock: socket.socket, data: bytes, timeout: float) -> None:
     """Write the request; :class:`NothingSent` when the first write fails (nothing left)."""
-    sock.settimeout(timeout)
+    if sock.gettimeout() != timeout:  # the same value again would cost a system call
+        sock.settimeout(timeout)
     first = data[:_FIRST_WRITE]
     try:
         sent = sock.send(first)
@@ -181,54 +233,80 @@ def _send(sock: socket.socket, data: bytes, timeout: float) -> None:
             raise ConnectionAbortedError(f"TLS error while sending the request: {err}") from err
 
 
-def _plain_head(
-    response: http.client.HTTPResponse, reader: _Reader
-) -> Optional[Dict[str, str]]:
-    """Read a plain head (module docstring) as ``begin()`` would; None (nothing read) if not."""
-    data = reader.peek(_BUFFER)  # what is buffered, after at most one read (as readline)
-    end = data.find(b"\r\n\r\n")
-    if end < 0:
-        return None
+#: A plain head read by :func:`_plain_head`: status, headers, Content-Length, will close.
+PlainHead = Tuple[int, Dict[str, str], int, bool]
+
+
+def _plain_head(data: bytes, end: int) -> Optional[PlainHead]:
+    """The head ``data[:end + 4]`` (``end``: where its blank line starts) if it is plain
+    (module docstring), as ``begin()`` would read it; None if not."""
     match = _PLAIN_HEAD.fullmatch(data, 0, end + 2)
     if match is None:
         return None
     status = int(match.group(1))
     if status == 204:
         return None
-    fields = _PLAIN_FIELD.findall(match.group(3))
-    if len(fields) > _MAX_FIELDS:
+    # The pattern let only printable ASCII through: one decode, then plain string splits.
+    lines = match.group(3).decode("ascii").split("\r\n")
+    lines.pop()  # after the last line's CRLF
+    if len(lines) > _MAX_FIELDS:
         return None
-    headers = {name.decode("ascii").lower(): value.decode("ascii") for name, value in fields}
-    if len(headers) != len(fields) or "transfer-encoding" in headers:
+    headers = {}
+    for line in lines:
+        name, _, value = line.partition(":")
+        headers[name.lower()] = value.lstrip(" ")
+    if len(headers) != len(lines) or "transfer-encoding" in headers:
         return None
     length = headers.get("content-length")
     if length is None or not length.isdigit():
         return None
-    reader.read(end + 4)  # from the buffer: no read on the socket
-    response.version = 11
-    response.status = status
-    response.reason = match.group(2).decode("ascii").strip()
-    response.chunked = False
-    response.length = int(length)
-    response.will_close = "close" in headers.get("connection", "").lower()
-    return headers
+    return status, headers, int(length), "close" in headers.get("connection", "").lower()
 
 
-def _begin(
-    response: http.client.HTTPResponse, raw: _DeadlineRaw, reader: _Reader, head_only: bool
-) -> Optional[Dict[str, str]]:
-    """Read the status line and headers; tell a lost reply, a cut head and a TLS peer apart.
-
-    Returns the headers when the head was plain (:func:`_plain_head`), else None (then they
-    are in ``response.msg``)."""
+def _first_read(wire: _Wire) -> bytes:
+    """The first bytes of the reply (b"" if the connection ended); :class:`NoReply` if it
+    broke before any."""
     try:
-        plain = None if head_only else _plain_head(response, reader)
-        if plain is not None:
-            return plain
+        return wire.recv(READ_SIZE)
+    except (ConnectionResetError, ConnectionAbortedError, BrokenPipeError) as err:
+        raise NoReply("reset") from err
+
+
+def _plain_reply(wire: _Wire, data: bytes, request: Request, where: str) -> Optional[Reply]:
+    """The reply whose plain head is whole in ``data`` (the first read), without http.client;
+    None (nothing consumed) if the head is not whole there or not plain."""
+    end = data.find(b"\r\n\r\n", 0, _BUFFER)  # a head http.client would have read in one
+    if end < 0:
+        return None
+    head = _plain_head(data, end)
+    if head is None:
+        return None
+    status, headers, length, will_close = head
+    if length > request.max_body:
+        raise _declared_too_large(where, length, request.max_body)
+    start = end + 4
+    stop = start + length
+    if len(data) >= stop:  # the whole body came with the head (a poll's reply does)
+        body = data[start:stop]
+        extra = len(data) - stop
+    else:
+        reader = _Reader(_DeadlineRaw(wire, data[start:]), _BUFFER)
+        body = reader.read(length)
+        if len(body) < length:
+            raise http.client.IncompleteRead(body, length - len(body))
+        extra = reader.leftover()
+    if body and "content-encoding" in headers:
+        body = _decode(headers, body, request.max_body, wire.deadline, where)
+    return status, headers, body, not will_close and extra == 0
+
+
+def _begin(response: http.client.HTTPResponse, wire: _Wire) -> None:
+    """Read the status line and headers; tell a lost reply, a cut head and a TLS peer apart."""
+    try:
         response.begin()
     except (ConnectionResetError, ConnectionAbortedError, BrokenPipeError) as err:
         # RemoteDisconnected (closed without a status line) is a ConnectionResetError too.
-        if raw.received == 0:
+        if wire.received == 0:
             reset = not isinstance(err, http.client.RemoteDisconnected)
             raise NoReply("reset" if reset else "closed") from err
         raise
@@ -236,11 +314,28 @@ def _begin(
         if err.args and str(err.args[0]).startswith(_TLS_RECORD_STARTS):
             raise WrongProtocol("https") from err
         raise
-    if raw.eof:
+    if wire.eof:
         # The buffered reader reads on only for a line it has not seen the end of: the close
         # cut a line of the head (http.client would take the head for a whole one).
         raise http.client.RemoteDisconnected("connection closed inside the reply head")
-    return None
+
+
+def _full_reply(wire: _Wire, seed: bytes, request: Request, where: str) -> Reply:
+    """The reply read by ``http.client.HTTPResponse`` (every head that is not plain)."""
+    reader = _Reader(_DeadlineRaw(wire, seed), _BUFFER)
+    response = http.client.HTTPResponse(
+        _SocketShim(reader), method=request.method  # type: ignore[arg-type]
+    )
+    _begin(response, wire)
+    headers = _headers(response)
+    body = _read_body(response, request.max_body, where)
+    if body:
+        body = _decode(headers, body, request.max_body, wire.deadline, where)
+    status = response.status
+    # A 1xx other than 100 Continue is returned by http.client as the reply: its real reply
+    # may follow on the connection, so the connection is never used again.
+    keep = not response.will_close and status >= 200 and reader.leftover() == 0
+    return status, headers, body, keep
 
 
 def _headers(response: http.client.HTTPResponse) -> Dict[str, str]:
@@ -270,15 +365,18 @@ def _headers(response: http.client.HTTPResponse) -> Dict[str, str]:
     return headers
 
 
+def _declared_too_large(where: str, length: int, max_body: int) -> ResponseTooLarge:
+    return ResponseTooLarge(
+        f"{where}: response declares {length} bytes, more than the {max_body}-byte cap",
+        limit=max_body,
+    )
+
+
 def _read_body(response: http.client.HTTPResponse, max_body: int, where: str) -> bytes:
     """The whole body, under the cap (the deadline is the reader's)."""
     if response.length is not None and not response.chunked:
         if response.length > max_body:
-            raise ResponseTooLarge(
-                f"{where}: response declares {response.length} bytes, more than the "
-                f"{max_body}-byte cap",
-                limit=max_body,
-            )
+            raise _declared_too_large(where, response.length, max_body)
         return response.read()  # IncompleteRead when the connection ends early
     # Chunked or delimited by the close: read in pieces, stop as soon as the cap is passed.
     pieces: List[bytes] = []
@@ -411,18 +509,8 @@ def exchange(
     # The driver gives both timeouts the same value: the timeout set for sending is then
     # already the one for the reply (set a moment before the deadline starts: never later).
     same = request.read_timeout == request.connect_timeout
-    raw = _DeadlineRaw(sock, request.read_timeout, sent_at if same else None)
-    reader = _Reader(raw, _BUFFER)
-    response = http.client.HTTPResponse(
-        _SocketShim(reader), method=request.method  # type: ignore[arg-type]
-    )
-    plain = _begin(response, raw, reader, request.method == "HEAD")
-    headers = plain if plain is not None else _headers(response)
-    body = _read_body(response, request.max_body, where)
-    if body:
-        body = _decode(headers, body, request.max_body, raw.deadline, where)
-    status = response.status
-    # A 1xx other than 100 Continue is returned by http.client as the reply: its real reply
-    # may follow on the connection, so the connection is never used again.
-    keep = not response.will_close and status >= 200 and reader.leftover() == 0
-    return status, headers, body, keep
+    wire = _Wire(sock, request.read_timeout, sent_at if same else None)
+    if request.method == "HEAD":  # http.client reads no body then, whatever the head says
+        return _full_reply(wire, b"", request, where)
+    data = _first_read(wire)
+    return _plain_reply(wire, data, request, where) or _full_reply(wire, data, request, where)

@@ -5,9 +5,9 @@ lazily), so the rest of the driver runs without urllib3.
 
 urllib3 makes the connections (name resolution, socket options, TLS set-up with the shared
 context of :mod:`transports._tls`, its connection errors); the exchange on them is the one both
-real transports share (:mod:`transports._exchange`, replies parsed by ``http.client``), not
-urllib3's pool and response machinery. Keep-alive and the request-safety rule are in
-:mod:`transports._base`.
+real transports share (:mod:`transports._exchange`: plain replies read by us, the rest by
+``http.client``), not urllib3's pool and response machinery. Keep-alive and the request-safety
+rule are in :mod:`transports._base`.
 """
 
 from __future__ import annotations

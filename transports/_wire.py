@@ -40,6 +40,9 @@ _BAD_HEADER_VALUE = re.compile(r"\n(?![ \t])|\r(?![ \t\n])")
 
 #: Prebuilt header blocks kept per transport (distinct header sets a driver sends: two or three).
 _HEAD_CACHE_SIZE = 16
+#: Whole heads kept per transport, by (method, target, body length): a poll sends the same
+#: head every cycle until its token changes.
+_WHOLE_HEADS = 16
 
 
 def normalize_host(host: str) -> str:
@@ -87,9 +90,26 @@ class HeadBuilder:
             ascii_host = f"[{ascii_host}]"
         self._host = ascii_host if port == default_port else f"{ascii_host}:{port}"
         self._blocks: dict[tuple[str, bool, tuple[tuple[str, str], ...]], tuple[bytes, bool]] = {}
+        self._heads: dict[tuple[str, str, int], tuple[Mapping[str, str], bytes]] = {}
 
     def head(self, request: Request) -> bytes:
-        """The request line and headers, ending in the blank line, ready to send."""
+        """The request line and headers, ending in the blank line, ready to send.
+
+        A head is built once per (method, target, body length, headers) and then reused: the
+        checks below ran on it when it was built, and it is the same bytes whoever asks.
+        """
+        body = request.body
+        key = (request.method, request.target, -1 if body is None else len(body))
+        cached = self._heads.get(key)
+        if cached is not None and cached[0] == request.headers:
+            return cached[1]
+        head = self._build_head(request)
+        if len(self._heads) >= _WHOLE_HEADS:
+            self._heads.clear()
+        self._heads[key] = (dict(request.headers), head)
+        return head
+
+    def _build_head(self, request: Request) -> bytes:
         method, target, body = request.method, request.target, request.body
         if _BAD_TARGET_CHAR.search(target):
             raise ValueError(

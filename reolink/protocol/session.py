@@ -215,6 +215,11 @@ class Session:
     _refresh: Tuple[Optional[TokenLease], Optional[SessionPolicy], float] = attrs.field(
         default=(None, None, 0.0), repr=False, eq=False
     )
+    #: (lease, the Authorization of its token): made once per lease, at tick(), like
+    #: _refresh; authorize() hands it out only for that very lease (else it builds one)
+    _grant: Tuple[Optional[TokenLease], Optional[Authorization]] = attrs.field(
+        default=(None, None), repr=False, eq=False
+    )
 
     # --- queries --------------------------------------------------------------------------
 
@@ -270,6 +275,8 @@ class Session:
         lease = self.lease
         if lease is not None and self._refresh[0] is not lease:
             self._refresh = (lease, self.policy, lease.refresh_at(self.policy.refresh_margin))
+        if lease is not None and self._grant[0] is not lease:
+            self._grant = (lease, Authorization(token=lease.token))
         event = self._time_event(now)
         if event is not None:
             self._fire(event)
@@ -335,6 +342,9 @@ class Session:
         state = self.state_at(now)
         lease = self.lease  # read once
         if lease is not None and state in (S.READY, S.BACKING_OFF):
+            cached, grant = self._grant
+            if cached is lease and grant is not None:
+                return grant  # the same value, made once for this lease (frozen)
             return Authorization(token=lease.token)
         if state is S.LOCKED_OUT:
             return Authorization(refused=self.reason or "logins are paused")

@@ -255,8 +255,12 @@ class Session:
         state = self.state
         if state is S.READY:
             lease = self.lease
-            if lease is not None and now >= self._refresh_at(lease):
-                return E.LEASE_ENDING
+            if lease is not None:
+                cached, policy, at = self._refresh  # _refresh_at, inlined: every query runs it
+                if cached is not lease or policy is not self.policy:
+                    at = lease.refresh_at(self.policy.refresh_margin)
+                if now >= at:
+                    return E.LEASE_ENDING
         elif state is S.LOCKED_OUT and now >= self.retry_at:
             return E.RETRY_DUE
         return None
@@ -273,9 +277,8 @@ class Session:
         time reached), and forget refused logins that left the account-safety window.
         The driver core calls it once at the top of each event; every query is pure."""
         lease = self.lease
-        if lease is not None and self._refresh[0] is not lease:
+        if lease is not None and (self._refresh[0] is not lease or self._grant[0] is not lease):
             self._refresh = (lease, self.policy, lease.refresh_at(self.policy.refresh_margin))
-        if lease is not None and self._grant[0] is not lease:
             self._grant = (lease, Authorization(token=lease.token))
         event = self._time_event(now)
         if event is not None:

@@ -20,6 +20,11 @@ applies the retry rules (the request-safety rule of :mod:`reolink.transport`, de
   that keeps timing out alone is left out of later batches for the rest of the session;
 * an auth error on a command (-6 please login first: the device refused, it did not execute)
   logs in again once and retries once - when the session allows (:meth:`Session.on_auth_error`).
+
+On the hot path (the same poll every cycle) the client keeps memos of pure functions only,
+each keyed by every argument it reads, so none can go stale and none decides anything: the
+frozen :class:`~reolink.transport.Request` built for the same fields, the target for the same
+(cmd, token) - a renewed token is a new key - and the replies decoded from the same bytes.
 """
 
 from __future__ import annotations

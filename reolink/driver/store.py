@@ -16,6 +16,9 @@ So whoever writes an attribute - a poll, a channel going offline, the device goi
 setup finding - invalidates every memo that covered it without knowing the memo exists: there
 is nothing to remember. A memo's raw value must hold every input of the derivation besides the
 attributes in its scope (the poller's keys do: plan key, channel modes, availability).
+
+Events are made by :func:`reolink.protocol.results.positional_maker` (the same frozen
+AttributeEvent, fewer instructions: up to 128 per cycle at 64 channels).
 """
 
 from __future__ import annotations

@@ -9,6 +9,11 @@ Firmware differs in small ways, and the parsers absorb them: numbers sent as num
 (``"1"``), empty-string fields, fields missing on older firmware, two GetAiState formats, entries
 that are lists where objects are expected (smart-AI zones), ``initial``/``range`` blocks that
 come even with ``action 0``.
+
+The poll path reads GetMdState's motion and GetAiState's types with :func:`md_state_motion`
+and :func:`ai_state_types`, the one home of those rules (:func:`parse_md_state` and
+:func:`parse_ai_state` wrap them in their result objects), so skipping the object cannot
+skip a check.
 """
 
 from __future__ import annotations

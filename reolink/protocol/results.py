@@ -1,4 +1,10 @@
-"""Frozen value classes returned by the parsers. Validated at construction, hashable, no I/O."""
+"""Frozen value classes returned by the parsers. Validated at construction, hashable, no I/O.
+
+The objects made per reply or per change on the poll path (CommandReply, the driver's
+AttributeEvent) are made by :func:`positional_maker`: the same frozen object without attrs'
+per-field ``object.__setattr__``, and only for a class whose ``__init__`` does nothing else
+(no validator, converter or post-init hook: it falls back to the class itself).
+"""
 
 from __future__ import annotations
 

@@ -47,6 +47,11 @@ Both schedules are tenacity wait strategies (:meth:`SessionPolicy.transport_wait
 :meth:`SessionPolicy.auth_wait`), evaluated here as pure functions of the attempt count
 (:func:`delay_after`): tenacity never sleeps or reads a clock for us; the session turns the delay
 into a ``retry_at`` and the driver core schedules the wake-up.
+
+What is worked out once per lease (its refresh time, the :class:`Authorization` of its token)
+is made by :meth:`Session.tick`, an input, and kept with the very lease it was made for; a
+query uses it only for that lease (``is``) and works it out afresh otherwise, so replacing
+the lease can never leave an old token or refresh time behind.
 """
 
 from __future__ import annotations

@@ -2,6 +2,7 @@
 
     python benchmarks/profile_cycle.py [--channels 1] [--mode same|changes] [--cycles 20000]
                                        [--profile] [--transport memory|stdlib-parse]
+                                       [--threaded [--seconds 1]]
 
 The driver core is fed by hand on a fake clock (as tests/test_driver_core.py does). Its
 requests go to an in-memory transport whose app replays the emulator's recorded answers (the
@@ -11,6 +12,14 @@ and AI toggled in between, so every reply differs from the previous one. Prints 
 of process CPU per cycle; ``--profile`` prints the cProfile top functions instead. The figure
 is the core's cost plus the in-memory transport's (the ``memory`` column of ``run.py`` adds
 the device thread's wake-ups and the host callback).
+
+``--threaded`` measures what that column measures, in this process and without the emulator
+child: a whole driver (device thread, host callback) over the in-memory transport replaying
+the same recorded answers, polling every 1 ms; process CPU per cycle, least and median of 10
+blocks. Next to it, the floor of any thread that wakes every 1 ms: the same thread body
+doing nothing but wait (a lock acquired with a timeout, as the device loop waits). On a
+shared machine most of the gap between ``--threaded`` and the thread-free figure is that
+wake-up and the caches gone cold while the thread slept, not Python code of the loop.
 """
 
 from __future__ import annotations
@@ -19,6 +28,7 @@ import argparse
 import cProfile
 import pstats
 import sys
+import threading
 import time
 from pathlib import Path
 from typing import Any, Dict, List, Mapping, Tuple
@@ -107,6 +117,79 @@ class Harness:
         self.feed(Tick())
 
 
+def _blocks(run: Any, cycles: Any, seconds: float) -> List[float]:
+    """Process CPU (us) per cycle of ``run`` over 10 blocks of ``seconds`` each, sorted."""
+    pers = []
+    for _ in range(10):
+        c0, p0 = cycles(), time.process_time()
+        run(seconds)
+        c1, p1 = cycles(), time.process_time()
+        pers.append((p1 - p0) / max(1, c1 - c0) * 1e6)
+    return sorted(pers)
+
+
+def _wait_floor(seconds: float) -> List[float]:
+    """A thread that only waits 1 ms at a time (the device loop's wait): CPU per wake-up."""
+    stop = threading.Event()
+    wakes = [0]
+    wake = threading.Lock()
+    wake.acquire()
+
+    def body() -> None:
+        due = time.monotonic()
+        while not stop.is_set():
+            due += 0.001
+            delay = due - time.monotonic()
+            if delay > 0:
+                wake.acquire(True, delay)
+            wakes[0] += 1
+
+    thread = threading.Thread(target=body, daemon=True)
+    thread.start()
+    try:
+        return _blocks(time.sleep, lambda: wakes[0], seconds)
+    finally:
+        stop.set()
+        thread.join(5)
+
+
+def threaded(channels: int, mode: str, seconds: float) -> int:
+    """The ``memory`` column of run.py, in-process (see the module docstring)."""
+    from _common import cycles_of, wait_cycles, zones_for
+
+    from reolink.driver import ReolinkDriver
+
+    emu = _ChurnEmulator(profile="nvr" if channels > 1 else "camera", channels=channels)
+    emu.churn = mode == "changes"
+    app = Replay(emu)
+    changes = [0]
+
+    def callback(event: Any) -> None:
+        changes[0] += 1
+
+    attributes = {"ip": "127.0.0.1", "username": USER, "password": PASSWORD,
+                  "status_interval": "1", "push": "off"}
+    driver = ReolinkDriver(attributes, zones_for(channels), callback, timing=BENCH_TIMING,
+                           transport_factory=lambda config: transports.MemoryTransport(app))
+    driver.connect()
+    try:
+        wait_cycles(driver, 50, 30)
+        app.replay = True
+        wait_cycles(driver, cycles_of(driver) + 20, 30)
+        c0, e0 = cycles_of(driver), changes[0]
+        pers = _blocks(time.sleep, lambda: cycles_of(driver), seconds)
+        per_change = (changes[0] - e0) / max(1, cycles_of(driver) - c0)
+    finally:
+        driver.disconnect()
+    floor = _wait_floor(seconds)
+    print(
+        f"{channels} ch {mode}, threaded: {pers[0]:.1f} us/cycle (min of 10 blocks; median "
+        f"{pers[5]:.1f}), {per_change:.1f} changes/cycle; a thread that only waits 1 ms: "
+        f"{floor[0]:.1f} us/wake-up (median {floor[5]:.1f})"
+    )
+    return 0
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--channels", type=int, default=1)
@@ -115,7 +198,11 @@ def main() -> int:
     parser.add_argument("--profile", action="store_true")
     parser.add_argument("--top", type=int, default=30)
     parser.add_argument("--transport", default="memory", help="memory (default), urllib3, stdlib")
+    parser.add_argument("--threaded", action="store_true", help="the whole driver, its thread")
+    parser.add_argument("--seconds", type=float, default=1.0, help="per block, with --threaded")
     args = parser.parse_args()
+    if args.threaded:
+        return threaded(args.channels, args.mode, args.seconds)
     from reolink.driver.messages import Start
 
     h = Harness(args.channels, args.mode, args.transport)

@@ -89,7 +89,8 @@ class MemoryTransport:
                 f"{request.max_body}-byte cap",
                 limit=request.max_body,
             )
-        return Response(status=status, headers=dict(reply_headers), body=bytes(body))
+        # Response copies the headers itself (lower-casing the names): no copy here.
+        return Response(status=status, headers=reply_headers, body=bytes(body))
 
     def local_address(self) -> Optional[str]:
         """The address this host has towards the app (see the class docstring)."""

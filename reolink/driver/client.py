@@ -20,6 +20,11 @@ applies the retry rules (the request-safety rule of :mod:`reolink.transport`, de
   that keeps timing out alone is left out of later batches for the rest of the session;
 * an auth error on a command (-6 please login first: the device refused, it did not execute)
   logs in again once and retries once - when the session allows (:meth:`Session.on_auth_error`).
+
+On the hot path (the same poll every cycle) the client keeps memos of pure functions only,
+each keyed by every argument it reads, so none can go stale and none decides anything: the
+frozen :class:`~reolink.transport.Request` built for the same fields, the target for the same
+(cmd, token) - a renewed token is a new key - and the replies decoded from the same bytes.
 """
 
 from __future__ import annotations
@@ -76,6 +81,8 @@ BLACKLIST_AFTER = 2
 #: the pause before sending again a request that never left.
 RETRY_PAUSE = 0.05
 _JSON_HEADERS = {"Content-Type": "application/json"}
+#: most entries a memo of the client holds (it starts afresh when full)
+_MEMO_SIZE = 16
 
 
 @attrs.frozen
@@ -182,6 +189,9 @@ class DeviceClient:
         # gives the same replies), so it cannot go stale; it decides nothing for the host:
         # whether an answer changes any attribute is the AttributeStore's call (driver/store.py).
         self._last_reply: Dict[bytes, Tuple[bytes, List[CommandReply]]] = {}
+        #: memos of pure functions, keyed by every argument (see _request, _api_target)
+        self._requests: Dict[Tuple[object, ...], Request] = {}
+        self._targets: Dict[Tuple[Optional[str], Optional[str]], str] = {}
 
     # --- raw requests -----------------------------------------------------------------
 
@@ -192,6 +202,47 @@ class DeviceClient:
         if budget <= 0:
             raise Timeout("no time left for the request (request_timeout)")
         return budget
+
+    def _request(
+        self,
+        method: str,
+        target: str,
+        body: Optional[bytes],
+        budget: float,
+        max_body: int,
+        repeatable: bool,
+        changes: bool,
+    ) -> Request:
+        """The Request for these fields: a frozen value, so the one built last time for the
+        same fields is handed out again (a memo of a pure constructor, keyed by every field it
+        reads: it cannot go stale). A poll sends the same request every cycle."""
+        key = (method, target, body, budget, max_body, repeatable, changes)
+        request = self._requests.get(key)
+        if request is None:
+            if len(self._requests) >= _MEMO_SIZE:
+                self._requests.clear()
+            request = self._requests[key] = Request(
+                method,
+                target,
+                body,
+                headers=_JSON_HEADERS if body is not None else {},
+                connect_timeout=budget,
+                read_timeout=budget,
+                max_body=max_body,
+                repeatable=repeatable,
+                changes_state=changes and not repeatable,
+            )
+        return request
+
+    def _api_target(self, cmd: Optional[str], token: Optional[str]) -> str:
+        """:func:`commands.api_target`, memoized by its arguments (a pure function)."""
+        key = (cmd, token)
+        target = self._targets.get(key)
+        if target is None:
+            if len(self._targets) >= _MEMO_SIZE:
+                self._targets.clear()
+            target = self._targets[key] = commands.api_target(cmd=cmd, token=token)
+        return target
 
     def exchange(
         self,
@@ -212,17 +263,7 @@ class DeviceClient:
         """
         for attempt in (1, 2):
             budget = self._timeout(deadline)
-            request = Request(
-                method,
-                target,
-                body,
-                headers=_JSON_HEADERS if body is not None else {},
-                connect_timeout=budget,
-                read_timeout=budget,
-                max_body=max_body,
-                repeatable=repeatable,
-                changes_state=changes and not repeatable,
-            )
+            request = self._request(method, target, body, budget, max_body, repeatable, changes)
             if self.log.enabled(10):
                 self.log.debug("%s %s", method, redact_target(target))
             try:
@@ -262,7 +303,7 @@ class DeviceClient:
             repeatable = pbatch.is_read_only(batch)
         response = yield from self.exchange(
             "POST",
-            commands.api_target(cmd=first, token=token),
+            self._api_target(first, token),
             body,
             deadline=deadline,
             max_body=DEFAULT_MAX_JSON_BYTES,

@@ -6,6 +6,20 @@ register the device on the push listener when the core asks (:class:`Listen`: th
 listener, or the shared default one) and unregister when the thread ends; call the host's
 callback (always on this thread); hand results to the waiting command futures; and end
 within ``request_timeout`` + 1 s of disconnect().
+
+The hot path (a poll every status_interval, the same two turns of the core each time) is kept
+lean, and each shortcut is safe by construction:
+
+* The wake-up signal is a bare lock used as a binary semaphore (held = nothing pending;
+  :meth:`DeviceLoop._signal` releases it, the wait acquires it with a timeout) rather than a
+  ``threading.Event``, whose wait builds a Condition and a waiter lock on every call. The signal
+  is only ever a hint to look again: what woke the loop (a queued job, a push call, stop()) is
+  read from its own queue or flag on the next turn, so a signal consumed early or late can
+  cost an extra turn of the core, never a lost event.
+* The job queue is read only when it is not empty (this thread is its only reader, so a
+  queue seen non-empty stays so until it is read).
+* The published snapshot is rewritten only when something in it changed: a turn without an
+  Emit whose counters equal the last published ones would write the same snapshot again.
 """
 
 from __future__ import annotations
@@ -110,7 +124,9 @@ class DeviceLoop:
         self._log = DeviceLog(log, core.config.label)
         self.ready = threading.Event()
         self.stopping = threading.Event()
-        self._wake = threading.Event()
+        #: held while no wake-up is pending: _signal() releases it, the wait acquires it
+        self._wake = threading.Lock()
+        self._wake.acquire()
         self._pushed = threading.Event()
         self._jobs: queue.SimpleQueue[Job] = queue.SimpleQueue()
         self._futures: Dict[int, Tuple[str, concurrent.futures.Future[Any]]] = {}
@@ -131,7 +147,14 @@ class DeviceLoop:
 
     def submit(self, job: Job) -> None:
         self._jobs.put(job)
-        self._wake.set()
+        self._signal()
+
+    def _signal(self) -> None:
+        """Wake the device thread (any thread; a wake-up already pending stays one)."""
+        try:
+            self._wake.release()
+        except RuntimeError:  # released already: a wake-up is pending
+            pass
 
     def push_wake(self) -> None:
         """The device pushed an event (webhook): feed the core a PushWake (it polls at once).
@@ -141,13 +164,13 @@ class DeviceLoop:
         """
         self.push_calls += 1
         self._pushed.set()
-        self._wake.set()
+        self._signal()
 
     def stop(self) -> None:
         if not self.stopping.is_set():
             self._stop_at = self._clock()
         self.stopping.set()
-        self._wake.set()
+        self._signal()
 
     def close_unused(self) -> None:
         """The thread never started: close the transport (nothing was opened; be tidy)."""
@@ -170,11 +193,13 @@ class DeviceLoop:
         client = core.client
         counters = (core.cycles, client.requests_sent, client.logins_sent, core.session.token,
                     core.phase)
+        emits = [action for action in actions if isinstance(action, Emit)]
+        if not emits and counters == self._counters:
+            return  # the snapshot would be the same
         with self._lock:
-            for action in actions:
-                if isinstance(action, Emit):
-                    for event in action.events:
-                        self._values[(event.target, event.address, event.name)] = event.value
+            for emit in emits:
+                for event in emit.events:
+                    self._values[(event.target, event.address, event.name)] = event.value
             self._counters = counters
 
     # --- the thread ---------------------------------------------------------------------
@@ -218,11 +243,8 @@ class DeviceLoop:
         if self._push_event is not None:
             event, self._push_event = self._push_event, None
             return event
-        try:
+        if not self._jobs.empty():  # this thread is the only reader: it stays non-empty
             queued, future = self._jobs.get_nowait()
-        except queue.Empty:
-            pass
-        else:
             if future.set_running_or_notify_cancel():
                 self._futures[queued.job] = (queued.name, future)
                 return queued
@@ -236,8 +258,8 @@ class DeviceLoop:
             return PushWake()
         delay = self._until - self._clock()
         if delay > 0 and self._jobs.empty():
-            self._wake.wait(delay)
-        self._wake.clear()
+            self._wake.acquire(True, delay)
+        self._wake.acquire(False)  # a wake-up that came meanwhile is consumed: looked at now
         return Tick()
 
     def _send(self, send: Send) -> Event:
@@ -354,10 +376,12 @@ class DeviceLoop:
 
     def _emit(self, events: Tuple[AttributeEvent, ...]) -> None:
         # The values are published already (_publish): the host's callback sees its event.
+        debug = self._log.enabled(logging.DEBUG)  # once per Emit, not per event
         for event in events:
-            self._log.debug(
-                "%s %s %s = %r", event.target, event.address or "", event.name, event.value
-            )
+            if debug:
+                self._log.debug(
+                    "%s %s %s = %r", event.target, event.address or "", event.name, event.value
+                )
             if self._callback is None:
                 continue
             self.in_callback = True

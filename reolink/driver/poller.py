@@ -30,7 +30,7 @@ import attrs
 from ..errors import ApiError, AuthError, LeftOutError, ReolinkError
 from ..protocol import batch as pbatch
 from ..protocol import codes, commands, parsers
-from ..protocol.results import AiState, ChannelList, CommandReply, sort_ai_types
+from ..protocol.results import ChannelList, CommandReply, sort_ai_types
 from .config import ZoneConfig
 from .events import AttributeValue
 from .logs import DeviceLog
@@ -92,7 +92,8 @@ class _Findings:
     """What one batch's replies said, per channel, before anything is written."""
 
     motion: Dict[int, bool] = attrs.field(factory=dict)
-    ai: Dict[int, AiState] = attrs.field(factory=dict)
+    #: the AI types detected (supported and alarming) per channel
+    ai: Dict[int, FrozenSet[str]] = attrs.field(factory=dict)
     #: doorbell button pressed, for channels whose GetEvents says ``visitor.support`` 1
     visitor: Dict[int, bool] = attrs.field(factory=dict)
     failed: Dict[int, str] = attrs.field(factory=dict)
@@ -262,14 +263,15 @@ class Poller:
             if cmd == "GetEvents":
                 events = parsers.parse_events(reply, channel)
                 found.motion[channel] = events.motion
-                found.ai[channel] = events.ai
+                found.ai[channel] = events.ai.detected
                 if events.visitor_supported:
                     found.visitor[channel] = events.visitor
             elif cmd == "GetMdState":
-                found.motion[channel] = parsers.parse_md_state(reply, channel).motion
+                found.motion[channel] = parsers.md_state_motion(reply)
             elif cmd == "GetAiState":
-                found.ai[channel] = parsers.parse_ai_state(reply, channel)
-                if not found.ai[channel].supported:
+                detected, supported = parsers.ai_state_types(reply)
+                found.ai[channel] = detected
+                if not supported:
                     # Answers, but every type has support 0: a camera without AI.
                     self._log.info("channel %d: no AI type supported; polling motion only", channel)
                     state.mode = Mode.MD
@@ -307,9 +309,7 @@ class Poller:
                 "channel %d: no AI (GetAiState: %s); polling motion only", channel, error
             )
             state.mode = Mode.MD
-            found.ai[channel] = AiState(
-                channel=channel, detected=frozenset(), supported=frozenset()
-            )
+            found.ai[channel] = frozenset()
         else:
             found.failed[channel] = str(error)
 
@@ -325,7 +325,7 @@ class Poller:
             if channel in motion:
                 values += _MOTION if motion[channel] else _NO_MOTION
             if channel in ai:
-                values.append(("ai_detected", _ai_text(ai[channel].detected, state.zone.ai_types)))
+                values.append(("ai_detected", _ai_text(ai[channel], state.zone.ai_types)))
             if channel in visitor:
                 values.append(("visitor", 1 if visitor[channel] else 0))
             update("zone", state.zone.address, values)

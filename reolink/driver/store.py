@@ -16,12 +16,16 @@ So whoever writes an attribute - a poll, a channel going offline, the device goi
 setup finding - invalidates every memo that covered it without knowing the memo exists: there
 is nothing to remember. A memo's raw value must hold every input of the derivation besides the
 attributes in its scope (the poller's keys do: plan key, channel modes, availability).
+
+Events are made by :func:`reolink.protocol.results.positional_maker` (the same frozen
+AttributeEvent, fewer instructions: up to 128 per cycle at 64 channels).
 """
 
 from __future__ import annotations
 
 from typing import Any, Dict, Hashable, Iterable, List, Optional, Sequence, Tuple
 
+from ..protocol.results import positional_maker
 from .events import AttributeEvent, AttributeValue
 
 __all__ = ["AttributeStore", "Key", "Scope"]
@@ -33,6 +37,9 @@ Scope = Tuple[str, Optional[str]]
 
 #: "never written" (None is a value); typed Any so that it can stand in any value's place
 _MISSING: Any = object()
+#: AttributeEvent(target, address, name, value, previous, device), made without attrs'
+#: __init__ (reolink.protocol.results.positional_maker: the same object, fewer instructions)
+_event = positional_maker(AttributeEvent)
 
 
 class AttributeStore:
@@ -107,7 +114,7 @@ class AttributeStore:
                 continue
             values[key] = value
             target, address, name = key
-            events.append(AttributeEvent(target, address, name, value, previous, device))
+            events.append(_event(target, address, name, value, previous, device))
         self._pending.clear()
         return events
 

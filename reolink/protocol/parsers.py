@@ -9,6 +9,11 @@ Firmware differs in small ways, and the parsers absorb them: numbers sent as num
 (``"1"``), empty-string fields, fields missing on older firmware, two GetAiState formats, entries
 that are lists where objects are expected (smart-AI zones), ``initial``/``range`` blocks that
 come even with ``action 0``.
+
+The poll path reads GetMdState's motion and GetAiState's types with :func:`md_state_motion`
+and :func:`ai_state_types`, the one home of those rules (:func:`parse_md_state` and
+:func:`parse_ai_state` wrap them in their result objects), so skipping the object cannot
+skip a check.
 """
 
 from __future__ import annotations
@@ -41,6 +46,8 @@ from reolink.protocol.results import (
 )
 
 __all__ = [
+    "ai_state_types",
+    "md_state_motion",
     "normalize_ai_type",
     "parse_ability",
     "parse_ai_state",
@@ -55,6 +62,8 @@ __all__ = [
 ]
 
 _MAX_CHANNELS = 1024
+#: "the key is not there" (None is a value a device may send)
+_ABSENT = object()
 _MAX_STRING = 4096
 
 
@@ -355,18 +364,32 @@ def _ai_types(value: Obj, cmd: str) -> tuple[frozenset[str], frozenset[str]]:
     return frozenset(detected), frozenset(supported)
 
 
+def md_state_motion(reply: Reply) -> bool:
+    """GetMdState: ``value.state`` 1 = motion now (:func:`parse_md_state`'s rule; the poller
+    reads this bool without building the result object)."""
+    value = _value(reply, "GetMdState")
+    state = value.get("state", _ABSENT)
+    if type(state) is int:  # what firmware sends (0/1): the fast path
+        return state != 0
+    if state is _ABSENT:
+        raise RemoteProtocolError("GetMdState: state is missing")
+    return _flag(state, "GetMdState state")
+
+
 def parse_md_state(reply: Reply, channel: int) -> MotionState:
     """GetMdState: ``value.state`` 1 = motion now."""
-    value = _value(reply, "GetMdState")
-    if "state" not in value:
-        raise RemoteProtocolError("GetMdState: state is missing")
-    return MotionState(channel=channel, motion=_flag(value.get("state"), "GetMdState state"))
+    return MotionState(channel=channel, motion=md_state_motion(reply))
+
+
+def ai_state_types(reply: Reply) -> tuple[frozenset[str], frozenset[str]]:
+    """GetAiState's (detected, supported) types (:func:`parse_ai_state`'s rule; the poller
+    reads these without building the result object)."""
+    return _ai_types(_value(reply, "GetAiState"), "GetAiState")
 
 
 def parse_ai_state(reply: Reply, channel: int) -> AiState:
     """GetAiState, current (``{type: {alarm_state, support}}``) or legacy flat format."""
-    value = _value(reply, "GetAiState")
-    detected, supported = _ai_types(value, "GetAiState")
+    detected, supported = ai_state_types(reply)
     return AiState(channel=channel, detected=detected, supported=supported)
 
 

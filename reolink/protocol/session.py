@@ -48,6 +48,7 @@ Both schedules are tenacity wait strategies (:meth:`SessionPolicy.transport_wait
 (:func:`delay_after`): tenacity never sleeps or reads a clock for us; the session turns the delay
 into a ``retry_at`` and the driver core schedules the wake-up.
 
+<<<<<<< HEAD
 Why it is built this way (the decisions a change must keep):
 
 * **A transition table, not flags** (h11's ``_state.py``): every state change is one row of
@@ -64,6 +65,12 @@ Why it is built this way (the decisions a change must keep):
   answer; a query that moved the state would make the wake-up depend on who asked first.
 * **The rules are numbers in a policy** (:class:`SessionPolicy`): tests shrink them to run
   the schedules fast, the rules stay the same.
+=======
+What is worked out once per lease (its refresh time, the :class:`Authorization` of its token)
+is made by :meth:`Session.tick`, an input, and kept with the very lease it was made for; a
+query uses it only for that lease (``is``) and works it out afresh otherwise, so replacing
+the lease can never leave an old token or refresh time behind.
+>>>>>>> i19H
 """
 
 from __future__ import annotations
@@ -232,6 +239,11 @@ class Session:
     _refresh: Tuple[Optional[TokenLease], Optional[SessionPolicy], float] = attrs.field(
         default=(None, None, 0.0), repr=False, eq=False
     )
+    #: (lease, the Authorization of its token): made once per lease, at tick(), like
+    #: _refresh; authorize() hands it out only for that very lease (else it builds one)
+    _grant: Tuple[Optional[TokenLease], Optional[Authorization]] = attrs.field(
+        default=(None, None), repr=False, eq=False
+    )
 
     # --- queries --------------------------------------------------------------------------
 
@@ -267,8 +279,12 @@ class Session:
         state = self.state
         if state is S.READY:
             lease = self.lease
-            if lease is not None and now >= self._refresh_at(lease):
-                return E.LEASE_ENDING
+            if lease is not None:
+                cached, policy, at = self._refresh  # _refresh_at, inlined: every query runs it
+                if cached is not lease or policy is not self.policy:
+                    at = lease.refresh_at(self.policy.refresh_margin)
+                if now >= at:
+                    return E.LEASE_ENDING
         elif state is S.LOCKED_OUT and now >= self.retry_at:
             return E.RETRY_DUE
         return None
@@ -285,8 +301,9 @@ class Session:
         time reached), and forget refused logins that left the account-safety window.
         The driver core calls it once at the top of each event; every query is pure."""
         lease = self.lease
-        if lease is not None and self._refresh[0] is not lease:
+        if lease is not None and (self._refresh[0] is not lease or self._grant[0] is not lease):
             self._refresh = (lease, self.policy, lease.refresh_at(self.policy.refresh_margin))
+            self._grant = (lease, Authorization(token=lease.token))
         event = self._time_event(now)
         if event is not None:
             self._fire(event)
@@ -352,6 +369,9 @@ class Session:
         state = self.state_at(now)
         lease = self.lease  # read once
         if lease is not None and state in (S.READY, S.BACKING_OFF):
+            cached, grant = self._grant
+            if cached is lease and grant is not None:
+                return grant  # the same value, made once for this lease (frozen)
             return Authorization(token=lease.token)
         if state is S.LOCKED_OUT:
             return Authorization(refused=self.reason or "logins are paused")

@@ -48,7 +48,6 @@ Both schedules are tenacity wait strategies (:meth:`SessionPolicy.transport_wait
 (:func:`delay_after`): tenacity never sleeps or reads a clock for us; the session turns the delay
 into a ``retry_at`` and the driver core schedules the wake-up.
 
-<<<<<<< HEAD
 Why it is built this way (the decisions a change must keep):
 
 * **A transition table, not flags** (h11's ``_state.py``): every state change is one row of
@@ -65,12 +64,11 @@ Why it is built this way (the decisions a change must keep):
   answer; a query that moved the state would make the wake-up depend on who asked first.
 * **The rules are numbers in a policy** (:class:`SessionPolicy`): tests shrink them to run
   the schedules fast, the rules stay the same.
-=======
+
 What is worked out once per lease (its refresh time, the :class:`Authorization` of its token)
 is made by :meth:`Session.tick`, an input, and kept with the very lease it was made for; a
 query uses it only for that lease (``is``) and works it out afresh otherwise, so replacing
 the lease can never leave an old token or refresh time behind.
->>>>>>> i19H
 """
 
 from __future__ import annotations

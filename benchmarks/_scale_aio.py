@@ -28,7 +28,7 @@ import threading
 import time
 from typing import Any, Dict, List
 
-from _scale_client import lateness_of, proc_status, usage, usage_fields
+from _scale_client import lateness_of, proc_status, report, usage, usage_fields
 
 #: At most this many Hosts log in and read their host data at once.
 SETUP_CONCURRENCY = 32
@@ -143,23 +143,13 @@ async def _run(
         if len(d.stamps) > 1:
             late.extend(lateness_of(d.stamps, interval))
     errors = sorted({d.error for d in devices if d.error})
-    return {
-        **usage_fields(u0, u1, w1 - w0, cycles1 - cycles0),
-        "client": "aio",
-        "devices": len(ports),
-        "online": len(online),
-        "cycles": cycles1 - cycles0,
-        "failed_cycles": failed1 - failed0,
-        "expected_cycles": len(ports) * (w1 - w0) / interval,
-        "cpu_pct": 100 * (p1 - p0) / (w1 - w0),
-        "late_ms": [round(value * 1000, 3) for value in late],
-        "rss_mb": rss / 1024,
-        "rss_before_mb": rss_before / 1024,
-        "threads": threads,
-        "threads_os": threads_os,
-        "threads_before": threads_before,
-        "errors": errors[:5],
-    }
+    result = report(
+        "aio", len(ports), len(online), cycles1 - cycles0, interval, (w0, w1), (p0, p1), late,
+        errors, memory=(rss_before, rss), threads=(threads_before, threads, threads_os),
+    )
+    result["failed_cycles"] = failed1 - failed0
+    result.update(usage_fields(u0, u1, w1 - w0, cycles1 - cycles0))
+    return result
 
 
 def main() -> int:

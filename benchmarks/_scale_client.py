@@ -70,6 +70,43 @@ def proc_status(field: str) -> int:
     return -1
 
 
+def report(
+    client: str,
+    devices: int,
+    online: int,
+    cycles: int,
+    interval: float,
+    wall: Tuple[float, float],
+    cpu: Tuple[float, float],
+    late: List[float],
+    errors: List[str],
+    *,
+    memory: Tuple[int, int],
+    threads: Tuple[int, int, int],
+) -> Dict[str, Any]:
+    """The fields both scale clients report (ours here, reolink-aio's in _scale_aio.py).
+
+    ``wall`` and ``cpu`` are the window's (start, end) clocks, ``memory`` the peak RSS in kB
+    (before, after), ``threads`` (before, after, OS threads after).
+    """
+    (w0, w1), (p0, p1) = wall, cpu
+    return {
+        "client": client,
+        "devices": devices,
+        "online": online,
+        "cycles": cycles,
+        "expected_cycles": devices * (w1 - w0) / interval,
+        "cpu_pct": 100 * (p1 - p0) / (w1 - w0),
+        "late_ms": [round(value * 1000, 3) for value in late],
+        "rss_mb": memory[1] / 1024,
+        "rss_before_mb": memory[0] / 1024,
+        "threads": threads[1],
+        "threads_os": threads[2],
+        "threads_before": threads[0],
+        "errors": errors[:5],
+    }
+
+
 def main() -> int:
     from _common import Tap, cycles_of, make_driver
 
@@ -110,21 +147,10 @@ def main() -> int:
     errors = sorted({d.last_error for d in drivers if d.last_error})
     with concurrent.futures.ThreadPoolExecutor(32) as pool:
         list(pool.map(lambda d: d.disconnect(), drivers))
-    result: Dict[str, Any] = {
-        "client": "ours",
-        "devices": len(ports),
-        "online": online,
-        "cycles": cycles1 - cycles0,
-        "expected_cycles": len(ports) * (w1 - w0) / interval,
-        "cpu_pct": 100 * (p1 - p0) / (w1 - w0),
-        "late_ms": [round(value * 1000, 3) for value in late],
-        "rss_mb": rss / 1024,
-        "rss_before_mb": rss_before / 1024,
-        "threads": threads,
-        "threads_os": threads_os,
-        "threads_before": threads_before,
-        "errors": errors[:5],
-    }
+    result = report(
+        "ours", len(ports), online, cycles1 - cycles0, interval, (w0, w1), (p0, p1), late,
+        errors, memory=(rss_before, rss), threads=(threads_before, threads, threads_os),
+    )
     result.update(usage_fields(u0, u1, w1 - w0, result["cycles"]))
     print(json.dumps(result), flush=True)
     return 0

@@ -256,7 +256,8 @@ class ConnectionTransport:
             conn.connect()
         except self._connect_errors as err:
             conn.close()
-            raise self._connect_failure(err, request) from err
+            in_handshake = getattr(conn, "tcp_connected", False)
+            raise self._connect_failure(err, request, in_handshake) from err
         self._remember_local(conn)
         if self._context is not None:
             self._note_tls(conn)
@@ -264,7 +265,9 @@ class ConnectionTransport:
             self._log.debug("%s: connected", self._where, extra=self._extra)
         return conn, False, generation
 
-    def _connect_failure(self, err: BaseException, request: Request) -> Exception:
+    def _connect_failure(
+        self, err: BaseException, request: Request, in_handshake: bool = False
+    ) -> Exception:
         """What a failed connect raises. A handshake that found no TLS version or cipher in
         common first asks the device what it offers (handshakes only, nothing sent): under
         ``tls_verify`` with what ``tls_fingerprint`` accepts, else with every suite there is."""
@@ -281,7 +284,7 @@ class ConnectionTransport:
                 offered = probe_tls(self._host, self._port, timeout, widest_context())
         return connect_error(
             err, self._where, request, tls_mode=self._tls.mode, offered=offered,
-            pin_would_connect=pin_would_connect,
+            pin_would_connect=pin_would_connect, in_handshake=in_handshake,
         )
 
     def _note_tls(self, conn: Connection) -> None:

@@ -165,6 +165,7 @@ def connect_error(
     tls_mode: Optional[str] = None,
     offered: Optional[NegotiatedTLS] = None,
     pin_would_connect: bool = False,
+    in_handshake: bool = False,
 ) -> TransportError:
     """What a failure while connecting (TCP, TLS handshake, pin check) becomes.
 
@@ -172,7 +173,8 @@ def connect_error(
     connection ended during a TLS handshake is said to be so. ``offered`` is what the device
     negotiates when asked again after a handshake found no version or cipher in common, and
     ``pin_would_connect`` says that was with what ``tls_fingerprint`` accepts, after a
-    ``tls_verify`` handshake failed.
+    ``tls_verify`` handshake failed. ``in_handshake``: the TCP connection stood when it
+    failed (the connection says so), so a timeout was the TLS handshake's.
     Nothing of the request was sent: every error returned has ``request_sent`` False. A pin is
     blamed only when a certificate was received and it did not match.
     """
@@ -193,7 +195,7 @@ def connect_error(
         )
     timeout = find(err, socket.timeout)
     if timeout is not None:
-        if kind == "timeout" and "handshake" in str(timeout).lower():
+        if kind == "timeout" and tls_mode is not None and in_handshake:
             return ConnectError(
                 f"{where}: TLS handshake timed out after {request.connect_timeout} s (the port "
                 "accepted the connection; the handshake got no answer)",

@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import http.client
 import logging
+import socket
 import ssl
-from typing import Optional
+from typing import Any, Callable, Optional
 
 from ._base import Connection, ConnectionTransport
 from ._tls import verify_pin
@@ -28,6 +29,17 @@ class _HTTPSConnection(http.client.HTTPSConnection):
     ) -> None:
         super().__init__(host, port, context=context, timeout=timeout)
         self._pin = pin
+        #: True once the TCP connection stands, before the TLS handshake: a timeout after it
+        #: is the handshake's (a fact of ours, not read from the ssl module's message).
+        self.tcp_connected = False
+        create: Callable[..., socket.socket] = socket.create_connection
+
+        def tcp(*args: Any, **kwargs: Any) -> socket.socket:
+            sock = create(*args, **kwargs)
+            self.tcp_connected = True
+            return sock
+
+        self._create_connection = tcp
 
     def connect(self) -> None:
         super().connect()

@@ -13,6 +13,7 @@ rule are in :mod:`transports._base`.
 from __future__ import annotations
 
 import logging
+import socket
 from typing import Optional
 
 from urllib3 import exceptions as u3
@@ -29,6 +30,14 @@ log = logging.getLogger("reolink.transports.urllib3")
 class _HTTPSConnection(HTTPSConnection):
     #: Set right after construction; None outside "pin" mode.
     pin: Optional[bytes] = None
+    #: True once the TCP connection stands, before the TLS handshake: a timeout after it is
+    #: the handshake's (a fact of ours, not read from the ssl module's message).
+    tcp_connected = False
+
+    def _new_conn(self) -> socket.socket:
+        sock = super()._new_conn()
+        self.tcp_connected = True
+        return sock
 
     def connect(self) -> None:
         super().connect()

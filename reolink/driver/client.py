@@ -356,7 +356,7 @@ class DeviceClient:
             )
             token = parsers.parse_login(replies[0])
         except ApiError as error:
-            action = codes.classify("Login", error.rsp_code, error.detail)
+            action = codes.action_of(error)
             locked_for = error.unlock_seconds if isinstance(error, LockedOutError) else None
             retry_at = self.session.on_login_refused(
                 action, str(error), self.now, locked_for=locked_for

@@ -324,6 +324,21 @@ _ERROR_CLASS: dict[AuthAction | None, type[ApiError]] = {
 }
 
 
+_ACTION_OF_CLASS: dict[type[ApiError], AuthAction | None] = {
+    klass: action for action, klass in _ERROR_CLASS.items()
+}
+
+
+def action_of(error: ApiError) -> AuthAction | None:
+    """The :class:`AuthAction` an error built here stands for (its class says it: the verdict
+    :func:`classify` gave when the error was made, ``auth_warning_info`` included), so no
+    caller has to classify the device's code and words a second time."""
+    for klass in type(error).__mro__:
+        if klass in _ACTION_OF_CLASS:
+            return _ACTION_OF_CLASS[klass]
+    return None
+
+
 #: V8 §4.1: -9 "not support".
 NOT_SUPPORTED = -9
 NOT_SUPPORTED_DETAIL = "not support"

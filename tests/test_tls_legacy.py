@@ -161,7 +161,7 @@ def test_modern_tls_logs_no_warning_and_verify_accepts_it(
 
 
 @pytest.mark.parametrize("kind", KINDS)
-def test_the_warning_comes_once_per_connection(
+def test_the_warning_comes_once_per_transport_and_again_after_close(
     rsa_cert: trustme.LeafCert, tmp_path_factory: pytest.TempPathFactory, kind: str,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
@@ -246,3 +246,27 @@ def test_openssl_s_server_tls_1_0_no_pin_pin_and_verify(
         transport.close()
     assert info.value.failure == "version" and info.value.pin_would_connect is True
     assert "TLS 1.0 with AES128-SHA" in str(info.value)
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_old_tls_is_warned_about_once_per_transport_not_per_connection(
+    legacy: LegacyServer, kind: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A camera that closes after every reply costs a handshake per poll: one WARNING, not one
+    a poll (the next connections with the same version and cipher log at DEBUG)."""
+    legacy.sessions.clear()
+    transport = make(kind, legacy.port)
+    caplog.set_level(logging.DEBUG)
+    try:
+        for _ in range(3):  # not repeatable: each request goes on a connection of its own
+            transport.send(Request("POST", "/cgi-bin/api.cgi?cmd=GetDevInfo", body=BODY))
+        negotiated = transport.negotiated_tls()  # type: ignore[attr-defined]
+    finally:
+        transport.close()
+    assert len(legacy.sessions) == 3
+    assert negotiated is not None
+    expected = 1 if negotiated.legacy else 0
+    assert len(tls_warnings(caplog)) == expected
+    again = [r for r in caplog.records if r.levelno == logging.DEBUG and "TLS" in r.getMessage()
+             and "below TLS 1.2" in r.getMessage()]
+    assert len(again) == (2 if negotiated.legacy else 0)

@@ -110,6 +110,8 @@ class ConnectionTransport:
         self._pin: Optional[bytes] = None
         self._aead: FrozenSet[str] = frozenset()
         self._negotiated: Optional[NegotiatedTLS] = None
+        #: (version, cipher) of the last legacy agreement logged at WARNING
+        self._legacy_warned: Optional[Tuple[str, str]] = None
         if scheme == "https":
             # Made now, so that a bad fingerprint or CA file fails at configuration time.
             if self._tls.mode == "pin":
@@ -150,11 +152,13 @@ class ConnectionTransport:
     def close(self) -> None:
         """Close every idle connection. Idempotent; a later ``send`` connects again.
 
-        A connection in use by a concurrent ``send`` is closed when that ``send`` ends.
+        A connection in use by a concurrent ``send`` is closed when that ``send`` ends. An old
+        TLS agreement is warned about again on the first connection after it.
         """
         with self._lock:
             idle, self._idle = self._idle, []
             self._generation += 1
+            self._legacy_warned = None
         for conn in idle:
             conn.close()
 
@@ -288,11 +292,18 @@ class ConnectionTransport:
         )
 
     def _note_tls(self, conn: Connection) -> None:
-        """Remember what the handshake agreed on; WARNING when it is below TLS 1.2 + AEAD."""
+        """Remember what the handshake agreed on; WARNING when it is below TLS 1.2 + AEAD (once
+        per agreement: the same again on a new connection is logged at DEBUG)."""
         info = negotiated(conn.sock, self._aead)
         self._negotiated = info
         if info is not None and info.legacy:
-            self._log.warning(
+            # Once per transport and agreement: a camera that closes after every reply makes a
+            # handshake per poll, and a WARNING per poll would bury every other line.
+            agreed = (info.version, info.cipher)
+            level = logging.DEBUG if agreed == self._legacy_warned else logging.WARNING
+            self._legacy_warned = agreed
+            self._log.log(
+                level,
                 "%s: TLS connection uses %s, below TLS 1.2 with an AEAD cipher (what the device "
                 "offers; accepted in %s mode, see README: HTTPS)",
                 self._where, info, self._tls.mode, extra=self._extra,

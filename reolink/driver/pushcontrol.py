@@ -331,12 +331,17 @@ class PushControl:
 
     def claim_again(self, kept: Dict[int, int]) -> bool:
         """Read after the test call: another writer took some of our slots. True when the
-        registration runs again (at most CLAIM_AGAIN times per identification)."""
+        registration runs again (at most CLAIM_AGAIN times per identification).
+
+        The device's test call may have arrived before that read (push is then ACTIVE): a
+        claim made on a slot another writer holds is given up all the same, and push is
+        verified again once the slots are chosen again."""
         self.slots = dict(kept)
-        if self.phase is not Phase.VERIFYING or self._claims >= CLAIM_AGAIN:
+        if self.phase not in (Phase.VERIFYING, Phase.ACTIVE) or self._claims >= CLAIM_AGAIN:
             return False
         self._claims += 1
         self.phase, self.deadline = Phase.LISTEN, None
+        self._unclaim("another writer took our webhook slot; registering again")
         return True
 
     def test_refused(self, detail: str) -> None:

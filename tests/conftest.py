@@ -192,6 +192,18 @@ def cli_command(argv: Tuple[str, ...], port: Optional[int]) -> List[str]:
     return [sys.executable, "-m", "reolink.cli", *argv, *target]
 
 
+#: The installed console script (``pip install -e '.[test]'`` puts it beside the interpreter).
+REOLINK_SCRIPT = Path(sys.executable).parent / "reolink"
+
+
+def reolink_cmd(*argv: str) -> List[str]:
+    """The installed ``reolink`` command with ``argv`` (asserting it is installed)."""
+    assert REOLINK_SCRIPT.exists(), (
+        f"{REOLINK_SCRIPT} missing: install the package (pip install -e '.[test]')"
+    )
+    return [str(REOLINK_SCRIPT), *argv]
+
+
 def cli_env(password: Optional[str], env: Optional[Mapping[str, str]] = None) -> Dict[str, str]:
     """This process's environment with ``REOLINK_PASSWORD`` set to ``password`` (removed when
     None), plus ``env``."""

@@ -14,10 +14,8 @@ from __future__ import annotations
 import signal
 import socket
 import subprocess
-import sys
 import threading
 import time
-from pathlib import Path
 from typing import Iterator, List
 
 import pytest
@@ -27,9 +25,11 @@ from conftest import (
     cli_env,
     http_driver,
     memory_driver,
+    reolink_cmd,
     run_cli_inprocess,
     wait_requests,
     wait_until,
+    with_sigint_default,
 )
 from rawserver import RawServer, read_request
 
@@ -38,15 +38,6 @@ from reolink.driver.device import DISCONNECTED
 from reolink.emulator import Emulator, Fault
 
 PASSWORD = "Edges-pw-41"
-#: The installed console script (``pip install -e '.[test]'`` puts it beside the interpreter).
-REOLINK = Path(sys.executable).parent / "reolink"
-
-
-def reolink_cmd(*argv: str) -> List[str]:
-    assert REOLINK.exists(), f"{REOLINK} missing: install the package (pip install -e '.[test]')"
-    return [str(REOLINK), *argv]
-
-
 class Silent:
     """A loopback server that reads each request and never answers."""
 
@@ -71,12 +62,6 @@ def silent() -> Iterator[Silent]:
 
 #: Runs ARGV with SIGINT at its default: a shell's background job starts with SIGINT ignored,
 #: and Python keeps it so; the test must see the command's own Ctrl-C handling.
-_SIGINT_DEFAULT = (
-    "import os, signal, sys; signal.signal(signal.SIGINT, signal.SIG_DFL); "
-    "os.execv(sys.argv[1], sys.argv[1:])"
-)
-
-
 @pytest.mark.parametrize(
     ("sig", "status", "line"),
     [(signal.SIGINT, 130, "reolink: interrupted"), (signal.SIGTERM, 143, "reolink: terminated")],
@@ -87,7 +72,7 @@ def test_a_signal_ends_a_one_shot_command_with_a_request_in_flight(
 ) -> None:
     argv = [*command, "--ip", "127.0.0.1", "--port", str(silent.server.port), "--timeout", "30000"]
     proc = subprocess.Popen(
-        [sys.executable, "-c", _SIGINT_DEFAULT, *reolink_cmd(*argv)],
+        with_sigint_default(reolink_cmd(*argv)),
         env=cli_env(PASSWORD),
         stdin=subprocess.DEVNULL,
         stdout=subprocess.PIPE,

@@ -12,19 +12,10 @@ from __future__ import annotations
 import re
 import signal
 import subprocess
-import sys
-from pathlib import Path
-from typing import List
 
-from conftest import CLI_TIMEOUT, ROOT, run_cli_inprocess
+from conftest import CLI_TIMEOUT, ROOT, reolink_cmd, run_cli_inprocess
 
-REOLINK = Path(sys.executable).parent / "reolink"
 PASSWORD = "Emu-pw-903"
-
-
-def reolink_cmd(*argv: str) -> List[str]:
-    assert REOLINK.exists(), f"{REOLINK} missing: install the package (pip install -e '.[test]')"
-    return [str(REOLINK), *argv]
 
 
 def test_emulate_verbose_logs_each_request_with_address_and_login_outcome() -> None:

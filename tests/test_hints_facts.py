@@ -17,13 +17,20 @@ from __future__ import annotations
 import json
 import socket
 import subprocess
-import sys
 import threading
 from pathlib import Path
 from typing import Any, Dict, Iterator, List
 
 import pytest
-from conftest import CLI_TIMEOUT, ROOT, cli_env, http_driver, memory_driver, run_cli_inprocess
+from conftest import (
+    CLI_TIMEOUT,
+    ROOT,
+    cli_env,
+    http_driver,
+    memory_driver,
+    reolink_cmd,
+    run_cli_inprocess,
+)
 from loopback import QuickRawServer
 from rawserver import read_request
 
@@ -31,7 +38,6 @@ from reolink import DeviceOffline, ReolinkError
 from reolink.emulator import Emulator, Fault
 
 PASSWORD = "Facts-pw-77"
-REOLINK = Path(sys.executable).parent / "reolink"
 DATA = Path(__file__).parent / "data" / "replies"
 MAY_RUN = ("may have executed", "did it move", "before sending it again")
 
@@ -41,9 +47,8 @@ def cli(*argv: str, port: int) -> subprocess.CompletedProcess[str]:
 
 
 def installed_cli(*argv: str, port: int) -> subprocess.CompletedProcess[str]:
-    assert REOLINK.exists(), f"{REOLINK} missing: install the package (pip install -e '.[test]')"
     return subprocess.run(
-        [str(REOLINK), *argv, "--ip", "127.0.0.1", "--port", str(port)],
+        reolink_cmd(*argv, "--ip", "127.0.0.1", "--port", str(port)),
         env=cli_env(PASSWORD),
         stdin=subprocess.DEVNULL,
         capture_output=True,

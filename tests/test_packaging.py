@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Dict, Iterator, List
 
 import pytest
-from conftest import CLI_TIMEOUT, ROOT, cli_env
+from conftest import CLI_TIMEOUT, ROOT, cli_env, reolink_cmd
 
 import reolink
 from reolink import PackageClashError, ReolinkDriver
@@ -204,10 +204,8 @@ def test_cli_with_a_foreign_transports_says_one_line_and_exits_1(tmp_path: Path)
     other = tmp_path / "transports"
     other.mkdir()
     (other / "__init__.py").write_text('VERSION = "0.10.0"  # another project\n')
-    reolink_cmd = Path(sys.executable).parent / "reolink"
-    assert reolink_cmd.exists(), "install the package: pip install -e '.[test]'"
     result = subprocess.run(
-        [str(reolink_cmd), "get_dev_info", "--ip", "127.0.0.1", "--port", "9"],
+        reolink_cmd("get_dev_info", "--ip", "127.0.0.1", "--port", "9"),
         env=cli_env("pw-x1", {"PYTHONPATH": str(tmp_path)}),
         stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=CLI_TIMEOUT,
         check=False,

@@ -277,12 +277,8 @@ class Session:
         state = self.state
         if state is S.READY:
             lease = self.lease
-            if lease is not None:
-                cached, policy, at = self._refresh  # _refresh_at, inlined: every query runs it
-                if cached is not lease or policy is not self.policy:
-                    at = lease.refresh_at(self.policy.refresh_margin)
-                if now >= at:
-                    return E.LEASE_ENDING
+            if lease is not None and now >= self._refresh_at(lease):
+                return E.LEASE_ENDING
         elif state is S.LOCKED_OUT and now >= self.retry_at:
             return E.RETRY_DUE
         return None

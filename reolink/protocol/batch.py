@@ -114,14 +114,9 @@ def decode_batch(raw: bytes, commands: Sequence[Mapping[str, object]]) -> list[C
     replies: list[CommandReply] = []
     append = replies.append
     for command, entry in zip(commands, entries):
-        if type(command) is dict:
-            name = command.get("cmd")  # _cmd_name, inlined for the common command
-            if not isinstance(name, str) or not name:
-                name = "Unknown"
-        elif isinstance(command, Mapping):
-            name = _cmd_name(command)
-        else:
+        if type(command) is not dict and not isinstance(command, Mapping):
             raise RemoteProtocolError("batch command is not a mapping")
+        name = _cmd_name(command)
         if type(entry) is dict and "error" not in entry:
             code = entry.get("code")
             value = entry.get("value", {})

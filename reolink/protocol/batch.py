@@ -16,7 +16,7 @@ from typing import TypeVar
 
 from reolink.errors import ApiError, ArgumentError, BatchShapeError, RemoteProtocolError
 from reolink.protocol.envelope import decode_entry, expect_array, load_json
-from reolink.protocol.results import CommandReply, positional_maker
+from reolink.protocol.results import CommandReply
 
 __all__ = [
     "MAX_BATCH",
@@ -28,8 +28,6 @@ __all__ = [
     "is_read_only",
 ]
 
-#: CommandReply(cmd, value, error, raw), made without attrs' __init__ (see positional_maker)
-_reply = positional_maker(CommandReply)
 
 #: Most commands sent in one body.
 MAX_BATCH = 35
@@ -117,16 +115,8 @@ def decode_batch(raw: bytes, commands: Sequence[Mapping[str, object]]) -> list[C
         if type(command) is not dict and not isinstance(command, Mapping):
             raise RemoteProtocolError("batch command is not a mapping")
         name = _cmd_name(command)
-        if type(entry) is dict and "error" not in entry:
-            code = entry.get("code")
-            value = entry.get("value", {})
-            if type(code) is int and code == 0 and type(value) is dict:
-                # The common success entry (decode_entry's fast path, inlined): no channel
-                # needed, only errors carry one.
-                append(_reply(name, value, None, entry))
-                continue
         if type(entry) is dict and "error" not in entry and entry.get("code") == 0:
-            append(decode_entry(entry, name))
+            append(decode_entry(entry, name))  # a success needs no channel: errors carry one
         else:
             append(decode_entry(entry, name, channel=command_channel(command)))
     return replies

@@ -19,7 +19,7 @@ import math
 
 from reolink.errors import BatchShapeError, RemoteProtocolError
 from reolink.protocol.codes import error_from_entry, printable
-from reolink.protocol.results import CommandReply
+from reolink.protocol.results import CommandReply, positional_maker
 
 __all__ = [
     "check_status",
@@ -160,6 +160,11 @@ def _shape_name(value: object) -> str:
     return type(value).__name__
 
 
+#: CommandReply(cmd, value, error, raw), made without attrs' __init__ (see positional_maker):
+#: the common success entry of every poll takes it
+_reply = positional_maker(CommandReply)
+
+
 def decode_entry(entry: object, cmd: str, *, channel: int | None = None) -> CommandReply:
     """One reply entry -> a CommandReply (error or value).
 
@@ -170,7 +175,7 @@ def decode_entry(entry: object, cmd: str, *, channel: int | None = None) -> Comm
         code = entry.get("code")
         value = entry.get("value", {})
         if type(code) is int and code == 0 and type(value) is dict:
-            return CommandReply(cmd=cmd, value=value, raw=entry)
+            return _reply(cmd, value, None, entry)
     if not cmd:
         echoed = entry.get("cmd") if isinstance(entry, dict) else None
         cmd = printable(echoed, 40) if isinstance(echoed, str) and echoed else "Unknown"

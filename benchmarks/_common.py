@@ -56,7 +56,7 @@ class Fleet:
         return reply
 
     def requests(self, dev: int = 0) -> List[Tuple[float, str, str, List[str], Any]]:
-        return [tuple(r) for r in self.call("requests", dev=dev)["requests"]]  # type: ignore[misc]
+        return [tuple(r) for r in self.call("requests", dev=dev)["requests"]]
 
     def churn(self, dev: int = 0, on: Optional[bool] = None) -> int:
         """Switch reply churn on/off (see _emuproc.py); poll cycles toggled so far."""

@@ -212,8 +212,8 @@ def _handle(state: _State, msg: Dict[str, Any]) -> Dict[str, Any]:
             emu.churn = bool(msg["on"])
         return {"churned": emu.churned}
     if op == "clear_requests":
-        for emu in state.emus:
-            emu.clear_requests()
+        for each in state.emus:
+            each.clear_requests()
         return {"at": time.monotonic()}
     if op == "requests":
         recs = state.emus[msg["dev"]].requests
@@ -243,8 +243,8 @@ def _handle(state: _State, msg: Dict[str, Any]) -> Dict[str, Any]:
         state.stop.set()
         if state.front is not None:
             state.front.close()
-        for emu in state.emus:
-            emu.stop(timeout=1.0)
+        for each in state.emus:
+            each.stop(timeout=1.0)
         return {}
     raise ValueError(f"unknown op {op!r}")
 

@@ -42,7 +42,7 @@ def latency(events: int, interval_ms: int, devices: int, seed: int = 5) -> Dict[
             for driver in drivers:
                 driver.connect()
             start = time.monotonic() + 0.5
-            script = []
+            script: List[List[Any]] = []
             count = 0
             for dev in range(devices):
                 t = start + rng.uniform(0, interval)

@@ -96,9 +96,9 @@ def main(argv: Optional[List[str]] = None) -> int:
         emit(*bench_poll.report_cpu(res))
     if "latency" in only:
         events, interval, devices = (40, 500, 8) if quick else (200, 2000, 25)
-        res = bench_latency.latency(events, interval, devices)
-        raw["latency"] = res
-        text, missed = bench_latency.report(res)
+        lat = bench_latency.latency(events, interval, devices)
+        raw["latency"] = lat
+        text, missed = bench_latency.report(lat)
         if quick:
             text += "\n   (quick: 40 events at 500 ms; the full run uses 200 events at 2000 ms)"
         emit(text, missed)
@@ -111,13 +111,13 @@ def main(argv: Optional[List[str]] = None) -> int:
         emit(*bench_scale.report(res, 2000, seconds))
     if "snapshot" in only:
         rounds, per_round = (3, 10) if quick else (5, 30)
-        res = bench_snapshot.snapshot(rounds, per_round, with_aio)
-        raw["snapshot"] = res
-        emit(*bench_snapshot.report_snapshot(res))
+        snap = bench_snapshot.snapshot(rounds, per_round, with_aio)
+        raw["snapshot"] = snap
+        emit(*bench_snapshot.report_snapshot(snap))
     if "startup" in only:
-        res = bench_snapshot.startup(3 if quick else 7, with_aio)
-        raw["startup"] = res
-        emit(bench_snapshot.report_startup(res), [])
+        start = bench_snapshot.startup(3 if quick else 7, with_aio)
+        raw["startup"] = start
+        emit(bench_snapshot.report_startup(start), [])
     elapsed = time.monotonic() - started
     raw["elapsed_s"] = elapsed
     raw["misses"] = misses

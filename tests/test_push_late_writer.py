@@ -22,10 +22,11 @@ import pytest
 from simdevice import AppDevice, SimHarness
 from test_driver_core import Outcome
 
-from reolink.driver.messages import Listening, PushWake
+from reolink.driver.messages import Disconnect, Listening, PushWake
 from reolink.driver.pushcontrol import Phase as PushPhase
 from reolink.driver.pushcontrol import PushTiming
 from reolink.driver.timing import Timing
+from reolink.emulator.faults import Fault
 from reolink.transport import Request
 
 TOKEN = "SECRETlateSECRETlateSECRETlate00"
@@ -224,7 +225,29 @@ def test_a_slot_freed_or_taken_while_the_test_call_is_refused_is_chosen_again(
 def test_timing_defaults_and_scaling() -> None:
     timing = PushTiming()
     assert (timing.recheck, timing.reverify) == (RECHECK, REVERIFY)
-    assert 0 < timing.verify < timing.recheck < timing.reverify
     scaled = timing.scaled(0.01)
     # They bound other systems' real time and the device's load: not scaled for tests.
     assert (scaled.recheck, scaled.reverify) == (timing.recheck, timing.reverify)
+
+
+def test_a_late_read_without_answer_is_tried_again_and_disconnect_frees_only_ours(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    h = PushSim()
+    h.writer.armed = False
+    assert _settled(h, 1.0)
+    h.emu.add_fault(Fault("drop", count=1, cmd="GetWebHook"))  # the late read's reply is lost
+    with caplog.at_level(logging.WARNING, logger="reolink.driver"):
+        h.run(RECHECK + 1.0)
+        assert h.emu.pending_faults == []
+        reads = h.sent("GetWebHook")
+        h.run(RECHECK)
+    assert len(h.sent("GetWebHook")) == len(reads) + 1  # read again recheck later, not at once
+    assert h.history("event_source") == ["push"] and h.history("online") == [True]
+    assert not [r for r in caplog.records if r.levelno >= logging.WARNING]
+    (index,) = ours(h.emu)
+    h.writer.take(h.now)  # taken; then disconnect before any read saw it
+    h.feed(Disconnect(h.now))
+    h.run(1.0)
+    assert h.finished
+    assert h.emu.device.webhooks.slots[0][index]["hookUrl"] == OTHER  # read first: not ours

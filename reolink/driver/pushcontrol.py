@@ -14,6 +14,11 @@ listener's live URLs as a value read then, never a live view.
   registration (:meth:`PushControl.due`), free our slots after a failed verification
   (:attr:`PushControl.free_wanted`), give up waiting for the test call
   (:meth:`PushControl.tick`), and when to look again (:meth:`PushControl.next_wakeup`).
+* **Our slots, read again** (:meth:`PushControl.take_check`, :meth:`PushControl.checked`):
+  ``recheck`` (10 s) after every claim, then every ``reverify`` (300 s) while slots are held
+  (verifying, unverified, active). A slot that no longer holds our URL is not ours: it is
+  given up - never written or freed - ``event_source`` goes back to ``poll`` and another slot
+  is chosen (the decision and its cost: below).
 * **Push polls** (:attr:`PushControl.poll_at`): polls push asks for besides the regular grid
   of ``status_interval`` (which a wake never moves): a wake's poll - at once, but at least
   ``min_gap`` after the previous push poll, so a flood of calls costs the device at most ~5
@@ -54,6 +59,36 @@ Why it is built this way (the decisions a change must keep):
   question can never start work by being asked twice.
 * **Pure.** No I/O, no clock, no thread: a test drives hours of fallbacks and retries in
   milliseconds (tests/test_driver_push.py feeds ``PushWake`` and ``Listening`` directly).
+* **Claims are read again late, then now and then** (``PushTiming.recheck``, ``reverify``).
+  The device has no compare-and-swap: a claim is SetWebHook, a read-back, TestWebHook and a
+  read after it, and another writer that read the table before our write (it saw the slot
+  free) may write the same slot after our last read. The device then calls that system, not
+  us, while the host is told ``push``; before, nothing saw it until an outage or an unplanned
+  login, or three events found without a call (on a quiet camera: days). So:
+
+  - *One late read, ``recheck`` = 10 s after the claim.* It catches every writer whose read
+    and write are less than ~10 s apart: Home Assistant (reolink-aio reads the table, then
+    writes the first free slot), another driver of this library - each reads and writes
+    back to back, one request apart, and a slow device or a request timeout (8 s by default
+    here) stretches that to seconds, not minutes. Longer costs nothing more (one request per
+    claim either way) but the host is told push wrongly for longer; shorter would miss a
+    writer held up by one slow request.
+  - *Then every ``reverify`` = 300 s while slots are held.* What the late read cannot catch
+    - a person editing the slots in the Reolink app (a read-to-write gap of minutes), a slot
+    overwritten or freed at any later time - is found within 5 minutes. The cost is one
+    request (one GetWebHook per registered channel, in one batch) per 5 minutes: 12 an hour
+    per device, +1.7 % on the 720 polls an hour of the default 5 s status_interval. The
+    unannounced-events rule stays: it catches what a read cannot (our URL in place, but the
+    device does not call). A call proves only that some slot of some channel holds our URL
+    (the call does not say which channel), so calls do not replace the read.
+  - *Only the reader's slot moves.* A slot found holding another URL, or freed, leaves
+    ``slots`` (so disconnect never frees it); our URL found in another slot of the channel is
+    ours there; a table that cannot be read is no loss (read again ``recheck`` later when
+    nothing answered). Choosing again counts against CLAIM_AGAIN (two per identification, in
+    full again once a late read found the claim held); beyond it, with no slot left, push
+    falls back (``registration failed``) and registers again after ``retry`` - it is never
+    claimed on no slot. ``recheck`` and ``reverify`` are not scaled for tests: they bound
+    other systems' real time and the device's load.
 * **Reasons are fixed phrases** (``REASON_*``), the first words of ``event_source_reason``
   for people; code decides on :attr:`PushControl.phase` and :attr:`PushControl.source`, never
   on a reason's words.

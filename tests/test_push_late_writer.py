@@ -251,3 +251,18 @@ def test_a_late_read_without_answer_is_tried_again_and_disconnect_frees_only_our
     h.run(1.0)
     assert h.finished
     assert h.emu.device.webhooks.slots[0][index]["hookUrl"] == OTHER  # read first: not ours
+
+
+def test_channels_offline_or_asleep_are_not_read() -> None:
+    h = PushSim(zones={"0": {}, "1": {}}, emulator={"profile": "nvr", "channels": 2})
+    h.writer.armed = False
+    assert h.run_until(lambda: h.value("event_source") == "push", 5.0, 0.05)
+    assert ours(h.emu, 0) and ours(h.emu, 1)
+    h.run(RECHECK + 1.0)
+    h.emu.set_online(1, False)
+    h.run(REVERIFY)
+    batches = [
+        c.count("GetWebHook") for t, c, _ in h.device.log if t > RECHECK + 6.0 and "GetWebHook" in c
+    ]
+    assert batches == [1]  # the periodic read: channel 0 only
+    assert h.history("event_source") == ["push"]

@@ -1037,8 +1037,11 @@ class DriverCore:
         push = self.push
         url = push.url
         assert url is not None  # a slot is held only with a URL
+        # Offline or asleep channels are not read (an error at best; a battery camera woken
+        # at worst): their slots are no loss, and are read again next time.
+        awake = {ch: index for ch, index in slots.items() if self.poller.reachable(ch)}
         try:
-            held, lost = yield from pushflow.read_ours(self.client, slots, url)
+            held, lost = yield from pushflow.read_ours(self.client, awake, url)
         except ReolinkError as error:
             push.check_failed(self.now)
             self.log.info("could not read our webhook slot(s) again: %s", error)

@@ -1051,15 +1051,17 @@ class DriverCore:
         if not push.checked(self.now, slots, held, sorted(lost)):
             return
         if push.phase is PushPhase.LISTEN:
-            then = "choosing another slot now"
+            then = "event_source is poll until push is verified again; choosing another slot now"
         elif push.phase is PushPhase.FALLBACK:
-            then = f"registering again in {self.timing.push.retry:g} s"
+            then = (f"event_source is poll; other systems took our slots again and again: "
+                    f"registering again in {self.timing.push.retry:g} s")
         else:
-            then = "keeping our slots on the other channel(s)"
+            then = ("other systems took our slots again and again: keeping our slots on the "
+                    "other channel(s)")
         self.log.warning(
             "another system took our webhook slot after we claimed it (%s): the device no "
             "longer calls our listener at %s there; that slot is left alone (never written or "
-            "freed), event_source is poll until push is verified again; %s",
+            "freed); %s",
             "; ".join(f"channel {ch}: webhook slot {slots[ch]} {lost[ch]}" for ch in sorted(lost)),
             push.where,
             then,

@@ -54,9 +54,10 @@ Why it is built this way (the decisions a change must keep):
 * **Queries are pure; taking work says so.** :meth:`~PushControl.due`,
   :meth:`~PushControl.next_wakeup`, :meth:`~PushControl.poll_due` and the attributes change
   nothing; the inputs (``identified``, ``lost``, ``wake``, ``listening``, ``failed``...) do.
-  The two one-shot hand-overs are named for it - :meth:`~PushControl.take_listen` and
-  :meth:`~PushControl.take_probe` move the phase to "asked, waiting for the answer" - so a
-  question can never start work by being asked twice.
+  The one-shot hand-overs are named for it - :meth:`~PushControl.take_listen` and
+  :meth:`~PushControl.take_probe` move the phase to "asked, waiting for the answer",
+  :meth:`~PushControl.take_check` clears the read it hands out - so a question can never
+  start work by being asked twice.
 * **Pure.** No I/O, no clock, no thread: a test drives hours of fallbacks and retries in
   milliseconds (tests/test_driver_push.py feeds ``PushWake`` and ``Listening`` directly).
 * **Claims are read again late, then now and then** (``PushTiming.recheck``, ``reverify``).
@@ -81,14 +82,15 @@ Why it is built this way (the decisions a change must keep):
     unannounced-events rule stays: it catches what a read cannot (our URL in place, but the
     device does not call). A call proves only that some slot of some channel holds our URL
     (the call does not say which channel), so calls do not replace the read.
-  - *Only the reader's slot moves.* A slot found holding another URL, or freed, leaves
-    ``slots`` (so disconnect never frees it); our URL found in another slot of the channel is
-    ours there; a table that cannot be read is no loss (read again ``recheck`` later when
-    nothing answered). Choosing again counts against CLAIM_AGAIN (two per identification, in
-    full again once a late read found the claim held); beyond it, with no slot left, push
-    falls back (``registration failed``) and registers again after ``retry`` - it is never
-    claimed on no slot. ``recheck`` and ``reverify`` are not scaled for tests: they bound
-    other systems' real time and the device's load.
+  - *A lost slot is let go, and only it.* A slot found holding another URL, or freed,
+    leaves ``slots`` (so disconnect never frees it); our URL found in another slot of the
+    channel is ours there; a table that cannot be read is no loss (read again ``recheck``
+    later when nothing answered), and offline or asleep channels are not read at all (the
+    core: a battery camera is never woken for it). Choosing again counts against CLAIM_AGAIN
+    (two per identification, in full again once a late read found the claim held); beyond
+    it, with no slot left, push falls back (``registration failed``) and registers again
+    after ``retry``: it is never claimed on no slot. ``recheck`` and ``reverify`` are not
+    scaled for tests: they bound other systems' real time and the device's load.
 * **Reasons are fixed phrases** (``REASON_*``), the first words of ``event_source_reason``
   for people; code decides on :attr:`PushControl.phase` and :attr:`PushControl.source`, never
   on a reason's words.

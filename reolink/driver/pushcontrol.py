@@ -509,8 +509,8 @@ class PushControl:
         """When :meth:`tick`, :meth:`due` or :meth:`check_due` may change something (None:
         nothing timed)."""
         at = self._phase_wakeup(now)
-        check = self.check_at if self.phase in _HELD and self.slots else None
-        if check is None:
+        check = self.check_at  # (None with push off: the cheap test first)
+        if check is None or not self.slots or self.phase not in _HELD:
             return at
         return check if at is None else min(at, check)
 

@@ -940,6 +940,9 @@ class DriverCore:
             return self._push_free_flow()
         if self.push.due(self.now):
             return self._push_flow()
+        slots = self.push.take_check(self.now)  # the late or periodic read of our slots
+        if slots:
+            return self._push_check_flow(slots)
         return None
 
     def _push_flow(self) -> Flow[None]:
@@ -975,7 +978,7 @@ class DriverCore:
             if isinstance(error, TransportError):
                 self._failed(error)
             return
-        if len(kept) < len(slots) and push.claim_again(kept):
+        if len(kept) < len(slots) and push.claim_again(self.now, kept):
             # Read once more after the test: a writer that read the table before our write
             # may have written the same slot after our first read-back. Choose again.
             self.log.info("another writer took our webhook slot after it was read back; "
@@ -1025,6 +1028,44 @@ class DriverCore:
         if url is not None:
             yield from pushflow.free_if_ours(self.client, slots, url)
         self.push.maybe = slots  # the channels whose table could not be read
+
+    def _push_check_flow(self, slots: Dict[int, int]) -> Flow[None]:
+        """Read our slots again (``recheck`` after a claim, then every ``reverify``): a writer
+        that read the table before our SetWebHook may have written the same slot after our
+        read-backs, or a user may overwrite it any time. Such a slot is given up, never
+        written or freed; push control decides what comes next (pushcontrol's docstring)."""
+        push = self.push
+        url = push.url
+        assert url is not None  # a slot is held only with a URL
+        # Offline or asleep channels are not read (an error at best; a battery camera woken
+        # at worst): their slots are no loss, and are read again next time.
+        awake = {ch: index for ch, index in slots.items() if self.poller.reachable(ch)}
+        try:
+            held, lost = yield from pushflow.read_ours(self.client, awake, url)
+        except ReolinkError as error:
+            push.check_failed(self.now)
+            self.log.info("could not read our webhook slot(s) again: %s", error)
+            if isinstance(error, TransportError):
+                self._failed(error)
+            return
+        if not push.checked(self.now, slots, held, sorted(lost)):
+            return
+        if push.phase is PushPhase.LISTEN:
+            then = "event_source is poll until push is verified again; choosing another slot now"
+        elif push.phase is PushPhase.FALLBACK:
+            then = (f"event_source is poll; other systems took our slots again and again: "
+                    f"registering again in {self.timing.push.retry:g} s")
+        else:
+            then = ("other systems took our slots again and again: keeping our slots on the "
+                    "other channel(s)")
+        self.log.warning(
+            "another system took our webhook slot after we claimed it (%s): the device no "
+            "longer calls our listener at %s there; that slot is left alone (never written or "
+            "freed); %s",
+            "; ".join(f"channel {ch}: webhook slot {slots[ch]} {lost[ch]}" for ch in sorted(lost)),
+            push.where,
+            then,
+        )
 
     def _detections(self) -> Dict[str, Tuple[object, object]]:
         """(motion, ai_detected) of the zones whose channel has our webhook."""

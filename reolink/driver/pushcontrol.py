@@ -14,6 +14,11 @@ listener's live URLs as a value read then, never a live view.
   registration (:meth:`PushControl.due`), free our slots after a failed verification
   (:attr:`PushControl.free_wanted`), give up waiting for the test call
   (:meth:`PushControl.tick`), and when to look again (:meth:`PushControl.next_wakeup`).
+* **Our slots, read again** (:meth:`PushControl.take_check`, :meth:`PushControl.checked`):
+  ``recheck`` (10 s) after every claim, then every ``reverify`` (300 s) while slots are held
+  (verifying, unverified, active). A slot that no longer holds our URL is not ours: it is
+  given up - never written or freed - ``event_source`` goes back to ``poll`` and another slot
+  is chosen (the decision and its cost: below).
 * **Push polls** (:attr:`PushControl.poll_at`): polls push asks for besides the regular grid
   of ``status_interval`` (which a wake never moves): a wake's poll - at once, but at least
   ``min_gap`` after the previous push poll, so a flood of calls costs the device at most ~5
@@ -49,11 +54,43 @@ Why it is built this way (the decisions a change must keep):
 * **Queries are pure; taking work says so.** :meth:`~PushControl.due`,
   :meth:`~PushControl.next_wakeup`, :meth:`~PushControl.poll_due` and the attributes change
   nothing; the inputs (``identified``, ``lost``, ``wake``, ``listening``, ``failed``...) do.
-  The two one-shot hand-overs are named for it - :meth:`~PushControl.take_listen` and
-  :meth:`~PushControl.take_probe` move the phase to "asked, waiting for the answer" - so a
-  question can never start work by being asked twice.
+  The one-shot hand-overs are named for it - :meth:`~PushControl.take_listen` and
+  :meth:`~PushControl.take_probe` move the phase to "asked, waiting for the answer",
+  :meth:`~PushControl.take_check` clears the read it hands out - so a question can never
+  start work by being asked twice.
 * **Pure.** No I/O, no clock, no thread: a test drives hours of fallbacks and retries in
   milliseconds (tests/test_driver_push.py feeds ``PushWake`` and ``Listening`` directly).
+* **Claims are read again late, then now and then** (``PushTiming.recheck``, ``reverify``).
+  The device has no compare-and-swap: a claim is SetWebHook, a read-back, TestWebHook and a
+  read after it, and another writer that read the table before our write (it saw the slot
+  free) may write the same slot after our last read. The device then calls that system, not
+  us, while the host is told ``push``; before, nothing saw it until an outage or an unplanned
+  login, or three events found without a call (on a quiet camera: days). So:
+
+  - *One late read, ``recheck`` = 10 s after the claim.* It catches every writer whose read
+    and write are less than ~10 s apart: Home Assistant (reolink-aio reads the table, then
+    writes the first free slot), another driver of this library - each reads and writes
+    back to back, one request apart, and a slow device or a request timeout (8 s by default
+    here) stretches that to seconds, not minutes. Longer costs nothing more (one request per
+    claim either way) but the host is told push wrongly for longer; shorter would miss a
+    writer held up by one slow request.
+  - *Then every ``reverify`` = 300 s while slots are held.* What the late read cannot catch
+    - a person editing the slots in the Reolink app (a read-to-write gap of minutes), a slot
+    overwritten or freed at any later time - is found within 5 minutes. The cost is one
+    request (one GetWebHook per registered channel, in one batch) per 5 minutes: 12 an hour
+    per device, +1.7 % on the 720 polls an hour of the default 5 s status_interval. The
+    unannounced-events rule stays: it catches what a read cannot (our URL in place, but the
+    device does not call). A call proves only that some slot of some channel holds our URL
+    (the call does not say which channel), so calls do not replace the read.
+  - *A lost slot is let go, and only it.* A slot found holding another URL, or freed,
+    leaves ``slots`` (so disconnect never frees it); our URL found in another slot of the
+    channel is ours there; a table that cannot be read is no loss (read again ``recheck``
+    later when nothing answered), and offline or asleep channels are not read at all (the
+    core: a battery camera is never woken for it). Choosing again counts against CLAIM_AGAIN
+    (two per identification, in full again once a late read found the claim held); beyond
+    it, with no slot left, push falls back (``registration failed``) and registers again
+    after ``retry``: it is never claimed on no slot. ``recheck`` and ``reverify`` are not
+    scaled for tests: they bound other systems' real time and the device's load.
 * **Reasons are fixed phrases** (``REASON_*``), the first words of ``event_source_reason``
   for people; code decides on :attr:`PushControl.phase` and :attr:`PushControl.source`, never
   on a reason's words.
@@ -112,7 +149,8 @@ REASONS = (
 
 
 _DAY = 86400.0
-#: registrations run again when a read after the test call shows another writer took a slot
+#: registrations run again when a read after the claim shows another writer took a slot (per
+#: identification, and again once a late read found the claim held)
 CLAIM_AGAIN = 2
 
 
@@ -131,6 +169,10 @@ class Phase(enum.Enum):
     FALLBACK = "fallback"  # polling; registering again at retry_at (if any)
 
 
+#: The phases in which slots of ours are claimed (read again at check_at).
+_HELD = (Phase.VERIFYING, Phase.UNVERIFIED, Phase.ACTIVE)
+
+
 @attrs.frozen
 class PushTiming:
     """The numbers of push (seconds)."""
@@ -147,10 +189,16 @@ class PushTiming:
     fast: float = 2.0
     #: follow-up polls this long after a call whose poll found nothing new
     confirm: Tuple[float, ...] = (0.4, 1.0)
+    #: our slots are read once more this long after a claim (a writer that read the table
+    #: before our SetWebHook may write the same slot after our read-backs; see the module doc)
+    recheck: float = 10.0
+    #: and again this often while push is held (another system may write our slot any time)
+    reverify: float = 300.0
 
     def scaled(self, factor: float) -> PushTiming:
-        """Faster retries for tests; ``verify`` and ``min_gap`` stay: they bound real network
-        time (the device's call) and the device's load, not the driver's schedule."""
+        """Faster retries for tests; ``verify``, ``min_gap``, ``recheck`` and ``reverify``
+        stay: they bound real network time (the device's call, another writer's request) and
+        the device's load, not the driver's schedule."""
         return attrs.evolve(self, retry=self.retry * factor)
 
 
@@ -186,6 +234,9 @@ class PushControl:
         self._unannounced = 0
         self._extending = False
         self._claims = 0
+        #: when our slots are read again (recheck after a claim, then every reverify); read
+        #: only in the phases that hold slots (_HELD)
+        self.check_at: Optional[float] = None
         #: URLs of this library on this host found in slots: probed ones, and the dead ones
         #: among them (no live listener answered: reclaimed); asked again at identification
         self.probed: Set[str] = set()
@@ -252,6 +303,24 @@ class PushControl:
     def _unclaim(self, detail: str) -> None:
         if self.source == "push":
             self.source, self.reason = "poll", f"{REASON_UNVERIFIED}: {detail}"
+
+    def _choose_again(self, now: float, detail: str) -> bool:
+        """Another writer holds a slot we claimed (:attr:`slots` holds what is left of ours):
+        give up the claim and choose again - True - at most CLAIM_AGAIN times per
+        identification (or since a late read found the claim held). Beyond that: with no slot
+        left, poll and register again after ``retry``; with some, keep those."""
+        if self._claims < CLAIM_AGAIN:
+            self._claims += 1
+            self.phase, self.deadline, self.check_at = Phase.LISTEN, None, None
+            self._unclaim(detail)
+            return True
+        if not self.slots:
+            self._fallback(
+                f"{REASON_FAILED}: other systems took our webhook slot {CLAIM_AGAIN + 1} "
+                f"times in a row; registering again in {self.timing.retry:g} s",
+                now,
+            )
+        return False
 
     def take_listen(self) -> bool:
         """True once when the loop should register on the listener (then Listening follows)."""
@@ -322,6 +391,7 @@ class PushControl:
     def verifying(self, now: float, slots: Dict[int, int]) -> bool:
         """Our slots are written (and read back); True when TestWebHook goes out now."""
         self.slots = dict(slots)
+        self.check_at = now + self.timing.recheck
         if self._extending:
             self.phase = Phase.ACTIVE
             return False
@@ -329,19 +399,65 @@ class PushControl:
         self.deadline = now + self.timing.verify
         return True
 
-    def claim_again(self, kept: Dict[int, int]) -> bool:
+    def claim_again(self, now: float, kept: Dict[int, int]) -> bool:
         """Read after the test call: another writer took some of our slots. True when the
-        registration runs again (at most CLAIM_AGAIN times per identification).
+        registration runs again (at most CLAIM_AGAIN times, see :meth:`_choose_again`).
 
         The device's test call may have arrived before that read (push is then ACTIVE): a
         claim made on a slot another writer holds is given up all the same, and push is
         verified again once the slots are chosen again."""
         self.slots = dict(kept)
-        if self.phase not in (Phase.VERIFYING, Phase.ACTIVE) or self._claims >= CLAIM_AGAIN:
+        if self.phase not in (Phase.VERIFYING, Phase.ACTIVE):
             return False
-        self._claims += 1
-        self.phase, self.deadline = Phase.LISTEN, None
-        self._unclaim("another writer took our webhook slot; registering again")
+        return self._choose_again(now, "another writer took our webhook slot; registering again")
+
+    def check_due(self, now: float) -> bool:
+        """Should our slots be read again now (a late or periodic read)? A pure query."""
+        at = self.check_at
+        return at is not None and now >= at and self.phase in _HELD and bool(self.slots)
+
+    def take_check(self, now: float) -> Dict[int, int]:
+        """The slots (channel -> index) to read again now - once: :meth:`checked` (or
+        :meth:`check_failed`) follows - or {} when no read is due."""
+        if not self.check_due(now):
+            return {}
+        self.check_at = None
+        return dict(self.slots)
+
+    def check_failed(self, now: float) -> None:
+        """The read of :meth:`take_check` got no answer: read again ``recheck`` later."""
+        if self.phase in _HELD:
+            self.check_at = now + self.timing.recheck
+
+    def checked(
+        self, now: float, asked: Dict[int, int], held: Dict[int, int], lost: Sequence[int]
+    ) -> bool:
+        """The slots ``asked`` were read again: ``held`` (channel -> index holding our URL),
+        ``lost`` (channels whose table holds our URL nowhere: another system wrote or freed
+        our slot). A channel in neither could not be read (read again next time). True when a
+        slot was lost; :attr:`phase` then says what comes next (:meth:`_choose_again`):
+        LISTEN - choosing again now; FALLBACK - registering again after ``retry``; still
+        holding - the other channels' slots are kept.
+
+        Such a slot is not ours any more: it leaves :attr:`slots` (never written or freed)."""
+        if self.phase not in _HELD or self.slots != asked:
+            return False  # push moved on while the read ran (lost, reconnected...)
+        self.slots.update(held)  # our URL in another slot of the channel: the device calls it
+        for ch in lost:
+            self.slots.pop(ch, None)
+        if not lost:
+            self.check_at = now + self.timing.reverify
+            if len(held) == len(asked):
+                self._claims = 0  # the claim held: a later loss may be chosen again in full
+            return False
+        if self._choose_again(
+            now,
+            f"another system took our webhook slot after it was claimed (channel(s) "
+            f"{', '.join(str(ch) for ch in sorted(lost))}); choosing another slot",
+        ):
+            return True
+        if self.phase in _HELD:  # some slots are still ours: keep reading them
+            self.check_at = now + self.timing.reverify
         return True
 
     def test_refused(self, detail: str) -> None:
@@ -390,7 +506,15 @@ class PushControl:
             self.phase = Phase.LISTEN
 
     def next_wakeup(self, now: float) -> Optional[float]:
-        """When :meth:`tick` or :meth:`due` may change something (None: nothing timed)."""
+        """When :meth:`tick`, :meth:`due` or :meth:`check_due` may change something (None:
+        nothing timed)."""
+        at = self._phase_wakeup(now)
+        check = self.check_at  # (None with push off: the cheap test first)
+        if check is None or not self.slots or self.phase not in _HELD:
+            return at
+        return check if at is None else min(at, check)
+
+    def _phase_wakeup(self, now: float) -> Optional[float]:
         if self.phase in (Phase.LISTEN, Phase.REGISTER, Phase.PROBE) or self.free_wanted:
             return now
         if self.phase is Phase.VERIFYING:
@@ -500,7 +624,7 @@ class PushControl:
 
     def _fallback(self, reason: str, now: Optional[float]) -> None:
         self.phase = Phase.FALLBACK
-        self.deadline = None
+        self.deadline = self.check_at = None
         self._unannounced = 0
         self.source, self.reason = "poll", reason
         self.retry_at = None if now is None else now + self.timing.retry

@@ -8,7 +8,8 @@ the slots that do not hold our URL yet (SetWebHook) and read them back: where an
 the slot, choose again. Slots holding URLs of this library on this host that are not ours
 (:func:`strays`) are probed first (:class:`ProbeFirst`; the loop asks them) and reclaimed only
 when no live listener answers. :func:`test` asks for the device's test call (TestWebHook);
-:func:`held_slots` reads which slots still hold our URL; :func:`free_if_ours` frees a slot
+:func:`held_slots` reads which slots still hold our URL (:func:`read_ours` also says what a lost
+slot shows now: the late and periodic reads); :func:`free_if_ours` frees a slot
 only after reading that it holds exactly our URL (disconnect, failed verification, a
 SetWebHook whose reply was lost); :func:`free` writes the frees.
 
@@ -44,11 +45,14 @@ from .pushcontrol import (
 
 __all__ = [
     "CLAIM_ROUNDS",
+    "FREED",
+    "TAKEN",
     "NoPush",
     "ProbeFirst",
     "free",
     "free_if_ours",
     "held_slots",
+    "read_ours",
     "register",
     "strays",
     "test",
@@ -360,18 +364,38 @@ def held_slots(
 ) -> Flow[Dict[int, int]]:
     """Read the tables of ``slots``' channels: channel -> index of the slot holding ``url``
     (a channel whose table does not hold it, or cannot be read, is left out)."""
+    held, _ = yield from read_ours(client, slots, url)
+    return held
+
+
+#: What a slot of ours shows when another system took it (:func:`read_ours`).
+TAKEN = "now holds another system's URL"
+FREED = "now free"
+
+
+def read_ours(
+    client: DeviceClient, slots: Dict[int, int], url: str
+) -> Flow[Tuple[Dict[int, int], Dict[int, str]]]:
+    """Read the tables of ``slots``' channels (channel -> the index we hold), one read-only
+    batch: ``(held, lost)``. ``held``: channel -> index of the slot holding ``url``; ``lost``:
+    channel -> what the slot we held shows now (:data:`TAKEN` or :data:`FREED`), for a table
+    that holds ``url`` nowhere. A channel whose table cannot be read is in neither."""
     channels = sorted(slots)
     if not channels:
-        return {}
+        return {}, {}
     replies = yield from client.call(
         [wh.build_get_webhook(ch) for ch in channels], repeatable=True
     )
-    found = {}
+    held: Dict[int, int] = {}
+    lost: Dict[int, str] = {}
     for ch, table in _tables(client, channels, replies).items():
         slot = table.holding(url)
         if slot is not None:
-            found[ch] = slot.index
-    return found
+            held[ch] = slot.index
+            continue
+        was = next((s for s in table.slots if s.index == slots[ch]), None)
+        lost[ch] = FREED if was is None or was.free else TAKEN
+    return held, lost
 
 
 def _write(

@@ -758,6 +758,9 @@ class DriverCore:
         self._move(Input.IDENTIFIED)
         self.next_poll = self.now
         self._online()
+        # This flow's login was planned: its first poll must not take it for a session the
+        # device dropped (G3; it logged "logged in again unplanned" on every connect).
+        self.guards.planned_login(self.client.logins_sent)
         yield from self._poll_flow()
         self.guards.identified(self.client.logins_sent, self.poller.available_channels())
         self.push.identified(self.now, self._webhook_channels())

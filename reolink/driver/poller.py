@@ -261,11 +261,11 @@ class Poller:
             return
         try:
             if cmd == "GetEvents":
-                events = parsers.parse_events(reply, channel)
-                found.motion[channel] = events.motion
-                found.ai[channel] = events.ai.detected
-                if events.visitor_supported:
-                    found.visitor[channel] = events.visitor
+                motion, detected, visitor = parsers.events_findings(reply, channel)
+                found.motion[channel] = motion
+                found.ai[channel] = detected
+                if visitor is not None:
+                    found.visitor[channel] = visitor
             elif cmd == "GetMdState":
                 found.motion[channel] = parsers.md_state_motion(reply)
             elif cmd == "GetAiState":

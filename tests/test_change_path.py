@@ -219,3 +219,89 @@ def test_ai_type_names_seen_stay_bounded() -> None:
     assert len(parsers._AI_NAMES) <= 256
     detected, _ = parsers.ai_state_types(_reply({"kind599": {"alarm_state": 1}}))
     assert detected == frozenset({"kind599"})
+
+
+# --- the store: per-scope values against the flat store it replaced ----------------------------
+
+
+class _OldStore:
+    """AttributeStore's values as they were: one flat dict keyed (target, address, name)."""
+
+    def __init__(self) -> None:
+        self.values: Dict[Any, Any] = {}
+        self.pending: Dict[Any, Any] = {}
+        self.revision = 0
+        self.scopes: Dict[Any, int] = {}
+
+    def get(self, target: str, address: Any, name: str) -> Any:
+        key = (target, address, name)
+        value = self.pending.get(key, _OLD_MISSING)
+        return self.values.get(key) if value is _OLD_MISSING else value
+
+    def update(self, target: str, address: Any, values: Any) -> None:
+        changed = False
+        for name, value in values:
+            key = (target, address, name)
+            latest = self.pending.get(key, _OLD_MISSING)
+            if latest is _OLD_MISSING:
+                latest = self.values.get(key, _OLD_MISSING)
+            self.pending[key] = value
+            if latest is _OLD_MISSING or type(latest) is not type(value) or latest != value:
+                changed = True
+        if changed:
+            self.revision += 1
+            self.scopes[(target, address)] = self.revision
+
+    def commit(self) -> List[Tuple[Any, ...]]:
+        events = []
+        for key, value in self.pending.items():
+            previous = self.values.get(key, _OLD_MISSING)
+            if previous is _OLD_MISSING:
+                previous = None
+            elif type(previous) is type(value) and previous == value:
+                continue
+            self.values[key] = value
+            events.append((*key, value, previous))
+        self.pending.clear()
+        return events
+
+
+_OLD_MISSING = object()
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_store_reports_what_the_flat_store_reported(seed: int) -> None:
+    """Random writes (set and update, interleaved across the device and zones, values of
+    several types, back and forth within a cycle), reads and commits: the same events in the
+    same order, the same reads, the same snapshot, and the same memo verdicts."""
+    from reolink.driver.store import AttributeStore
+
+    rng = random.Random(seed)
+    new, old = AttributeStore("dev"), _OldStore()
+    scopes = [("device", None), ("zone", "0"), ("zone", "1"), ("zone", "10")]
+    names = ["online", "error", "motion", "state", "ai_detected", "visitor"]
+    choices: List[Any] = [0, 1, True, False, "", "x", None, 1.0, "clear", "motion"]
+    for step in range(400):
+        roll = rng.random()
+        target, address = rng.choice(scopes)
+        if roll < 0.35:
+            name, value = rng.choice(names), rng.choice(choices)
+            new.set(target, address, name, value)
+            old.update(target, address, [(name, value)])
+        elif roll < 0.7:
+            values = [(rng.choice(names), rng.choice(choices)) for _ in range(rng.randint(0, 5))]
+            new.update(target, address, values)
+            old.update(target, address, values)
+        elif roll < 0.8:
+            name = rng.choice(names)
+            assert new.get(target, address, name) == old.get(target, address, name)
+            assert type(new.get(target, address, name)) is type(old.get(target, address, name))
+        elif roll < 0.9:
+            new.derived(("s", step % 3), step % 2, [(target, address)])
+            assert new.unchanged(("s", step % 3), step % 2, [(target, address)])
+        else:
+            got = [(e.target, e.address, e.name, e.value, e.previous) for e in new.commit()]
+            assert got == old.commit()
+            assert list(new.snapshot().items()) == list(old.values.items())
+        assert new._revision == old.revision
+        assert new._scopes == old.scopes

@@ -87,6 +87,10 @@ class _Channel:
         self.scopes = (("zone", self.zone.address),)
 
 
+#: (cmd, polled channel's state or None, AttributeStore memo source) of a batch's command
+_Slot = Tuple[str, Optional[_Channel], Tuple[str, Optional[int]]]
+
+
 @attrs.define
 class _Findings:
     """What one batch's replies said, per channel, before anything is written."""
@@ -99,8 +103,11 @@ class _Findings:
     failed: Dict[int, str] = attrs.field(factory=dict)
     follow_up: List[Command] = attrs.field(factory=list)
     status_reply: Optional[CommandReply] = None
-    #: (memo source, reply value, channel) of each reply parsed without error
-    parsed: List[Tuple[Hashable, object, int]] = attrs.field(factory=list)
+    #: (memo source: (cmd, channel), reply value, the zone's scopes) of each reply parsed
+    #: without error
+    parsed: List[Tuple[Tuple[str, Optional[int]], object, Tuple[Tuple[str, str]]]] = attrs.field(
+        factory=list
+    )
 
 
 def _commands_for(channel: int, mode: Mode) -> List[Command]:
@@ -120,8 +127,8 @@ class Poller:
         ordered = sorted(zones, key=lambda z: z.channel)
         self._channels: Dict[int, _Channel] = {z.channel: _Channel(zone=z) for z in ordered}
         self._plan: Optional[Plan] = None
-        #: (cmd, polled channel's state or None) of each command of ``_plan``
-        self._slots: List[Tuple[str, Optional[_Channel]]] = []
+        #: (cmd, polled channel's state or None, memo source) of each command of ``_plan``
+        self._slots: List[_Slot] = []
         self._multichannel = False
         self._channel_status_supported = True
         self._channel_status_at: Optional[float] = None
@@ -203,12 +210,15 @@ class Poller:
             self._slots = self._slots_of(batch)
         return self._plan
 
-    def _slots_of(self, batch: Sequence[Command]) -> List[Tuple[str, Optional[_Channel]]]:
+    def _slots_of(self, batch: Sequence[Command]) -> List[_Slot]:
         channels = self._channels
-        return [
-            (str(c.get("cmd")), channels.get(pbatch.command_channel(c)))  # type: ignore[arg-type]
-            for c in batch
-        ]
+        slots = []
+        for command in batch:
+            cmd = str(command.get("cmd"))
+            channel = pbatch.command_channel(command)
+            state = channels.get(channel) if channel is not None else None
+            slots.append((cmd, state, (cmd, channel)))
+        return slots
 
     def apply(
         self,
@@ -230,29 +240,30 @@ class Poller:
         found = _Findings()
         plan = self._plan
         slots = self._slots if plan is not None and batch is plan.commands else None
-        for (cmd, state), reply in zip(slots or self._slots_of(batch), replies):
-            self._read_reply(cmd, state, reply, found)
-        for channel, reason in found.failed.items():
+        read = self._read_reply
+        for slot, reply in zip(slots or self._slots_of(batch), replies):
+            read(slot, reply, found)
+        failed = found.failed
+        for channel, reason in failed.items():
             self._channel_failed(channel, reason)
         if found.status_reply is not None:
             self._apply_channel_status(found.status_reply, now)
         self._write_findings(found)
-        for source, value, channel in found.parsed:
-            if channel not in found.failed:
-                store.derived(source, value, self._channels[channel].scopes)
+        parsed = found.parsed
+        if failed:
+            parsed = [entry for entry in parsed if entry[0][1] not in failed]
+        store.derived_each(parsed)
         store.derived(_ANSWER, answer)
         return found.follow_up
 
-    def _read_reply(
-        self, cmd: str, state: Optional[_Channel], reply: CommandReply, found: _Findings
-    ) -> None:
+    def _read_reply(self, slot: _Slot, reply: CommandReply, found: _Findings) -> None:
+        cmd, state, source = slot
         if cmd == "GetChannelstatus":
             found.status_reply = reply  # applied last: it says why a failing channel failed
             return
         if state is None:
             return
         channel = state.zone.channel
-        source = (cmd, channel)
         if (
             reply.error is None
             and not state.failing
@@ -275,7 +286,7 @@ class Poller:
                     # Answers, but every type has support 0: a camera without AI.
                     self._log.info("channel %d: no AI type supported; polling motion only", channel)
                     state.mode = Mode.MD
-            found.parsed.append((source, reply.value, channel))
+            found.parsed.append((source, reply.value, state.scopes))
         except ApiError as error:
             self._read_error(cmd, channel, state, error, found)
         except ReolinkError as error:

@@ -86,7 +86,23 @@ class AttributeStore:
 
         Values are compared with their type (1 == True in Python, but a host sees the type:
         a change of type is a change)."""
-        self.update(target, address, ((name, value),))
+        scope = (target, address)
+        pending = self._pending.get(scope)
+        if pending is None:
+            pending = self._pending[scope] = {}
+        latest = pending.get(name, _MISSING)
+        if latest is _MISSING:
+            # Always recorded (the order of this cycle's events is the order of first writes).
+            order = self._order
+            if order and order[-1][0] == scope:
+                order[-1][1].append(name)
+            else:
+                order.append((scope, [name]))
+            latest = self._values.get(scope, _NOTHING).get(name, _MISSING)
+        pending[name] = value
+        if latest is _MISSING or type(latest) is not type(value) or latest != value:
+            self._revision += 1
+            self._scopes[scope] = self._revision
 
     def update(
         self, target: str, address: Optional[str], values: Iterable[Tuple[str, AttributeValue]]
@@ -169,6 +185,16 @@ class AttributeStore:
         """``source`` has just written the attributes of ``scopes`` (every attribute when
         None) from ``raw``; :meth:`unchanged` answers for it from now on."""
         self._memos[source] = (raw, self._stamp(scopes))
+
+    def derived_each(self, entries: Iterable[Tuple[Hashable, object, Sequence[Scope]]]) -> None:
+        """:meth:`derived` for each ``(source, raw, scopes)`` (the replies of one batch)."""
+        memos = self._memos
+        stamps = self._scopes
+        for source, raw, scopes in entries:
+            if len(scopes) == 1:  # the common case, without a call
+                memos[source] = (raw, stamps.get(scopes[0], 0))
+            else:
+                memos[source] = (raw, self._stamp(scopes))
 
     def unchanged(
         self, source: Hashable, raw: object, scopes: Optional[Sequence[Scope]] = None

@@ -46,9 +46,10 @@ CHANNEL_STATUS_EVERY = 60.0
 #: AttributeStore memo sources: the whole answer of a plan, and GetChannelstatus.
 _ANSWER = ("poller", "answer")
 _STATUS = ("poller", "GetChannelstatus")
-#: A zone's motion attributes, moving or not.
-_MOTION = (("motion", 1), ("state", "motion"))
-_NO_MOTION = (("motion", 0), ("state", "clear"))
+#: A zone that answered, then its motion attributes when the answer said (moving or not).
+_ONLINE = (("online", True), ("error", ""))
+_MOVING = (*_ONLINE, ("motion", 1), ("state", "motion"))
+_STILL = (*_ONLINE, ("motion", 0), ("state", "clear"))
 
 
 class Mode(enum.Enum):
@@ -327,18 +328,20 @@ class Poller:
     def _write_findings(self, found: _Findings) -> None:
         update = self._store.update
         motion, ai, failed, visitor = found.motion, found.ai, found.failed, found.visitor
+        channels = self._channels
         for channel in set(motion) | set(ai):
             if channel in failed:
                 continue
-            state = self._channels[channel]
+            state = channels[channel]
             state.failing = False
-            values: List[Tuple[str, AttributeValue]] = [("online", True), ("error", "")]
-            if channel in motion:
-                values += _MOTION if motion[channel] else _NO_MOTION
+            found_motion = motion.get(channel)
+            values: Tuple[Tuple[str, AttributeValue], ...] = (
+                _ONLINE if found_motion is None else _MOVING if found_motion else _STILL
+            )
             if channel in ai:
-                values.append(("ai_detected", _ai_text(ai[channel], state.zone.ai_types)))
+                values += (("ai_detected", _ai_text(ai[channel], state.zone.ai_types)),)
             if channel in visitor:
-                values.append(("visitor", 1 if visitor[channel] else 0))
+                values += (("visitor", 1 if visitor[channel] else 0),)
             update("zone", state.zone.address, values)
 
     def _channel_failed(self, channel: int, reason: str) -> None:

@@ -19,15 +19,6 @@ attributes in its scope (the poller's keys do: plan key, channel modes, availabi
 
 Events are made by :func:`reolink.protocol.results.positional_maker` (the same frozen
 AttributeEvent, fewer instructions: up to 128 per cycle at 64 channels).
-
-Values are kept per ``(target, address)`` and then per name, not under one
-``(target, address, name)`` key: a zone's five attributes are written together
-(:meth:`AttributeStore.update`), and a flat key costs a new tuple, hashed again (tuples do not
-keep their hash), on every read and write of every attribute. What the flat dict gave for free
-is kept explicitly: the order of first writes across scopes (``_order``: runs of names first
-written to one scope, so device and zone writes interleave in events as they were written) and
-the order of first commits (``_keys``, what :meth:`AttributeStore.snapshot` lists).
-``tests/test_change_path.py`` runs random interleaved writes against the flat store.
 """
 
 from __future__ import annotations
@@ -46,8 +37,6 @@ Scope = Tuple[str, Optional[str]]
 
 #: "never written" (None is a value); typed Any so that it can stand in any value's place
 _MISSING: Any = object()
-#: a scope never written (read only)
-_NOTHING: Dict[str, Any] = {}
 #: AttributeEvent(target, address, name, value, previous, device), made without attrs'
 #: __init__ (reolink.protocol.results.positional_maker: the same object, fewer instructions)
 _event = positional_maker(AttributeEvent)
@@ -58,14 +47,8 @@ class AttributeStore:
 
     def __init__(self, device: str) -> None:
         self._device = device
-        #: committed values per (target, address), then per name
-        self._values: Dict[Scope, Dict[str, AttributeValue]] = {}
-        #: this cycle's latest writes, the same way
-        self._pending: Dict[Scope, Dict[str, AttributeValue]] = {}
-        #: the order of this cycle's first writes: runs of names first written to one scope
-        self._order: List[Tuple[Scope, List[str]]] = []
-        #: every key in the order of its first commit (what snapshot() lists)
-        self._keys: List[Key] = []
+        self._values: Dict[Key, AttributeValue] = {}
+        self._pending: Dict[Key, AttributeValue] = {}
         #: moved by every write that changes an attribute's latest (pending or committed) value
         self._revision = 0
         #: the revision of the last such write per (target, address)
@@ -75,98 +58,69 @@ class AttributeStore:
 
     def get(self, target: str, address: Optional[str], name: str) -> AttributeValue:
         """The latest value written (pending or committed), None if never written."""
-        scope = (target, address)
-        value = self._pending.get(scope, _NOTHING).get(name, _MISSING)
-        if value is _MISSING:
-            return self._values.get(scope, _NOTHING).get(name)
-        return value  # type: ignore[no-any-return]
+        key = (target, address, name)
+        value = self._pending.get(key, _MISSING)
+        return self._values.get(key) if value is _MISSING else value
 
     def set(self, target: str, address: Optional[str], name: str, value: AttributeValue) -> None:
         """Write a value; the host hears of it at the next commit if it differs by then.
 
         Values are compared with their type (1 == True in Python, but a host sees the type:
         a change of type is a change)."""
-        scope = (target, address)
-        pending = self._pending.get(scope)
-        if pending is None:
-            pending = self._pending[scope] = {}
-        latest = pending.get(name, _MISSING)
+        key = (target, address, name)
+        pending = self._pending
+        latest = pending.get(key, _MISSING)
         if latest is _MISSING:
-            # Always recorded (the order of this cycle's events is the order of first writes).
-            order = self._order
-            if order and order[-1][0] == scope:
-                order[-1][1].append(name)
-            else:
-                order.append((scope, [name]))
-            latest = self._values.get(scope, _NOTHING).get(name, _MISSING)
-        pending[name] = value
+            latest = self._values.get(key, _MISSING)
+        # Always recorded (the order of this cycle's events is the order of first writes).
+        pending[key] = value
         if latest is _MISSING or type(latest) is not type(value) or latest != value:
             self._revision += 1
-            self._scopes[scope] = self._revision
+            self._scopes[(target, address)] = self._revision
 
     def update(
         self, target: str, address: Optional[str], values: Iterable[Tuple[str, AttributeValue]]
     ) -> None:
         """:meth:`set` for several attributes of one target, in order (name, value)."""
-        scope = (target, address)
-        pending = self._pending.get(scope)
-        if pending is None:
-            pending = self._pending[scope] = {}
-        committed = self._values.get(scope, _NOTHING)
-        order = self._order
-        # Always recorded (the order of this cycle's events is the order of first writes).
-        first = order[-1][1] if order and order[-1][0] == scope else None
+        pending = self._pending
+        committed = self._values
         changed = False
         for name, value in values:
-            latest = pending.get(name, _MISSING)
+            key = (target, address, name)
+            latest = pending.get(key, _MISSING)
             if latest is _MISSING:
-                if first is None:
-                    first = []
-                    order.append((scope, first))
-                first.append(name)
-                latest = committed.get(name, _MISSING)
-            pending[name] = value
+                latest = committed.get(key, _MISSING)
+            pending[key] = value
             if not changed and (
                 latest is _MISSING or type(latest) is not type(value) or latest != value
             ):
                 changed = True
         if changed:
             self._revision += 1
-            self._scopes[scope] = self._revision
+            self._scopes[(target, address)] = self._revision
 
     def commit(self) -> List[AttributeEvent]:
         """One event per attribute whose final value differs from the last committed one."""
-        if not self._order:
+        if not self._pending:
             return []
-        events: List[AttributeEvent] = []
-        append = events.append
+        events = []
         values = self._values
-        pending = self._pending
         device = self._device
-        for scope, names in self._order:
-            written = pending[scope]
-            committed = values.get(scope)
-            if committed is None:
-                committed = values[scope] = {}
-            target, address = scope
-            for name in names:
-                value = written[name]
-                previous = committed.get(name, _MISSING)
-                if previous is _MISSING:
-                    previous = None
-                    self._keys.append((target, address, name))
-                elif type(previous) is type(value) and previous == value:
-                    continue
-                committed[name] = value
-                append(_event(target, address, name, value, previous, device))
-        pending.clear()
-        self._order.clear()
+        for key, value in self._pending.items():
+            previous = values.get(key, _MISSING)
+            if previous is _MISSING:
+                previous = None
+            elif type(previous) is type(value) and previous == value:
+                continue
+            values[key] = value
+            target, address, name = key
+            events.append(_event(target, address, name, value, previous, device))
+        self._pending.clear()
         return events
 
     def snapshot(self) -> Dict[Key, AttributeValue]:
-        """A copy of the committed values (in the order of their first commit)."""
-        values = self._values
-        return {key: values[key[:2]][key[2]] for key in self._keys}
+        """A copy of the committed values."""
+        return dict(self._values)
 
     # --- memos: skipping a repeated answer, decided by the store ------------------------
 

@@ -370,7 +370,7 @@ class Poller:
         unavailable ones, offline), as a memo raw value and its AttributeStore scopes."""
         states = self._channels.values()
         scopes = [s.scopes[0] for s in states if not s.available]
-        return tuple(s.available for s in states), scopes
+        return tuple([s.available for s in states]), scopes
 
     def _apply_channel_status(self, reply: CommandReply, now: float) -> None:
         available, scopes = self._availability()

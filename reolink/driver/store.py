@@ -129,9 +129,12 @@ class AttributeStore:
         if scopes is None:
             return self._revision
         stamps = self._scopes
-        if len(scopes) == 1:
-            return stamps.get(scopes[0], 0)
-        return max([stamps.get(scope, 0) for scope in scopes], default=0)
+        latest = 0  # stamps are revisions: never below 0
+        for scope in scopes:
+            stamp = stamps.get(scope, 0)
+            if stamp > latest:
+                latest = stamp
+        return latest
 
     def derived(
         self, source: Hashable, raw: object, scopes: Optional[Sequence[Scope]] = None

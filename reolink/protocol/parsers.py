@@ -357,7 +357,8 @@ def _ai_types(value: Obj, cmd: str) -> tuple[frozenset[str], frozenset[str]]:
     supported: set[str] = set()
     names = _AI_NAMES
     for key, entry in value.items():
-        if type(entry) is dict or isinstance(entry, Mapping):
+        # (An int - the "channel" key - skips the slow isinstance check of an ABC.)
+        if type(entry) is dict or (type(entry) is not int and isinstance(entry, Mapping)):
             # Current format: {"alarm_state": 0|1, "support": 0|1}; no "support" = supported.
             name = names.get(key) or _ai_name(key)
             if name is None:

@@ -87,13 +87,14 @@ class AttributeStore:
         changed = False
         for name, value in values:
             key = (target, address, name)
+            if changed:  # the scope's stamp moves anyway: no need to know the latest value
+                pending[key] = value
+                continue
             latest = pending.get(key, _MISSING)
             if latest is _MISSING:
                 latest = committed.get(key, _MISSING)
             pending[key] = value
-            if not changed and (
-                latest is _MISSING or type(latest) is not type(value) or latest != value
-            ):
+            if latest is _MISSING or type(latest) is not type(value) or latest != value:
                 changed = True
         if changed:
             self._revision += 1

@@ -220,3 +220,36 @@ def test_ai_type_names_seen_stay_bounded() -> None:
     detected, _ = parsers.ai_state_types(_reply({"kind599": {"alarm_state": 1}}))
     assert detected == frozenset({"kind599"})
 
+
+
+# --- the store's shortcuts ---------------------------------------------------------------------
+
+
+def test_update_after_a_change_still_records_every_value() -> None:
+    """update() stops looking up latest values once one changed: the later ones are still
+    written, reported when they differ, and in first-write order."""
+    from reolink.driver.store import AttributeStore
+
+    store = AttributeStore("dev")
+    store.update("zone", "0", [("online", True), ("motion", 0), ("state", "clear")])
+    store.commit()
+    store.update("zone", "0", [("motion", 1), ("online", True), ("state", "motion")])
+    store.set("zone", "0", "online", False)
+    assert store.get("zone", "0", "state") == "motion"
+    events = [(e.name, e.value, e.previous) for e in store.commit()]
+    assert events == [("motion", 1, 0), ("online", False, True), ("state", "motion", "clear")]
+
+
+def test_derived_each_is_derived_for_each() -> None:
+    from reolink.driver.store import AttributeStore
+
+    store = AttributeStore("dev")
+    store.set("zone", "0", "motion", 1)
+    store.set("zone", "1", "motion", 1)
+    one, both = [("zone", "0")], [("zone", "0"), ("zone", "1")]
+    store.derived_each([("a", {"v": 1}, one), ("b", {"v": 2}, both)])
+    assert store.unchanged("a", {"v": 1}, one) and store.unchanged("b", {"v": 2}, both)
+    assert not store.unchanged("a", {"v": 2}, one)
+    store.set("zone", "1", "motion", 0)  # another writer changes a scope "b" covered
+    assert store.unchanged("a", {"v": 1}, one)
+    assert not store.unchanged("b", {"v": 2}, both)

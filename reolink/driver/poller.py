@@ -17,6 +17,12 @@ batch's response bodies with the plan key; GetChannelstatus's value with the cha
 availability) and the store drops the memo as soon as anyone changes an attribute it covered.
 No other write path (a channel going offline, the device going down) has anything to remember.
 The plan (commands and encoded bodies per key) is a memo of a pure function of its key.
+
+A reply that changed is read by the parsers' poller-facing readers (``events_findings``,
+``md_state_motion``, ``ai_state_types``: plain values, no result objects; the one home of
+each rule, which the object-building parsers wrap), and the memos of one batch go to the
+store in one call (:meth:`AttributeStore.derived_each`). Each plan slot carries its memo
+source, made once per plan.
 """
 
 from __future__ import annotations

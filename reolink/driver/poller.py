@@ -17,6 +17,12 @@ batch's response bodies with the plan key; GetChannelstatus's value with the cha
 availability) and the store drops the memo as soon as anyone changes an attribute it covered.
 No other write path (a channel going offline, the device going down) has anything to remember.
 The plan (commands and encoded bodies per key) is a memo of a pure function of its key.
+
+A reply that changed is read by the parsers' poller-facing readers (``events_findings``,
+``md_state_motion``, ``ai_state_types``: plain values, no result objects; the one home of
+each rule, which the object-building parsers wrap), and the memos of one batch go to the
+store in one call (:meth:`AttributeStore.derived_each`). Each plan slot carries its memo
+source, made once per plan.
 """
 
 from __future__ import annotations
@@ -46,9 +52,10 @@ CHANNEL_STATUS_EVERY = 60.0
 #: AttributeStore memo sources: the whole answer of a plan, and GetChannelstatus.
 _ANSWER = ("poller", "answer")
 _STATUS = ("poller", "GetChannelstatus")
-#: A zone's motion attributes, moving or not.
-_MOTION = (("motion", 1), ("state", "motion"))
-_NO_MOTION = (("motion", 0), ("state", "clear"))
+#: A zone that answered, then its motion attributes when the answer said (moving or not).
+_ONLINE = (("online", True), ("error", ""))
+_MOVING = (*_ONLINE, ("motion", 1), ("state", "motion"))
+_STILL = (*_ONLINE, ("motion", 0), ("state", "clear"))
 
 
 class Mode(enum.Enum):
@@ -87,20 +94,30 @@ class _Channel:
         self.scopes = (("zone", self.zone.address),)
 
 
-@attrs.define
-class _Findings:
-    """What one batch's replies said, per channel, before anything is written."""
+#: (cmd, polled channel's state or None, AttributeStore memo source) of a batch's command
+_Slot = Tuple[str, Optional[_Channel], Tuple[str, Optional[int]]]
 
-    motion: Dict[int, bool] = attrs.field(factory=dict)
-    #: the AI types detected (supported and alarming) per channel
-    ai: Dict[int, FrozenSet[str]] = attrs.field(factory=dict)
-    #: doorbell button pressed, for channels whose GetEvents says ``visitor.support`` 1
-    visitor: Dict[int, bool] = attrs.field(factory=dict)
-    failed: Dict[int, str] = attrs.field(factory=dict)
-    follow_up: List[Command] = attrs.field(factory=list)
-    status_reply: Optional[CommandReply] = None
-    #: (memo source, reply value, channel) of each reply parsed without error
-    parsed: List[Tuple[Hashable, object, int]] = attrs.field(factory=list)
+
+class _Findings:
+    """What one batch's replies said, per channel, before anything is written.
+
+    A plain slotted class: one is made per batch that changed, and literal ``{}``/``[]`` cost
+    about half of attrs' factory calls."""
+
+    __slots__ = ("ai", "failed", "follow_up", "motion", "parsed", "status_reply", "visitor")
+
+    def __init__(self) -> None:
+        self.motion: Dict[int, bool] = {}
+        #: the AI types detected (supported and alarming) per channel
+        self.ai: Dict[int, FrozenSet[str]] = {}
+        #: doorbell button pressed, for channels whose GetEvents says ``visitor.support`` 1
+        self.visitor: Dict[int, bool] = {}
+        self.failed: Dict[int, str] = {}
+        self.follow_up: List[Command] = []
+        self.status_reply: Optional[CommandReply] = None
+        #: (memo source: (cmd, channel), reply value, the zone's scopes) of each reply
+        #: parsed without error
+        self.parsed: List[Tuple[Tuple[str, Optional[int]], object, Tuple[Tuple[str, str]]]] = []
 
 
 def _commands_for(channel: int, mode: Mode) -> List[Command]:
@@ -120,8 +137,8 @@ class Poller:
         ordered = sorted(zones, key=lambda z: z.channel)
         self._channels: Dict[int, _Channel] = {z.channel: _Channel(zone=z) for z in ordered}
         self._plan: Optional[Plan] = None
-        #: (cmd, polled channel's state or None) of each command of ``_plan``
-        self._slots: List[Tuple[str, Optional[_Channel]]] = []
+        #: (cmd, polled channel's state or None, memo source) of each command of ``_plan``
+        self._slots: List[_Slot] = []
         self._multichannel = False
         self._channel_status_supported = True
         self._channel_status_at: Optional[float] = None
@@ -203,12 +220,15 @@ class Poller:
             self._slots = self._slots_of(batch)
         return self._plan
 
-    def _slots_of(self, batch: Sequence[Command]) -> List[Tuple[str, Optional[_Channel]]]:
+    def _slots_of(self, batch: Sequence[Command]) -> List[_Slot]:
         channels = self._channels
-        return [
-            (str(c.get("cmd")), channels.get(pbatch.command_channel(c)))  # type: ignore[arg-type]
-            for c in batch
-        ]
+        slots = []
+        for command in batch:
+            cmd = str(command.get("cmd"))
+            channel = pbatch.command_channel(command)
+            state = channels.get(channel) if channel is not None else None
+            slots.append((cmd, state, (cmd, channel)))
+        return slots
 
     def apply(
         self,
@@ -230,29 +250,30 @@ class Poller:
         found = _Findings()
         plan = self._plan
         slots = self._slots if plan is not None and batch is plan.commands else None
-        for (cmd, state), reply in zip(slots or self._slots_of(batch), replies):
-            self._read_reply(cmd, state, reply, found)
-        for channel, reason in found.failed.items():
+        read = self._read_reply
+        for slot, reply in zip(slots or self._slots_of(batch), replies):
+            read(slot, reply, found)
+        failed = found.failed
+        for channel, reason in failed.items():
             self._channel_failed(channel, reason)
         if found.status_reply is not None:
             self._apply_channel_status(found.status_reply, now)
         self._write_findings(found)
-        for source, value, channel in found.parsed:
-            if channel not in found.failed:
-                store.derived(source, value, self._channels[channel].scopes)
+        parsed = found.parsed
+        if failed:
+            parsed = [entry for entry in parsed if entry[0][1] not in failed]
+        store.derived_each(parsed)
         store.derived(_ANSWER, answer)
         return found.follow_up
 
-    def _read_reply(
-        self, cmd: str, state: Optional[_Channel], reply: CommandReply, found: _Findings
-    ) -> None:
+    def _read_reply(self, slot: _Slot, reply: CommandReply, found: _Findings) -> None:
+        cmd, state, source = slot
         if cmd == "GetChannelstatus":
             found.status_reply = reply  # applied last: it says why a failing channel failed
             return
         if state is None:
             return
         channel = state.zone.channel
-        source = (cmd, channel)
         if (
             reply.error is None
             and not state.failing
@@ -261,11 +282,11 @@ class Poller:
             return
         try:
             if cmd == "GetEvents":
-                events = parsers.parse_events(reply, channel)
-                found.motion[channel] = events.motion
-                found.ai[channel] = events.ai.detected
-                if events.visitor_supported:
-                    found.visitor[channel] = events.visitor
+                motion, detected, visitor = parsers.events_findings(reply, channel)
+                found.motion[channel] = motion
+                found.ai[channel] = detected
+                if visitor is not None:
+                    found.visitor[channel] = visitor
             elif cmd == "GetMdState":
                 found.motion[channel] = parsers.md_state_motion(reply)
             elif cmd == "GetAiState":
@@ -275,7 +296,7 @@ class Poller:
                     # Answers, but every type has support 0: a camera without AI.
                     self._log.info("channel %d: no AI type supported; polling motion only", channel)
                     state.mode = Mode.MD
-            found.parsed.append((source, reply.value, channel))
+            found.parsed.append((source, reply.value, state.scopes))
         except ApiError as error:
             self._read_error(cmd, channel, state, error, found)
         except ReolinkError as error:
@@ -316,18 +337,20 @@ class Poller:
     def _write_findings(self, found: _Findings) -> None:
         update = self._store.update
         motion, ai, failed, visitor = found.motion, found.ai, found.failed, found.visitor
+        channels = self._channels
         for channel in set(motion) | set(ai):
             if channel in failed:
                 continue
-            state = self._channels[channel]
+            state = channels[channel]
             state.failing = False
-            values: List[Tuple[str, AttributeValue]] = [("online", True), ("error", "")]
-            if channel in motion:
-                values += _MOTION if motion[channel] else _NO_MOTION
+            found_motion = motion.get(channel)
+            values: Tuple[Tuple[str, AttributeValue], ...] = (
+                _ONLINE if found_motion is None else _MOVING if found_motion else _STILL
+            )
             if channel in ai:
-                values.append(("ai_detected", _ai_text(ai[channel], state.zone.ai_types)))
+                values += (("ai_detected", _ai_text(ai[channel], state.zone.ai_types)),)
             if channel in visitor:
-                values.append(("visitor", 1 if visitor[channel] else 0))
+                values += (("visitor", 1 if visitor[channel] else 0),)
             update("zone", state.zone.address, values)
 
     def _channel_failed(self, channel: int, reason: str) -> None:
@@ -356,7 +379,7 @@ class Poller:
         unavailable ones, offline), as a memo raw value and its AttributeStore scopes."""
         states = self._channels.values()
         scopes = [s.scopes[0] for s in states if not s.available]
-        return tuple(s.available for s in states), scopes
+        return tuple([s.available for s in states]), scopes
 
     def _apply_channel_status(self, reply: CommandReply, now: float) -> None:
         available, scopes = self._availability()

@@ -87,13 +87,14 @@ class AttributeStore:
         changed = False
         for name, value in values:
             key = (target, address, name)
+            if changed:  # the scope's stamp moves anyway: no need to know the latest value
+                pending[key] = value
+                continue
             latest = pending.get(key, _MISSING)
             if latest is _MISSING:
                 latest = committed.get(key, _MISSING)
             pending[key] = value
-            if not changed and (
-                latest is _MISSING or type(latest) is not type(value) or latest != value
-            ):
+            if latest is _MISSING or type(latest) is not type(value) or latest != value:
                 changed = True
         if changed:
             self._revision += 1
@@ -129,9 +130,12 @@ class AttributeStore:
         if scopes is None:
             return self._revision
         stamps = self._scopes
-        if len(scopes) == 1:
-            return stamps.get(scopes[0], 0)
-        return max([stamps.get(scope, 0) for scope in scopes], default=0)
+        latest = 0  # stamps are revisions: never below 0
+        for scope in scopes:
+            stamp = stamps.get(scope, 0)
+            if stamp > latest:
+                latest = stamp
+        return latest
 
     def derived(
         self, source: Hashable, raw: object, scopes: Optional[Sequence[Scope]] = None
@@ -139,6 +143,16 @@ class AttributeStore:
         """``source`` has just written the attributes of ``scopes`` (every attribute when
         None) from ``raw``; :meth:`unchanged` answers for it from now on."""
         self._memos[source] = (raw, self._stamp(scopes))
+
+    def derived_each(self, entries: Iterable[Tuple[Hashable, object, Sequence[Scope]]]) -> None:
+        """:meth:`derived` for each ``(source, raw, scopes)`` (the replies of one batch)."""
+        memos = self._memos
+        stamps = self._scopes
+        for source, raw, scopes in entries:
+            if len(scopes) == 1:  # the common case, without a call
+                memos[source] = (raw, stamps.get(scopes[0], 0))
+            else:
+                memos[source] = (raw, self._stamp(scopes))
 
     def unchanged(
         self, source: Hashable, raw: object, scopes: Optional[Sequence[Scope]] = None

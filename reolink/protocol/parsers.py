@@ -10,10 +10,16 @@ Firmware differs in small ways, and the parsers absorb them: numbers sent as num
 that are lists where objects are expected (smart-AI zones), ``initial``/``range`` blocks that
 come even with ``action 0``.
 
-The poll path reads GetMdState's motion and GetAiState's types with :func:`md_state_motion`
-and :func:`ai_state_types`, the one home of those rules (:func:`parse_md_state` and
-:func:`parse_ai_state` wrap them in their result objects), so skipping the object cannot
-skip a check.
+The poll path reads GetMdState's motion, GetAiState's types and GetEvents' findings with
+:func:`md_state_motion`, :func:`ai_state_types` and :func:`events_findings`, the one home of
+those rules (:func:`parse_md_state`, :func:`parse_ai_state` and :func:`parse_events` wrap them
+in their result objects), so skipping the object cannot skip a check. Inside them, a value
+of the type firmware sends (a dict, a 0/1 int) is read inline and anything else goes through
+the general helper (``_flag``, ``_obj``, ``channel_echo``) in the same order, so an odd reply
+gets the same error as before; ``tests/test_change_path.py`` checks that against the old
+readers on thousands of random, mostly broken replies. The AI type names of keys already seen
+are kept in a bounded dict (a memo of :func:`normalize_ai_type` and of the key checks, keyed
+by the key alone).
 """
 
 from __future__ import annotations
@@ -21,6 +27,7 @@ from __future__ import annotations
 import functools
 import re
 from collections.abc import Mapping
+from typing import FrozenSet, Tuple
 
 from reolink.errors import RemoteProtocolError
 from reolink.protocol._coerce import Obj, Reply
@@ -47,6 +54,7 @@ from reolink.protocol.results import (
 
 __all__ = [
     "ai_state_types",
+    "events_findings",
     "md_state_motion",
     "normalize_ai_type",
     "parse_ability",
@@ -328,16 +336,33 @@ def _what(cmd: str, key: str, field: str) -> str:
     return f"{cmd} {printable(key, 40)}{field}"
 
 
+#: normalize_ai_type of the type keys seen (str, not "channel", not blank), so that the loop
+#: below skips those checks and the cache call; bounded like normalize_ai_type's own cache
+_AI_NAMES: dict[str, str] = {}
+
+
+def _ai_name(key: str) -> str | None:
+    """The type name of an ``ai`` key, or None for a key that names no type."""
+    if not isinstance(key, str) or key == "channel" or not key.strip():
+        return None
+    name = normalize_ai_type(key)
+    if len(_AI_NAMES) < 256:
+        _AI_NAMES[key] = name
+    return name
+
+
 def _ai_types(value: Obj, cmd: str) -> tuple[frozenset[str], frozenset[str]]:
     """(detected, supported) from a GetAiState value or GetEvents ``ai`` object."""
     detected: set[str] = set()
     supported: set[str] = set()
+    names = _AI_NAMES
     for key, entry in value.items():
-        if not isinstance(key, str) or key == "channel" or not key.strip():
-            continue
-        if type(entry) is dict or isinstance(entry, Mapping):
+        # (An int - the "channel" key - skips the slow isinstance check of an ABC.)
+        if type(entry) is dict or (type(entry) is not int and isinstance(entry, Mapping)):
             # Current format: {"alarm_state": 0|1, "support": 0|1}; no "support" = supported.
-            name = normalize_ai_type(key)
+            name = names.get(key) or _ai_name(key)
+            if name is None:
+                continue
             # Plain 0/1 ints (what firmware sends) take the fast path; anything else goes
             # through _flag, which also builds the field name for its error message.
             support = entry.get("support")
@@ -354,7 +379,7 @@ def _ai_types(value: Obj, cmd: str) -> tuple[frozenset[str], frozenset[str]]:
                     else _flag(alarm, _what(cmd, key, ".alarm_state"))
                 ):
                     detected.add(name)
-        elif key.endswith("_state") and len(key) > len("_state"):
+        elif isinstance(key, str) and key.endswith("_state") and len(key) > len("_state"):
             # Legacy flat format: "people_state": 0|1; a key present means supported.
             name = normalize_ai_type(key[: -len("_state")])
             supported.add(name)
@@ -393,25 +418,66 @@ def parse_ai_state(reply: Reply, channel: int) -> AiState:
     return AiState(channel=channel, detected=detected, supported=supported)
 
 
+_Events = Tuple[bool, bool, FrozenSet[str], FrozenSet[str], bool, bool]
+
+
+def _events(reply: Reply, channel: int) -> _Events:
+    """GetEvents' (motion, motion supported, detected, supported, visitor, visitor supported):
+    every rule of :func:`parse_events` (which wraps this in its objects) and of
+    :func:`events_findings` (the poller's reader), checked in one order."""
+    value = _value(reply, "GetEvents")
+    echoed = value.get("channel")
+    if echoed is not None and (type(echoed) is not int or echoed != channel):
+        _channel_echo(value, channel, "GetEvents")
+    ai = value.get("ai")
+    if type(ai) is not dict:
+        ai = _obj(value, "ai", "GetEvents", required=False)
+    detected, supported = _ai_types(ai, "GetEvents ai")
+    md = value.get("md")
+    if type(md) is not dict:
+        md = _obj(value, "md", "GetEvents", required=False)
+    visitor = value.get("visitor")
+    if type(visitor) is not dict:
+        visitor = _obj(value, "visitor", "GetEvents", required=False)
+    # Plain ints (what firmware sends) are read inline; anything else goes through _flag.
+    flag = md.get("support")
+    md_supported = (
+        flag != 0 if type(flag) is int else _flag(flag, "GetEvents md.support", default=bool(md))
+    )
+    flag = visitor.get("support")
+    visitor_supported = flag != 0 if type(flag) is int else _flag(flag, "GetEvents visitor.support")
+    motion = False
+    if md_supported:
+        flag = md.get("alarm_state")
+        motion = flag != 0 if type(flag) is int else _flag(flag, "GetEvents md.alarm_state")
+    flag = visitor.get("alarm_state")
+    ringing = (
+        flag != 0 if type(flag) is int else _flag(flag, "GetEvents visitor.alarm_state")
+    ) and _flag(visitor.get("support"), "GetEvents visitor.support", default=True)
+    return motion, md_supported, detected, supported, ringing, visitor_supported
+
+
+def events_findings(reply: Reply, channel: int) -> tuple[bool, frozenset[str], bool | None]:
+    """GetEvents' (motion, detected AI types, visitor: None unless ``visitor.support`` is 1),
+    by :func:`parse_events`' rules (the poller reads these without building the objects)."""
+    motion, _, detected, _, visitor, visitor_supported = _events(reply, channel)
+    return motion, detected, visitor if visitor_supported else None
+
+
 def parse_events(reply: Reply, channel: int) -> EventsState:
     """GetEvents: nested ``ai``, ``md`` and ``visitor`` objects.
 
     Like reolink_aio, a reply that echoes another channel is rejected (RemoteProtocolError).
     """
-    value = _value(reply, "GetEvents")
-    _channel_echo(value, channel, "GetEvents")
-    detected, supported = _ai_types(_obj(value, "ai", "GetEvents", required=False), "GetEvents ai")
-    md = _obj(value, "md", "GetEvents", required=False)
-    visitor = _obj(value, "visitor", "GetEvents", required=False)
-    md_supported = _flag(md.get("support"), "GetEvents md.support", default=bool(md))
-    visitor_supported = _flag(visitor.get("support"), "GetEvents visitor.support")
+    motion, md_supported, detected, supported, visitor, visitor_supported = _events(
+        reply, channel
+    )
     return EventsState(
         channel=channel,
-        motion=md_supported and _flag(md.get("alarm_state"), "GetEvents md.alarm_state"),
+        motion=motion,
         motion_supported=md_supported,
         ai=AiState(channel=channel, detected=detected, supported=supported),
-        visitor=_flag(visitor.get("alarm_state"), "GetEvents visitor.alarm_state")
-        and _flag(visitor.get("support"), "GetEvents visitor.support", default=True),
+        visitor=visitor,
         visitor_supported=visitor_supported,
     )
 

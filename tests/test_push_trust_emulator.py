@@ -42,13 +42,15 @@ def test_two_drivers_starting_together_end_in_two_slots(emu: Emulator) -> None:
             thread.join(WAIT)
         # Where both chose one free slot, the loser finds out by reading it back (before or
         # after the test call) and chooses again: in the end both hold push, each its slot.
+        # A loser whose write came after the winner's last read-back is found by the winner's
+        # late read (``recheck`` after its claim, not scaled for tests): wait that long too.
         def settled() -> bool:
             urls = {s["hookUrl"] for s in _ours(emu)}
             return len(urls) == 2 and all(
                 r.wait_for("event_source", "push", timeout=0) for r in recorders
             )
 
-        assert wait_until(settled, timeout=WAIT)
+        assert wait_until(settled, timeout=WAIT + FAST.push.recheck)
         urls = [s["hookUrl"] for s in _ours(emu)]
         assert len(urls) == 2 and len(set(urls)) == 2  # two slots, each its own URL
         drivers[0].disconnect()

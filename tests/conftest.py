@@ -378,13 +378,105 @@ def pytest_unconfigure(config: pytest.Config) -> None:
     _saved_bytecode_env = None
 
 
+def _distributed_workers(config: pytest.Config) -> int:
+    """How many pytest-xdist workers this process (their controller) will start; 0 in a
+    worker, in a run without xdist and with ``--collect-only``."""
+    if hasattr(config, "workerinput") or config.getoption("collectonly"):
+        return 0
+    if getattr(config.option, "dist", "no") == "no":
+        return 0
+    count = getattr(config.option, "numprocesses", 0)
+    return count if isinstance(count, int) else 0
+
+
+def _files_to_rewrite(config: pytest.Config, fnpats: List[str]) -> List[Path]:
+    """The modules under the run's paths whose asserts pytest rewrites at collection: every
+    ``conftest.py`` and every file matching ``python_files``."""
+    from _pytest.pathlib import fnmatch_ex
+
+    found: List[Path] = []
+    for arg in config.args:
+        path = Path(config.invocation_params.dir, arg.split("::")[0]).resolve()
+        candidates = sorted(path.rglob("*.py")) if path.is_dir() else [path]
+        for fn in candidates:
+            if fn.suffix == ".py" and fn.is_file() and (
+                fn.name == "conftest.py" or any(fnmatch_ex(pat, fn) for pat in fnpats)
+            ):
+                found.append(fn)
+    return found
+
+
+def _prepare_bytecode_once(config: pytest.Config) -> None:
+    """In the controller of a pytest-xdist run: compile the package and the test helpers and
+    rewrite the test modules' asserts into the bytecode cache once, before the workers start.
+
+    Every worker collects the whole suite, and rewriting the test modules' asserts is most of a
+    collection (about 4 of 6 s of CPU where there is no cache yet: a fresh clone, or
+    ``PYTHONDONTWRITEBYTECODE``, see :func:`_share_bytecode_with_subprocesses`). The workers
+    start together, so each did that work itself. Here it is done once, split over the CPUs
+    (forked processes, where there is ``fork``), with pytest's own rewriting and cache format;
+    the workers then find each module's rewritten code in the cache and check it against the
+    source as always (a stale or missing entry is rewritten by the worker as before). This
+    uses pytest's assertion-rewriting internals: if they are not as expected, or anything here
+    fails, nothing is prepared and the workers do the work themselves, as before."""
+    import compileall
+
+    workers = _distributed_workers(config)
+    if workers < 2 or sys.dont_write_bytecode or config.getoption("assertmode") != "rewrite":
+        return
+    try:
+        from _pytest.assertion import rewrite
+
+        state = config.stash[rewrite.assertstate_key]
+        fnpats = list(state.hook.fnpats)  # type: ignore[union-attr]
+        todo: List[Path] = []
+        for fn in _files_to_rewrite(config, fnpats):
+            pyc = rewrite.get_cache_dir(fn) / (fn.name[:-3] + rewrite.PYC_TAIL)
+            if rewrite._read_pyc(fn, pyc) is None:
+                todo.append(fn)
+        plain = [*(ROOT / "reolink").rglob("*.py"), *(ROOT / "transports").rglob("*.py")]
+        plain += [fn for fn in (ROOT / "tests").glob("*.py") if fn not in todo]
+    except Exception:  # pytest's internals changed: the workers rewrite as before
+        return
+
+    def prepare(share: int, shares: int) -> None:
+        for fn in todo[share::shares]:
+            try:
+                key, code = rewrite._rewrite_test(fn, config)
+                if rewrite.try_makedirs(rewrite.get_cache_dir(fn)):
+                    pyc = rewrite.get_cache_dir(fn) / (fn.name[:-3] + rewrite.PYC_TAIL)
+                    rewrite._write_pyc(state, code, key, pyc)
+            except Exception:  # a syntax error, say: the worker's collection reports it
+                pass
+        for fn in plain[share::shares]:
+            compileall.compile_file(str(fn), quiet=2)
+
+    todo.sort(key=lambda fn: -fn.stat().st_size)  # the biggest first: even shares
+    cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    shares = max(1, min(cpus or 1, workers)) if hasattr(os, "fork") else 1
+    children = []
+    for share in range(1, shares):
+        pid = os.fork()
+        if pid == 0:  # pragma: no cover (a forked child; it only writes cache files)
+            try:
+                prepare(share, shares)
+            finally:
+                os._exit(0)
+        children.append(pid)
+    prepare(0, shares)
+    for pid in children:
+        os.waitpid(pid, 0)
+
+
 def pytest_configure(config: pytest.Config) -> None:
     """``--long-fuzz``: every property test draws its full count of examples. Subprocesses
-    share one bytecode cache (see :func:`_share_bytecode_with_subprocesses`)."""
+    share one bytecode cache (see :func:`_share_bytecode_with_subprocesses`), which the
+    controller of an xdist run fills once for its workers (:func:`_prepare_bytecode_once`)."""
     global _long_fuzz
+    _share_bytecode_with_subprocesses()  # first: hypothesis's asserts are rewritten on import
+    _prepare_bytecode_once(config)
     from hypothesis import settings
 
-    _share_bytecode_with_subprocesses()
 
     _long_fuzz = bool(config.getoption("--long-fuzz"))
     settings.register_profile("reolink-default", max_examples=DEFAULT_EXAMPLES)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import logging
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -399,11 +400,73 @@ def _files_to_rewrite(config: pytest.Config, fnpats: List[str]) -> List[Path]:
         path = Path(config.invocation_params.dir, arg.split("::")[0]).resolve()
         candidates = sorted(path.rglob("*.py")) if path.is_dir() else [path]
         for fn in candidates:
-            if fn.suffix == ".py" and fn.is_file() and (
-                fn.name == "conftest.py" or any(fnmatch_ex(pat, fn) for pat in fnpats)
+            if (
+                fn.suffix == ".py"
+                and fn.is_file()
+                and (fn.name == "conftest.py" or any(fnmatch_ex(pat, fn) for pat in fnpats))
             ):
                 found.append(fn)
     return found
+
+
+_IMPORT = re.compile(r"^\s*(?:from|import)\s+([A-Za-z_]\w*)", re.MULTILINE)
+
+
+def _installed_bytecode(sources: List[Path], prefix: str) -> List[Tuple[Path, Path]]:
+    """(bytecode file, its place in the bytecode cache ``prefix``) for every installed module
+    that ``sources`` or this process imports: the standard library's and site-packages' own
+    ``__pycache__`` files, which are not looked for where a cache (``PYTHONPYCACHEPREFIX``) is
+    set."""
+    import importlib.util
+
+    tag = f".{sys.implementation.cache_tag}.pyc"
+    found: Dict[Path, Path] = {}
+
+    def add(source: Path) -> None:
+        pyc = source.parent / "__pycache__" / (source.stem + tag)
+        if source.suffix == ".py" and ROOT not in source.parents and pyc.is_file():
+            found[pyc] = Path(prefix, *source.parent.parts[1:], source.stem + tag)
+
+    for module in list(sys.modules.values()):
+        file = getattr(module, "__file__", None)
+        if isinstance(file, str):
+            add(Path(file))
+    names = set()
+    for source in sources:
+        names.update(_IMPORT.findall(source.read_text(encoding="utf-8", errors="replace")))
+    for name in sorted(names - {m.partition(".")[0] for m in sys.modules}):
+        try:
+            spec = importlib.util.find_spec(name)
+        except (ImportError, ValueError):
+            continue
+        if spec is not None and spec.submodule_search_locations:
+            for folder in spec.submodule_search_locations:
+                for source in Path(folder).rglob("*.py"):
+                    add(source)
+        elif spec is not None and spec.origin:
+            add(Path(spec.origin))
+    return [(pyc, cached) for pyc, cached in found.items() if not cached.exists()]
+
+
+def seed_bytecode_cache(prefix: Path) -> None:
+    """Put the installed modules' own bytecode (see :func:`_installed_bytecode`; the test
+    modules' imports) into ``prefix``, a new ``PYTHONPYCACHEPREFIX`` for a child interpreter:
+    it then compiles only the sources that are new to it."""
+    sources = sorted((ROOT / "tests").glob("*.py"))
+    for pyc, cached in _installed_bytecode(sources, str(prefix)):
+        _link_or_copy(pyc, cached)
+
+
+def _link_or_copy(source: Path, target: Path) -> None:
+    """``target`` becomes ``source``'s content (a hard link where possible); no error raised."""
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            os.link(source, target)
+        except OSError:
+            shutil.copyfile(source, target)
+    except OSError:
+        pass
 
 
 def _prepare_bytecode_once(config: pytest.Config) -> None:
@@ -436,10 +499,14 @@ def _prepare_bytecode_once(config: pytest.Config) -> None:
                 todo.append(fn)
         plain = [*(ROOT / "reolink").rglob("*.py"), *(ROOT / "transports").rglob("*.py")]
         plain += [fn for fn in (ROOT / "tests").glob("*.py") if fn not in todo]
+        prefix = sys.pycache_prefix
+        installed = _installed_bytecode(todo + plain, prefix) if prefix else []
     except Exception:  # pytest's internals changed: the workers rewrite as before
         return
 
     def prepare(share: int, shares: int) -> None:
+        if share == shares - 1 and "hypothesis" not in sys.modules:
+            import hypothesis  # noqa: F401 (a plugin's package: its asserts are rewritten)
         for fn in todo[share::shares]:
             try:
                 key, code = rewrite._rewrite_test(fn, config)
@@ -450,6 +517,8 @@ def _prepare_bytecode_once(config: pytest.Config) -> None:
                 pass
         for fn in plain[share::shares]:
             compileall.compile_file(str(fn), quiet=2)
+        for pyc, cached in installed[share::shares]:
+            _link_or_copy(pyc, cached)
 
     todo.sort(key=lambda fn: -fn.stat().st_size)  # the biggest first: even shares
     cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
@@ -476,7 +545,6 @@ def pytest_configure(config: pytest.Config) -> None:
     _share_bytecode_with_subprocesses()  # first: hypothesis's asserts are rewritten on import
     _prepare_bytecode_once(config)
     from hypothesis import settings
-
 
     _long_fuzz = bool(config.getoption("--long-fuzz"))
     settings.register_profile("reolink-default", max_examples=DEFAULT_EXAMPLES)

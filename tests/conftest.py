@@ -346,10 +346,11 @@ def _share_bytecode_with_subprocesses() -> None:
     sources, and what runs is the same code. Undone at the end of the session.
 
     This process writes there too from now on: the package and the test modules (their
-    asserts rewritten by pytest), compiled once for every child and every xdist worker. Without
-    a bytecode cache kept between runs, rewriting the test modules' asserts is most of the
-    collection's time (about 4 of 5.7 s); ``REOLINK_TEST_PYCACHE=DIR`` keeps the cache in DIR
-    (outside the sources) from one run to the next, and collection takes about 1.5 s."""
+    asserts rewritten by pytest), compiled once for every child and every xdist worker (the
+    controller fills the cache before its workers start: :func:`_prepare_bytecode_once`).
+    Without a bytecode cache kept between runs, rewriting the test modules' asserts is most of
+    a collection's time (about 4 of 6 s of CPU); ``REOLINK_TEST_PYCACHE=DIR`` keeps the cache in
+    DIR (outside the sources) from one run to the next, and collection takes about 1.5 s."""
     global _saved_bytecode_env, _saved_bytecode_sys, _bytecode_dir_is_ours
     if not os.environ.get("PYTHONDONTWRITEBYTECODE") or "PYTHONPYCACHEPREFIX" in os.environ:
         return
@@ -458,13 +459,19 @@ def seed_bytecode_cache(prefix: Path) -> None:
 
 
 def _link_or_copy(source: Path, target: Path) -> None:
-    """``target`` becomes ``source``'s content (a hard link where possible); no error raised."""
+    """A new ``target`` with ``source``'s content (a hard link where possible; else a copy,
+    renamed into place, never written through an existing file: that may be a link to an
+    installed module's bytecode). An existing ``target`` is left alone; no error raised."""
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
         try:
             os.link(source, target)
+        except FileExistsError:
+            pass
         except OSError:
-            shutil.copyfile(source, target)
+            partial = target.with_name(f"{target.name}.{os.getpid()}")
+            shutil.copyfile(source, partial)
+            os.replace(partial, target)
     except OSError:
         pass
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import io
 import logging
 import os
@@ -511,37 +512,75 @@ def _prepare_bytecode_once(config: pytest.Config) -> None:
     except Exception:  # pytest's internals changed: the workers rewrite as before
         return
 
-    def prepare(share: int, shares: int) -> None:
-        if share == shares - 1 and "hypothesis" not in sys.modules:
-            import hypothesis  # noqa: F401 (a plugin's package: its asserts are rewritten)
-        for fn in todo[share::shares]:
-            try:
-                key, code = rewrite._rewrite_test(fn, config)
-                if rewrite.try_makedirs(rewrite.get_cache_dir(fn)):
-                    pyc = rewrite.get_cache_dir(fn) / (fn.name[:-3] + rewrite.PYC_TAIL)
-                    rewrite._write_pyc(state, code, key, pyc)
-            except Exception:  # a syntax error, say: the worker's collection reports it
-                pass
-        for fn in plain[share::shares]:
-            compileall.compile_file(str(fn), quiet=2)
-        for pyc, cached in installed[share::shares]:
+    def rewrite_one(fn: Path) -> None:
+        key, code = rewrite._rewrite_test(fn, config)
+        if rewrite.try_makedirs(rewrite.get_cache_dir(fn)):
+            pyc = rewrite.get_cache_dir(fn) / (fn.name[:-3] + rewrite.PYC_TAIL)
+            rewrite._write_pyc(state, code, key, pyc)
+
+    def link(pairs: List[Tuple[Path, Path]]) -> None:
+        for pyc, cached in pairs:
             _link_or_copy(pyc, cached)
 
-    todo.sort(key=lambda fn: -fn.stat().st_size)  # the biggest first: even shares
+    tasks: List[Callable[[], object]] = []
+    if "hypothesis" not in sys.modules:  # a plugin's package: its asserts are rewritten
+        tasks.append(lambda: __import__("hypothesis"))
+    todo.sort(key=lambda fn: -fn.stat().st_size)  # the biggest first: the last ones are short
+    tasks += [functools.partial(rewrite_one, fn) for fn in todo]
+    tasks += [functools.partial(compileall.compile_file, str(fn), quiet=2) for fn in plain]
+    tasks += [
+        functools.partial(link, installed[i : i + 100]) for i in range(0, len(installed), 100)
+    ]
     cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    shares = max(1, min(cpus or 1, workers)) if hasattr(os, "fork") else 1
-    children = []
-    for share in range(1, shares):
-        pid = os.fork()
-        if pid == 0:  # pragma: no cover (a forked child; it only writes cache files)
-            try:
-                prepare(share, shares)
-            finally:
-                os._exit(0)
-        children.append(pid)
-    prepare(0, shares)
-    for pid in children:
-        os.waitpid(pid, 0)
+    _run_shared(tasks, max(1, min(cpus or 1, workers)))
+
+
+def _run_shared(tasks: List[Callable[[], object]], processes: int) -> None:
+    """Run every task once, in this process and ``processes - 1`` forked ones (where there is
+    ``fork``), each taking the next task from a pipe as it gets free; a task's error is
+    ignored (what it prepares is then done by the one who needs it)."""
+    records = b"".join(index.to_bytes(2, "big") for index in range(len(tasks)))
+    if processes < 2 or not hasattr(os, "fork") or len(records) > 4096:  # a pipe holds 4 KiB
+        for task in tasks:
+            _run_task(task)
+        return
+    read_end, write_end = os.pipe()
+    try:
+        try:
+            os.write(write_end, records)
+        finally:
+            os.close(write_end)
+        children = []
+        for _ in range(processes - 1):
+            pid = os.fork()
+            if pid == 0:  # pragma: no cover (a forked child; it only writes cache files)
+                try:
+                    _take_tasks(read_end, tasks)
+                finally:
+                    os._exit(0)
+            children.append(pid)
+        _take_tasks(read_end, tasks)
+        for pid in children:
+            os.waitpid(pid, 0)
+    finally:
+        os.close(read_end)
+
+
+def _take_tasks(fd: int, tasks: List[Callable[[], object]]) -> None:
+    """Run the tasks whose 2-byte indexes this process reads from the pipe ``fd``, until the
+    pipe is empty (a read of at most 2 bytes is never split between readers)."""
+    while True:
+        record = os.read(fd, 2)
+        if len(record) < 2:
+            return
+        _run_task(tasks[int.from_bytes(record, "big")])
+
+
+def _run_task(task: Callable[[], object]) -> None:
+    try:
+        task()
+    except Exception:  # a syntax error, say: the worker's collection reports it
+        pass
 
 
 def pytest_configure(config: pytest.Config) -> None:

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import functools
 import io
 import logging
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -345,10 +347,11 @@ def _share_bytecode_with_subprocesses() -> None:
     sources, and what runs is the same code. Undone at the end of the session.
 
     This process writes there too from now on: the package and the test modules (their
-    asserts rewritten by pytest), compiled once for every child and every xdist worker. Without
-    a bytecode cache kept between runs, rewriting the test modules' asserts is most of the
-    collection's time (about 4 of 5.7 s); ``REOLINK_TEST_PYCACHE=DIR`` keeps the cache in DIR
-    (outside the sources) from one run to the next, and collection takes about 1.5 s."""
+    asserts rewritten by pytest), compiled once for every child and every xdist worker (the
+    controller fills the cache before its workers start: :func:`_prepare_bytecode_once`).
+    Without a bytecode cache kept between runs, rewriting the test modules' asserts is most of
+    a collection's time (about 4 of 6 s of CPU); ``REOLINK_TEST_PYCACHE=DIR`` keeps the cache in
+    DIR (outside the sources) from one run to the next, and collection takes about 1.5 s."""
     global _saved_bytecode_env, _saved_bytecode_sys, _bytecode_dir_is_ours
     if not os.environ.get("PYTHONDONTWRITEBYTECODE") or "PYTHONPYCACHEPREFIX" in os.environ:
         return
@@ -378,13 +381,216 @@ def pytest_unconfigure(config: pytest.Config) -> None:
     _saved_bytecode_env = None
 
 
+def _distributed_workers(config: pytest.Config) -> int:
+    """How many pytest-xdist workers this process (their controller) will start; 0 in a
+    worker, in a run without xdist and with ``--collect-only``."""
+    if hasattr(config, "workerinput") or config.getoption("collectonly"):
+        return 0
+    if getattr(config.option, "dist", "no") == "no":
+        return 0
+    count = getattr(config.option, "numprocesses", 0)
+    return count if isinstance(count, int) else 0
+
+
+def _files_to_rewrite(config: pytest.Config, fnpats: List[str]) -> List[Path]:
+    """The modules under the run's paths whose asserts pytest rewrites at collection: every
+    ``conftest.py`` and every file matching ``python_files``."""
+    from _pytest.pathlib import fnmatch_ex
+
+    found: List[Path] = []
+    for arg in config.args:
+        path = Path(config.invocation_params.dir, arg.split("::")[0]).resolve()
+        candidates = sorted(path.rglob("*.py")) if path.is_dir() else [path]
+        for fn in candidates:
+            if (
+                fn.suffix == ".py"
+                and fn.is_file()
+                and (fn.name == "conftest.py" or any(fnmatch_ex(pat, fn) for pat in fnpats))
+            ):
+                found.append(fn)
+    return found
+
+
+_IMPORT = re.compile(r"^\s*(?:from|import)\s+([A-Za-z_]\w*)", re.MULTILINE)
+
+
+def _installed_bytecode(sources: List[Path], prefix: str) -> List[Tuple[Path, Path]]:
+    """(bytecode file, its place in the bytecode cache ``prefix``) for every installed module
+    that ``sources`` or this process imports: the standard library's and site-packages' own
+    ``__pycache__`` files, which are not looked for where a cache (``PYTHONPYCACHEPREFIX``) is
+    set."""
+    import importlib.util
+
+    tag = f".{sys.implementation.cache_tag}.pyc"
+    found: Dict[Path, Path] = {}
+
+    def add(source: Path) -> None:
+        pyc = source.parent / "__pycache__" / (source.stem + tag)
+        if source.suffix == ".py" and ROOT not in source.parents and pyc.is_file():
+            found[pyc] = Path(prefix, *source.parent.parts[1:], source.stem + tag)
+
+    for module in list(sys.modules.values()):
+        file = getattr(module, "__file__", None)
+        if isinstance(file, str):
+            add(Path(file))
+    names = set()
+    for source in sources:
+        names.update(_IMPORT.findall(source.read_text(encoding="utf-8", errors="replace")))
+    for name in sorted(names - {m.partition(".")[0] for m in sys.modules}):
+        try:
+            spec = importlib.util.find_spec(name)
+        except (ImportError, ValueError):
+            continue
+        if spec is not None and spec.submodule_search_locations:
+            for folder in spec.submodule_search_locations:
+                for source in Path(folder).rglob("*.py"):
+                    add(source)
+        elif spec is not None and spec.origin:
+            add(Path(spec.origin))
+    return [(pyc, cached) for pyc, cached in found.items() if not cached.exists()]
+
+
+def seed_bytecode_cache(prefix: Path) -> None:
+    """Put the installed modules' own bytecode (see :func:`_installed_bytecode`; the test
+    modules' imports) into ``prefix``, a new ``PYTHONPYCACHEPREFIX`` for a child interpreter:
+    it then compiles only the sources that are new to it."""
+    sources = sorted((ROOT / "tests").glob("*.py"))
+    for pyc, cached in _installed_bytecode(sources, str(prefix)):
+        _link_or_copy(pyc, cached)
+
+
+def _link_or_copy(source: Path, target: Path) -> None:
+    """A new ``target`` with ``source``'s content (a hard link where possible; else a copy,
+    renamed into place, never written through an existing file: that may be a link to an
+    installed module's bytecode). An existing ``target`` is left alone; no error raised."""
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            os.link(source, target)
+        except FileExistsError:
+            pass
+        except OSError:
+            partial = target.with_name(f"{target.name}.{os.getpid()}")
+            shutil.copyfile(source, partial)
+            os.replace(partial, target)
+    except OSError:
+        pass
+
+
+def _prepare_bytecode_once(config: pytest.Config) -> None:
+    """In the controller of a pytest-xdist run: compile the package and the test helpers and
+    rewrite the test modules' asserts into the bytecode cache once, before the workers start.
+
+    Every worker collects the whole suite, and rewriting the test modules' asserts is most of a
+    collection (about 4 of 6 s of CPU where there is no cache yet: a fresh clone, or
+    ``PYTHONDONTWRITEBYTECODE``, see :func:`_share_bytecode_with_subprocesses`). The workers
+    start together, so each did that work itself. Here it is done once, split over the CPUs
+    (forked processes, where there is ``fork``), with pytest's own rewriting and cache format;
+    the workers then find each module's rewritten code in the cache and check it against the
+    source as always (a stale or missing entry is rewritten by the worker as before). This
+    uses pytest's assertion-rewriting internals: if they are not as expected, or anything here
+    fails, nothing is prepared and the workers do the work themselves, as before."""
+    import compileall
+
+    workers = _distributed_workers(config)
+    if workers < 2 or sys.dont_write_bytecode or config.getoption("assertmode") != "rewrite":
+        return
+    try:
+        from _pytest.assertion import rewrite
+
+        state = config.stash[rewrite.assertstate_key]
+        fnpats = list(state.hook.fnpats)  # type: ignore[union-attr]
+        todo: List[Path] = []
+        for fn in _files_to_rewrite(config, fnpats):
+            pyc = rewrite.get_cache_dir(fn) / (fn.name[:-3] + rewrite.PYC_TAIL)
+            if rewrite._read_pyc(fn, pyc) is None:
+                todo.append(fn)
+        plain = [*(ROOT / "reolink").rglob("*.py"), *(ROOT / "transports").rglob("*.py")]
+        plain += [fn for fn in (ROOT / "tests").glob("*.py") if fn not in todo]
+        prefix = sys.pycache_prefix
+        installed = _installed_bytecode(todo + plain, prefix) if prefix else []
+    except Exception:  # pytest's internals changed: the workers rewrite as before
+        return
+
+    def rewrite_one(fn: Path) -> None:
+        key, code = rewrite._rewrite_test(fn, config)
+        if rewrite.try_makedirs(rewrite.get_cache_dir(fn)):
+            pyc = rewrite.get_cache_dir(fn) / (fn.name[:-3] + rewrite.PYC_TAIL)
+            rewrite._write_pyc(state, code, key, pyc)
+
+    def link(pairs: List[Tuple[Path, Path]]) -> None:
+        for pyc, cached in pairs:
+            _link_or_copy(pyc, cached)
+
+    tasks: List[Callable[[], object]] = []
+    if "hypothesis" not in sys.modules:  # a plugin's package: its asserts are rewritten
+        tasks.append(lambda: __import__("hypothesis"))
+    todo.sort(key=lambda fn: -fn.stat().st_size)  # the biggest first: the last ones are short
+    tasks += [functools.partial(rewrite_one, fn) for fn in todo]
+    tasks += [functools.partial(compileall.compile_file, str(fn), quiet=2) for fn in plain]
+    tasks += [
+        functools.partial(link, installed[i : i + 100]) for i in range(0, len(installed), 100)
+    ]
+    cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    _run_shared(tasks, max(1, min(cpus or 1, workers)))
+
+
+def _run_shared(tasks: List[Callable[[], object]], processes: int) -> None:
+    """Run every task once, in this process and ``processes - 1`` forked ones (where there is
+    ``fork``), each taking the next task from a pipe as it gets free; a task's error is
+    ignored (what it prepares is then done by the one who needs it)."""
+    records = b"".join(index.to_bytes(2, "big") for index in range(len(tasks)))
+    if processes < 2 or not hasattr(os, "fork") or len(records) > 4096:  # a pipe holds 4 KiB
+        for task in tasks:
+            _run_task(task)
+        return
+    read_end, write_end = os.pipe()
+    try:
+        try:
+            os.write(write_end, records)
+        finally:
+            os.close(write_end)
+        children = []
+        for _ in range(processes - 1):
+            pid = os.fork()
+            if pid == 0:  # pragma: no cover (a forked child; it only writes cache files)
+                try:
+                    _take_tasks(read_end, tasks)
+                finally:
+                    os._exit(0)
+            children.append(pid)
+        _take_tasks(read_end, tasks)
+        for pid in children:
+            os.waitpid(pid, 0)
+    finally:
+        os.close(read_end)
+
+
+def _take_tasks(fd: int, tasks: List[Callable[[], object]]) -> None:
+    """Run the tasks whose 2-byte indexes this process reads from the pipe ``fd``, until the
+    pipe is empty (a read of at most 2 bytes is never split between readers)."""
+    while True:
+        record = os.read(fd, 2)
+        if len(record) < 2:
+            return
+        _run_task(tasks[int.from_bytes(record, "big")])
+
+
+def _run_task(task: Callable[[], object]) -> None:
+    try:
+        task()
+    except Exception:  # a syntax error, say: the worker's collection reports it
+        pass
+
+
 def pytest_configure(config: pytest.Config) -> None:
     """``--long-fuzz``: every property test draws its full count of examples. Subprocesses
-    share one bytecode cache (see :func:`_share_bytecode_with_subprocesses`)."""
+    share one bytecode cache (see :func:`_share_bytecode_with_subprocesses`), which the
+    controller of an xdist run fills once for its workers (:func:`_prepare_bytecode_once`)."""
     global _long_fuzz
+    _share_bytecode_with_subprocesses()  # first: hypothesis's asserts are rewritten on import
+    _prepare_bytecode_once(config)
     from hypothesis import settings
-
-    _share_bytecode_with_subprocesses()
 
     _long_fuzz = bool(config.getoption("--long-fuzz"))
     settings.register_profile("reolink-default", max_examples=DEFAULT_EXAMPLES)

@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Dict, Iterator, List
 
 import pytest
-from conftest import CLI_TIMEOUT, ROOT, cli_env, reolink_cmd
+from conftest import CLI_TIMEOUT, ROOT, cli_env, reolink_cmd, seed_bytecode_cache
 
 import reolink
 from reolink import PackageClashError, ReolinkDriver
@@ -127,6 +127,8 @@ def test_sdist_ships_the_license_and_everything_its_tests_need(unpacked: Path) -
 def test_sdist_tests_collect_without_error_against_the_sdist_code(unpacked: Path) -> None:
     # Its bytecode (sources at a new path every run) goes beside the build, not into a
     # bytecode cache kept between runs (conftest: REOLINK_TEST_PYCACHE).
+    # The installed modules' own bytecode is put there first (only the sdist's is new).
+    seed_bytecode_cache(unpacked.parent / "pycache")
     env = {**os.environ, "PYTHONPYCACHEPREFIX": str(unpacked.parent / "pycache")}
     where = subprocess.run(
         [sys.executable, "-c", "import reolink, transports; print(reolink.__file__); "

@@ -602,11 +602,12 @@ class DriverCore:
                 continue
             return self._command_flow(job), False
         # The earliest due Stop first; the others follow in later iterations or turns.
-        due = [(at, channel) for channel, at in self._ptz_stops.items() if at <= self.now]
-        if due:
-            _, channel = min(due)
-            del self._ptz_stops[channel]
-            return self._ptz_stop_flow(channel), False
+        if self._ptz_stops:  # (none in the steady state: the scan is skipped)
+            due = [(at, channel) for channel, at in self._ptz_stops.items() if at <= self.now]
+            if due:
+                _, channel = min(due)
+                del self._ptz_stops[channel]
+                return self._ptz_stop_flow(channel), False
         if not step_allowed or not self.guards.steps_allowed(self.now):
             return None, False
         # One session step per turn, as the loop would take one per wake.
@@ -618,8 +619,9 @@ class DriverCore:
         # the turn then ends with a WaitUntil (rule 7).
         # The session knows the token and the account-safety rules; the core knows whether
         # the device is identified and whether a poll is due (the grid, or a push poll).
+        identified = self._phase.identified
         step = self.session.next_step(
-            self.now, identified=self.identified, poll_due=self.now >= self._poll_at()
+            self.now, identified=identified, poll_due=self.now >= self._poll_at()
         )
         if step is Step.IDENTIFY:
             return self._identify_flow()
@@ -627,7 +629,7 @@ class DriverCore:
             return self._renew_flow()
         if step is Step.POLL:
             return self._poll_flow()
-        if step is Step.IDLE and self.identified:
+        if step is Step.IDLE and identified:
             # Nothing of the session's is due: the setup read first (once after connect,
             # then every 30 min), then push work - both only while requests are allowed.
             return self._setup_step() or self._push_step()
@@ -644,32 +646,39 @@ class DriverCore:
         """When the loop should feed the next Tick, if nothing else comes first (rule 7)."""
         # Every source of timed work offers a time; the earliest wins. A time in the past
         # means "at once" - only for work that can really run now, or the loop would spin.
+        # (Runs at the end of every poll cycle: each source is asked once, and the earliest
+        # is kept as it comes rather than collected in a list.)
         now = self.now
-        poll_at = self._poll_at() if self.identified else now
+        session = self.session
+        identified = self._phase.identified
+        poll_at = self._poll_at() if identified else now
         if poll_at <= now:
-            step = self.session.next_step(now, identified=self.identified, poll_due=True)
-            if step in (Step.SHOW_OFFLINE, Step.IDLE):
+            step = session.next_step(now, identified=identified, poll_due=True)
+            if step is Step.SHOW_OFFLINE or step is Step.IDLE:
                 # Held back by the session (backing off, logins paused): look again an
                 # interval from now, or when the session frees up. Waking at a past poll
                 # time would spin.
                 poll_at = now + self.config.status_interval
-        candidates = [poll_at]
+        at = poll_at
         # The session's next timed change: the token's refresh, the end of a back-off, the
         # account-safety window freeing up.
-        session_at = self.session.next_wakeup(now)
-        if session_at is not None:
-            candidates.append(session_at)
+        session_at = session.next_wakeup(now)
+        if session_at is not None and session_at < at:
+            at = session_at
         if self._ptz_stops:
-            candidates.append(min(self._ptz_stops.values()))
-        # The setup read and push work need requests: offered only while the session allows.
-        setup_at = self.setup.due_at
-        if setup_at is not None and self.identified and self.session.request_allowed(now):
-            candidates.append(max(setup_at, now))
-        push_at = now if self.guards.ability_recheck else self.push.next_wakeup(now)
-        if push_at is not None and self.identified and self.session.request_allowed(now):
-            candidates.append(push_at)
+            at = min(at, min(self._ptz_stops.values()))
+        if identified:
+            # The setup read and push work need requests: offered only while the session
+            # allows (asked once, and only when one of them has a time to offer).
+            setup_at = self.setup.due_at
+            push_at = now if self.guards.ability_recheck else self.push.next_wakeup(now)
+            if (setup_at is not None or push_at is not None) and session.request_allowed(now):
+                if setup_at is not None:
+                    at = min(at, max(setup_at, now))
+                if push_at is not None:
+                    at = min(at, push_at)
         # Nothing before a hold (rule 5, G1) lifts.
-        return self.guards.not_before(min(candidates), now)
+        return self.guards.not_before(at, now)
 
     def _poll_at(self) -> float:
         """When the next poll is due: the regular grid, or earlier when push asks for one."""
@@ -712,8 +721,11 @@ class DriverCore:
     def _online(self) -> None:
         # Every answer calls this (identification, each poll): the store dedupes the writes,
         # and only an answer after a failure shown moves the phase (input ANSWERED).
-        if self.store.get("device", None, "online") is not True:
+        store = self.store
+        if store.get("device", None, "online") is not True:
             self.log.info("online")
+        elif store.get("device", None, "error") == "" and not self._phase.failure_shown:
+            return  # online and no error shown already (every poll but the first): no write
         self.store.set("device", None, "error", "")
         self.store.set("device", None, "online", True)
         if self._phase.failure_shown:
@@ -805,7 +817,8 @@ class DriverCore:
         # Which zone shows a detection matters to push only while it follows a call (fast
         # polls): the scan of every zone is skipped otherwise (16 store reads at 8 channels).
         showing = self._showing() if self.push.watching else False
-        self.push.after_poll(start, self.now, self._rising(watched), showing)
+        rising = self._rising(watched) if watched else 0
+        self.push.after_poll(start, self.now, rising, showing)
 
     def _ptz_stop_flow(self, channel: int, deadline: Optional[float] = None) -> Flow[None]:
         try:
@@ -1028,6 +1041,8 @@ class DriverCore:
 
     def _detections(self) -> Dict[str, Tuple[object, object]]:
         """(motion, ai_detected) of the zones whose channel has our webhook."""
+        if not self.push.slots:
+            return {}  # no webhook (push off or not registered): nothing to scan
         return {
             str(channel): (
                 self.store.get("zone", str(channel), "motion"),

@@ -282,3 +282,25 @@ def test_memory_transport_header_memo_follows_the_request_headers() -> None:
     assert all("x-mutated-by-app" not in h for h in seen)
     assert seen[0]["content-type"] == "application/json"
     assert "content-type" not in seen[3]  # no body: no content type
+
+
+def test_emit_marks_the_callback_running_and_a_raising_callback_skips_nothing() -> None:
+    from reolink.driver.events import AttributeEvent
+
+    seen: List[Tuple[str, bool]] = []
+    loop: Optional[DeviceLoop] = None
+
+    def callback(event: AttributeEvent) -> None:
+        assert loop is not None
+        seen.append((event.name, loop.in_callback))
+        if event.name == "motion":
+            raise ValueError("a host bug")
+
+    core = Harness(FakeDevice()).core
+    loop = DeviceLoop(core, object(), lambda: 0.0, callback)  # type: ignore[arg-type]
+    events = (
+        AttributeEvent("zone", "0", "motion", 1, None, "cam"),
+        AttributeEvent("zone", "0", "ai_detected", "people", None, "cam"),
+    )
+    loop._emit(events)
+    assert seen == [("motion", True), ("ai_detected", True)] and loop.in_callback is False

@@ -400,20 +400,28 @@ class DeviceLoop:
     def _emit(self, events: Tuple[AttributeEvent, ...]) -> None:
         # The values are published already (_publish): the host's callback sees its event.
         debug = self._log.enabled(logging.DEBUG)  # once per Emit, not per event
-        for event in events:
-            if debug:
-                self._log.debug(
-                    "%s %s %s = %r", event.target, event.address or "", event.name, event.value
-                )
-            if self._callback is None:
-                continue
-            self.in_callback = True
-            try:
-                self._callback(event)
-            except Exception:  # a host bug must never kill the loop
-                self._log.exception("callback raised on %s %s", event.name, event.address or "")
-            finally:
-                self.in_callback = False
+        callback = self._callback
+        if callback is None and not debug:
+            return
+        # in_callback is set once per Emit, around all of its callbacks.
+        self.in_callback = callback is not None
+        try:
+            for event in events:
+                if debug:
+                    self._log.debug(
+                        "%s %s %s = %r", event.target, event.address or "", event.name,
+                        event.value,
+                    )
+                if callback is None:
+                    continue
+                try:
+                    callback(event)
+                except Exception:  # a host bug must never kill the loop (nor skip the rest)
+                    self._log.exception(
+                        "callback raised on %s %s", event.name, event.address or ""
+                    )
+        finally:
+            self.in_callback = False
 
     def _fail_left_over(self) -> None:
         """Commands still queued or waiting when the thread ends fail with NotConnected."""

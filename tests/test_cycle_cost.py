@@ -304,3 +304,65 @@ def test_emit_marks_the_callback_running_and_a_raising_callback_skips_nothing() 
     )
     loop._emit(events)
     assert seen == [("motion", True), ("ai_detected", True)] and loop.in_callback is False
+
+
+# --- the session's settled state (a query at the time tick() applied) --------------------------
+
+
+def _sessions() -> List[Any]:
+    """Sessions in every state, with leases and retry times around t = 100."""
+    from reolink.protocol.lease import TokenLease
+    from reolink.protocol.session import Session, SessionState
+
+    made = []
+    for state in SessionState:
+        for lease_seconds in (None, 10.0, 150.0, 3600.0):
+            for retry_at in (0.0, 99.0, 100.0, 101.0):
+                session = Session()
+                session.state = state
+                session.retry_at = retry_at
+                if lease_seconds is not None:
+                    session.lease = TokenLease("tok", 0.0, lease_seconds)
+                made.append(session)
+    return made
+
+
+@pytest.mark.parametrize("now", [50.0, 100.0, 3540.0, 5000.0])
+def test_after_tick_no_time_driven_transition_is_due_at_that_time(now: float) -> None:
+    # The premise of Session._settled: tick() fires at most one time-driven transition, and
+    # none is due after it at the same time - so a query then may take the state as it is.
+    for session in _sessions():
+        session.tick(now)
+        assert session._time_event(now) is None, (session.state, session.lease, session.retry_at)
+
+
+def test_a_query_looks_ahead_again_once_anything_tick_saw_changes() -> None:
+    import attrs
+
+    from reolink.protocol.lease import TokenLease
+    from reolink.protocol.session import Session, SessionPolicy, SessionState
+
+    S = SessionState
+    session = Session()
+    session.state = S.READY
+    session.lease = TokenLease("tok", 0.0, 3600.0)  # renewed at 3540
+    session.tick(100.0)
+    assert session.state_at(100.0) is S.READY
+    session.lease = TokenLease("tok", 0.0, 150.0)  # assigned directly: renewed at 90
+    assert session.state_at(100.0) is S.EXPIRING
+    session.lease = TokenLease("tok", 0.0, 200.0)  # renewed at 140 (a 60 s margin)
+    session.tick(100.0)
+    assert session.state_at(100.0) is S.READY
+    session.policy = attrs.evolve(session.policy, refresh_margin=150.0)  # now at 100 (half)
+    assert session.policy != SessionPolicy() and session.state_at(100.0) is S.EXPIRING
+    session.tick(100.0)
+    assert session.state is S.EXPIRING and session.state_at(100.0) is S.EXPIRING
+    session.state = S.LOCKED_OUT  # assigned directly, its retry time long past
+    assert session.state_at(100.0) is S.LOGGED_OUT
+    session.tick(100.0)
+    session.retry_at = 200.0
+    session.state = S.LOCKED_OUT
+    assert session.state_at(100.0) is S.LOCKED_OUT and session.state_at(200.0) is S.LOGGED_OUT
+    session.tick(100.0)
+    session.retry_at = 50.0  # only the retry time changed
+    assert session.state_at(100.0) is S.LOGGED_OUT

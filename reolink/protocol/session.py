@@ -69,6 +69,14 @@ What is worked out once per lease (its refresh time, the :class:`Authorization` 
 is made by :meth:`Session.tick`, an input, and kept with the very lease it was made for; a
 query uses it only for that lease (``is``) and works it out afresh otherwise, so replacing
 the lease can never leave an old token or refresh time behind.
+
+Likewise :meth:`Session.tick` notes what it left at its ``now`` (``_settled``: the time, the
+state, the lease, the retry time and the policy - everything the time-driven rules read). Time
+applied, no time-driven transition is due at that very moment, so a query at that ``now``
+with those very values takes the state as it is instead of looking ahead; any other time or
+any change to one of them (an input, or a field assigned directly) looks ahead as before. The
+core asks the session four questions per poll cycle at the time it ticked: each skips two
+calls (``_time_event``, ``_refresh_at``).
 """
 
 from __future__ import annotations
@@ -242,6 +250,11 @@ class Session:
     _grant: Tuple[Optional[TokenLease], Optional[Authorization]] = attrs.field(
         default=(None, None), repr=False, eq=False
     )
+    #: (now, state, lease, retry_at, policy) as tick() left them: at that very time and with
+    #: those very values no time-driven transition is due (see the module docstring)
+    _settled: Tuple[
+        float, Optional[SessionState], Optional[TokenLease], float, Optional[SessionPolicy]
+    ] = attrs.field(default=(-1.0, None, None, 0.0, None), repr=False, eq=False)
 
     # --- queries --------------------------------------------------------------------------
 
@@ -267,6 +280,15 @@ class Session:
         """The state once time has moved to ``now`` (the lease nearly over: EXPIRING; the
         retry time of a LOCKED_OUT session reached: LOGGED_OUT). A pure query: only
         :meth:`tick` (and the ``on_*`` inputs, which apply time first) move :attr:`state`."""
+        at, state, lease, retry_at, policy = self._settled
+        if (
+            at == now
+            and state is self.state
+            and lease is self.lease
+            and retry_at == self.retry_at
+            and policy is self.policy
+        ):
+            return state  # tick() applied this very time to these very values: nothing due
         event = self._time_event(now)
         if event is None:
             return self.state
@@ -301,6 +323,7 @@ class Session:
         event = self._time_event(now)
         if event is not None:
             self._fire(event)
+        self._settled = (now, self.state, self.lease, self.retry_at, self.policy)
         if self.refused_logins:
             self.refused_logins[:] = self._refusals_in_window(now)
 

@@ -366,3 +366,20 @@ def test_a_query_looks_ahead_again_once_anything_tick_saw_changes() -> None:
     session.tick(100.0)
     session.retry_at = 50.0  # only the retry time changed
     assert session.state_at(100.0) is S.LOGGED_OUT
+
+
+def test_plain_members_are_the_very_enum_members() -> None:
+    import enum
+
+    from reolink.driver import core
+    from reolink.driver.pushcontrol import Phase as PushPhase
+    from reolink.protocol import session
+    from reolink.protocol.session import SessionState, plain_members
+
+    pairs = [(session.S, SessionState), (session._Steps, Step), (core.P, core.DevicePhase),
+             (core._O, core._Outcome), (core._Step, Step), (core._PushPhase, PushPhase)]
+    for plain, members in pairs:
+        assert not isinstance(plain, enum.EnumMeta)  # a plain class: no __getattr__ hook
+        for name, member in members.__members__.items():
+            assert getattr(plain, name) is member
+    assert plain_members(SessionState).READY is SessionState.READY

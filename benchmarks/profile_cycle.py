@@ -229,7 +229,8 @@ def wakes(channels: int, mode: str, seconds: float) -> int:
     cycles = max(1, c1 - c0)
     print(f"{channels} ch {mode}, threaded, per poll cycle ({cycles} cycles):")
     for name in sorted(after):
-        print(f"  {name:45} {(after[name] - before.get(name, 0)) / cycles:.3f}")
+        if after[name] != before.get(name, 0):
+            print(f"  {name:45} {(after[name] - before.get(name, 0)) / cycles:.3f}")
     return 0
 
 

@@ -2,7 +2,7 @@
 
     python benchmarks/profile_cycle.py [--channels 1] [--mode same|changes] [--cycles 20000]
                                        [--profile] [--transport memory|stdlib-parse]
-                                       [--threaded [--seconds 1]]
+                                       [--threaded [--seconds 1] [--wakes]]
 
 The driver core is fed by hand on a fake clock (as tests/test_driver_core.py does). Its
 requests go to an in-memory transport whose app replays the emulator's recorded answers (the
@@ -20,6 +20,10 @@ blocks. Next to it, the floor of any thread that wakes every 1 ms: the same thre
 doing nothing but wait (a lock acquired with a timeout, as the device loop waits). On a
 shared machine most of the gap between ``--threaded`` and the thread-free figure is that
 wake-up and the caches gone cold while the thread slept, not Python code of the loop.
+
+``--threaded --wakes`` counts instead what the device thread does per poll cycle: turns of
+the core (by event), waits (timed out, or ended by a signal), non-blocking looks at the
+wake-up signal, and snapshot publications under the loop's lock.
 """
 
 from __future__ import annotations
@@ -153,6 +157,83 @@ def _wait_floor(seconds: float) -> List[float]:
         thread.join(5)
 
 
+class _CountingLock:
+    """A lock that counts how it is used (``--wakes``): the loop's wake-up signal and its
+    publication lock are swapped for one of these before the thread starts."""
+
+    def __init__(self, lock: Any, counts: Dict[str, int], name: str) -> None:
+        self._lock, self._counts, self._name = lock, counts, name
+
+    def _count(self, what: str) -> None:
+        self._counts[what] = self._counts.get(what, 0) + 1
+
+    def acquire(self, blocking: bool = True, timeout: float = -1) -> bool:
+        got = bool(self._lock.acquire(blocking, timeout))
+        if not blocking:
+            self._count(f"{self._name}: non-blocking look")
+        else:
+            self._count(f"{self._name}: wait ended by a signal" if got else
+                        f"{self._name}: wait timed out")
+        return got
+
+    def release(self) -> None:
+        self._count(f"{self._name}: release")
+        self._lock.release()
+
+    def __enter__(self) -> bool:
+        self._count(f"{self._name}: taken")
+        return bool(self._lock.__enter__())
+
+    def __exit__(self, *exc: Any) -> None:
+        self._lock.__exit__(*exc)
+
+
+def wakes(channels: int, mode: str, seconds: float) -> int:
+    """Per poll cycle of the device thread: turns of the core, waits, lock round trips."""
+    from _common import cycles_of, wait_cycles, zones_for
+
+    from reolink.driver import ReolinkDriver
+    from reolink.driver.core import DriverCore
+
+    emu = _ChurnEmulator(profile="nvr" if channels > 1 else "camera", channels=channels)
+    emu.churn = mode == "changes"
+    app = Replay(emu)
+    counts: Dict[str, int] = {}
+    handle = DriverCore.handle
+
+    def counted(core: DriverCore, now: float, event: Any) -> Any:
+        name = f"core turn: {type(event).__name__}"
+        counts[name] = counts.get(name, 0) + 1
+        return handle(core, now, event)
+
+    attributes = {"ip": "127.0.0.1", "username": USER, "password": PASSWORD,
+                  "status_interval": "1", "push": "off"}
+    driver = ReolinkDriver(attributes, zones_for(channels), lambda event: None,
+                           timing=BENCH_TIMING,
+                           transport_factory=lambda config: transports.MemoryTransport(app))
+    loop = driver._loop  # the harness only: swap in counting locks before the thread starts
+    loop._wake = _CountingLock(loop._wake, counts, "wake-up signal")  # type: ignore[assignment]
+    loop._lock = _CountingLock(loop._lock, counts, "publication lock")  # type: ignore[assignment]
+    DriverCore.handle = counted  # type: ignore[method-assign]
+    try:
+        driver.connect()
+        wait_cycles(driver, 50, 30)
+        app.replay = True
+        wait_cycles(driver, cycles_of(driver) + 20, 30)
+        before, c0 = dict(counts), cycles_of(driver)
+        time.sleep(seconds)
+        after, c1 = dict(counts), cycles_of(driver)
+    finally:
+        driver.disconnect()
+        DriverCore.handle = handle  # type: ignore[method-assign]
+    cycles = max(1, c1 - c0)
+    print(f"{channels} ch {mode}, threaded, per poll cycle ({cycles} cycles):")
+    for name in sorted(after):
+        if after[name] != before.get(name, 0):
+            print(f"  {name:45} {(after[name] - before.get(name, 0)) / cycles:.3f}")
+    return 0
+
+
 def threaded(channels: int, mode: str, seconds: float) -> int:
     """The ``memory`` column of run.py, in-process (see the module docstring)."""
     from _common import cycles_of, wait_cycles, zones_for
@@ -200,7 +281,11 @@ def main() -> int:
     parser.add_argument("--transport", default="memory", help="memory (default), urllib3, stdlib")
     parser.add_argument("--threaded", action="store_true", help="the whole driver, its thread")
     parser.add_argument("--seconds", type=float, default=1.0, help="per block, with --threaded")
+    parser.add_argument("--wakes", action="store_true",
+                        help="with --threaded: count turns, waits and lock use per cycle")
     args = parser.parse_args()
+    if args.threaded and args.wakes:
+        return wakes(args.channels, args.mode, args.seconds)
     if args.threaded:
         return threaded(args.channels, args.mode, args.seconds)
     from reolink.driver.messages import Start

@@ -262,7 +262,7 @@ def test_memory_transport_copies_reply_headers() -> None:
 
     headers = {"Content-Type": "application/json"}
     transport = MemoryTransport(lambda *a: (200, headers, b"[]"))
-    request = _client()[0]._request("POST", "/", b"[]", 5.0, 100, True, False)
+    request = _client()[0]._send("POST", "/", b"[]", 5.0, 100, True, False).request
     response = transport.send(request)
     headers["Content-Type"] = "text/html"
     assert isinstance(response, Response) and response.headers == {

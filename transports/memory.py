@@ -11,7 +11,7 @@ import socket
 import ssl
 import threading
 from collections.abc import Mapping
-from typing import Callable, Optional
+from typing import Callable, Dict, Optional, Tuple
 
 from reolink.errors import (
     ConnectError,
@@ -65,6 +65,10 @@ class MemoryTransport:
         self._app = app
         self._local_address = local_address
         self._count_lock = threading.Lock()
+        #: (a copy of the request's headers, has a body, our merged headers): the last merge,
+        #: a memo keyed by every input of default_headers (a poll sends the same headers every
+        #: cycle); one tuple, replaced whole, so a send on another thread reads a whole one
+        self._merged: Tuple[Dict[str, str], bool, Dict[str, str]] = ({}, False, {})
         self.requests_sent = 0
         self.closed = False
 
@@ -73,7 +77,12 @@ class MemoryTransport:
 
     def send(self, request: Request) -> Response:
         """Hand ``request`` to the app and return its reply."""
-        headers = default_headers(request.headers, request.body is not None)
+        has_body = request.body is not None
+        source, had_body, merged = self._merged
+        if had_body is not has_body or request.headers != source or not merged:
+            merged = default_headers(request.headers, has_body)
+            self._merged = (dict(request.headers), has_body, merged)
+        headers = dict(merged)  # the app's own copy: what it does with it stays there
         self.closed = False
         with self._count_lock:
             self.requests_sent += 1

@@ -23,8 +23,9 @@ applies the retry rules (the request-safety rule of :mod:`reolink.transport`, de
 
 On the hot path (the same poll every cycle) the client keeps memos of pure functions only,
 each keyed by every argument it reads, so none can go stale and none decides anything: the
-frozen :class:`~reolink.transport.Request` built for the same fields, the target for the same
-(cmd, token) - a renewed token is a new key - and the replies decoded from the same bytes.
+frozen :class:`~reolink.transport.Request` built for the same fields (kept in the frozen Send
+that carries it), the target for the same (cmd, token) - a renewed token is a new key - and
+the replies decoded from the same bytes.
 """
 
 from __future__ import annotations
@@ -189,8 +190,9 @@ class DeviceClient:
         # gives the same replies), so it cannot go stale; it decides nothing for the host:
         # whether an answer changes any attribute is the AttributeStore's call (driver/store.py).
         self._last_reply: Dict[bytes, Tuple[bytes, List[CommandReply]]] = {}
-        #: memos of pure functions, keyed by every argument (see _request, _api_target)
-        self._requests: Dict[Tuple[object, ...], Request] = {}
+        #: memos of pure functions, keyed by every argument (see _send, _api_target); the
+        #: first holds the Send of each frozen Request
+        self._requests: Dict[Tuple[object, ...], Send] = {}
         self._targets: Dict[Tuple[Optional[str], Optional[str]], str] = {}
 
     # --- raw requests -----------------------------------------------------------------
@@ -203,7 +205,7 @@ class DeviceClient:
             raise Timeout("no time left for the request (request_timeout)")
         return budget
 
-    def _request(
+    def _send(
         self,
         method: str,
         target: str,
@@ -212,16 +214,16 @@ class DeviceClient:
         max_body: int,
         repeatable: bool,
         changes: bool,
-    ) -> Request:
-        """The Request for these fields: a frozen value, so the one built last time for the
-        same fields is handed out again (a memo of a pure constructor, keyed by every field it
-        reads: it cannot go stale). A poll sends the same request every cycle."""
+    ) -> Send:
+        """The Send of the Request for these fields: frozen values, so the one built last time
+        for the same fields is handed out again (a memo of a pure constructor, keyed by every
+        field it reads: it cannot go stale). A poll sends the same request every cycle."""
         key = (method, target, body, budget, max_body, repeatable, changes)
-        request = self._requests.get(key)
-        if request is None:
+        send = self._requests.get(key)
+        if send is None:
             if len(self._requests) >= _MEMO_SIZE:
                 self._requests.clear()
-            request = self._requests[key] = Request(
+            send = self._requests[key] = Send(Request(
                 method,
                 target,
                 body,
@@ -231,8 +233,8 @@ class DeviceClient:
                 max_body=max_body,
                 repeatable=repeatable,
                 changes_state=changes and not repeatable,
-            )
-        return request
+            ))
+        return send
 
     def _api_target(self, cmd: Optional[str], token: Optional[str]) -> str:
         """:func:`commands.api_target`, memoized by its arguments (a pure function)."""
@@ -263,17 +265,17 @@ class DeviceClient:
         """
         for attempt in (1, 2):
             budget = self._timeout(deadline)
-            request = self._request(method, target, body, budget, max_body, repeatable, changes)
+            send = self._send(method, target, body, budget, max_body, repeatable, changes)
             if self.log.enabled(10):
                 self.log.debug("%s %s", method, redact_target(target))
             try:
-                response = yield Send(request)
+                response = yield send
             except TransportError as error:
                 # Counted when it may have reached the device: a refused connection sent nothing.
                 self.requests_sent += int(error.request_sent)
                 name = what if isinstance(what, str) else _names(what)
                 time_left = deadline is not None and deadline > self.now
-                decision = decide(request, Failure.of(error, time_left=time_left))
+                decision = decide(send.request, Failure.of(error, time_left=time_left))
                 if attempt == 1 and decision.repeat:
                     self.log.debug("%s failed (%s); sending it once more", name, error)
                     yield Pause(self.now + RETRY_PAUSE)
@@ -483,7 +485,11 @@ class DeviceClient:
         body: Optional[bytes] = None,
         repeatable: Optional[bool] = None,
     ) -> Flow[Tuple[List[CommandReply], Optional[bytes]]]:
-        token = yield from self.ensure_session(deadline)
+        # The token in hand (every poll but a login's) is taken without the detour through
+        # ensure_session's generator; ensure_session decides everything else.
+        token = self.session.authorize(self.now).token
+        if token is None:
+            token = yield from self.ensure_session(deadline)
         try:
             replies, answered = yield from self._post(batch, token, deadline, body, repeatable)
         except BatchShapeError as error:

@@ -82,7 +82,7 @@ from ..errors import (
     TransportError,
 )
 from ..protocol.pushschedule import PushSchedule
-from ..protocol.session import Session, Step
+from ..protocol.session import Session, Step, plain_members
 from ..protocol.webhook import supports_webhook
 from . import host_commands, pushflow
 from .client import DeviceClient, Flow, Pause
@@ -261,17 +261,17 @@ class DevicePhase(enum.Enum):
     @property
     def identified(self) -> bool:
         """The device is known (GetDevInfo...): ONLINE or OFFLINE."""
-        return self is DevicePhase.ONLINE or self is DevicePhase.OFFLINE
+        return self is P.ONLINE or self is P.OFFLINE
 
     @property
     def failure_shown(self) -> bool:
         """The host was shown the device offline: UNREACHED or OFFLINE."""
-        return self is DevicePhase.UNREACHED or self is DevicePhase.OFFLINE
+        return self is P.UNREACHED or self is P.OFFLINE
 
     @property
     def winding_down(self) -> bool:
         """disconnect() came: STOPPING or FINISHED (no new flow starts)."""
-        return self is DevicePhase.STOPPING or self is DevicePhase.FINISHED
+        return self is P.STOPPING or self is P.FINISHED
 
 
 class Input(enum.Enum):
@@ -285,8 +285,12 @@ class Input(enum.Enum):
     WOUND_DOWN = "wound down"  # STOPPING, and no flow is left
 
 
-P = DevicePhase
+# Members read on every turn come from plain classes (session.plain_members: an Enum member
+# read through its class costs ~100 ns up to Python 3.11, a plain attribute 20 ns).
+P = plain_members(DevicePhase)
 In = Input
+_Step = plain_members(Step)
+_PushPhase = plain_members(PushPhase)
 
 #: (phase, input) -> next phase. A pair not listed leaves the phase as it is.
 _TRANSITIONS: Dict[Tuple[DevicePhase, Input], DevicePhase] = {
@@ -413,6 +417,9 @@ class _Outcome(enum.Enum):
     CRASHED = "crashed"  # it raised: a driver bug
 
 
+_O = plain_members(_Outcome)  # read twice or more per turn (see P)
+
+
 class DriverCore:
     """The decisions of one device's driver. Call :meth:`handle` from one thread only."""
 
@@ -495,16 +502,16 @@ class DriverCore:
         self._out = []
         outcome = self._on_event(event)
         # Rule 4: a flow that ended in this turn counts as the turn's session step.
-        stepped = outcome is _Outcome.ENDED
-        ended = outcome is not _Outcome.WAITING
+        stepped = outcome is _O.ENDED
+        ended = outcome is not _O.WAITING
         while self._flow is None and not self._phase.winding_down:
             flow, is_step = self._next_flow(step_allowed=not stepped)
             stepped = stepped or is_step
             if flow is None:
                 break
             outcome = self._advance(flow, None, None)
-            stepped = stepped or outcome is _Outcome.ENDED
-            ended = ended or outcome is not _Outcome.WAITING
+            stepped = stepped or outcome is _O.ENDED
+            ended = ended or outcome is not _O.WAITING
         return self._actions(flow_ended=ended)
 
     def _on_event(self, event: Event) -> _Outcome:
@@ -535,13 +542,13 @@ class DriverCore:
             self.push.probe_result(event.dead)
         elif not isinstance(event, Start):  # pragma: no cover - the Event union is closed
             raise TypeError(f"unknown event {event!r}")
-        return _Outcome.WAITING
+        return _O.WAITING
 
     def _resume(self, value: Any, error: Optional[BaseException]) -> _Outcome:
         # The outcome goes to the flow in the slot; after disconnect closed it, to nobody.
         flow = self._flow
         if flow is None:
-            return _Outcome.WAITING  # an outcome nobody waits for (closed by disconnect)
+            return _O.WAITING  # an outcome nobody waits for (closed by disconnect)
         return self._advance(flow, value, error)
 
     def _advance(self, flow: Flow[None], value: Any, error: Optional[BaseException]) -> _Outcome:
@@ -550,24 +557,24 @@ class DriverCore:
         try:
             step = flow.throw(error) if error is not None else flow.send(value)
         except StopIteration:
-            return _Outcome.ENDED
+            return _O.ENDED
         except Exception:  # a driver bug: log it, keep the device going
             self.log.exception("unexpected error in the device loop")
             self.guards.crashed(self.now, self.config.status_interval)
-            return _Outcome.CRASHED
+            return _O.CRASHED
         self._flow = flow
         if isinstance(step, Pause):
             self._pause_until = step.until
         else:
             self._out.append(step)
-        return _Outcome.WAITING
+        return _O.WAITING
 
     def _actions(self, *, flow_ended: bool) -> List[Action]:
         """Rules 6 and 7: the turn's writes first, its one closing action last."""
         out = self._out
         idle = self._flow is None
         self._show_push()
-        if idle and self._phase is DevicePhase.STOPPING:
+        if idle and self._phase is P.STOPPING:
             self._move(Input.WOUND_DOWN)
         sending = bool(out) and isinstance(out[-1], Send)
         # A flow (a poll cycle, a command) ended: its writes reach the host now, each
@@ -576,7 +583,7 @@ class DriverCore:
             changes = self.store.commit()
             if changes:
                 out.insert(0, Emit(tuple(changes)))
-        if self._phase is DevicePhase.FINISHED:
+        if self._phase is P.FINISHED:
             if not out or not isinstance(out[-1], Finished):
                 out.append(Finished())
         elif not sending and self._pause_until is not None:
@@ -602,11 +609,12 @@ class DriverCore:
                 continue
             return self._command_flow(job), False
         # The earliest due Stop first; the others follow in later iterations or turns.
-        due = [(at, channel) for channel, at in self._ptz_stops.items() if at <= self.now]
-        if due:
-            _, channel = min(due)
-            del self._ptz_stops[channel]
-            return self._ptz_stop_flow(channel), False
+        if self._ptz_stops:  # (none in the steady state: the scan is skipped)
+            due = [(at, channel) for channel, at in self._ptz_stops.items() if at <= self.now]
+            if due:
+                _, channel = min(due)
+                del self._ptz_stops[channel]
+                return self._ptz_stop_flow(channel), False
         if not step_allowed or not self.guards.steps_allowed(self.now):
             return None, False
         # One session step per turn, as the loop would take one per wake.
@@ -618,20 +626,21 @@ class DriverCore:
         # the turn then ends with a WaitUntil (rule 7).
         # The session knows the token and the account-safety rules; the core knows whether
         # the device is identified and whether a poll is due (the grid, or a push poll).
+        identified = self._phase.identified
         step = self.session.next_step(
-            self.now, identified=self.identified, poll_due=self.now >= self._poll_at()
+            self.now, identified=identified, poll_due=self.now >= self._poll_at()
         )
-        if step is Step.IDENTIFY:
+        if step is _Step.IDENTIFY:
             return self._identify_flow()
-        if step is Step.RENEW:
+        if step is _Step.RENEW:
             return self._renew_flow()
-        if step is Step.POLL:
+        if step is _Step.POLL:
             return self._poll_flow()
-        if step is Step.IDLE and self.identified:
+        if step is _Step.IDLE and identified:
             # Nothing of the session's is due: the setup read first (once after connect,
             # then every 30 min), then push work - both only while requests are allowed.
             return self._setup_step() or self._push_step()
-        if step is Step.SHOW_OFFLINE:
+        if step is _Step.SHOW_OFFLINE:
             # Not even a Login may go out (backing off, logins paused): say why. Within
             # the reboot grace, a failure is the reboot the host asked for.
             reason = self.session.reason or "not logged in"
@@ -644,32 +653,39 @@ class DriverCore:
         """When the loop should feed the next Tick, if nothing else comes first (rule 7)."""
         # Every source of timed work offers a time; the earliest wins. A time in the past
         # means "at once" - only for work that can really run now, or the loop would spin.
+        # (Runs at the end of every poll cycle: each source is asked once, and the earliest
+        # is kept as it comes rather than collected in a list.)
         now = self.now
-        poll_at = self._poll_at() if self.identified else now
+        session = self.session
+        identified = self._phase.identified
+        poll_at = self._poll_at() if identified else now
         if poll_at <= now:
-            step = self.session.next_step(now, identified=self.identified, poll_due=True)
-            if step in (Step.SHOW_OFFLINE, Step.IDLE):
+            step = session.next_step(now, identified=identified, poll_due=True)
+            if step is _Step.SHOW_OFFLINE or step is _Step.IDLE:
                 # Held back by the session (backing off, logins paused): look again an
                 # interval from now, or when the session frees up. Waking at a past poll
                 # time would spin.
                 poll_at = now + self.config.status_interval
-        candidates = [poll_at]
+        at = poll_at
         # The session's next timed change: the token's refresh, the end of a back-off, the
         # account-safety window freeing up.
-        session_at = self.session.next_wakeup(now)
-        if session_at is not None:
-            candidates.append(session_at)
+        session_at = session.next_wakeup(now)
+        if session_at is not None and session_at < at:
+            at = session_at
         if self._ptz_stops:
-            candidates.append(min(self._ptz_stops.values()))
-        # The setup read and push work need requests: offered only while the session allows.
-        setup_at = self.setup.due_at
-        if setup_at is not None and self.identified and self.session.request_allowed(now):
-            candidates.append(max(setup_at, now))
-        push_at = now if self.guards.ability_recheck else self.push.next_wakeup(now)
-        if push_at is not None and self.identified and self.session.request_allowed(now):
-            candidates.append(push_at)
+            at = min(at, min(self._ptz_stops.values()))
+        if identified:
+            # The setup read and push work need requests: offered only while the session
+            # allows (asked once, and only when one of them has a time to offer).
+            setup_at = self.setup.due_at
+            push_at = now if self.guards.ability_recheck else self.push.next_wakeup(now)
+            if (setup_at is not None or push_at is not None) and session.request_allowed(now):
+                if setup_at is not None:
+                    at = min(at, max(setup_at, now))
+                if push_at is not None:
+                    at = min(at, push_at)
         # Nothing before a hold (rule 5, G1) lifts.
-        return self.guards.not_before(min(candidates), now)
+        return self.guards.not_before(at, now)
 
     def _poll_at(self) -> float:
         """When the next poll is due: the regular grid, or earlier when push asks for one."""
@@ -712,8 +728,11 @@ class DriverCore:
     def _online(self) -> None:
         # Every answer calls this (identification, each poll): the store dedupes the writes,
         # and only an answer after a failure shown moves the phase (input ANSWERED).
-        if self.store.get("device", None, "online") is not True:
+        store = self.store
+        if store.get("device", None, "online") is not True:
             self.log.info("online")
+        elif store.get("device", None, "error") == "" and not self._phase.failure_shown:
+            return  # online and no error shown already (every poll but the first): no write
         self.store.set("device", None, "error", "")
         self.store.set("device", None, "online", True)
         if self._phase.failure_shown:
@@ -808,7 +827,8 @@ class DriverCore:
         # Which zone shows a detection matters to push only while it follows a call (fast
         # polls): the scan of every zone is skipped otherwise (16 store reads at 8 channels).
         showing = self._showing() if self.push.watching else False
-        self.push.after_poll(start, self.now, self._rising(watched), showing)
+        rising = self._rising(watched) if watched else 0
+        self.push.after_poll(start, self.now, rising, showing)
 
     def _ptz_stop_flow(self, channel: int, deadline: Optional[float] = None) -> Flow[None]:
         try:
@@ -911,7 +931,7 @@ class DriverCore:
         self.guards.channels_polled(
             self.poller.available_channels(),
             self.push.channels,
-            push_on=self.push.phase is not PushPhase.OFF,
+            push_on=self.push.phase is not _PushPhase.OFF,
         )
 
     def _ability_flow(self) -> Flow[None]:
@@ -1072,6 +1092,8 @@ class DriverCore:
 
     def _detections(self) -> Dict[str, Tuple[object, object]]:
         """(motion, ai_detected) of the zones whose channel has our webhook."""
+        if not self.push.slots:
+            return {}  # no webhook (push off or not registered): nothing to scan
         return {
             str(channel): (
                 self.store.get("zone", str(channel), "motion"),
@@ -1108,7 +1130,7 @@ class DriverCore:
         # the flow in flight is closed (its reply will find no flow); then the shutdown
         # flow takes the slot, with a deadline counted from when disconnect() was called.
         if self._phase.winding_down:
-            return _Outcome.WAITING
+            return _O.WAITING
         self._move(Input.DISCONNECT)
         if self._job is not None:
             self._jobs.appendleft(self._job)  # cut short: it fails with the queued ones

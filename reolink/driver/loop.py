@@ -20,6 +20,15 @@ lean, and each shortcut is safe by construction:
   queue seen non-empty stays so until it is read).
 * The published snapshot is rewritten only when something in it changed: a turn without an
   Emit whose counters equal the last published ones would write the same snapshot again.
+* What other threads ask of the loop (stop, a push call) is also kept as a plain flag the loop
+  reads without a call (``_stop_asked``, ``_push_asked``; set before the signal, so the turn
+  the signal wakes sees it), and a wait's end is fed as one shared :class:`Tick` (it carries
+  nothing). The counters compared each turn hold the session's lease (a frozen value) rather
+  than its token, read only when a snapshot is published.
+
+Per poll cycle the thread wakes once (the wait for the poll's time) and turns the core twice
+(the Tick that starts the poll, the Replied that ends it); benchmarks/profile_cycle.py
+``--wakes`` counts both.
 """
 
 from __future__ import annotations
@@ -35,6 +44,7 @@ from typing import Any, Callable, Dict, Mapping, Optional, Tuple
 import attrs
 
 from ..errors import NotConnected, ReolinkError, TransportError, TransportProtocolError
+from ..protocol.lease import TokenLease
 from ..push import PushListener, PushListenerError, Registration, register_shared
 from ..transport import Transport
 from .core import DevicePhase, DriverCore
@@ -69,6 +79,9 @@ from .messages import (
 from .pushcontrol import REASON_FAILED, REASON_PORT_BUSY
 
 __all__ = ["DeviceLoop", "Job", "Published"]
+
+#: A wait ended: one shared event (Tick carries nothing; frozen, so sharing it is safe).
+_TICK = Tick()
 
 #: At most this many URLs are probed per registration, each within PROBE_TIMEOUT seconds and
 #: all within PROBE_BUDGET (the device thread waits meanwhile).
@@ -124,17 +137,21 @@ class DeviceLoop:
         self._log = DeviceLog(log, core.config.label)
         self.ready = threading.Event()
         self.stopping = threading.Event()
+        #: stop() was called / the device pushed: plain flags the loop reads without a call
+        #: (set by other threads before they signal; a bool write is atomic)
+        self._stop_asked = False
+        self._push_asked = False
         #: held while no wake-up is pending: _signal() releases it, the wait acquires it
         self._wake = threading.Lock()
         self._wake.acquire()
-        self._pushed = threading.Event()
         self._jobs: queue.SimpleQueue[Job] = queue.SimpleQueue()
         self._futures: Dict[int, Tuple[str, concurrent.futures.Future[Any]]] = {}
         self._stop_at: Optional[float] = None
         #: guards what is published for other threads: _values and _counters
         self._lock = threading.Lock()
         self._values: Dict[ValueKey, AttributeValue] = {}
-        self._counters: Tuple[int, int, int, Optional[str], DevicePhase] = (
+        #: (cycles, requests, logins, the session's lease, phase) last published
+        self._counters: Tuple[int, int, int, Optional[TokenLease], DevicePhase] = (
             0, 0, 0, None, DevicePhase.CONNECTING
         )
         #: True while the host's callback runs (connect() warns when a callback stalls it).
@@ -163,12 +180,13 @@ class DeviceLoop:
         one PushWake (the core coalesces further).
         """
         self.push_calls += 1
-        self._pushed.set()
+        self._push_asked = True
         self._signal()
 
     def stop(self) -> None:
         if not self.stopping.is_set():
             self._stop_at = self._clock()
+        self._stop_asked = True
         self.stopping.set()
         self._signal()
 
@@ -183,23 +201,28 @@ class DeviceLoop:
     def published(self) -> Published:
         """The device thread's last published snapshot (any thread)."""
         with self._lock:
-            cycles, requests, logins, token, phase = self._counters
+            cycles, requests, logins, lease, phase = self._counters
             values = dict(self._values)
+        token = lease.token if lease is not None else None
         return Published(values, cycles, requests, logins, token, phase, self.push_calls)
 
     def _publish(self, actions: Any) -> None:
         """After a turn of the core, on the device thread: its emitted values and counters."""
         core = self._core
         client = core.client
-        counters = (core.cycles, client.requests_sent, client.logins_sent, core.session.token,
+        counters = (core.cycles, client.requests_sent, client.logins_sent, core.session.lease,
                     core.phase)
-        emits = [action for action in actions if isinstance(action, Emit)]
-        if not emits and counters == self._counters:
-            return  # the snapshot would be the same
+        for action in actions:
+            if isinstance(action, Emit):
+                break
+        else:  # no Emit (a plain loop: no list is built for it)
+            if counters == self._counters:
+                return  # the snapshot would be the same
         with self._lock:
-            for emit in emits:
-                for event in emit.events:
-                    self._values[(event.target, event.address, event.name)] = event.value
+            for action in actions:
+                if isinstance(action, Emit):
+                    for event in action.events:
+                        self._values[(event.target, event.address, event.name)] = event.value
             self._counters = counters
 
     # --- the thread ---------------------------------------------------------------------
@@ -229,7 +252,7 @@ class DeviceLoop:
             self._publish(actions)
             if self._obey(actions):
                 return
-            if self.stopping.is_set() and not told_to_stop:
+            if self._stop_asked and not told_to_stop:
                 told_to_stop = True
                 # Whatever request was about to go out is dropped: the core winds down.
                 self._outstanding = None
@@ -248,19 +271,19 @@ class DeviceLoop:
             if future.set_running_or_notify_cancel():
                 self._futures[queued.job] = (queued.name, future)
                 return queued
-            return Tick()
+            return _TICK
         send = self._outstanding
         if send is not None:
             self._outstanding = None
             return self._send(send)
-        if self._pushed.is_set():
-            self._pushed.clear()
+        if self._push_asked:
+            self._push_asked = False
             return PushWake()
         delay = self._until - self._clock()
         if delay > 0 and self._jobs.empty():
             self._wake.acquire(True, delay)
         self._wake.acquire(False)  # a wake-up that came meanwhile is consumed: looked at now
-        return Tick()
+        return _TICK
 
     def _send(self, send: Send) -> Event:
         try:
@@ -377,20 +400,28 @@ class DeviceLoop:
     def _emit(self, events: Tuple[AttributeEvent, ...]) -> None:
         # The values are published already (_publish): the host's callback sees its event.
         debug = self._log.enabled(logging.DEBUG)  # once per Emit, not per event
-        for event in events:
-            if debug:
-                self._log.debug(
-                    "%s %s %s = %r", event.target, event.address or "", event.name, event.value
-                )
-            if self._callback is None:
-                continue
-            self.in_callback = True
-            try:
-                self._callback(event)
-            except Exception:  # a host bug must never kill the loop
-                self._log.exception("callback raised on %s %s", event.name, event.address or "")
-            finally:
-                self.in_callback = False
+        callback = self._callback
+        if callback is None and not debug:
+            return
+        # in_callback is set once per Emit, around all of its callbacks.
+        self.in_callback = callback is not None
+        try:
+            for event in events:
+                if debug:
+                    self._log.debug(
+                        "%s %s %s = %r", event.target, event.address or "", event.name,
+                        event.value,
+                    )
+                if callback is None:
+                    continue
+                try:
+                    callback(event)
+                except Exception:  # a host bug must never kill the loop (nor skip the rest)
+                    self._log.exception(
+                        "callback raised on %s %s", event.name, event.address or ""
+                    )
+        finally:
+            self.in_callback = False
 
     def _fail_left_over(self) -> None:
         """Commands still queued or waiting when the thread ends fail with NotConnected."""

@@ -214,7 +214,7 @@ def wakes(channels: int, mode: str, seconds: float) -> int:
     loop = driver._loop  # the harness only: swap in counting locks before the thread starts
     loop._wake = _CountingLock(loop._wake, counts, "wake-up signal")  # type: ignore[assignment]
     loop._lock = _CountingLock(loop._lock, counts, "publication lock")  # type: ignore[assignment]
-    DriverCore.handle = counted  # type: ignore[method-assign]
+    DriverCore.handle = counted  # type: ignore[method-assign,assignment]
     try:
         driver.connect()
         wait_cycles(driver, 50, 30)

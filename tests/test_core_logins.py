@@ -10,7 +10,6 @@ from __future__ import annotations
 import logging
 
 import pytest
-
 from test_driver_core import INTERVAL, FakeDevice, Harness
 
 UNPLANNED = "logged in again unplanned"

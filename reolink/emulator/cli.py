@@ -262,7 +262,7 @@ def run(args: argparse.Namespace) -> int:
             signal.signal(sig, signal.SIG_IGN)
         raise _Stop
 
-    previous: Dict[int, Any] = {}
+    previous: Dict[signal.Signals, Any] = {}
     try:
         for sig in signals:
             previous[sig] = signal.signal(sig, on_signal)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 import signal
 import subprocess
+import sys
 
 from conftest import CLI_TIMEOUT, ROOT, reolink_cmd, run_cli_inprocess
 
@@ -81,3 +82,58 @@ def test_emulate_channels_sizes_the_hub() -> None:
             proc.kill()
             proc.communicate()
     assert "profile hub" in second and "2 channel(s)" in second
+
+
+#: ``reolink emulate`` in-process, with SIGTERM raised in its main thread at the first moment,
+#: after both lines are out, that the serve loop waits: just as it has taken a lock (the
+#: ``threading`` module's ``__enter__`` returns) or as it calls ``sleep``. The handler runs
+#: right there. A stop that does not come gives up after 30 s with every thread's stack.
+SIGTERM_IN_THE_WAIT = """
+import builtins, faulthandler, signal, sys, threading
+from reolink.cli import main
+
+faulthandler.dump_traceback_later(30, exit=True)
+lines = []
+builtin_print = builtins.print
+
+def counting_print(*args, **kwargs):
+    builtin_print(*args, **kwargs)
+    lines.append(args)
+
+def profile(frame, event, arg):
+    if len(lines) < 2 or threading.current_thread() is not threading.main_thread():
+        return
+    took_a_lock = (
+        event == "return" and frame.f_code.co_name == "__enter__"
+        and frame.f_code.co_filename == threading.__file__
+    )
+    if took_a_lock or (event == "c_call" and getattr(arg, "__name__", "") == "sleep"):
+        sys.setprofile(None)
+        signal.raise_signal(signal.SIGTERM)
+
+builtins.print = counting_print
+sys.setprofile(profile)
+sys.exit(main(["emulate", "--profile", "hub", "--channels", "2"]))
+"""
+
+
+def test_emulate_stops_on_sigterm_that_arrives_inside_its_wait() -> None:
+    """The handler used to set an Event the main thread was waiting on: run while that wait
+    held the Event's lock, set() waited for the lock forever (a SIGTERM hang under load)."""
+    proc = subprocess.Popen(
+        [sys.executable, "-c", SIGTERM_IN_THE_WAIT],
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=ROOT,
+    )
+    try:
+        out, err = proc.communicate(timeout=CLI_TIMEOUT)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+    assert proc.returncode == 0, err
+    assert err == ""
+    assert out.startswith("listening on ") and "profile hub" in out

@@ -13,9 +13,8 @@ import argparse
 import errno
 import signal
 import sys
-import threading
 import time
-from typing import TYPE_CHECKING, Any, List, Optional
+from typing import TYPE_CHECKING, Any, Dict, List, Optional
 
 from .profiles import PROFILES
 
@@ -231,6 +230,10 @@ def _print_request(rec: RequestRecord) -> None:
         pass
 
 
+class _Stop(Exception):
+    """SIGINT or SIGTERM arrived: leave the serve loop of :func:`run`."""
+
+
 def run(args: argparse.Namespace) -> int:
     """Serve until SIGINT/SIGTERM; return the exit status."""
     from .tls import CertificateUnavailable  # here: describing the options needs no TLS
@@ -248,13 +251,21 @@ def run(args: argparse.Namespace) -> int:
         return 1
     if getattr(args, "verbose", False):
         emu.on_request = _print_request
-    done = threading.Event()
+    signals = (signal.SIGINT, signal.SIGTERM)
 
     def on_signal(_signum: int, _frame: Any) -> None:
-        done.set()
+        # Raise, never set an Event: the handler runs in the main thread between two bytecodes,
+        # possibly while that thread holds the Event's lock inside its wait, and Event.set()
+        # would wait for that lock forever (a SIGTERM hang, seen under load). Once is enough:
+        # a second signal must not cut the stop short.
+        for sig in signals:
+            signal.signal(sig, signal.SIG_IGN)
+        raise _Stop
 
-    previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
+    previous: Dict[signal.Signals, Any] = {}
     try:
+        for sig in signals:
+            previous[sig] = signal.signal(sig, on_signal)
         channels = len(emu.profile.channels)
         print(f"listening on {emu.url}", flush=True)
         print(
@@ -262,8 +273,11 @@ def run(args: argparse.Namespace) -> int:
             f"log in as {args.username} / {args.password}; Ctrl-C to stop",
             flush=True,
         )
-        while not done.wait(0.5):
-            pass
+        while True:
+            # Short: a signal that one of the emulator's threads took runs its handler here.
+            time.sleep(0.5)
+    except _Stop:
+        pass
     finally:
         emu.stop()
         for sig, handler in previous.items():

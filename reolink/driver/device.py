@@ -70,6 +70,25 @@ def _default_transport(config: DeviceConfig) -> Transport:
     return transport
 
 
+#: The host's thread waits (connect(), command()) in slices this long. CPython runs a signal
+#: handler (SIGTERM, Ctrl-C) only between bytecodes: a signal that lands after its last check
+#: and before the thread blocks in a lock wait wakes nothing, and would be handled only when
+#: the whole wait ends (over 120 s for a connect() with a 30 s request_timeout). Sliced, it is
+#: handled within one slice. The wait's bound is unchanged.
+WAIT_SLICE = 0.5
+
+
+def _wait_sliced(wait: Callable[[float], bool], timeout: float) -> bool:
+    """``wait(timeout)`` (an Event's wait) made of waits of at most :data:`WAIT_SLICE` s."""
+    deadline = time.monotonic() + timeout
+    while True:
+        left = deadline - time.monotonic()
+        if left <= WAIT_SLICE:
+            return wait(max(0.0, left))
+        if wait(WAIT_SLICE):
+            return True
+
+
 class ReolinkDriver:
     """One Reolink camera, NVR or hub.
 
@@ -271,7 +290,9 @@ class ReolinkDriver:
             if timeout is not None
             else self._config.request_timeout * 4 + self._timing.connect_grace
         )
-        if not self._loop.ready.wait(wait) and self._loop.in_callback and not self._stall_warned:
+        if not _wait_sliced(self._loop.ready.wait, wait) and (
+            self._loop.in_callback and not self._stall_warned
+        ):
             self._stall_warned = True
             self._log.warning(
                 "connect() waited its whole %.1f s while the host's callback was still "
@@ -333,14 +354,15 @@ class ReolinkDriver:
         job = CommandQueued(
             next(self._job_ids), name, checked, self._clock() + budget, secrets.token_hex(8)
         )
+        settled = threading.Event()
+        future.add_done_callback(lambda _: settled.set())
         self._loop.submit((job, future))
-        try:
-            return future.result(timeout=budget + 0.25)
-        except concurrent.futures.TimeoutError:
+        if not _wait_sliced(settled.wait, budget + 0.25):
             future.cancel()
             raise CommandTimeout(
                 f"{name}: no answer from {self._config.label} within {budget:.1f} s"
-            ) from None
+            )
+        return future.result(timeout=0)
 
     def _checked(
         self, name: str, args: Optional[Mapping[str, Any]], zone: Optional[str]

@@ -29,13 +29,9 @@ def test_a_slot_lost_after_the_test_call_arrived_is_claimed_again() -> None:
     assert control.source == "poll" and "another writer" in control.reason
 
 
-def test_a_slot_lost_before_the_test_call_is_claimed_again() -> None:
-    control = _verifying()
-    assert control.claim_again(0.2, {})
-    assert control.phase is PushPhase.LISTEN and control.source != "push"
-
-
-def test_claiming_again_is_bounded() -> None:
+def _claimed_again_twice() -> PushControl:
+    """Push control whose claim was lost and chosen again twice (CLAIM_AGAIN times), now
+    verifying its third claim."""
     control = _verifying()
     for _ in range(2):
         control.wake(0.1)
@@ -43,9 +39,20 @@ def test_claiming_again_is_bounded() -> None:
         control.take_listen()
         control.listening(URL, "127.0.0.1:8123")
         control.registering()
-        control.verifying(0.2, {0: 1})
-    control.wake(0.3)
-    assert not control.claim_again(0.2, {})  # CLAIM_AGAIN times per identification, then kept
+        control.verifying(0.3, {0: 1})
+    return control
+
+
+def test_a_slot_lost_before_the_test_call_is_claimed_again() -> None:
+    control = _verifying()
+    assert control.claim_again(0.2, {})
+    assert control.phase is PushPhase.LISTEN and control.source != "push"
+
+
+def test_claiming_again_is_bounded() -> None:
+    control = _claimed_again_twice()
+    control.wake(0.4)
+    assert not control.claim_again(0.5, {})  # CLAIM_AGAIN times per identification, then kept
 
 
 # --- the late and periodic reads of our slots (a writer that writes after our read-backs) ----
@@ -116,14 +123,7 @@ def test_no_read_while_no_slot_is_held() -> None:
 
 
 def test_claims_exhausted_with_no_slot_left_fall_back_instead_of_claiming_push() -> None:
-    control = _verifying()
-    for _ in range(2):
-        control.wake(0.1)
-        assert control.claim_again(0.2, {})
-        control.take_listen()
-        control.listening(URL, "127.0.0.1:8123")
-        control.registering()
-        control.verifying(0.3, {0: 1})
+    control = _claimed_again_twice()
     control.wake(0.4)
     assert not control.claim_again(0.5, {})
     # Before: push stayed claimed with no slot at all (the device called someone else).

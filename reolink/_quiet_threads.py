@@ -9,14 +9,26 @@ creator's signal mask, so the mask is set around ``start()`` (no window in which
 could take a signal) and the creator's own mask is put back right after: a signal that arrives in
 between waits, pending, and is delivered then. Where the platform has no ``pthread_sigmask``
 (Windows), threads start as usual.
+
+Even in the host's thread one moment is left: CPython runs a signal handler only between
+bytecodes, so a signal that lands after the thread's last check and before it blocks in a lock
+wait wakes nothing, and is handled only when that wait ends (over 120 s for a ``connect()`` with
+a 30 s request_timeout; a one-shot ``reolink`` command once waited it out on SIGTERM). The
+host's long waits are therefore made of slices (:func:`wait_sliced`): such a signal is handled
+within one slice, and the wait's bound is unchanged.
 """
 
 from __future__ import annotations
 
 import signal
 import threading
+import time
+from typing import Callable
 
-__all__ = ["start_quietly"]
+__all__ = ["WAIT_SLICE", "start_quietly", "wait_sliced"]
+
+#: The longest single wait of :func:`wait_sliced` (seconds).
+WAIT_SLICE = 0.5
 
 _SIGNALS = frozenset({signal.SIGINT, signal.SIGTERM})
 
@@ -32,3 +44,15 @@ def start_quietly(thread: threading.Thread) -> None:
         thread.start()
     finally:
         mask(signal.SIG_SETMASK, previous)
+
+
+def wait_sliced(wait: Callable[[float], bool], timeout: float) -> bool:
+    """``wait(timeout)`` (an Event's wait) made of waits of at most :data:`WAIT_SLICE` s:
+    True as soon as one of them is, False once ``timeout`` has passed."""
+    deadline = time.monotonic() + timeout
+    while True:
+        left = deadline - time.monotonic()
+        if left <= WAIT_SLICE:
+            return wait(max(0.0, left))
+        if wait(WAIT_SLICE):
+            return True

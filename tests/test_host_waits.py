@@ -1,4 +1,4 @@
-"""The host's thread waits in slices (reolink.driver.device.WAIT_SLICE).
+"""The host's thread waits in slices (reolink._quiet_threads.wait_sliced).
 
 CPython runs a signal handler only between bytecodes: a SIGTERM that lands after the main
 thread's last check and before it blocks in a lock wait wakes nothing (a one-shot CLI once
@@ -17,6 +17,7 @@ import pytest
 from conftest import FAST
 
 import transports
+from reolink import _quiet_threads as waits
 from reolink.driver import ReolinkDriver
 from reolink.driver import device as device_module
 from reolink.emulator import Emulator
@@ -48,10 +49,10 @@ def test_wait_sliced_keeps_the_bound_in_slices() -> None:
         return nothing.wait(timeout)  # an Event nobody sets
 
     start = time.monotonic()
-    assert device_module._wait_sliced(never, 1.2) is False
+    assert waits.wait_sliced(never, 1.2) is False
     took = time.monotonic() - start
     assert 1.2 <= took < 2.0
-    assert len(asked) >= 3 and max(asked) <= device_module.WAIT_SLICE
+    assert len(asked) >= 3 and max(asked) <= waits.WAIT_SLICE
 
 
 def test_wait_sliced_returns_at_once_when_set() -> None:
@@ -61,13 +62,13 @@ def test_wait_sliced_returns_at_once_when_set() -> None:
         asked.append(timeout)
         return len(asked) == 2
 
-    assert device_module._wait_sliced(second_time, 60.0) is True
-    assert asked == [device_module.WAIT_SLICE] * 2
+    assert waits.wait_sliced(second_time, 60.0) is True
+    assert asked == [waits.WAIT_SLICE] * 2
 
 
 def test_wait_sliced_with_no_time_left_looks_once() -> None:
     asked: List[float] = []
-    assert device_module._wait_sliced(lambda t: asked.append(t) or False, 0.0) is False
+    assert waits.wait_sliced(lambda t: asked.append(t) or False, 0.0) is False
     assert asked == [0.0]
 
 
@@ -97,7 +98,7 @@ def test_connect_waits_in_slices_and_keeps_its_bound(recorder: Any) -> None:
             start = time.monotonic()
             assert driver.connect(timeout=1.3) is False
             assert time.monotonic() - start >= 1.3
-            assert len(ready.waits) >= 3 and max(ready.waits) <= device_module.WAIT_SLICE
+            assert len(ready.waits) >= 3 and max(ready.waits) <= waits.WAIT_SLICE
         finally:
             gate.set()
             driver.disconnect()
@@ -127,7 +128,7 @@ def test_command_waits_in_slices_and_times_out_as_before(recorder: Any) -> None:
             transport_factory=lambda config: transports.MemoryTransport(app),
         )
         asked: List[float] = []
-        real = device_module._wait_sliced
+        real = device_module.wait_sliced
 
         def spy(wait: Any, timeout: float) -> bool:
             def recorded(seconds: float) -> bool:
@@ -138,7 +139,7 @@ def test_command_waits_in_slices_and_times_out_as_before(recorder: Any) -> None:
 
         try:
             assert driver.connect() is True
-            device_module._wait_sliced = spy  # type: ignore[assignment]
+            device_module.wait_sliced = spy  # type: ignore[assignment]
             info = driver.command("get_dev_info")
             assert info["model"]  # an answered command returns its result as before
             answered = len(asked)
@@ -150,8 +151,38 @@ def test_command_waits_in_slices_and_times_out_as_before(recorder: Any) -> None:
             ):
                 driver.command("get_dev_info")
             assert time.monotonic() - start >= 1.25  # the bound is unchanged: budget + 0.25 s
-            assert len(asked) - answered >= 3 and max(asked) <= device_module.WAIT_SLICE
+            assert len(asked) - answered >= 3 and max(asked) <= waits.WAIT_SLICE
         finally:
-            device_module._wait_sliced = real  # type: ignore[assignment]
+            device_module.wait_sliced = real  # type: ignore[assignment]
             gate.set()
             driver.disconnect()
+
+
+def test_a_one_shot_ptz_waits_for_its_stop_in_slices(monkeypatch: pytest.MonkeyPatch) -> None:
+    from reolink.cli import oneshot
+
+    class _Driver:
+        def command(self, name: str, given: Any) -> Any:
+            return {"channel": 0, "op": "Left", "duration": 1200}
+
+    monkeypatch.setattr(oneshot, "connect_or_explain", lambda driver, target: None)
+    monkeypatch.setattr(oneshot, "disconnect_quietly", lambda driver, grace: None)
+    asked: List[float] = []
+    bounds: List[float] = []
+
+    def spy(wait: Any, timeout: float) -> bool:
+        bounds.append(timeout)
+
+        def recorded(seconds: float) -> bool:
+            asked.append(seconds)
+            return bool(wait(seconds))
+
+        return waits.wait_sliced(recorded, timeout)
+
+    monkeypatch.setattr(oneshot, "wait_sliced", spy)
+    start = time.monotonic()
+    result = oneshot._run(_Driver(), "ptz", {}, None)  # type: ignore[arg-type]
+    assert result["duration"] == 1200
+    assert bounds == [pytest.approx(1.2 + oneshot._STOP_MARGIN)]  # the Stop's time, as before
+    assert time.monotonic() - start >= 1.5
+    assert len(asked) >= 3 and max(asked) <= waits.WAIT_SLICE

@@ -9,6 +9,7 @@ import sys
 import threading
 from typing import Any, Dict, Optional
 
+from .._quiet_threads import wait_sliced
 from ..driver import ReolinkDriver, Timing
 from ..driver.config import parse_channel, parse_device
 from ..driver.table import COMMANDS, PTZ_DRIVER_OPS, validate_args
@@ -167,7 +168,7 @@ def _run(driver: ReolinkDriver, name: str, given: Dict[str, Any], target: Target
         result = driver.command(name, given)
         if name == "ptz" and result.get("duration"):
             # The automatic Stop is due after `duration`; disconnect() would send it early.
-            threading.Event().wait(result["duration"] / 1000 + _STOP_MARGIN)
+            wait_sliced(threading.Event().wait, result["duration"] / 1000 + _STOP_MARGIN)
         return result
     except KeyboardInterrupt:
         grace = INTERRUPT_GRACE

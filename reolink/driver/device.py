@@ -18,7 +18,7 @@ from typing import Any, Callable, Dict, List, Mapping, Optional
 
 import attrs
 
-from .._quiet_threads import start_quietly
+from .._quiet_threads import start_quietly, wait_sliced
 from .._transports import load_transports
 from ..errors import ArgumentError, CommandTimeout, ConfigError, NotConnected, ReolinkError
 from ..push import PushListener
@@ -68,25 +68,6 @@ def _default_transport(config: DeviceConfig) -> Transport:
         scheme=config.protocol, host=config.ip, port=config.port, tls=config.tls
     )
     return transport
-
-
-#: The host's thread waits (connect(), command()) in slices this long. CPython runs a signal
-#: handler (SIGTERM, Ctrl-C) only between bytecodes: a signal that lands after its last check
-#: and before the thread blocks in a lock wait wakes nothing, and would be handled only when
-#: the whole wait ends (over 120 s for a connect() with a 30 s request_timeout). Sliced, it is
-#: handled within one slice. The wait's bound is unchanged.
-WAIT_SLICE = 0.5
-
-
-def _wait_sliced(wait: Callable[[float], bool], timeout: float) -> bool:
-    """``wait(timeout)`` (an Event's wait) made of waits of at most :data:`WAIT_SLICE` s."""
-    deadline = time.monotonic() + timeout
-    while True:
-        left = deadline - time.monotonic()
-        if left <= WAIT_SLICE:
-            return wait(max(0.0, left))
-        if wait(WAIT_SLICE):
-            return True
 
 
 class ReolinkDriver:
@@ -290,7 +271,7 @@ class ReolinkDriver:
             if timeout is not None
             else self._config.request_timeout * 4 + self._timing.connect_grace
         )
-        if not _wait_sliced(self._loop.ready.wait, wait) and (
+        if not wait_sliced(self._loop.ready.wait, wait) and (
             self._loop.in_callback and not self._stall_warned
         ):
             self._stall_warned = True
@@ -357,7 +338,7 @@ class ReolinkDriver:
         settled = threading.Event()
         future.add_done_callback(lambda _: settled.set())
         self._loop.submit((job, future))
-        if not _wait_sliced(settled.wait, budget + 0.25):
+        if not wait_sliced(settled.wait, budget + 0.25):
             future.cancel()
             raise CommandTimeout(
                 f"{name}: no answer from {self._config.label} within {budget:.1f} s"

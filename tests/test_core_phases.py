@@ -372,16 +372,7 @@ def test_g1_a_driver_bug_holds_the_next_session_step_one_interval(
     device = FakeDevice()
     h = Harness(device)
     h.run(INTERVAL)  # polls at 0 and 5
-    calls = []
-    original = h.core.poller.apply
-
-    def broken_once(*args: object, **kwargs: object) -> object:
-        calls.append(h.now)
-        if len(calls) == 1:
-            raise RuntimeError("a driver bug")
-        return original(*args, **kwargs)  # type: ignore[arg-type]
-
-    monkeypatch.setattr(h.core.poller, "apply", broken_once)
+    calls = h.break_poll_once(monkeypatch)
     h.run(INTERVAL)  # the poll at 10 crashes
     assert calls == [10.0] and h.core.guards.hold_until == 10.0 + INTERVAL
     assert h.sent("GetEvents")[-1] == 10.0  # no step during the hold

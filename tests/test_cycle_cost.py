@@ -99,16 +99,7 @@ def test_wakeups_match_with_ptz_stops_a_reboot_and_a_hold(
     h.run(1)
     h.command("ptz", {"address": "0", "op": "Left", "duration": 1500})  # a Stop due later
     h.run(2 * INTERVAL)
-    original = h.core.poller.apply
-    calls: List[float] = []
-
-    def broken_once(*args: object, **kwargs: object) -> object:
-        calls.append(h.now)
-        if len(calls) == 1:
-            raise RuntimeError("a driver bug")
-        return original(*args, **kwargs)  # type: ignore[arg-type]
-
-    monkeypatch.setattr(h.core.poller, "apply", broken_once)
+    h.break_poll_once(monkeypatch)
     h.run(2 * INTERVAL)  # a hold (G1)
     assert h.core.guards.hold_until > 0
     h.feed(PushWake())

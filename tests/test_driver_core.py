@@ -242,6 +242,21 @@ class Harness:
             if (e.target, e.address, e.name) == (target, address, name)
         ]
 
+    def break_poll_once(self, monkeypatch: pytest.MonkeyPatch) -> List[float]:
+        """The next poll's apply raises (a driver bug), later ones work; returns the times
+        apply was called at, filled as it is called."""
+        original = self.core.poller.apply
+        calls: List[float] = []
+
+        def broken_once(*args: object, **kwargs: object) -> object:
+            calls.append(self.now)
+            if len(calls) == 1:
+                raise RuntimeError("a driver bug")
+            return original(*args, **kwargs)  # type: ignore[arg-type]
+
+        monkeypatch.setattr(self.core.poller, "apply", broken_once)
+        return calls
+
     def sent(self, cmd: str) -> List[float]:
         """When requests holding ``cmd`` were sent."""
         return [t for t, cmds, _ in self.device.log if cmd in cmds]

@@ -29,9 +29,9 @@ def test_a_slot_lost_after_the_test_call_arrived_is_claimed_again() -> None:
     assert control.source == "poll" and "another writer" in control.reason
 
 
-def _claimed_again_twice() -> PushControl:
+def _claimed_again_twice(slot: int = 1) -> PushControl:
     """Push control whose claim was lost and chosen again twice (CLAIM_AGAIN times), now
-    verifying its third claim."""
+    verifying its third claim (webhook ``slot`` on channel 0)."""
     control = _verifying()
     for _ in range(2):
         control.wake(0.1)
@@ -39,7 +39,7 @@ def _claimed_again_twice() -> PushControl:
         control.take_listen()
         control.listening(URL, "127.0.0.1:8123")
         control.registering()
-        control.verifying(0.3, {0: 1})
+        control.verifying(0.3, {0: slot})
     return control
 
 
@@ -133,14 +133,7 @@ def test_claims_exhausted_with_no_slot_left_fall_back_instead_of_claiming_push()
 
 
 def test_a_claim_that_held_may_be_chosen_again_in_full_later() -> None:
-    control = _verifying()
-    for _ in range(2):
-        control.wake(0.1)
-        assert control.claim_again(0.2, {})
-        control.take_listen()
-        control.listening(URL, "127.0.0.1:8123")
-        control.registering()
-        control.verifying(0.3, {0: 2})
+    control = _claimed_again_twice(slot=2)
     control.wake(0.4)
     slots = control.take_check(20.0)
     assert not control.checked(20.1, slots, {0: 2}, [])  # the late read: the claim held

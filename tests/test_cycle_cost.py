@@ -206,7 +206,7 @@ def test_a_steady_poll_cycle_is_two_turns_one_wait_one_publication() -> None:
     assert counts["turn Disconnect"] == 1
 
 
-def test_the_loop_feeds_one_shared_tick_and_the_push_and_stop_flags() -> None:
+def test_the_loop_feeds_one_shared_tick_and_the_push_flag() -> None:
     from reolink.driver import loop as loop_module
 
     _, _, loop = _loop_run(2)
@@ -215,7 +215,7 @@ def test_the_loop_feeds_one_shared_tick_and_the_push_and_stop_flags() -> None:
     loop.push_wake()
     assert isinstance(loop._next_event(), PushWake) and loop.push_calls == 1
     assert loop._next_event() is loop_module._TICK  # one call, one PushWake
-    assert loop._stop_asked and loop.stopping.is_set()  # the run ended with stop()
+    assert loop.stopping.is_set()  # the run ended with stop()
 
 
 def test_the_snapshot_shows_the_token_of_the_lease_compared() -> None:

@@ -20,11 +20,11 @@ lean, and each shortcut is safe by construction:
   queue seen non-empty stays so until it is read).
 * The published snapshot is rewritten only when something in it changed: a turn without an
   Emit whose counters equal the last published ones would write the same snapshot again.
-* What other threads ask of the loop (stop, a push call) is also kept as a plain flag the loop
-  reads without a call (``_stop_asked``, ``_push_asked``; set before the signal, so the turn
-  the signal wakes sees it), and a wait's end is fed as one shared :class:`Tick` (it carries
-  nothing). The counters compared each turn hold the session's lease (a frozen value) rather
-  than its token, read only when a snapshot is published.
+* A push call from another thread is kept as a plain flag the loop reads without a call
+  (``_push_asked``; set before the signal, so the turn the signal wakes sees it), and a
+  wait's end is fed as one shared :class:`Tick` (it carries nothing). The counters compared
+  each turn hold the session's lease (a frozen value) rather than its token, read only when a
+  snapshot is published.
 
 Per poll cycle the thread wakes once (the wait for the poll's time) and turns the core twice
 (the Tick that starts the poll, the Replied that ends it); benchmarks/profile_cycle.py
@@ -137,9 +137,8 @@ class DeviceLoop:
         self._log = DeviceLog(log, core.config.label)
         self.ready = threading.Event()
         self.stopping = threading.Event()
-        #: stop() was called / the device pushed: plain flags the loop reads without a call
-        #: (set by other threads before they signal; a bool write is atomic)
-        self._stop_asked = False
+        #: the device pushed: a plain flag the loop reads without a call (set by another
+        #: thread before it signals; a bool write is atomic)
         self._push_asked = False
         #: held while no wake-up is pending: _signal() releases it, the wait acquires it
         self._wake = threading.Lock()
@@ -186,7 +185,6 @@ class DeviceLoop:
     def stop(self) -> None:
         if not self.stopping.is_set():
             self._stop_at = self._clock()
-        self._stop_asked = True
         self.stopping.set()
         self._signal()
 
@@ -252,7 +250,7 @@ class DeviceLoop:
             self._publish(actions)
             if self._obey(actions):
                 return
-            if self._stop_asked and not told_to_stop:
+            if self.stopping.is_set() and not told_to_stop:
                 told_to_stop = True
                 # Whatever request was about to go out is dropped: the core winds down.
                 self._outstanding = None

@@ -185,10 +185,13 @@ class DeviceClient:
         self._lone_timeouts: Dict[Tuple[str, Optional[int]], int] = {}
         self.requests_sent = 0
         self.logins_sent = 0
-        # The last all-success reply per request body: request body -> (response body,
-        # replies). A memo of a pure function (decoding the same bytes for the same request
-        # gives the same replies), so it cannot go stale; it decides nothing for the host:
-        # whether an answer changes any attribute is the AttributeStore's call (driver/store.py).
+        # The last all-success reply per poll body: request body -> (response body, replies).
+        # A memo of a pure function (decoding the same bytes for the same request gives the
+        # same replies), so it cannot go stale; it decides nothing for the host: whether an
+        # answer changes any attribute is the AttributeStore's call (driver/store.py). Only
+        # the poll's batches are kept (``memo=True``): they repeat every cycle. A one-off
+        # answer (identification's GetAbility: about 100 KB decoded at 8 channels; a Login,
+        # whose request body holds the password) would only be held until the next reconnect.
         self._last_reply: Dict[bytes, Tuple[bytes, List[CommandReply]]] = {}
         #: memos of pure functions, keyed by every argument (see _send, _api_target); the
         #: first holds the Send of each frozen Request
@@ -214,27 +217,46 @@ class DeviceClient:
         max_body: int,
         repeatable: bool,
         changes: bool,
+        memo: bool,
     ) -> Send:
-        """The Send of the Request for these fields: frozen values, so the one built last time
-        for the same fields is handed out again (a memo of a pure constructor, keyed by every
-        field it reads: it cannot go stale). A poll sends the same request every cycle."""
+        """The Send of the Request for these fields: frozen values, so for a poll (``memo``)
+        the one built last time for the same fields is handed out again (a memo of a pure
+        constructor, keyed by every field it reads: it cannot go stale). A poll sends the
+        same request every cycle; other requests are not kept (a Login's body holds the
+        password)."""
+        if not memo:
+            return self._new_send(method, target, body, budget, max_body, repeatable, changes)
         key = (method, target, body, budget, max_body, repeatable, changes)
         send = self._requests.get(key)
         if send is None:
             if len(self._requests) >= _MEMO_SIZE:
                 self._requests.clear()
-            send = self._requests[key] = Send(Request(
-                method,
-                target,
-                body,
-                headers=_JSON_HEADERS if body is not None else {},
-                connect_timeout=budget,
-                read_timeout=budget,
-                max_body=max_body,
-                repeatable=repeatable,
-                changes_state=changes and not repeatable,
-            ))
+            send = self._requests[key] = self._new_send(
+                method, target, body, budget, max_body, repeatable, changes
+            )
         return send
+
+    @staticmethod
+    def _new_send(
+        method: str,
+        target: str,
+        body: Optional[bytes],
+        budget: float,
+        max_body: int,
+        repeatable: bool,
+        changes: bool,
+    ) -> Send:
+        return Send(Request(
+            method,
+            target,
+            body,
+            headers=_JSON_HEADERS if body is not None else {},
+            connect_timeout=budget,
+            read_timeout=budget,
+            max_body=max_body,
+            repeatable=repeatable,
+            changes_state=changes and not repeatable,
+        ))
 
     def _api_target(self, cmd: Optional[str], token: Optional[str]) -> str:
         """:func:`commands.api_target`, memoized by its arguments (a pure function)."""
@@ -257,15 +279,17 @@ class DeviceClient:
         repeatable: bool,
         what: Union[str, Sequence[Command]],
         changes: bool = True,
+        memo: bool = False,
     ) -> Flow[Response]:
         """One HTTP exchange under the request-safety rule; failures are fed to the session.
 
         ``changes``: running the request may change something on the device (see
         :func:`changes_state`); a lost reply to one that is not repeatable is "may have run".
+        ``memo``: a poll's request, sent again every cycle (see :meth:`_send`).
         """
         for attempt in (1, 2):
             budget = self._timeout(deadline)
-            send = self._send(method, target, body, budget, max_body, repeatable, changes)
+            send = self._send(method, target, body, budget, max_body, repeatable, changes, memo)
             if self.log.enabled(10):
                 self.log.debug("%s %s", method, redact_target(target))
             try:
@@ -296,8 +320,12 @@ class DeviceClient:
         deadline: Optional[float],
         body: Optional[bytes] = None,
         repeatable: Optional[bool] = None,
+        memo: bool = False,
     ) -> Flow[Tuple[List[CommandReply], Optional[bytes]]]:
-        """POST one batch; returns (replies, response body if every reply is a success)."""
+        """POST one batch; returns (replies, response body if every reply is a success).
+
+        ``memo``: keep an all-success answer to skip decoding the same bytes next time.
+        """
         if body is None:
             body = pbatch.encode_body(batch)
         first = str(batch[0].get("cmd")) if len(batch) == 1 else None
@@ -313,8 +341,9 @@ class DeviceClient:
             what=batch,
             # Read only for a request that is not repeatable: a poll's batch is not scanned.
             changes=not repeatable and changes_state(batch),
+            memo=memo,
         )
-        last = self._last_reply.get(body)
+        last = self._last_reply.get(body) if memo else None
         if last is not None and response.status == 200 and response.body == last[0]:
             # Byte-for-byte the answer this request got last time (the steady state of
             # polling): the same, already validated replies.
@@ -331,9 +360,10 @@ class DeviceClient:
                 raise
             raise wrapped from error
         if all(reply.error is None for reply in replies):
-            if len(self._last_reply) >= 8:
-                self._last_reply.clear()
-            self._last_reply[body] = (response.body, replies)
+            if memo:
+                if len(self._last_reply) >= 8:
+                    self._last_reply.clear()
+                self._last_reply[body] = (response.body, replies)
             return replies, response.body
         return replies, None
 
@@ -424,11 +454,13 @@ class DeviceClient:
         *,
         deadline: Optional[float] = None,
         repeatable: Optional[bool] = None,
+        memo: bool = False,
     ) -> Flow[Tuple[List[CommandReply], Optional[Tuple[bytes, ...]]]]:
         """Like :meth:`call`, with pre-encoded ``parts`` (a poll plan's) when given.
 
         Also returns the response bodies when every part was answered in full without error
-        (a value the poller compares with last cycle's), else None.
+        (a value the poller compares with last cycle's), else None. ``memo``: a batch sent
+        again and again (the poll's): its answers are kept (see ``_last_reply``).
         """
         if self.blacklist:
             replies = yield from self._call_without_left_out(batch, deadline, repeatable)
@@ -437,12 +469,14 @@ class DeviceClient:
             parts = pbatch.encode_parts(batch)
         if len(parts) == 1:
             part, body = parts[0]
-            replies, answered = yield from self._call_chunk(part, deadline, body, repeatable)
+            replies, answered = yield from self._call_chunk(part, deadline, body, repeatable, memo)
             return replies, (answered,) if answered is not None else None
         combined: List[CommandReply] = []
         bodies: List[Optional[bytes]] = []
         for part, body in parts:
-            part_replies, answered = yield from self._call_chunk(part, deadline, body, repeatable)
+            part_replies, answered = yield from self._call_chunk(
+                part, deadline, body, repeatable, memo
+            )
             combined.extend(part_replies)
             bodies.append(answered)
         if any(b is None for b in bodies):
@@ -484,6 +518,7 @@ class DeviceClient:
         deadline: Optional[float],
         body: Optional[bytes] = None,
         repeatable: Optional[bool] = None,
+        memo: bool = False,
     ) -> Flow[Tuple[List[CommandReply], Optional[bytes]]]:
         # The token in hand (every poll but a login's) is taken without the detour through
         # ensure_session's generator; ensure_session decides everything else.
@@ -491,7 +526,9 @@ class DeviceClient:
         if token is None:
             token = yield from self.ensure_session(deadline)
         try:
-            replies, answered = yield from self._post(batch, token, deadline, body, repeatable)
+            replies, answered = yield from self._post(
+                batch, token, deadline, body, repeatable, memo
+            )
         except BatchShapeError as error:
             self.log.info("%s; retrying %d commands one by one", error, len(batch))
             if len(batch) == 1:

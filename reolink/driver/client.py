@@ -25,7 +25,10 @@ On the hot path (the same poll every cycle) the client keeps memos of pure funct
 each keyed by every argument it reads, so none can go stale and none decides anything: the
 frozen :class:`~reolink.transport.Request` built for the same fields (kept in the frozen Send
 that carries it), the target for the same (cmd, token) - a renewed token is a new key - and
-the replies decoded from the same bytes.
+the replies decoded from the same bytes, and a reply entry decoded from the same text in one
+of the last two answers (:func:`reolink.protocol.batch.decode_batch_reusing`). Only the
+poll's requests and answers are kept: nothing else repeats, and a Login's body holds the
+password.
 """
 
 from __future__ import annotations
@@ -185,14 +188,18 @@ class DeviceClient:
         self._lone_timeouts: Dict[Tuple[str, Optional[int]], int] = {}
         self.requests_sent = 0
         self.logins_sent = 0
-        # The last all-success reply per poll body: request body -> (response body, replies).
-        # A memo of a pure function (decoding the same bytes for the same request gives the
-        # same replies), so it cannot go stale; it decides nothing for the host: whether an
-        # answer changes any attribute is the AttributeStore's call (driver/store.py). Only
-        # the poll's batches are kept (``memo=True``): they repeat every cycle. A one-off
-        # answer (identification's GetAbility: about 100 KB decoded at 8 channels; a Login,
-        # whose request body holds the password) would only be held until the next reconnect.
-        self._last_reply: Dict[bytes, Tuple[bytes, List[CommandReply]]] = {}
+        # The last all-success reply per poll body: request body -> (response body, replies,
+        # its entries by their text, the entries of the answer before). A memo of pure
+        # functions (decoding the same bytes for the same request gives the same replies; an
+        # entry's text, the same entry: see pbatch.decode_batch_reusing), so it cannot go
+        # stale; it decides nothing for the host: whether an answer changes any attribute is
+        # the AttributeStore's call (driver/store.py). Only the poll's batches are kept
+        # (``memo=True``): they repeat every cycle. A one-off answer (identification's
+        # GetAbility: about 100 KB decoded at 8 channels; a Login, whose request body holds
+        # the password) would only be held until the next reconnect.
+        self._last_reply: Dict[
+            bytes, Tuple[bytes, List[CommandReply], pbatch.Known, pbatch.Known]
+        ] = {}
         #: memos of pure functions, keyed by every argument (see _send, _api_target); the
         #: first holds the Send of each frozen Request
         self._requests: Dict[Tuple[object, ...], Send] = {}
@@ -343,14 +350,8 @@ class DeviceClient:
             changes=not repeatable and changes_state(batch),
             memo=memo,
         )
-        last = self._last_reply.get(body) if memo else None
-        if last is not None and response.status == 200 and response.body == last[0]:
-            # Byte-for-byte the answer this request got last time (the steady state of
-            # polling): the same, already validated replies.
-            return last[1], last[0]
         try:
-            envelope.check_status(response.status, response.content_type, response.body)
-            replies = pbatch.decode_batch(response.body, batch)
+            return self._decoded(body, response, batch, memo)
         except RemoteProtocolError as error:
             # Garbage in place of a reply counts as a failed exchange (the device is not
             # usable), so a device that only answers HTML pages is shown offline.
@@ -359,13 +360,34 @@ class DeviceClient:
             if wrapped is error:
                 raise
             raise wrapped from error
-        if all(reply.error is None for reply in replies):
-            if memo:
-                if len(self._last_reply) >= 8:
-                    self._last_reply.clear()
-                self._last_reply[body] = (response.body, replies)
-            return replies, response.body
-        return replies, None
+
+    def _decoded(
+        self, body: bytes, response: Response, batch: Sequence[Command], memo: bool
+    ) -> Tuple[List[CommandReply], Optional[bytes]]:
+        """The replies to ``batch`` (and the response body if every one is a success); a
+        poll's (``memo``) read through and kept in ``_last_reply``."""
+        last = self._last_reply.get(body) if memo else None
+        if last is not None and response.status == 200 and response.body == last[0]:
+            # Byte-for-byte the answer this request got last time (the steady state of
+            # polling): the same, already validated replies.
+            return last[1], last[0]
+        envelope.check_status(response.status, response.content_type, response.body)
+        known: pbatch.Known = {}
+        if not memo:
+            replies = pbatch.decode_batch(response.body, batch)
+        elif last is None:
+            replies, known = pbatch.decode_batch_reusing(response.body, batch)
+        else:
+            # Only the entries that are not in the last two answers are decoded.
+            replies, known = pbatch.decode_batch_reusing(response.body, batch, *last[2:])
+        if not all(reply.error is None for reply in replies):
+            return replies, None
+        if memo:
+            if len(self._last_reply) >= 8:
+                self._last_reply.clear()
+            before = last[2] if last is not None else {}
+            self._last_reply[body] = (response.body, replies, known, before)
+        return replies, response.body
 
     # --- session ----------------------------------------------------------------------
 

@@ -207,3 +207,31 @@ def test_the_driver_decodes_only_the_entries_a_motion_edge_changed(
         assert h.run_until(lambda on=on: h.value("motion", "3") == on, 60)
         assert h.cycles() == start + 1  # the first poll after the edge brought it
     assert len(decoded) == 1 and b'"state" : 1' in decoded[0], decoded
+
+
+def test_the_poller_does_not_parse_a_reply_it_read_before(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Once channel 3 has shown motion and none, more edges parse no GetMdState reply: each
+    is one of the last two replies read for that command and channel (the same object,
+    handed out again for the same entry text). Every edge still reaches the host."""
+    from simdevice import SimHarness
+
+    from reolink.protocol import parsers
+
+    h = SimHarness({str(ch): {} for ch in range(8)}, emulator={"profile": "nvr", "channels": 8})
+    assert h.run_until(lambda: h.core.setup.reads >= 1 and h.value("motion", "3") == 0, 120)
+
+    def edges(*states: int) -> None:
+        for on in states:
+            h.emu.set_motion(3, bool(on))
+            assert h.run_until(lambda on=on: h.value("motion", "3") == on, 60)
+
+    edges(1, 0)
+    parsed: List[Any] = []
+    real = parsers.md_state_motion
+    monkeypatch.setattr(parsers, "md_state_motion", lambda r: parsed.append(r) or real(r))
+    seen = len(h.history("motion", "3"))
+    edges(1, 0, 1, 0)
+    assert h.history("motion", "3")[seen:] == [1, 0, 1, 0]
+    assert parsed == []

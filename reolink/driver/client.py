@@ -172,6 +172,26 @@ def lost_reply(error: TransportError, what: str) -> TransportError:
     return lost
 
 
+#: The fields of a Request the client builds: method, target, body, timeout (both),
+#: max_body, repeatable, changes (see DeviceClient._send).
+_RequestKey = Tuple[str, str, Optional[bytes], float, int, bool, bool]
+
+
+def _new_send(key: _RequestKey) -> Send:
+    method, target, body, budget, max_body, repeatable, changes = key
+    return Send(Request(
+        method,
+        target,
+        body,
+        headers=_JSON_HEADERS if body is not None else {},
+        connect_timeout=budget,
+        read_timeout=budget,
+        max_body=max_body,
+        repeatable=repeatable,
+        changes_state=changes and not repeatable,
+    ))
+
+
 class DeviceClient:
     """One device's session and request flows. Driven by the core only (not thread-safe)."""
 
@@ -202,7 +222,7 @@ class DeviceClient:
         ] = {}
         #: memos of pure functions, keyed by every argument (see _send, _api_target); the
         #: first holds the Send of each frozen Request
-        self._requests: Dict[Tuple[object, ...], Send] = {}
+        self._requests: Dict[_RequestKey, Send] = {}
         self._targets: Dict[Tuple[Optional[str], Optional[str]], str] = {}
 
     # --- raw requests -----------------------------------------------------------------
@@ -231,39 +251,15 @@ class DeviceClient:
         constructor, keyed by every field it reads: it cannot go stale). A poll sends the
         same request every cycle; other requests are not kept (a Login's body holds the
         password)."""
-        if not memo:
-            return self._new_send(method, target, body, budget, max_body, repeatable, changes)
         key = (method, target, body, budget, max_body, repeatable, changes)
+        if not memo:
+            return _new_send(key)
         send = self._requests.get(key)
         if send is None:
             if len(self._requests) >= _MEMO_SIZE:
                 self._requests.clear()
-            send = self._requests[key] = self._new_send(
-                method, target, body, budget, max_body, repeatable, changes
-            )
+            send = self._requests[key] = _new_send(key)
         return send
-
-    @staticmethod
-    def _new_send(
-        method: str,
-        target: str,
-        body: Optional[bytes],
-        budget: float,
-        max_body: int,
-        repeatable: bool,
-        changes: bool,
-    ) -> Send:
-        return Send(Request(
-            method,
-            target,
-            body,
-            headers=_JSON_HEADERS if body is not None else {},
-            connect_timeout=budget,
-            read_timeout=budget,
-            max_body=max_body,
-            repeatable=repeatable,
-            changes_state=changes and not repeatable,
-        ))
 
     def _api_target(self, cmd: Optional[str], token: Optional[str]) -> str:
         """:func:`commands.api_target`, memoized by its arguments (a pure function)."""

@@ -6,6 +6,11 @@ a command it does not know keeps its slot as ``{"cmd": "Unknown", "code": 1, "er
 -10 protocol) or return fewer entries; :func:`decode_batch` reports both as
 :class:`~reolink.errors.BatchShapeError` so the caller can retry the commands one at a time.
 Large batches fail with -16 "send failed", hence :data:`MAX_BATCH` (reolink_aio's limit).
+
+A poll's answer is decoded by :func:`decode_batch_reusing`: entry by entry where the body
+cuts cleanly at firmware's pretty-printed separators, an entry whose text came in one of the
+last answers not decoded again (the caller keeps those answers' maps), and the same replies
+or the same error as :func:`decode_batch` in every case (tests/test_entry_reuse.py).
 """
 
 from __future__ import annotations

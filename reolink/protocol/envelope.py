@@ -128,7 +128,7 @@ def load_json(raw: bytes) -> object:
 
 
 def load_entry_text(piece: bytes) -> object:
-    """One JSON value decoded as :func:`load_json` decodes a body's, or ``_NOT_JSON``.
+    """One JSON value decoded as :func:`load_json` decodes a body's, or :data:`NOT_JSON`.
 
     For a piece cut out of a body that :func:`load_json` would take (see
     ``batch.decode_batch_reusing``): no error is raised, the caller decodes the whole body.

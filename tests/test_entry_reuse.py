@@ -235,3 +235,20 @@ def test_the_poller_does_not_parse_a_reply_it_read_before(
     edges(1, 0, 1, 0)
     assert h.history("motion", "3")[seen:] == [1, 0, 1, 0]
     assert parsed == []
+
+
+def test_a_body_of_separators_is_not_cut_into_pieces() -> None:
+    """2 MB of ``,\\n\\t{`` (the most pieces a body under the JSON cap could make) for a batch
+    of 8: counted, not split (a list of 500,000 pieces took 4 MB more), then decoded whole."""
+    import tracemalloc
+
+    raw = b"[\n\t" + b",\n\t{" * 500_000 + b"]"
+    commands = [{"cmd": "GetMdState", "param": {"channel": ch}} for ch in range(8)]
+    tracemalloc.start()
+    try:
+        outcome = _outcome(batch.decode_batch_reusing, raw, commands)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert outcome == _outcome(batch.decode_batch, raw, commands) and outcome[0] == "error"
+    assert peak < 3 * len(raw) // 2, peak  # the whole body's text, decoded once

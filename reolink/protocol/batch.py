@@ -161,11 +161,9 @@ def _entry_texts(raw: bytes, expected: int) -> Optional[List[bytes]]:
     if raw[:3] != b"[\n\t" or b"<" in raw:
         return None
     end = len(raw.rstrip(b" \t\r\n"))
-    if raw[end - 1 : end] != b"]":
-        return None
+    if raw[end - 1 : end] != b"]" or raw.count(_ENTRY_CUT, 1, end - 1) != expected - 1:
+        return None  # (counted first: a hostile body of separators makes no list of pieces)
     texts = raw[1 : end - 1].split(_ENTRY_CUT)
-    if len(texts) != expected:
-        return None
     for index in range(1, expected):
         texts[index] = _ENTRY_START + texts[index]
     return texts

@@ -18,7 +18,12 @@ context switches (voluntary = a thread blocked: a wait, a socket read, the GIL),
   event waits, logging, ...); cProfile slows the calls down, so the buckets are shares, scaled
   to the unprofiled CPU per cycle of the same run;
 * ``--perf FILE``: ``perf record`` of this process during the window (C level: the eval loop,
-  the GIL, the kernel's futex, TCP and scheduler), summarized by shared object and symbol.
+  the GIL, the kernel's futex, TCP and scheduler), summarized by shared object and symbol;
+* ``--wake-floor``: no driver and no device: N threads, each waking every 2 s on a lock's
+  timed acquire as a device thread does between polls (spread over the interval), and doing
+  nothing else, or reading a dict of 200 entries once per wake (``touch``: a first use of
+  memory gone cold since the last wake). The CPU per wake is what a thread per device costs
+  before any work: a poll cycle waits twice (the timer, then the reply).
 """
 
 from __future__ import annotations
@@ -152,7 +157,17 @@ def main(argv: Optional[List[str]] = None) -> int:
     parser.add_argument("--cprofile", action="store_true")
     parser.add_argument("--pstats", metavar="FILE", help="with --cprofile: save the merged stats")
     parser.add_argument("--perf", metavar="FILE")
+    parser.add_argument("--wake-floor", action="store_true")
     args = parser.parse_args(argv)
+    if args.wake_floor:
+        for touch in (False, True):
+            per, user = wake_floor(args.devices, INTERVAL_MS / 1000, args.seconds, touch)
+            print(
+                f"{args.devices} threads waking every {INTERVAL_MS} ms"
+                f"{', reading 200 entries' if touch else ''}: CPU {per:.0f} us per wake "
+                f"(user {user:.0f})"
+            )
+        return 0
     if args.cprofile:
         loop_module.DeviceLoop._next_event = _profiled_next_event(  # type: ignore[method-assign]
             loop_module.DeviceLoop._next_event
@@ -248,6 +263,43 @@ def main(argv: Optional[List[str]] = None) -> int:
         for fleet in fleets:
             fleet.close()
     return 0
+
+
+def wake_floor(n: int, interval: float, seconds: float, touch: bool) -> Tuple[float, float]:
+    """Process CPU and user CPU (us) per wake of ``n`` threads that only wait ``interval``
+    at a time (see ``--wake-floor``)."""
+    stop = threading.Event()
+    wakes = [0]
+
+    def body(index: int) -> None:
+        lock = threading.Lock()
+        lock.acquire()
+        table = {k: k for k in range(200)}
+        due = time.monotonic() + interval * index / n
+        while not stop.is_set():
+            due += interval
+            delay = due - time.monotonic()
+            if delay > 0:
+                lock.acquire(True, delay)
+            if touch:
+                sum(table.values())
+            wakes[0] += 1
+
+    threads = [threading.Thread(target=body, args=(i,), daemon=True) for i in range(n)]
+    for thread in threads:
+        thread.start()
+    try:
+        time.sleep(interval + 1)
+        t0, w0 = os.times(), wakes[0]
+        time.sleep(seconds)
+        t1, w1 = os.times(), wakes[0]
+    finally:
+        stop.set()
+        for thread in threads:
+            thread.join(interval + 5)
+    count = max(w1 - w0, 1)
+    user = (t1.user - t0.user) / count * 1e6
+    return user + (t1.system - t0.system) / count * 1e6, user
 
 
 def _pct(before: Tuple[float, float], after: Tuple[float, float]) -> str:

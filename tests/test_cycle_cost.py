@@ -20,6 +20,7 @@ from __future__ import annotations
 import threading
 from typing import Any, Dict, List, Optional, Tuple
 
+import attrs
 import pytest
 from test_driver_core import INTERVAL, FakeDevice, Harness
 
@@ -242,14 +243,17 @@ def test_disconnect_reaches_the_core_through_the_stop_flag() -> None:
 def test_the_client_hands_out_one_send_per_distinct_request() -> None:
     h = Harness(FakeDevice())
     client = h.core.client
-    first = next(client.exchange("POST", "/a", b"[]", deadline=None, max_body=9,
-                                 repeatable=True, what="x"))
-    again = next(client.exchange("POST", "/a", b"[]", deadline=None, max_body=9,
-                                 repeatable=True, what="x"))
-    other = next(client.exchange("POST", "/a", b"[1]", deadline=None, max_body=9,
-                                 repeatable=True, what="x"))
+    def send(body: bytes, memo: bool = True) -> Any:
+        return next(client.exchange("POST", "/a", body, deadline=None, max_body=9,
+                                    repeatable=True, what="x", memo=memo))
+
+    first, again, other = send(b"[]"), send(b"[]"), send(b"[1]")
     assert again is first and other is not first
     assert (first.request.body, other.request.body) == (b"[]", b"[1]")
+    # Only a poll's request (memo) is kept: any other is built anew and not held.
+    once = send(b"[2]", memo=False)
+    assert send(b"[2]", memo=False) is not once
+    assert once.request == attrs.evolve(first.request, body=b"[2]")
 
 
 def test_memory_transport_header_memo_follows_the_request_headers() -> None:

@@ -212,7 +212,9 @@ def _send(flow: Any) -> Any:
 def test_request_memo_keys_on_every_field() -> None:
     client, _ = _client()
     def request(target: str, body: Optional[bytes] = b"[]", **kw: Any) -> Any:
-        args: Dict[str, Any] = dict(deadline=None, max_body=100, repeatable=True, what="x")
+        args: Dict[str, Any] = dict(
+            deadline=None, max_body=100, repeatable=True, what="x", memo=True
+        )
         args.update(kw)
         return _send(client.exchange("POST", target, body, **args))
 
@@ -262,7 +264,7 @@ def test_memory_transport_copies_reply_headers() -> None:
 
     headers = {"Content-Type": "application/json"}
     transport = MemoryTransport(lambda *a: (200, headers, b"[]"))
-    request = _client()[0]._send("POST", "/", b"[]", 5.0, 100, True, False).request
+    request = _client()[0]._send("POST", "/", b"[]", 5.0, 100, True, False, False).request
     response = transport.send(request)
     headers["Content-Type"] = "text/html"
     assert isinstance(response, Response) and response.headers == {

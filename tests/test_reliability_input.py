@@ -628,7 +628,11 @@ def test_hostile_reply_clear_error_then_carries_on(
 ) -> None:
     caplog.set_level(logging.ERROR, logger="reolink")
     factory, kind, words = HOSTILE_REPLIES[name]
-    driver = hostile_driver(hostile, recorder)
+    # A never-ending reply ends at request_timeout: 250 ms left a loaded machine (five
+    # processes on two CPUs) too little to start the command in time, which then failed
+    # as "busy" (CommandTimeout) instead of with the reply's deadline (seen once).
+    extra = {"request_timeout": "1000"} if kind is Timeout else {}
+    driver = hostile_driver(hostile, recorder, **extra)
     try:
         # The command's request first (a poll meeting a never-ending reply just before would
         # hold the command until its deadline: "busy", another test's point), then every one.

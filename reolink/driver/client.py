@@ -25,7 +25,10 @@ On the hot path (the same poll every cycle) the client keeps memos of pure funct
 each keyed by every argument it reads, so none can go stale and none decides anything: the
 frozen :class:`~reolink.transport.Request` built for the same fields (kept in the frozen Send
 that carries it), the target for the same (cmd, token) - a renewed token is a new key - and
-the replies decoded from the same bytes.
+the replies decoded from the same bytes, and a reply entry decoded from the same text in one
+of the last two answers (:func:`reolink.protocol.batch.decode_batch_reusing`). Only the
+poll's requests and answers are kept: nothing else repeats, and a Login's body holds the
+password.
 """
 
 from __future__ import annotations
@@ -169,6 +172,26 @@ def lost_reply(error: TransportError, what: str) -> TransportError:
     return lost
 
 
+#: The fields of a Request the client builds: method, target, body, timeout (both),
+#: max_body, repeatable, changes (see DeviceClient._send).
+_RequestKey = Tuple[str, str, Optional[bytes], float, int, bool, bool]
+
+
+def _new_send(key: _RequestKey) -> Send:
+    method, target, body, budget, max_body, repeatable, changes = key
+    return Send(Request(
+        method,
+        target,
+        body,
+        headers=_JSON_HEADERS if body is not None else {},
+        connect_timeout=budget,
+        read_timeout=budget,
+        max_body=max_body,
+        repeatable=repeatable,
+        changes_state=changes and not repeatable,
+    ))
+
+
 class DeviceClient:
     """One device's session and request flows. Driven by the core only (not thread-safe)."""
 
@@ -185,14 +208,21 @@ class DeviceClient:
         self._lone_timeouts: Dict[Tuple[str, Optional[int]], int] = {}
         self.requests_sent = 0
         self.logins_sent = 0
-        # The last all-success reply per request body: request body -> (response body,
-        # replies). A memo of a pure function (decoding the same bytes for the same request
-        # gives the same replies), so it cannot go stale; it decides nothing for the host:
-        # whether an answer changes any attribute is the AttributeStore's call (driver/store.py).
-        self._last_reply: Dict[bytes, Tuple[bytes, List[CommandReply]]] = {}
+        # The last all-success reply per poll body: request body -> (response body, replies,
+        # its entries by their text, the entries of the answer before). A memo of pure
+        # functions (decoding the same bytes for the same request gives the same replies; an
+        # entry's text, the same entry: see pbatch.decode_batch_reusing), so it cannot go
+        # stale; it decides nothing for the host: whether an answer changes any attribute is
+        # the AttributeStore's call (driver/store.py). Only the poll's batches are kept
+        # (``memo=True``): they repeat every cycle. A one-off answer (identification's
+        # GetAbility: about 100 KB decoded at 8 channels; a Login, whose request body holds
+        # the password) would only be held until the next reconnect.
+        self._last_reply: Dict[
+            bytes, Tuple[bytes, List[CommandReply], pbatch.Known, pbatch.Known]
+        ] = {}
         #: memos of pure functions, keyed by every argument (see _send, _api_target); the
         #: first holds the Send of each frozen Request
-        self._requests: Dict[Tuple[object, ...], Send] = {}
+        self._requests: Dict[_RequestKey, Send] = {}
         self._targets: Dict[Tuple[Optional[str], Optional[str]], str] = {}
 
     # --- raw requests -----------------------------------------------------------------
@@ -214,26 +244,21 @@ class DeviceClient:
         max_body: int,
         repeatable: bool,
         changes: bool,
+        memo: bool,
     ) -> Send:
-        """The Send of the Request for these fields: frozen values, so the one built last time
-        for the same fields is handed out again (a memo of a pure constructor, keyed by every
-        field it reads: it cannot go stale). A poll sends the same request every cycle."""
+        """The Send of the Request for these fields: frozen values, so for a poll (``memo``)
+        the one built last time for the same fields is handed out again (a memo of a pure
+        constructor, keyed by every field it reads: it cannot go stale). A poll sends the
+        same request every cycle; other requests are not kept (a Login's body holds the
+        password)."""
         key = (method, target, body, budget, max_body, repeatable, changes)
+        if not memo:
+            return _new_send(key)
         send = self._requests.get(key)
         if send is None:
             if len(self._requests) >= _MEMO_SIZE:
                 self._requests.clear()
-            send = self._requests[key] = Send(Request(
-                method,
-                target,
-                body,
-                headers=_JSON_HEADERS if body is not None else {},
-                connect_timeout=budget,
-                read_timeout=budget,
-                max_body=max_body,
-                repeatable=repeatable,
-                changes_state=changes and not repeatable,
-            ))
+            send = self._requests[key] = _new_send(key)
         return send
 
     def _api_target(self, cmd: Optional[str], token: Optional[str]) -> str:
@@ -257,15 +282,17 @@ class DeviceClient:
         repeatable: bool,
         what: Union[str, Sequence[Command]],
         changes: bool = True,
+        memo: bool = False,
     ) -> Flow[Response]:
         """One HTTP exchange under the request-safety rule; failures are fed to the session.
 
         ``changes``: running the request may change something on the device (see
         :func:`changes_state`); a lost reply to one that is not repeatable is "may have run".
+        ``memo``: a poll's request, sent again every cycle (see :meth:`_send`).
         """
         for attempt in (1, 2):
             budget = self._timeout(deadline)
-            send = self._send(method, target, body, budget, max_body, repeatable, changes)
+            send = self._send(method, target, body, budget, max_body, repeatable, changes, memo)
             if self.log.enabled(10):
                 self.log.debug("%s %s", method, redact_target(target))
             try:
@@ -296,8 +323,12 @@ class DeviceClient:
         deadline: Optional[float],
         body: Optional[bytes] = None,
         repeatable: Optional[bool] = None,
+        memo: bool = False,
     ) -> Flow[Tuple[List[CommandReply], Optional[bytes]]]:
-        """POST one batch; returns (replies, response body if every reply is a success)."""
+        """POST one batch; returns (replies, response body if every reply is a success).
+
+        ``memo``: keep an all-success answer to skip decoding the same bytes next time.
+        """
         if body is None:
             body = pbatch.encode_body(batch)
         first = str(batch[0].get("cmd")) if len(batch) == 1 else None
@@ -313,15 +344,10 @@ class DeviceClient:
             what=batch,
             # Read only for a request that is not repeatable: a poll's batch is not scanned.
             changes=not repeatable and changes_state(batch),
+            memo=memo,
         )
-        last = self._last_reply.get(body)
-        if last is not None and response.status == 200 and response.body == last[0]:
-            # Byte-for-byte the answer this request got last time (the steady state of
-            # polling): the same, already validated replies.
-            return last[1], last[0]
         try:
-            envelope.check_status(response.status, response.content_type, response.body)
-            replies = pbatch.decode_batch(response.body, batch)
+            return self._decoded(body, response, batch, memo)
         except RemoteProtocolError as error:
             # Garbage in place of a reply counts as a failed exchange (the device is not
             # usable), so a device that only answers HTML pages is shown offline.
@@ -330,12 +356,34 @@ class DeviceClient:
             if wrapped is error:
                 raise
             raise wrapped from error
-        if all(reply.error is None for reply in replies):
+
+    def _decoded(
+        self, body: bytes, response: Response, batch: Sequence[Command], memo: bool
+    ) -> Tuple[List[CommandReply], Optional[bytes]]:
+        """The replies to ``batch`` (and the response body if every one is a success); a
+        poll's (``memo``) read through and kept in ``_last_reply``."""
+        last = self._last_reply.get(body) if memo else None
+        if last is not None and response.status == 200 and response.body == last[0]:
+            # Byte-for-byte the answer this request got last time (the steady state of
+            # polling): the same, already validated replies.
+            return last[1], last[0]
+        envelope.check_status(response.status, response.content_type, response.body)
+        known: pbatch.Known = {}
+        if not memo:
+            replies = pbatch.decode_batch(response.body, batch)
+        elif last is None:
+            replies, known = pbatch.decode_batch_reusing(response.body, batch)
+        else:
+            # Only the entries that are not in the last two answers are decoded.
+            replies, known = pbatch.decode_batch_reusing(response.body, batch, *last[2:])
+        if not all(reply.error is None for reply in replies):
+            return replies, None
+        if memo:
             if len(self._last_reply) >= 8:
                 self._last_reply.clear()
-            self._last_reply[body] = (response.body, replies)
-            return replies, response.body
-        return replies, None
+            before = last[2] if last is not None else {}
+            self._last_reply[body] = (response.body, replies, known, before)
+        return replies, response.body
 
     # --- session ----------------------------------------------------------------------
 
@@ -424,11 +472,13 @@ class DeviceClient:
         *,
         deadline: Optional[float] = None,
         repeatable: Optional[bool] = None,
+        memo: bool = False,
     ) -> Flow[Tuple[List[CommandReply], Optional[Tuple[bytes, ...]]]]:
         """Like :meth:`call`, with pre-encoded ``parts`` (a poll plan's) when given.
 
         Also returns the response bodies when every part was answered in full without error
-        (a value the poller compares with last cycle's), else None.
+        (a value the poller compares with last cycle's), else None. ``memo``: a batch sent
+        again and again (the poll's): its answers are kept (see ``_last_reply``).
         """
         if self.blacklist:
             replies = yield from self._call_without_left_out(batch, deadline, repeatable)
@@ -437,12 +487,14 @@ class DeviceClient:
             parts = pbatch.encode_parts(batch)
         if len(parts) == 1:
             part, body = parts[0]
-            replies, answered = yield from self._call_chunk(part, deadline, body, repeatable)
+            replies, answered = yield from self._call_chunk(part, deadline, body, repeatable, memo)
             return replies, (answered,) if answered is not None else None
         combined: List[CommandReply] = []
         bodies: List[Optional[bytes]] = []
         for part, body in parts:
-            part_replies, answered = yield from self._call_chunk(part, deadline, body, repeatable)
+            part_replies, answered = yield from self._call_chunk(
+                part, deadline, body, repeatable, memo
+            )
             combined.extend(part_replies)
             bodies.append(answered)
         if any(b is None for b in bodies):
@@ -484,6 +536,7 @@ class DeviceClient:
         deadline: Optional[float],
         body: Optional[bytes] = None,
         repeatable: Optional[bool] = None,
+        memo: bool = False,
     ) -> Flow[Tuple[List[CommandReply], Optional[bytes]]]:
         # The token in hand (every poll but a login's) is taken without the detour through
         # ensure_session's generator; ensure_session decides everything else.
@@ -491,7 +544,9 @@ class DeviceClient:
         if token is None:
             token = yield from self.ensure_session(deadline)
         try:
-            replies, answered = yield from self._post(batch, token, deadline, body, repeatable)
+            replies, answered = yield from self._post(
+                batch, token, deadline, body, repeatable, memo
+            )
         except BatchShapeError as error:
             self.log.info("%s; retrying %d commands one by one", error, len(batch))
             if len(batch) == 1:

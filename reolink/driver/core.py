@@ -808,7 +808,7 @@ class DriverCore:
         watched = self._detections()
         try:
             replies, bodies = yield from self.client.call_parts(
-                plan.parts, plan.commands, repeatable=plan.repeatable
+                plan.parts, plan.commands, repeatable=plan.repeatable, memo=True
             )
             answer = (plan.key, bodies) if bodies is not None else None
             pending = self.poller.apply(plan.commands, replies, self.now, answer)

@@ -22,14 +22,18 @@ A reply that changed is read by the parsers' poller-facing readers (``events_fin
 ``md_state_motion``, ``ai_state_types``: plain values, no result objects; the one home of
 each rule, which the object-building parsers wrap), and the memos of one batch go to the
 store in one call (:meth:`AttributeStore.derived_each`). Each plan slot carries its memo
-source, made once per plan.
+source, made once per plan. What a reader found is kept for the last two replies per command
+and channel (the readers are pure functions of the reply): the client hands out the same
+reply object for the same entry text, so a channel whose state goes back and forth is read
+once per state. That memo decides nothing: every finding is written, and the store decides
+what changed.
 """
 
 from __future__ import annotations
 
 import enum
 import functools
-from typing import Dict, FrozenSet, Hashable, List, Mapping, Optional, Sequence, Tuple
+from typing import Any, Dict, FrozenSet, Hashable, List, Mapping, Optional, Sequence, Tuple
 
 import attrs
 
@@ -143,6 +147,12 @@ class Poller:
         self._channel_status_supported = True
         self._channel_status_at: Optional[float] = None
         self._channel_status_wanted = False
+        #: memo source -> the last two replies read without error and what each said: a
+        #: memo of the parsers (pure functions of the reply). The client hands out the same
+        #: reply object for the same entry text (pbatch.decode_batch_reusing), so a channel
+        #: whose state goes back and forth is not parsed again; the replies are held here, so
+        #: an identity cannot be reused by another object.
+        self._readings: Dict[Tuple[str, Optional[int]], Tuple[Any, ...]] = {}
 
     # --- set-up -------------------------------------------------------------------------
 
@@ -280,27 +290,39 @@ class Poller:
             and self._store.unchanged(source, reply.value, state.scopes)
         ):
             return
-        try:
-            if cmd == "GetEvents":
-                motion, detected, visitor = parsers.events_findings(reply, channel)
-                found.motion[channel] = motion
-                found.ai[channel] = detected
-                if visitor is not None:
-                    found.visitor[channel] = visitor
-            elif cmd == "GetMdState":
-                found.motion[channel] = parsers.md_state_motion(reply)
-            elif cmd == "GetAiState":
-                detected, supported = parsers.ai_state_types(reply)
-                found.ai[channel] = detected
-                if not supported:
-                    # Answers, but every type has support 0: a camera without AI.
-                    self._log.info("channel %d: no AI type supported; polling motion only", channel)
-                    state.mode = Mode.MD
-            found.parsed.append((source, reply.value, state.scopes))
-        except ApiError as error:
-            self._read_error(cmd, channel, state, error, found)
-        except ReolinkError as error:
-            found.failed[channel] = str(error)
+        readings = self._readings.get(source)
+        reading: Any
+        if readings is not None and readings[0] is reply:
+            reading = readings[1]
+        elif readings is not None and readings[2] is reply:
+            reading = readings[3]
+        else:
+            try:
+                reading = _reading(cmd, reply, channel)
+            except ApiError as error:
+                self._read_error(cmd, channel, state, error, found)
+                return
+            except ReolinkError as error:
+                found.failed[channel] = str(error)
+                return
+            last = (None, None) if readings is None else readings[:2]
+            self._readings[source] = (reply, reading, *last)
+        if cmd == "GetEvents":
+            motion, detected, visitor = reading
+            found.motion[channel] = motion
+            found.ai[channel] = detected
+            if visitor is not None:
+                found.visitor[channel] = visitor
+        elif cmd == "GetMdState":
+            found.motion[channel] = reading
+        elif cmd == "GetAiState":
+            detected, supported = reading
+            found.ai[channel] = detected
+            if not supported:
+                # Answers, but every type has support 0: a camera without AI.
+                self._log.info("channel %d: no AI type supported; polling motion only", channel)
+                state.mode = Mode.MD
+        found.parsed.append((source, reply.value, state.scopes))
 
     def _read_error(
         self, cmd: str, channel: int, state: _Channel, error: ApiError, found: _Findings
@@ -426,6 +448,18 @@ class Poller:
             if self._store.get("zone", state.zone.address, "asleep"):
                 # Unknown until the device lists its channels again (then written anew).
                 self._store.set("zone", state.zone.address, "asleep", False)
+
+
+def _reading(cmd: str, reply: CommandReply, channel: int) -> Any:
+    """What a poll reply says, by its parser: GetEvents (motion, detected, visitor or None),
+    GetMdState motion, GetAiState (detected, supported); None for another command."""
+    if cmd == "GetEvents":
+        return parsers.events_findings(reply, channel)
+    if cmd == "GetMdState":
+        return parsers.md_state_motion(reply)
+    if cmd == "GetAiState":
+        return parsers.ai_state_types(reply)
+    return None
 
 
 @functools.lru_cache(maxsize=256)

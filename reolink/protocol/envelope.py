@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import math
+from typing import Callable, Tuple
 
 from reolink.errors import BatchShapeError, RemoteProtocolError
 from reolink.protocol.codes import error_from_entry, printable
@@ -124,6 +125,34 @@ def load_json(raw: bytes) -> object:
         raise RemoteProtocolError(
             f"expected a JSON array, got {kind} ({reason}): {_excerpt(data)}"
         ) from err
+
+
+def load_entry_text(piece: bytes) -> object:
+    """One JSON value decoded as :func:`load_json` decodes a body's, or :data:`NOT_JSON`.
+
+    For a piece cut out of a body that :func:`load_json` would take (see
+    ``batch.decode_batch_reusing``): no error is raised, the caller decodes the whole body.
+    """
+    # What _DECODER.decode(text) does (the same scanner, the same whitespace around the
+    # value), without its two regular expression matches and wrapper calls.
+    try:
+        text = piece.decode("utf-8")
+        value, end = _SCAN(text, len(text) - len(text.lstrip(_JSON_SPACE)))
+    except (UnicodeDecodeError, ValueError, RecursionError, StopIteration):
+        return NOT_JSON
+    if end != len(text) and text[end:].strip(_JSON_SPACE):
+        return NOT_JSON
+    return value
+
+
+#: The decoder's scanner: (text, index) -> (value, end); JSONDecodeError or StopIteration.
+_SCAN: Callable[[str, int], Tuple[object, int]] = _DECODER.scan_once  # type: ignore[attr-defined]
+#: JSON's whitespace (str.strip() without arguments would also take other characters).
+_JSON_SPACE = " \t\n\r"
+
+
+#: What :func:`load_entry_text` returns for a piece that is not one whole JSON value.
+NOT_JSON: object = object()
 
 
 def check_status(status: int, content_type: str, body: bytes) -> None:

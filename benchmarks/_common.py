@@ -146,6 +146,50 @@ class Tap:
         self.inner.close()
 
 
+class WakingThreads:
+    """``n`` threads that only wait: each wakes every ``interval`` s on a lock's timed
+    acquire, as a device thread waits between polls (spread over the interval), and counts
+    the wake (``touch``: after reading a dict of 200 entries). A context manager: the threads
+    run inside the ``with`` block; ``wakes`` is the count so far."""
+
+    def __init__(self, n: int, interval: float, touch: bool = False) -> None:
+        self.n, self.interval, self.touch = n, interval, touch
+        self._stop = threading.Event()
+        self._wakes = [0]
+        self._threads = [
+            threading.Thread(target=self._body, args=(i,), daemon=True) for i in range(n)
+        ]
+
+    @property
+    def wakes(self) -> int:
+        return self._wakes[0]
+
+    def _body(self, index: int) -> None:
+        lock = threading.Lock()
+        lock.acquire()
+        table = {k: k for k in range(200)}
+        interval, wakes = self.interval, self._wakes
+        due = time.monotonic() + interval * index / self.n
+        while not self._stop.is_set():
+            due += interval
+            delay = due - time.monotonic()
+            if delay > 0:
+                lock.acquire(True, delay)
+            if self.touch:
+                sum(table.values())
+            wakes[0] += 1
+
+    def __enter__(self) -> WakingThreads:
+        for thread in self._threads:
+            thread.start()
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self._stop.set()
+        for thread in self._threads:
+            thread.join(self.interval + 5)
+
+
 def zones_for(channels: int) -> Dict[str, Dict[str, str]]:
     """A host configures one zone per channel, with no AI type filter."""
     return {str(ch): {} for ch in range(channels)}

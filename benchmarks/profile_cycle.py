@@ -39,14 +39,13 @@ import argparse
 import cProfile
 import pstats
 import sys
-import threading
 import time
 from pathlib import Path
 from typing import Any, Dict, List, Mapping, Tuple
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _common import BENCH_TIMING, PASSWORD, USER, zones_for
+from _common import BENCH_TIMING, PASSWORD, USER, WakingThreads, zones_for
 from _emuproc import _ChurnEmulator
 
 import transports
@@ -141,27 +140,8 @@ def _blocks(run: Any, cycles: Any, seconds: float) -> List[float]:
 
 def _wait_floor(seconds: float) -> List[float]:
     """A thread that only waits 1 ms at a time (the device loop's wait): CPU per wake-up."""
-    stop = threading.Event()
-    wakes = [0]
-    wake = threading.Lock()
-    wake.acquire()
-
-    def body() -> None:
-        due = time.monotonic()
-        while not stop.is_set():
-            due += 0.001
-            delay = due - time.monotonic()
-            if delay > 0:
-                wake.acquire(True, delay)
-            wakes[0] += 1
-
-    thread = threading.Thread(target=body, daemon=True)
-    thread.start()
-    try:
-        return _blocks(time.sleep, lambda: wakes[0], seconds)
-    finally:
-        stop.set()
-        thread.join(5)
+    with WakingThreads(1, 0.001) as waking:
+        return _blocks(time.sleep, lambda: waking.wakes, seconds)
 
 
 class _CountingLock:

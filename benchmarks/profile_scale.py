@@ -42,7 +42,7 @@ from typing import Any, Callable, Dict, List, Optional, Tuple
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _common import Fleet, ReplayApp, cycles_of, make_driver
+from _common import Fleet, ReplayApp, WakingThreads, cycles_of, make_driver
 
 from reolink.driver import ReolinkDriver
 from reolink.driver import loop as loop_module
@@ -268,35 +268,11 @@ def main(argv: Optional[List[str]] = None) -> int:
 def wake_floor(n: int, interval: float, seconds: float, touch: bool) -> Tuple[float, float]:
     """Process CPU and user CPU (us) per wake of ``n`` threads that only wait ``interval``
     at a time (see ``--wake-floor``)."""
-    stop = threading.Event()
-    wakes = [0]
-
-    def body(index: int) -> None:
-        lock = threading.Lock()
-        lock.acquire()
-        table = {k: k for k in range(200)}
-        due = time.monotonic() + interval * index / n
-        while not stop.is_set():
-            due += interval
-            delay = due - time.monotonic()
-            if delay > 0:
-                lock.acquire(True, delay)
-            if touch:
-                sum(table.values())
-            wakes[0] += 1
-
-    threads = [threading.Thread(target=body, args=(i,), daemon=True) for i in range(n)]
-    for thread in threads:
-        thread.start()
-    try:
+    with WakingThreads(n, interval, touch) as waking:
         time.sleep(interval + 1)
-        t0, w0 = os.times(), wakes[0]
+        t0, w0 = os.times(), waking.wakes
         time.sleep(seconds)
-        t1, w1 = os.times(), wakes[0]
-    finally:
-        stop.set()
-        for thread in threads:
-            thread.join(interval + 5)
+        t1, w1 = os.times(), waking.wakes
     count = max(w1 - w0, 1)
     user = (t1.user - t0.user) / count * 1e6
     return user + (t1.system - t0.system) / count * 1e6, user

@@ -149,11 +149,18 @@ class Tap:
 class WakingThreads:
     """``n`` threads that only wait: each wakes every ``interval`` s on a lock's timed
     acquire, as a device thread waits between polls (spread over the interval), and counts
-    the wake (``touch``: after reading a dict of 200 entries). A context manager: the threads
-    run inside the ``with`` block; ``wakes`` is the count so far."""
+    the wake (``touch``: after reading a dict of 200 entries; ``work``: after calling
+    ``work(index)``, a floor's poll). A context manager: the threads run inside the ``with``
+    block; ``wakes`` is the count so far."""
 
-    def __init__(self, n: int, interval: float, touch: bool = False) -> None:
-        self.n, self.interval, self.touch = n, interval, touch
+    def __init__(
+        self,
+        n: int,
+        interval: float,
+        touch: bool = False,
+        work: Optional[Callable[[int], None]] = None,
+    ) -> None:
+        self.n, self.interval, self.touch, self.work = n, interval, touch, work
         self._stop = threading.Event()
         self._wakes = [0]
         self._threads = [
@@ -168,7 +175,7 @@ class WakingThreads:
         lock = threading.Lock()
         lock.acquire()
         table = {k: k for k in range(200)}
-        interval, wakes = self.interval, self._wakes
+        interval, wakes, work = self.interval, self._wakes, self.work
         due = time.monotonic() + interval * index / self.n
         while not self._stop.is_set():
             due += interval
@@ -177,6 +184,8 @@ class WakingThreads:
                 lock.acquire(True, delay)
             if self.touch:
                 sum(table.values())
+            if work is not None:
+                work(index)
             wakes[0] += 1
 
     def __enter__(self) -> WakingThreads:

@@ -24,15 +24,25 @@ context switches (voluntary = a thread blocked: a wait, a socket read, the GIL),
   nothing else, or reading a dict of 200 entries once per wake (``touch``: a first use of
   memory gone cold since the last wake). The CPU per wake is what a thread per device costs
   before any work: a poll cycle waits twice (the timer, then the reply).
+* ``--floor``: before the driver, on the same fleet: the least a thread per device can do
+  per poll, N threads each waking every 2 s as above and posting our driver's own poll body
+  (taken from a tapped driver) to its device. ``raw``: a kept-alive socket, the request's
+  bytes made once, the reply read up to its Content-Length and compared with the last one
+  (no JSON decoding: a repeated answer needs none). ``urllib3 + json``: urllib3's
+  ``request()`` and ``json.loads`` of every reply (what a plain client does). Then the driver
+  is measured as without ``--floor``: the figures are side by side in one run.
 """
 
 from __future__ import annotations
 
 import argparse
 import cProfile
+import functools
 import os
 import pstats
+import re
 import resource
+import socket
 import subprocess
 import sys
 import threading
@@ -42,7 +52,7 @@ from typing import Any, Callable, Dict, List, Optional, Tuple
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _common import Fleet, ReplayApp, WakingThreads, cycles_of, make_driver
+from _common import Fleet, Floor, ReplayApp, Tap, WakingThreads, cycles_of, make_driver, wait_cycles
 
 from reolink.driver import ReolinkDriver
 from reolink.driver import loop as loop_module
@@ -158,6 +168,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     parser.add_argument("--pstats", metavar="FILE", help="with --cprofile: save the merged stats")
     parser.add_argument("--perf", metavar="FILE")
     parser.add_argument("--wake-floor", action="store_true")
+    parser.add_argument("--floor", action="store_true")
     args = parser.parse_args(argv)
     if args.wake_floor:
         for touch in (False, True):
@@ -182,6 +193,12 @@ def main(argv: Optional[List[str]] = None) -> int:
             count = min(PER_SHARD, n - s * PER_SHARD)
             fleets.append(Fleet([{"profile": "nvr", "channels": 8}] * count, front="asyncio"))
             ports += fleets[-1].ports
+        if args.floor:
+            for name, per, user, vcs in poll_floors(ports, args.seconds):
+                print(
+                    f"floor, {name}: {n} threads x 8 channels, CPU {per:.0f} us per poll "
+                    f"(user {user:.0f}), {vcs:.2f} voluntary context switches"
+                )
         for port in ports:
             app = None
             if args.transport == "memory":
@@ -276,6 +293,113 @@ def wake_floor(n: int, interval: float, seconds: float, touch: bool) -> Tuple[fl
     count = max(w1 - w0, 1)
     user = (t1.user - t0.user) / count * 1e6
     return user + (t1.system - t0.system) / count * 1e6, user
+
+
+_CONTENT_LENGTH = re.compile(rb"\r\ncontent-length: *([0-9]+)", re.IGNORECASE)
+
+
+class RawPoll:
+    """The raw floor's poll of one device (see ``--floor``): the request's bytes made once,
+    a kept-alive socket, the reply read up to its Content-Length and compared with the last.
+    ``changed`` counts replies that differed from the one before."""
+
+    def __init__(self, port: int, token: str, body: bytes) -> None:
+        self.sock = socket.create_connection(("127.0.0.1", port), timeout=10)
+        self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        head = (
+            f"POST /cgi-bin/api.cgi?token={token} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n"
+            f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n"
+        )
+        self.request = head.encode("ascii") + body
+        self.last = b""
+        self.changed = 0
+
+    def _more(self, data: bytes) -> bytes:
+        chunk = self.sock.recv(65536)
+        if not chunk:
+            raise ConnectionError("the device closed the connection")
+        return data + chunk
+
+    def __call__(self) -> None:
+        self.sock.sendall(self.request)
+        data = self._more(b"")
+        end = data.find(b"\r\n\r\n")
+        while end < 0:
+            data = self._more(data)
+            end = data.find(b"\r\n\r\n")
+        match = _CONTENT_LENGTH.search(data, 0, end + 2)
+        if match is None:
+            raise ConnectionError("a reply without Content-Length")
+        stop = end + 4 + int(match.group(1))
+        while len(data) < stop:
+            data = self._more(data)
+        body = data[end + 4 : stop]
+        if body != self.last:
+            self.changed += 1
+            self.last = body
+
+    def close(self) -> None:
+        self.sock.close()
+
+
+def _poll_body(port: int) -> bytes:
+    """The poll body our driver sends to the device on ``port`` in its steady state."""
+    taps: List[Tap] = []
+    driver = make_driver(port, 8, interval_ms=50, taps=taps)
+    try:
+        driver.connect()
+        wait_cycles(driver, 10, 30)
+        last = cycles_of(driver) - 1
+    finally:
+        driver.disconnect()
+    body: bytes = next(b for cycles, _, _, b in taps[0].sent if cycles == last and b)
+    return body
+
+
+def poll_floors(ports: List[int], seconds: float) -> List[Tuple[str, float, float, float]]:
+    """(floor, CPU us per poll, user CPU us per poll, voluntary context switches per poll)
+    of the two floors of ``--floor``, each measured over ``seconds``."""
+    body = _poll_body(ports[0])
+    results = []
+    for name in ("raw", "urllib3 + json"):
+        floors = [Floor(port) for port in ports]
+        raws: List[RawPoll] = []
+        try:
+            if name == "raw":
+                raws = [RawPoll(port, f.token, body) for port, f in zip(ports, floors)]
+                polls: List[Callable[[], Any]] = list(raws)
+            else:
+                polls = [functools.partial(f.post, body) for f in floors]
+            results.append((name, *_floor_window(polls, seconds)))
+        finally:
+            for raw in raws:
+                raw.close()
+            for f in floors:
+                f.close()
+    return results
+
+
+def _floor_window(polls: List[Callable[[], Any]], seconds: float) -> Tuple[float, float, float]:
+    """CPU, user CPU (us) and voluntary context switches per poll of a thread per poll."""
+    errors: List[str] = []
+
+    def work(index: int) -> None:
+        try:
+            polls[index]()
+        except Exception as err:  # counted: a floor that failed measures nothing
+            errors.append(f"{type(err).__name__}: {err}")
+
+    with WakingThreads(len(polls), INTERVAL_MS / 1000, work=work) as waking:
+        time.sleep(INTERVAL_MS / 1000 + 1)
+        t0, r0, w0 = os.times(), resource.getrusage(resource.RUSAGE_SELF), waking.wakes
+        time.sleep(seconds)
+        t1, r1, w1 = os.times(), resource.getrusage(resource.RUSAGE_SELF), waking.wakes
+    if errors:
+        raise RuntimeError(f"{len(errors)} failed polls, the first: {errors[0]}")
+    count = max(w1 - w0, 1)
+    user = (t1.user - t0.user) / count * 1e6
+    system = (t1.system - t0.system) / count * 1e6
+    return user + system, user, (r1.ru_nvcsw - r0.ru_nvcsw) / count
 
 
 def _pct(before: Tuple[float, float], after: Tuple[float, float]) -> str:

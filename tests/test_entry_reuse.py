@@ -237,6 +237,50 @@ def test_the_poller_does_not_parse_a_reply_it_read_before(
     assert parsed == []
 
 
+def test_an_answer_of_the_two_before_is_not_decoded_again(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Once channel 3 has shown motion and none, the poll's answer alternates between two
+    texts: each edge brings back the answer before the last one, and the client hands out
+    the replies it made for it - no answer is decoded, not even entry by entry. An answer not
+    among the last two (motion on channel 2 as well) is decoded, and so is the one it pushed
+    out when it comes back; an answer that came back counts as the newest. Every edge reaches
+    the host."""
+    from simdevice import SimHarness
+
+    h = SimHarness({str(ch): {} for ch in range(8)}, emulator={"profile": "nvr", "channels": 8})
+    assert h.run_until(lambda: h.core.setup.reads >= 1 and h.value("motion", "3") == 0, 120)
+
+    def edge(channel: int, on: int) -> None:
+        h.emu.set_motion(channel, bool(on))
+        start = h.cycles()
+        assert h.run_until(lambda: h.value("motion", str(channel)) == on, 60)
+        assert h.cycles() == start + 1  # the first poll after the edge brought it
+
+    edge(3, 1)
+    edge(3, 0)
+    decoded: List[bytes] = []
+    real = batch.decode_batch_reusing
+    monkeypatch.setattr(
+        batch, "decode_batch_reusing", lambda raw, *rest: decoded.append(raw) or real(raw, *rest)
+    )
+    seen = len(h.history("motion", "3"))
+    for on in (1, 0, 1, 0):
+        edge(3, on)
+    assert h.history("motion", "3")[seen:] == [1, 0, 1, 0]
+    assert decoded == []
+    edge(3, 1)
+    edge(2, 1)  # a third answer: decoded; the memo now holds it and channel 3's motion
+    assert len(decoded) == 1
+    edge(2, 0)  # back to channel 3's motion alone: among the last two
+    assert len(decoded) == 1
+    edge(3, 0)  # no motion: pushed out by the third answer, so decoded again
+    assert len(decoded) == 2
+    edge(3, 1)  # the answer that came back went first: "no motion" pushed out the other
+    assert len(decoded) == 2
+    assert [h.value("motion", str(ch)) for ch in (2, 3)] == [0, 1]
+
+
 def test_a_body_of_separators_is_not_cut_into_pieces() -> None:
     """2 MB of ``,\\n\\t{`` (the most pieces a body under the JSON cap could make) for a batch
     of 8: counted, not split (a list of 500,000 pieces took 4 MB more), then decoded whole."""

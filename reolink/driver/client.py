@@ -175,6 +175,8 @@ def lost_reply(error: TransportError, what: str) -> TransportError:
 #: The fields of a Request the client builds: method, target, body, timeout (both),
 #: max_body, repeatable, changes (see DeviceClient._send).
 _RequestKey = Tuple[str, str, Optional[bytes], float, int, bool, bool]
+#: One answer kept for a poll body: (response body, replies, its entries by their text).
+_Answer = Tuple[bytes, List[CommandReply], pbatch.Known]
 
 
 def _new_send(key: _RequestKey) -> Send:
@@ -208,18 +210,17 @@ class DeviceClient:
         self._lone_timeouts: Dict[Tuple[str, Optional[int]], int] = {}
         self.requests_sent = 0
         self.logins_sent = 0
-        # The last all-success reply per poll body: request body -> (response body, replies,
-        # its entries by their text, the entries of the answer before). A memo of pure
+        # The last two all-success answers per poll body, newest first: request body ->
+        # ((response body, replies, its entries by their text), ...). A memo of pure
         # functions (decoding the same bytes for the same request gives the same replies; an
         # entry's text, the same entry: see pbatch.decode_batch_reusing), so it cannot go
         # stale; it decides nothing for the host: whether an answer changes any attribute is
-        # the AttributeStore's call (driver/store.py). Only the poll's batches are kept
-        # (``memo=True``): they repeat every cycle. A one-off answer (identification's
-        # GetAbility: about 100 KB decoded at 8 channels; a Login, whose request body holds
-        # the password) would only be held until the next reconnect.
-        self._last_reply: Dict[
-            bytes, Tuple[bytes, List[CommandReply], pbatch.Known, pbatch.Known]
-        ] = {}
+        # the AttributeStore's call (driver/store.py). Two, because a detection's end brings
+        # back the answer before its start. Only the poll's batches are kept (``memo=True``):
+        # they repeat every cycle. A one-off answer (identification's GetAbility: about
+        # 100 KB decoded at 8 channels; a Login, whose request body holds the password) would
+        # only be held until the next reconnect.
+        self._last_reply: Dict[bytes, Tuple[_Answer, ...]] = {}
         #: memos of pure functions, keyed by every argument (see _send, _api_target); the
         #: first holds the Send of each frozen Request
         self._requests: Dict[_RequestKey, Send] = {}
@@ -362,27 +363,31 @@ class DeviceClient:
     ) -> Tuple[List[CommandReply], Optional[bytes]]:
         """The replies to ``batch`` (and the response body if every one is a success); a
         poll's (``memo``) read through and kept in ``_last_reply``."""
-        last = self._last_reply.get(body) if memo else None
-        if last is not None and response.status == 200 and response.body == last[0]:
-            # Byte-for-byte the answer this request got last time (the steady state of
-            # polling): the same, already validated replies.
-            return last[1], last[0]
+        answers = self._last_reply.get(body, ()) if memo else ()
+        if answers and response.status == 200:
+            # Byte-for-byte an answer this request got in the last two (the steady state of
+            # polling; a detection's end): the same, already validated replies.
+            raw = response.body
+            if raw == answers[0][0]:
+                return answers[0][1], raw
+            if len(answers) > 1 and raw == answers[1][0]:
+                self._last_reply[body] = (answers[1], answers[0])
+                return answers[1][1], raw
         envelope.check_status(response.status, response.content_type, response.body)
         known: pbatch.Known = {}
         if not memo:
             replies = pbatch.decode_batch(response.body, batch)
-        elif last is None:
-            replies, known = pbatch.decode_batch_reusing(response.body, batch)
         else:
             # Only the entries that are not in the last two answers are decoded.
-            replies, known = pbatch.decode_batch_reusing(response.body, batch, *last[2:])
+            replies, known = pbatch.decode_batch_reusing(
+                response.body, batch, *[answer[2] for answer in answers]
+            )
         if not all(reply.error is None for reply in replies):
             return replies, None
         if memo:
-            if len(self._last_reply) >= 8:
+            if body not in self._last_reply and len(self._last_reply) >= 8:
                 self._last_reply.clear()
-            before = last[2] if last is not None else {}
-            self._last_reply[body] = (response.body, replies, known, before)
+            self._last_reply[body] = ((response.body, replies, known), *answers[:1])
         return replies, response.body
 
     # --- session ----------------------------------------------------------------------

@@ -1,7 +1,7 @@
 """Where our driver's CPU goes at scale: N devices x 8 channels in this process, profiled.
 
     python benchmarks/profile_scale.py [--devices 100] [--seconds 20] [--transport urllib3]
-                                       [--cprofile] [--perf FILE]
+                                       [--cprofile] [--segments] [--floor] [--perf FILE]
 
 The same set-up as figure 4 (``bench_scale.py``): emulated NVRs in child processes (asyncio
 edge), one driver per device in this process, status_interval 2000 ms, no host callback work
@@ -24,6 +24,10 @@ context switches (voluntary = a thread blocked: a wait, a socket read, the GIL),
   nothing else, or reading a dict of 200 entries once per wake (``touch``: a first use of
   memory gone cold since the last wake). The CPU per wake is what a thread per device costs
   before any work: a poll cycle waits twice (the timer, then the reply).
+* ``--segments``: the device threads' CPU (``time.thread_time``) per poll cycle, split by
+  step, during the window: the core's turns (by event), the transport's send (the reply's
+  wait included: a wait costs the CPU of the wake), the rest of the loop's waits (the timer),
+  the snapshot publication and the actions' dispatch. The wrappers cost a little each;
 * ``--floor``: before the driver, on the same fleet: the least a thread per device can do
   per poll, N threads each waking every 2 s as above and posting our driver's own poll body
   (taken from a tapped driver) to its device. ``raw``: a kept-alive socket, the request's
@@ -92,6 +96,54 @@ def _profiled_next_event(original: Callable[..., Any]) -> Callable[..., Any]:
         return original(self)
 
     return wrapper
+
+
+class _Segments:
+    """Thread CPU of the device threads per step, inside the window (see ``--segments``)."""
+
+    def __init__(self) -> None:
+        self.cpu: Dict[str, float] = {}
+        self.lock = threading.Lock()
+
+    def add(self, name: str, cpu: float) -> None:
+        with self.lock:
+            self.cpu[name] = self.cpu.get(name, 0.0) + cpu
+
+    def wrap(self, cls: Any, method: str, name: Callable[[Tuple[Any, ...]], str]) -> None:
+        original = getattr(cls, method)
+
+        def timed(this: Any, *args: Any) -> Any:
+            if not _window.is_set():
+                return original(this, *args)
+            start = time.thread_time()
+            try:
+                return original(this, *args)
+            finally:
+                self.add(name(args), time.thread_time() - start)
+
+        setattr(cls, method, timed)
+
+    def install(self) -> None:
+        from reolink.driver.core import DriverCore
+
+        self.wrap(DriverCore, "handle", lambda args: f"core turn: {type(args[1]).__name__}")
+        self.wrap(loop_module.DeviceLoop, "_send", lambda args: "transport send + reply wait")
+        self.wrap(loop_module.DeviceLoop, "_next_event", lambda args: "next event")
+        self.wrap(loop_module.DeviceLoop, "_publish", lambda args: "snapshot publication")
+        self.wrap(loop_module.DeviceLoop, "_obey", lambda args: "actions dispatched")
+
+    def report(self, cycles: int) -> None:
+        with self.lock:
+            cpu = dict(self.cpu)
+        # _next_event wraps _send: what is left of it is the timer's wait (and its checks).
+        cpu["timer wait (next event, less the send)"] = cpu.pop("next event", 0.0) - cpu.get(
+            "transport send + reply wait", 0.0
+        )
+        per = 1e6 / max(cycles, 1)
+        print(f"\ndevice threads' CPU per cycle by step (thread CPU clock, {cycles} cycles):")
+        for name, value in sorted(cpu.items(), key=lambda kv: -kv[1]):
+            print(f"  {name:42} {value * per:7.1f} us")
+        print(f"  {'sum':42} {sum(cpu.values()) * per:7.1f} us")
 
 
 def _bucket_of_file(filename: str) -> str:
@@ -169,6 +221,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     parser.add_argument("--perf", metavar="FILE")
     parser.add_argument("--wake-floor", action="store_true")
     parser.add_argument("--floor", action="store_true")
+    parser.add_argument("--segments", action="store_true")
     args = parser.parse_args(argv)
     if args.wake_floor:
         for touch in (False, True):
@@ -183,6 +236,9 @@ def main(argv: Optional[List[str]] = None) -> int:
         loop_module.DeviceLoop._next_event = _profiled_next_event(  # type: ignore[method-assign]
             loop_module.DeviceLoop._next_event
         )
+    segments = _Segments() if args.segments else None
+    if segments is not None:
+        segments.install()
     n = args.devices
     fleets: List[Fleet] = []
     apps: List[ReplayApp] = []
@@ -272,6 +328,8 @@ def main(argv: Optional[List[str]] = None) -> int:
         )
         if args.cprofile:
             _report_profile(user + system, cycles, args.pstats)
+        if segments is not None:
+            segments.report(cycles)
     finally:
         for driver in drivers:
             driver.disconnect()

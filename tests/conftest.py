@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import io
 import logging
@@ -319,6 +320,18 @@ def start_cli(
         text=True,
         cwd=ROOT,
     )
+
+
+@contextlib.contextmanager
+def reaped(proc: subprocess.Popen[str]) -> Iterator[subprocess.Popen[str]]:
+    """Run the block with ``proc``; if it is still running when the block ends (an assertion
+    failed, a wait timed out), kill it and collect it, so no test leaves a process behind."""
+    try:
+        yield proc
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
 
 
 #: Property tests draw at most this many examples in the default run; ``--long-fuzz`` draws

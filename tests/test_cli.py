@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any, Callable, Dict, Iterator, List, Optional
 
 import pytest
-from conftest import CLI_TIMEOUT, ROOT, run_cli, run_cli_inprocess, start_cli
+from conftest import CLI_TIMEOUT, ROOT, reaped, run_cli, run_cli_inprocess, start_cli
 
 from reolink.cli.connection import RedactingFilter, explain_error, explain_offline
 from reolink.cli.hints import REACH_HINT
@@ -369,7 +369,7 @@ def test_watch_json_emits_a_triggered_motion_event(camera: Emulator) -> None:
         "watch", "--json", "--seconds", "600", "--interval", "100", "--min-interval", "50",
         port=camera.port, password=PASSWORD,
     )
-    try:
+    with reaped(proc):
         lines = _reader(proc)
         _wait_line(lines, {"target": "zone", "address": "0", "name": "motion", "value": 0})
         camera.set_motion(0, True)
@@ -379,10 +379,6 @@ def test_watch_json_emits_a_triggered_motion_event(camera: Emulator) -> None:
         assert re.match(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}", event["time"])
         proc.send_signal(signal.SIGINT)  # Ctrl-C ends watch cleanly
         _, err = proc.communicate(timeout=CLI_TIMEOUT)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.communicate()
     assert proc.returncode == 0, err
     assert re.search(r"watch: \d+ events seen \(1 motion", err)
     assert camera.sessions == []
@@ -438,7 +434,7 @@ def _watch(emu: Emulator, *argv: str) -> subprocess.Popen[str]:
 def test_watch_uses_push_and_counts_the_wakes(camera: Emulator) -> None:
     # Polls every 30 s: the motion line can only come from a push wake.
     proc = _watch(camera, "--interval", "30000", "--zones", "0", "-v")
-    try:
+    with reaped(proc):
         lines = _reader(proc)
         _wait_line(lines, {"target": "zone", "address": "0", "name": "motion", "value": 0})
         _wait_line(lines, {"target": "device", "name": "event_source", "value": "push"})
@@ -446,10 +442,6 @@ def test_watch_uses_push_and_counts_the_wakes(camera: Emulator) -> None:
         _wait_line(lines, {"target": "zone", "address": "0", "name": "motion", "value": 1})
         proc.send_signal(signal.SIGINT)
         _, err = proc.communicate(timeout=CLI_TIMEOUT)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.communicate()
     assert proc.returncode == 0, err
     match = re.search(r"watch: .*, (\d+) wake\(s\) by push", err)
     assert match and int(match.group(1)) >= 2, err  # the test call, then the motion

@@ -25,6 +25,7 @@ from conftest import (
     cli_env,
     http_driver,
     memory_driver,
+    reaped,
     reolink_cmd,
     run_cli_inprocess,
     wait_requests,
@@ -80,16 +81,12 @@ def test_a_signal_ends_a_one_shot_command_with_a_request_in_flight(
         text=True,
         cwd=ROOT,
     )
-    try:
+    with reaped(proc):
         assert silent.got_request.wait(CLI_TIMEOUT), "the command never sent its Login"
         sent = time.monotonic()
         proc.send_signal(sig)
         out, err = proc.communicate(timeout=10)  # request_timeout is 30 s
         took = time.monotonic() - sent
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.communicate()
     assert proc.returncode == status, err
     assert err.splitlines() == [line], err
     assert out == ""

@@ -24,7 +24,7 @@ import subprocess
 from typing import Any, Dict, Iterator, List
 
 import pytest
-from conftest import CLI_TIMEOUT, run_cli_inprocess, start_cli
+from conftest import CLI_TIMEOUT, reaped, run_cli_inprocess, start_cli
 
 from reolink.emulator import Emulator
 from reolink.emulator import cli as emulator_cli
@@ -41,12 +41,8 @@ start = functools.partial(start_cli, password=PASSWORD)
 
 def finish(proc: subprocess.Popen[str]) -> str:
     """Wait for the process; its stderr."""
-    try:
+    with reaped(proc):
         _out, err = proc.communicate(timeout=CLI_TIMEOUT)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.communicate()
     return err
 
 
@@ -136,7 +132,7 @@ def free_port() -> int:
 def test_watch_unreachable_at_start_shows_offline_then_recovers() -> None:
     port = free_port()
     proc = start("watch", "--json", *FAST, port=port)
-    try:
+    with reaped(proc):
         event = read_until(proc, {"target": "device", "name": "online"})
         assert event["value"] is False
         error = read_until(proc, {"target": "device", "name": "error"})
@@ -149,10 +145,6 @@ def test_watch_unreachable_at_start_shows_offline_then_recovers() -> None:
             proc.send_signal(signal.SIGTERM)
             err = finish(proc)
             assert emu.sessions == []
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.communicate()
     assert proc.returncode == 0, err
     assert "offline for now" in err and "raise --timeout" not in err
     assert re.search(r"^watch: \d+ events seen", err, re.MULTILINE), err

@@ -13,22 +13,28 @@ import re
 import signal
 import subprocess
 import sys
+from typing import List
 
-from conftest import CLI_TIMEOUT, ROOT, reolink_cmd, run_cli_inprocess
+from conftest import CLI_TIMEOUT, ROOT, reaped, reolink_cmd, run_cli_inprocess
 
 PASSWORD = "Emu-pw-903"
 
 
-def test_emulate_verbose_logs_each_request_with_address_and_login_outcome() -> None:
-    proc = subprocess.Popen(
-        reolink_cmd("emulate", "-v", "--password", PASSWORD),
+def _start(argv: List[str]) -> subprocess.Popen[str]:
+    """``argv`` started from the project's root, stdout and stderr as text pipes."""
+    return subprocess.Popen(
+        argv,
         stdin=subprocess.DEVNULL,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
         cwd=ROOT,
     )
-    try:
+
+
+def test_emulate_verbose_logs_each_request_with_address_and_login_outcome() -> None:
+    proc = _start(reolink_cmd("emulate", "-v", "--password", PASSWORD))
+    with reaped(proc):
         assert proc.stdout is not None
         port = re.fullmatch(r"listening on http://127\.0\.0\.1:(\d+)\n", proc.stdout.readline())
         assert port, "no listening line"
@@ -37,10 +43,6 @@ def test_emulate_verbose_logs_each_request_with_address_and_login_outcome() -> N
             run_cli_inprocess("get_motion", "0", port=int(port.group(1)), password=password)
         proc.send_signal(signal.SIGTERM)
         _, err = proc.communicate(timeout=CLI_TIMEOUT)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.communicate()
     assert proc.returncode == 0, err
     lines = err.splitlines()
     remote = r"127\.0\.0\.1:\d+"
@@ -64,23 +66,13 @@ def test_emulate_channels_is_refused_by_a_single_camera_profile() -> None:
 
 
 def test_emulate_channels_sizes_the_hub() -> None:
-    proc = subprocess.Popen(
-        reolink_cmd("emulate", "--profile", "hub", "--channels", "2"),
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    try:
+    proc = _start(reolink_cmd("emulate", "--profile", "hub", "--channels", "2"))
+    with reaped(proc):
         assert proc.stdout is not None
         proc.stdout.readline()
         second = proc.stdout.readline()
         proc.send_signal(signal.SIGTERM)
         proc.communicate(timeout=CLI_TIMEOUT)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.communicate()
     assert "profile hub" in second and "2 channel(s)" in second
 
 
@@ -120,20 +112,9 @@ sys.exit(main(["emulate", "--profile", "hub", "--channels", "2"]))
 def test_emulate_stops_on_sigterm_that_arrives_inside_its_wait() -> None:
     """The handler used to set an Event the main thread was waiting on: run while that wait
     held the Event's lock, set() waited for the lock forever (a SIGTERM hang under load)."""
-    proc = subprocess.Popen(
-        [sys.executable, "-c", SIGTERM_IN_THE_WAIT],
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        cwd=ROOT,
-    )
-    try:
+    proc = _start([sys.executable, "-c", SIGTERM_IN_THE_WAIT])
+    with reaped(proc):
         out, err = proc.communicate(timeout=CLI_TIMEOUT)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.communicate()
     assert proc.returncode == 0, err
     assert err == ""
     assert out.startswith("listening on ") and "profile hub" in out

@@ -20,7 +20,7 @@ from typing import Dict
 import attr
 import attrs
 import tenacity
-from conftest import CLI_TIMEOUT, ROOT
+from conftest import CLI_TIMEOUT, ROOT, reaped
 
 from reolink.emulator import Emulator, Fault
 
@@ -92,16 +92,12 @@ def test_the_driver_runs_from_a_pruned_copy_with_python_s(tmp_path: Path) -> Non
             text=True,
             env={k: v for k, v in os.environ.items() if k != "PYTHONPATH"},
         )
-        try:
+        with reaped(proc):
             assert proc.stdout is not None and proc.stdin is not None
             ready = proc.stdout.readline()
             assert ready, proc.communicate(timeout=CLI_TIMEOUT)[1]
             camera.add_fault(Fault("drop", count=4))
             out, err = proc.communicate("go\n", timeout=CLI_TIMEOUT)
-        finally:
-            if proc.poll() is None:
-                proc.kill()
-                proc.communicate()
     assert proc.returncode == 0, err
     result = json.loads(out.splitlines()[-1])
     assert result["online"] is True and result["motion"] == {"channel": 0, "motion": False}

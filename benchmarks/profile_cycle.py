@@ -45,10 +45,11 @@ from typing import Any, Dict, List, Mapping, Tuple
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _common import BENCH_TIMING, PASSWORD, USER, WakingThreads, zones_for
+from _common import BENCH_TIMING, PASSWORD, USER, WakingThreads, cycles_of, wait_cycles, zones_for
 from _emuproc import _ChurnEmulator
 
 import transports
+from reolink.driver import ReolinkDriver
 from reolink.driver.config import parse_device
 from reolink.driver.core import DriverCore
 from reolink.driver.messages import Emit, Replied, Send, SendFailed, Tick, WaitUntil
@@ -175,16 +176,28 @@ class _CountingLock:
         self._lock.__exit__(*exc)
 
 
-def wakes(channels: int, mode: str, seconds: float) -> int:
-    """Per poll cycle of the device thread: turns of the core, waits, lock round trips."""
-    from _common import cycles_of, wait_cycles, zones_for
-
-    from reolink.driver import ReolinkDriver
-    from reolink.driver.core import DriverCore
-
+def _replaying_driver(channels: int, mode: str, callback: Any) -> Tuple[ReolinkDriver, Replay]:
+    """A whole driver (not connected) over the in-memory transport, polling every 1 ms, and
+    the app that replays the emulator's recorded answers to it (``--threaded``)."""
     emu = _ChurnEmulator(profile="nvr" if channels > 1 else "camera", channels=channels)
     emu.churn = mode == "changes"
     app = Replay(emu)
+    attributes = {"ip": "127.0.0.1", "username": USER, "password": PASSWORD,
+                  "status_interval": "1", "push": "off"}
+    driver = ReolinkDriver(attributes, zones_for(channels), callback, timing=BENCH_TIMING,
+                           transport_factory=lambda config: transports.MemoryTransport(app))
+    return driver, app
+
+
+def _warm_up(driver: ReolinkDriver, app: Replay) -> None:
+    """50 cycles against the emulator (recording both states), then 20 replayed."""
+    wait_cycles(driver, 50, 30)
+    app.replay = True
+    wait_cycles(driver, cycles_of(driver) + 20, 30)
+
+
+def wakes(channels: int, mode: str, seconds: float) -> int:
+    """Per poll cycle of the device thread: turns of the core, waits, lock round trips."""
     counts: Dict[str, int] = {}
     handle = DriverCore.handle
 
@@ -193,20 +206,14 @@ def wakes(channels: int, mode: str, seconds: float) -> int:
         counts[name] = counts.get(name, 0) + 1
         return handle(core, now, event)
 
-    attributes = {"ip": "127.0.0.1", "username": USER, "password": PASSWORD,
-                  "status_interval": "1", "push": "off"}
-    driver = ReolinkDriver(attributes, zones_for(channels), lambda event: None,
-                           timing=BENCH_TIMING,
-                           transport_factory=lambda config: transports.MemoryTransport(app))
+    driver, app = _replaying_driver(channels, mode, lambda event: None)
     loop = driver._loop  # the harness only: swap in counting locks before the thread starts
     loop._wake = _CountingLock(loop._wake, counts, "wake-up signal")  # type: ignore[assignment]
     loop._lock = _CountingLock(loop._lock, counts, "publication lock")  # type: ignore[assignment]
     DriverCore.handle = counted  # type: ignore[method-assign,assignment]
     try:
         driver.connect()
-        wait_cycles(driver, 50, 30)
-        app.replay = True
-        wait_cycles(driver, cycles_of(driver) + 20, 30)
+        _warm_up(driver, app)
         before, c0 = dict(counts), cycles_of(driver)
         time.sleep(seconds)
         after, c1 = dict(counts), cycles_of(driver)
@@ -223,27 +230,15 @@ def wakes(channels: int, mode: str, seconds: float) -> int:
 
 def threaded(channels: int, mode: str, seconds: float) -> int:
     """The ``memory`` column of run.py, in-process (see the module docstring)."""
-    from _common import cycles_of, wait_cycles, zones_for
-
-    from reolink.driver import ReolinkDriver
-
-    emu = _ChurnEmulator(profile="nvr" if channels > 1 else "camera", channels=channels)
-    emu.churn = mode == "changes"
-    app = Replay(emu)
     changes = [0]
 
     def callback(event: Any) -> None:
         changes[0] += 1
 
-    attributes = {"ip": "127.0.0.1", "username": USER, "password": PASSWORD,
-                  "status_interval": "1", "push": "off"}
-    driver = ReolinkDriver(attributes, zones_for(channels), callback, timing=BENCH_TIMING,
-                           transport_factory=lambda config: transports.MemoryTransport(app))
+    driver, app = _replaying_driver(channels, mode, callback)
     driver.connect()
     try:
-        wait_cycles(driver, 50, 30)
-        app.replay = True
-        wait_cycles(driver, cycles_of(driver) + 20, 30)
+        _warm_up(driver, app)
         c0, e0 = cycles_of(driver), changes[0]
         pers = _blocks(time.sleep, lambda: cycles_of(driver), seconds)
         per_change = (changes[0] - e0) / max(1, cycles_of(driver) - c0)

@@ -343,14 +343,22 @@ def main(argv: Optional[List[str]] = None) -> int:
 def wake_floor(n: int, interval: float, seconds: float, touch: bool) -> Tuple[float, float]:
     """Process CPU and user CPU (us) per wake of ``n`` threads that only wait ``interval``
     at a time (see ``--wake-floor``)."""
-    with WakingThreads(n, interval, touch) as waking:
-        time.sleep(interval + 1)
-        t0, w0 = os.times(), waking.wakes
+    cpu, user, _ = _per_wake(WakingThreads(n, interval, touch), seconds)
+    return cpu, user
+
+
+def _per_wake(threads: WakingThreads, seconds: float) -> Tuple[float, float, float]:
+    """Run ``threads`` and measure a window of ``seconds`` once each has woken: process CPU
+    and user CPU (us) and voluntary context switches, per wake."""
+    with threads as waking:
+        time.sleep(waking.interval + 1)
+        t0, r0, w0 = os.times(), resource.getrusage(resource.RUSAGE_SELF), waking.wakes
         time.sleep(seconds)
-        t1, w1 = os.times(), waking.wakes
+        t1, r1, w1 = os.times(), resource.getrusage(resource.RUSAGE_SELF), waking.wakes
     count = max(w1 - w0, 1)
     user = (t1.user - t0.user) / count * 1e6
-    return user + (t1.system - t0.system) / count * 1e6, user
+    system = (t1.system - t0.system) / count * 1e6
+    return user + system, user, (r1.ru_nvcsw - r0.ru_nvcsw) / count
 
 
 _CONTENT_LENGTH = re.compile(rb"\r\ncontent-length: *([0-9]+)", re.IGNORECASE)
@@ -447,17 +455,10 @@ def _floor_window(polls: List[Callable[[], Any]], seconds: float) -> Tuple[float
         except Exception as err:  # counted: a floor that failed measures nothing
             errors.append(f"{type(err).__name__}: {err}")
 
-    with WakingThreads(len(polls), INTERVAL_MS / 1000, work=work) as waking:
-        time.sleep(INTERVAL_MS / 1000 + 1)
-        t0, r0, w0 = os.times(), resource.getrusage(resource.RUSAGE_SELF), waking.wakes
-        time.sleep(seconds)
-        t1, r1, w1 = os.times(), resource.getrusage(resource.RUSAGE_SELF), waking.wakes
+    per_poll = _per_wake(WakingThreads(len(polls), INTERVAL_MS / 1000, work=work), seconds)
     if errors:
         raise RuntimeError(f"{len(errors)} failed polls, the first: {errors[0]}")
-    count = max(w1 - w0, 1)
-    user = (t1.user - t0.user) / count * 1e6
-    system = (t1.system - t0.system) / count * 1e6
-    return user + system, user, (r1.ru_nvcsw - r0.ru_nvcsw) / count
+    return per_poll
 
 
 def _pct(before: Tuple[float, float], after: Tuple[float, float]) -> str:

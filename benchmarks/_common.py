@@ -354,6 +354,47 @@ class Floor:
             self.pool.close()
 
 
+class MemoryFloor:
+    """The least any thread-per-device driver does per poll in the ``memory`` column's own
+    harness: the work of one :class:`WakingThreads` thread, which wakes every 1 ms as the
+    driver's does (``MemoryFloor(app, bodies)`` is the ``work``).
+
+    Each body is posted through a :class:`~transports.MemoryTransport` to the same replaying
+    app the driver talks to, and the reply is compared with the last one. A reply that differs
+    is parsed (``json.loads``) and each entry's value compared with the last; a changed entry
+    makes one event tuple and one call of ``callback``. No session, plan, store or host
+    attributes: a lower bound for that column, not a driver.
+    """
+
+    def __init__(
+        self, app: Callable[..., Any], bodies: Sequence[bytes], callback: Callable[[Any], None]
+    ) -> None:
+        from transports import MemoryTransport
+
+        self.transport = MemoryTransport(app)
+        self.requests = [
+            Request(method="POST", target="/cgi-bin/api.cgi?token=floor", body=body,
+                    headers={"Content-Type": "application/json"})
+            for body in bodies
+        ]
+        self.callback = callback
+        self._last: Dict[int, bytes] = {}
+        self._values: Dict[Tuple[int, int], Any] = {}
+
+    def __call__(self, index: int) -> None:
+        send, last, values, callback = self.transport.send, self._last, self._values, self.callback
+        for n, request in enumerate(self.requests):
+            body = send(request).body
+            if last.get(n) == body:
+                continue
+            last[n] = body
+            for i, entry in enumerate(json.loads(body)):
+                value = entry.get("value")
+                if values.get((n, i)) != value:
+                    values[(n, i)] = value
+                    callback((n, i, value))
+
+
 # --- reolink-aio ----------------------------------------------------------------------------
 
 

@@ -17,8 +17,10 @@ from _common import (
     Aio,
     Fleet,
     Floor,
+    MemoryFloor,
     ReplayApp,
     Tap,
+    WakingThreads,
     aio_available,
     cycles_of,
     make_driver,
@@ -220,6 +222,23 @@ def _measure_driver(
     return (p1 - p0) / (c1 - c0), c1 - c0, changes.count - e0
 
 
+def _memory_floor(app: ReplayApp, bodies: List[bytes], seconds: float, mode: str) -> float:
+    """Process CPU per wake of a thread doing :class:`MemoryFloor`'s work every 1 ms: the
+    ``memory`` column's floor (the same replaying app, the same bodies, the same wake-ups)."""
+    changes = _Changes()
+    misses = app.misses
+    with WakingThreads(1, 0.001, work=MemoryFloor(app, bodies, changes)) as waking:
+        time.sleep(0.05)  # the first wakes (the first replies parsed) are not measured
+        w0, e0, p0 = waking.wakes, changes.count, time.process_time()
+        time.sleep(seconds)
+        w1, e1, p1 = waking.wakes, changes.count, time.process_time()
+    if app.misses != misses:
+        raise AssertionError(f"memory floor: {app.misses - misses} bodies not in the recording")
+    if mode == "changes" and e1 - e0 < w1 - w0:
+        raise AssertionError(f"memory floor: {e1 - e0} changes in {w1 - w0} cycles")
+    return (p1 - p0) / max(1, w1 - w0)
+
+
 def _calibrated(run: Any, seconds: float) -> Tuple[float, int]:
     """Process CPU per call of ``run(n)`` over about ``seconds`` of wall time."""
     w0 = time.monotonic()
@@ -232,7 +251,10 @@ def _calibrated(run: Any, seconds: float) -> Tuple[float, int]:
 
 
 MODES = ("same", "changes")
-KINDS = ("ours", "stdlib", "memory", "aio", "floor")
+#: Issue 19's targets for the driver alone (the memory column), us per cycle:
+#: (channels, replies) -> target
+_ALONE = {(1, "same"): 40, (1, "changes"): 40, (8, "changes"): 100}
+KINDS = ("ours", "stdlib", "memory", "memfloor", "aio", "floor")
 
 
 def _check_churn(
@@ -285,13 +307,20 @@ def _round(
         app = ReplayApp(port) if kind == "memory" else None
         transport = "urllib3" if kind == "ours" else kind
         changes = _Changes()
-        driver = make_driver(port, n, interval_ms=1, kind=transport, app=app, callback=changes)
         try:
-            t0 = fleet.churn()
-            per, cycles, seen = _measure_driver(driver, changes, seconds, 20, app)
-            toggled = cycles if kind == "memory" else fleet.churn() - t0
+            driver = make_driver(
+                port, n, interval_ms=1, kind=transport, app=app, callback=changes
+            )
+            try:
+                t0 = fleet.churn()
+                per, cycles, seen = _measure_driver(driver, changes, seconds, 20, app)
+                toggled = cycles if kind == "memory" else fleet.churn() - t0
+            finally:
+                driver.disconnect()
+            if app is not None:
+                # Its floor, on the recording the driver just made and replayed.
+                samples["memfloor"].append(_memory_floor(app, bodies, seconds, mode))
         finally:
-            driver.disconnect()
             if app is not None:
                 info["replay_misses"] = app.misses
                 app.close()
@@ -365,6 +394,12 @@ def report_cpu(results: List[Dict[str, Any]]) -> Tuple[str, List[str]]:
                 misses.append(f"CPU ours/aio {vs_aio:.2f} > 0.8 {where}")
             if verdict(vs_floor, 1.25) == "MISS":
                 misses.append(f"CPU ours/floor {vs_floor:.2f} > 1.25 {where}")
+            alone = _ALONE.get((r["channels"], mode))
+            if alone is not None and s["memory"]["median"] * 1e6 > alone:
+                misses.append(
+                    f"driver alone {s['memory']['median'] * 1e6:.0f} us > {alone} us {where} "
+                    f"(the memory column's floor: {s['memfloor']['median'] * 1e6:.0f} us)"
+                )
             seen = r.get("changes_per_cycle", {}).get(mode, {}).get("ours", [])
             rows.append(
                 [
@@ -374,6 +409,7 @@ def report_cpu(results: List[Dict[str, Any]]) -> Tuple[str, List[str]]:
                     spread(s["ours"], 0, 1e6),
                     spread(s["stdlib"], 0, 1e6),
                     spread(s["memory"], 0, 1e6),
+                    spread(s["memfloor"], 0, 1e6),
                     spread(s["aio"], 0, 1e6),
                     spread(s["floor"], 0, 1e6),
                     f"{fmt(vs_aio, 2)} {verdict(vs_aio, 0.8)}",
@@ -391,7 +427,11 @@ def report_cpu(results: List[Dict[str, Any]]) -> Tuple[str, List[str]]:
         "cycle, so every reply differs.\n"
         "   ours = driver over urllib3, stdlib = over http.client, memory = in-memory transport "
         "replaying recorded replies\n"
-        "   (driver overhead alone); aio = reolink-aio get_motion_state_all_ch(); floor = "
+        "   (driver overhead alone); mem floor = the least any driver costs in memory's harness "
+        "(a thread waking every 1 ms,\n"
+        "   our bodies to the same replaying app, a reply that differs parsed and compared entry "
+        "by entry, one callback per change);\n"
+        "   aio = reolink-aio get_motion_state_all_ch(); floor = "
         "urllib3 POST of our batch body + json.loads.\n"
         "   cmds = ours/aio commands per cycle (aio's from the emulator log); chg/cyc = attribute "
         "changes the driver handed the host per cycle (min).\n"
@@ -403,6 +443,7 @@ def report_cpu(results: List[Dict[str, Any]]) -> Tuple[str, List[str]]:
             "ours",
             "stdlib",
             "memory",
+            "mem floor",
             "aio",
             "floor",
             "ours/aio<=0.8",

@@ -59,7 +59,7 @@ def test_quick_requests_and_cpu_cases_produce_figures(tmp_path: Path) -> None:
     assert cpu["channels"] == 1 and cpu["online"] == 1
     assert set(cpu["modes"]) == {"same", "changes"}
     for mode in ("same", "changes"):
-        for kind in ("ours", "stdlib", "memory", "floor"):
+        for kind in ("ours", "stdlib", "memory", "memfloor", "floor"):
             per_cycle = cpu["modes"][mode]["samples"][kind]
             assert len(per_cycle) == 1 and per_cycle[0] > 0, (mode, kind)  # one round
     seen = cpu["changes_per_cycle"]

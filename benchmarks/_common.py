@@ -125,7 +125,9 @@ class Tap:
     """A transport wrapper recording (cycles-at-send, time, target, body) of every request.
 
     With ``keep_body=False`` the body is replaced by whether it is a poll (holds GetMdState
-    or GetEvents), so a long run does not keep every body alive.
+    or GetEvents), so a long run does not keep every body alive. Numbering the cycle reads
+    the driver's ``stats()`` on every request (its published snapshot, copied under a lock):
+    where CPU is measured, use :class:`PollStamps`.
     """
 
     def __init__(self, inner: Transport, keep_body: bool = True) -> None:
@@ -144,6 +146,38 @@ class Tap:
 
     def close(self) -> None:
         self.inner.close()
+
+
+class PollStamps:
+    """A transport wrapper that stamps (``time.monotonic()``) each poll request (a body with
+    GetMdState or GetEvents), and nothing else: the scale benchmark's cycle-start clock,
+    as cheap as reolink-aio's side (one clock reading per cycle), so that what is measured
+    is the driver. :func:`cycle_starts` turns the stamps into cycle starts."""
+
+    def __init__(self, inner: Transport) -> None:
+        self.inner = inner
+        self.stamps: List[float] = []
+
+    def send(self, request: Request) -> Response:
+        body = request.body
+        if body and (b"GetMdState" in body or b"GetEvents" in body):
+            self.stamps.append(time.monotonic())
+        return self.inner.send(request)
+
+    def close(self) -> None:
+        self.inner.close()
+
+
+def cycle_starts(stamps: Sequence[float], interval: float) -> List[float]:
+    """The first stamp of each poll cycle: a cycle's requests go out back to back, so a
+    stamp within half an interval of the one before belongs to the same cycle."""
+    starts: List[float] = []
+    last = -math.inf
+    for stamp in stamps:
+        if stamp - last >= interval / 2:
+            starts.append(stamp)
+        last = stamp
+    return starts
 
 
 class WakingThreads:
@@ -214,10 +248,12 @@ def make_driver(
     app: Any = None,
     taps: Optional[List[Tap]] = None,
     keep_body: bool = True,
+    stamps: Optional[List[PollStamps]] = None,
 ) -> ReolinkDriver:
     """Our driver for the emulated device on ``port`` over ``kind`` (urllib3|stdlib|memory).
 
-    With ``taps``, the transport is wrapped in a :class:`Tap` that is appended to the list.
+    With ``taps``, the transport is wrapped in a :class:`Tap` that is appended to the list;
+    with ``stamps``, in a :class:`PollStamps`.
     """
     import transports
 
@@ -231,6 +267,10 @@ def make_driver(
             wrapped = Tap(inner, keep_body)  # its driver is set once the driver exists
             taps.append(wrapped)
             return wrapped
+        if stamps is not None:
+            stamped = PollStamps(inner)
+            stamps.append(stamped)
+            return stamped
         return inner
 
     attributes = {

@@ -8,7 +8,8 @@ this module imports nothing of ours at its top, or reolink-aio's process would c
 
 Cycle-start lateness: the driver schedules cycles start to start (cycle k is due at
 ``first + k * interval``, re-anchored when a cycle is more than one interval late). A tapped
-transport stamps the first request of each cycle; lateness = stamp - due time.
+transport stamps each poll request (``_common.PollStamps``: one clock reading, as reolink-aio's
+side takes one per cycle); the first of each cycle is its start; lateness = start - due time.
 """
 
 from __future__ import annotations
@@ -108,17 +109,15 @@ def report(
 
 
 def main() -> int:
-    from _common import Tap, cycles_of, make_driver
+    from _common import PollStamps, cycle_starts, cycles_of, make_driver
 
     ports = json.loads(sys.argv[1])
     interval_ms, warmup, seconds = int(sys.argv[2]), float(sys.argv[3]), float(sys.argv[4])
     interval = interval_ms / 1000
     rss_before = proc_status("VmHWM")
     threads_before = threading.active_count()
-    taps: List[Tap] = []
-    drivers = [
-        make_driver(port, 8, interval_ms=interval_ms, taps=taps, keep_body=False) for port in ports
-    ]
+    stamped: List[PollStamps] = []
+    drivers = [make_driver(port, 8, interval_ms=interval_ms, stamps=stamped) for port in ports]
     for driver in drivers:
         driver.connect(timeout=0)  # start every device thread; they log in in parallel
     deadline = time.monotonic() + 60
@@ -134,15 +133,11 @@ def main() -> int:
     threads = threading.active_count()
     threads_os = proc_status("Threads")
     late: List[float] = []
-    for tap in taps:
+    for each in stamped:
         # The first request of each cycle inside the measured window.
-        firsts: Dict[int, float] = {}
-        for cycles, stamp, _target, is_poll in tap.sent:
-            if is_poll and w0 <= stamp <= w1:
-                firsts.setdefault(cycles, stamp)
-        stamps = [firsts[c] for c in sorted(firsts)]
-        if len(stamps) > 1:
-            late.extend(lateness_of(stamps, interval))
+        starts = [t for t in cycle_starts(each.stamps, interval) if w0 <= t <= w1]
+        if len(starts) > 1:
+            late.extend(lateness_of(starts, interval))
     rss = proc_status("VmHWM")
     errors = sorted({d.last_error for d in drivers if d.last_error})
     with concurrent.futures.ThreadPoolExecutor(32) as pool:

@@ -12,6 +12,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -69,3 +71,33 @@ def test_quick_requests_and_cpu_cases_produce_figures(tmp_path: Path) -> None:
     assert all(
         value >= 1 for kind in ("ours", "stdlib", "memory") for value in seen["changes"][kind]
     )
+
+
+def test_the_scale_benchmark_stamps_poll_requests_and_finds_each_cycle_start(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # The scale benchmark's clock on our side (one stamp per poll request, like reolink-aio's
+    # one per cycle): requests that are no poll are not stamped, and a cycle's second request
+    # (more than 35 commands) does not count as a cycle start.
+    monkeypatch.syspath_prepend(str(ROOT / "benchmarks"))
+    from _common import PollStamps, cycle_starts
+    from _scale_client import lateness_of
+
+    from reolink.transport import Request, Response
+
+    class Inner:
+        def send(self, request: Request) -> Response:
+            return Response(status=200, headers={}, body=b"[]")
+
+        def close(self) -> None:
+            pass
+
+    stamped = PollStamps(Inner())
+    bodies = (b'[{"cmd": "GetMdState"}]', b'[{"cmd": "Login"}]', None, b'[{"cmd": "GetEvents"}]')
+    for body in bodies:
+        assert stamped.send(Request(method="POST", target="/", body=body)).body == b"[]"
+    assert len(stamped.stamps) == 2
+    stamps = [0.0, 0.01, 2.0, 2.001, 4.3, 6.0, 6.02]
+    starts = cycle_starts(stamps, 2.0)
+    assert starts == [0.0, 2.0, 4.3, 6.0]
+    assert lateness_of(starts, 2.0) == pytest.approx([0.0, 0.3, 0.0])

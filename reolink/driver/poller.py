@@ -16,7 +16,11 @@ poller reports what it derived each zone's attributes from (a reply's value; the
 batch's response bodies with the plan key; GetChannelstatus's value with the channels'
 availability) and the store drops the memo as soon as anyone changes an attribute it covered.
 No other write path (a channel going offline, the device going down) has anything to remember.
-The plan (commands and encoded bodies per key) is a memo of a pure function of its key.
+The plan (commands and encoded bodies per key) is a memo of a pure function of its key. The
+key itself, and the available channels, are derived from the channels' shape (each one's mode,
+availability and failing flag) only when that shape moved: a real change of any of those
+fields moves one shared stamp from the field's own ``on_setattr`` hook, so no writer has
+anything to remember (tests/test_poller_shape.py compares with a derivation from scratch).
 
 A reply that changed is read by the parsers' poller-facing readers (``events_findings``,
 ``md_state_motion``, ``ai_state_types``: plain values, no result objects; the one home of
@@ -83,14 +87,35 @@ class Plan:
     repeatable: bool = True
 
 
+class _Shape:
+    """The stamp of the channels' shape: moved by every change of a channel's mode,
+    availability or failing flag (each field's ``on_setattr`` hook, so no writer has anything
+    to remember). What the plan and the available channels are derived from is checked
+    against it."""
+
+    __slots__ = ("moves",)
+
+    def __init__(self) -> None:
+        self.moves = 0
+
+
+def _moves_shape(channel: _Channel, attribute: Any, value: Any) -> Any:
+    # attrs runs this on every assignment after __init__: a value that differs moves the stamp
+    if getattr(channel, attribute.name) != value:
+        channel.shape.moves += 1
+    return value
+
+
 @attrs.define
 class _Channel:
     zone: ZoneConfig
-    mode: Mode = Mode.EVENTS
+    #: shared by the poller's channels
+    shape: _Shape
+    mode: Mode = attrs.field(default=Mode.EVENTS, on_setattr=_moves_shape)
     #: online and awake according to the device (GetChannelstatus), or unknown (True).
-    available: bool = True
+    available: bool = attrs.field(default=True, on_setattr=_moves_shape)
     #: the last poll of this channel failed with an error for the channel.
-    failing: bool = False
+    failing: bool = attrs.field(default=False, on_setattr=_moves_shape)
     #: the zone's attributes, as the AttributeStore scopes its memos
     scopes: Tuple[Tuple[str, str]] = attrs.field(init=False)
 
@@ -139,7 +164,13 @@ class Poller:
         self._store = store
         self._log = log
         ordered = sorted(zones, key=lambda z: z.channel)
-        self._channels: Dict[int, _Channel] = {z.channel: _Channel(zone=z) for z in ordered}
+        self._shape = _Shape()
+        self._channels: Dict[int, _Channel] = {
+            z.channel: _Channel(zone=z, shape=self._shape) for z in ordered
+        }
+        #: (stamp, channel count, plan key's shape, any channel unavailable or failing,
+        #: available channels): derived from the channels while the stamp and count hold
+        self._shaped: Tuple[int, int, Hashable, bool, Tuple[int, ...]] = (-1, 0, (), False, ())
         self._plan: Optional[Plan] = None
         #: (cmd, polled channel's state or None, memo source) of each command of ``_plan``
         self._slots: List[_Slot] = []
@@ -196,24 +227,40 @@ class Poller:
 
     def available_channels(self) -> Tuple[int, ...]:
         """The polled channels online and awake according to the device (or unknown)."""
-        return tuple([ch for ch, state in self._channels.items() if state.available])
+        return self._shaped_now()[4]
+
+    def _shaped_now(self) -> Tuple[int, int, Hashable, bool, Tuple[int, ...]]:
+        """What is derived from the channels' shape, made again only when it moved (a
+        channel removed by :meth:`configure` changes the count)."""
+        shaped = self._shaped
+        channels = self._channels
+        if shaped[0] != self._shape.moves or shaped[1] != len(channels):
+            states = channels.values()
+            shaped = self._shaped = (
+                self._shape.moves,
+                len(channels),
+                tuple([(s.mode, s.available) for s in states]),
+                any(not s.available or s.failing for s in states),
+                tuple([ch for ch, s in channels.items() if s.available]),
+            )
+        return shaped
 
     # --- one cycle ----------------------------------------------------------------------
 
     def plan(self, now: float) -> Plan:
         """The commands of this cycle, in channel order (the same plan while its key holds)."""
-        states = self._channels.values()
+        _, _, shape, unsettled, _ = self._shaped_now()
         with_status = (
             self._multichannel
             and self._channel_status_supported
             and (
                 self._channel_status_wanted
-                or any(not s.available or s.failing for s in states)
+                or unsettled
                 or self._channel_status_at is None
                 or now - self._channel_status_at >= CHANNEL_STATUS_EVERY
             )
         )
-        key = (tuple([(s.mode, s.available) for s in states]), with_status)
+        key = (shape, with_status)
         if self._plan is None or self._plan.key != key:
             batch: List[Command] = []
             for channel, state in self._channels.items():
@@ -364,7 +411,8 @@ class Poller:
             if channel in failed:
                 continue
             state = channels[channel]
-            state.failing = False
+            if state.failing:
+                state.failing = False
             found_motion = motion.get(channel)
             values: Tuple[Tuple[str, AttributeValue], ...] = (
                 _ONLINE if found_motion is None else _MOVING if found_motion else _STILL

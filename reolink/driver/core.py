@@ -676,10 +676,14 @@ class DriverCore:
             at = min(at, min(self._ptz_stops.values()))
         if identified:
             # The setup read and push work need requests: offered only while the session
-            # allows (asked once, and only when one of them has a time to offer).
+            # allows (asked once, and only when one of them would wake the loop earlier: a
+            # time at or after ``at`` changes nothing).
             setup_at = self.setup.due_at
             push_at = now if self.guards.ability_recheck else self.push.next_wakeup(now)
-            if (setup_at is not None or push_at is not None) and session.request_allowed(now):
+            earlier = (setup_at is not None and setup_at < at) or (
+                push_at is not None and push_at < at
+            )
+            if earlier and session.request_allowed(now):
                 if setup_at is not None:
                     at = min(at, max(setup_at, now))
                 if push_at is not None:

@@ -3,7 +3,7 @@
     python benchmarks/profile_cycle.py [--channels 1] [--mode same|changes] [--cycles 20000]
                                        [--profile] [--transport memory|stdlib-parse]
                                        [--threaded [--seconds 1] [--wakes]]
-                                       [--pause 0,1,10]
+                                       [--pause 0,1,10] [--turns]
 
 The driver core is fed by hand on a fake clock (as tests/test_driver_core.py does). Its
 requests go to an in-memory transport whose app replays the emulator's recorded answers (the
@@ -25,6 +25,10 @@ wake-up and the caches gone cold while the thread slept, not Python code of the 
 ``--threaded --wakes`` counts instead what the device thread does per poll cycle: turns of
 the core (by event), waits (timed out, or ended by a signal), non-blocking looks at the
 wake-up signal, and snapshot publications under the loop's lock.
+
+``--turns`` times the two turns of the core apart (wall clock, thread-free): the Tick that
+starts a poll and the Replied that applies its answer, median and tenth percentile of
+``--cycles`` cycles, with the in-memory transport's send between them for comparison.
 
 ``--pause 0,1,10`` measures the same thread-free cycle after the thread slept that many
 milliseconds before each cycle: the cycle's own thread CPU (the sleep not counted), median and
@@ -107,7 +111,10 @@ class Harness:
         self.changes = 0
 
     def feed(self, event: Any) -> None:
-        for action in self.core.handle(self.now, event):
+        self.obey(self.core.handle(self.now, event))
+
+    def obey(self, actions: List[Any]) -> None:
+        for action in actions:
             if isinstance(action, Send):
                 self.send = action
             elif isinstance(action, WaitUntil):
@@ -267,6 +274,45 @@ def _after_pause(h: Harness, pause: float, count: int) -> Tuple[float, float]:
     return costs[len(costs) // 2] * 1e6, costs[len(costs) // 10] * 1e6
 
 
+def _turns(h: Harness, count: int) -> Dict[str, List[float]]:
+    """Wall time (us) of each turn of the core in ``count`` poll cycles, by what it does:
+    the Tick that starts a poll, the Replied that applies its answer (and the in-memory
+    transport's send between them, for comparison), each sorted. Turns of anything else (a
+    renewal, the setup read) run but are not counted."""
+    clock = time.perf_counter
+    times: Dict[str, List[float]] = {"Tick (a poll starts)": [], "Replied (its answer)": [],
+                                     "in-memory transport send": []}
+    tick, replied, sent = times.values()
+
+    def is_poll(send: Any) -> bool:
+        body = send.request.body or b""
+        return b"GetMdState" in body or b"GetEvents" in body
+
+    while len(replied) < count:
+        send, h.send = h.send, None
+        if send is None:
+            h.now = max(h.now, h.until)
+            t0 = clock()
+            actions = h.core.handle(h.now, Tick())
+            elapsed = clock() - t0
+            h.obey(actions)
+            if h.send is not None and is_poll(h.send):
+                tick.append(elapsed * 1e6)
+            continue
+        t0 = clock()
+        response = h.transport.send(send.request)
+        t1 = clock()
+        actions = h.core.handle(h.now, Replied(response))
+        t2 = clock()
+        h.obey(actions)
+        if is_poll(send) and h.send is None:  # the poll's answer, and its cycle ended
+            sent.append((t1 - t0) * 1e6)
+            replied.append((t2 - t1) * 1e6)
+    for values in times.values():
+        values.sort()
+    return times
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--channels", type=int, default=1)
@@ -281,6 +327,8 @@ def main() -> int:
                         help="with --threaded: count turns, waits and lock use per cycle")
     parser.add_argument("--pause", help="ms slept before each cycle, e.g. 0,1,10 (thread CPU "
                         "of the cycle alone)")
+    parser.add_argument("--turns", action="store_true",
+                        help="time each turn of the core (the Tick, the Replied) apart")
     args = parser.parse_args()
     if args.threaded and args.wakes:
         return wakes(args.channels, args.mode, args.seconds)
@@ -303,6 +351,13 @@ def main() -> int:
             print(
                 f"{args.channels} ch {args.mode}, {pause * 1000:g} ms slept before each cycle: "
                 f"cycle thread CPU median {median:.1f} us (10th percentile {tenth:.1f})"
+            )
+        return 0
+    if args.turns:
+        for name, values in _turns(h, args.cycles).items():
+            print(
+                f"{args.channels} ch {args.mode}, {name}: median {values[len(values) // 2]:.2f} us "
+                f"(10th percentile {values[len(values) // 10]:.2f}), {len(values)} cycles"
             )
         return 0
     if args.profile:

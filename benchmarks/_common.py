@@ -121,6 +121,11 @@ def percentile(values: Sequence[float], q: float) -> float:
 # --- our driver ---------------------------------------------------------------------------
 
 
+def is_poll_body(body: Optional[bytes]) -> bool:
+    """Whether a request body is a poll's (it holds GetMdState or GetEvents)."""
+    return body is not None and (b"GetMdState" in body or b"GetEvents" in body)
+
+
 class Tap:
     """A transport wrapper recording (cycles-at-send, time, target, body) of every request.
 
@@ -140,7 +145,7 @@ class Tap:
         cycles = cycles_of(self.driver) if self.driver is not None else -1
         body: Any = request.body
         if not self.keep_body:
-            body = bool(body) and (b"GetMdState" in body or b"GetEvents" in body)
+            body = is_poll_body(body)
         self.sent.append((cycles, time.monotonic(), request.target, body))
         return self.inner.send(request)
 
@@ -159,8 +164,7 @@ class PollStamps:
         self.stamps: List[float] = []
 
     def send(self, request: Request) -> Response:
-        body = request.body
-        if body and (b"GetMdState" in body or b"GetEvents" in body):
+        if is_poll_body(request.body):
             self.stamps.append(time.monotonic())
         return self.inner.send(request)
 
@@ -397,7 +401,7 @@ class Floor:
 class MemoryFloor:
     """The least any thread-per-device driver does per poll in the ``memory`` column's own
     harness: the work of one :class:`WakingThreads` thread, which wakes every 1 ms as the
-    driver's does (``MemoryFloor(app, bodies)`` is the ``work``).
+    driver's does (``MemoryFloor(app, bodies, callback)`` is the ``work``).
 
     Each body is posted through a :class:`~transports.MemoryTransport` to the same replaying
     app the driver talks to, and the reply is compared with the last one. A reply that differs

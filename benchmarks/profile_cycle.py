@@ -49,7 +49,17 @@ from typing import Any, Dict, List, Mapping, Tuple
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _common import BENCH_TIMING, PASSWORD, USER, WakingThreads, cycles_of, wait_cycles, zones_for
+from _common import (
+    BENCH_TIMING,
+    PASSWORD,
+    USER,
+    WakingThreads,
+    cycles_of,
+    is_poll_body,
+    percentile,
+    wait_cycles,
+    zones_for,
+)
 from _emuproc import _ChurnEmulator
 
 import transports
@@ -270,24 +280,18 @@ def _after_pause(h: Harness, pause: float, count: int) -> Tuple[float, float]:
         t0 = clock()
         h.cycle()
         costs.append(clock() - t0)
-    costs.sort()
-    return costs[len(costs) // 2] * 1e6, costs[len(costs) // 10] * 1e6
+    return percentile(costs, 0.5) * 1e6, percentile(costs, 0.1) * 1e6
 
 
 def _turns(h: Harness, count: int) -> Dict[str, List[float]]:
     """Wall time (us) of each turn of the core in ``count`` poll cycles, by what it does:
     the Tick that starts a poll, the Replied that applies its answer (and the in-memory
-    transport's send between them, for comparison), each sorted. Turns of anything else (a
+    transport's send between them, for comparison). Turns of anything else (a
     renewal, the setup read) run but are not counted."""
     clock = time.perf_counter
     times: Dict[str, List[float]] = {"Tick (a poll starts)": [], "Replied (its answer)": [],
                                      "in-memory transport send": []}
     tick, replied, sent = times.values()
-
-    def is_poll(send: Any) -> bool:
-        body = send.request.body or b""
-        return b"GetMdState" in body or b"GetEvents" in body
-
     while len(replied) < count:
         send, h.send = h.send, None
         if send is None:
@@ -296,7 +300,7 @@ def _turns(h: Harness, count: int) -> Dict[str, List[float]]:
             actions = h.core.handle(h.now, Tick())
             elapsed = clock() - t0
             h.obey(actions)
-            if h.send is not None and is_poll(h.send):
+            if h.send is not None and is_poll_body(h.send.request.body):
                 tick.append(elapsed * 1e6)
             continue
         t0 = clock()
@@ -305,11 +309,10 @@ def _turns(h: Harness, count: int) -> Dict[str, List[float]]:
         actions = h.core.handle(h.now, Replied(response))
         t2 = clock()
         h.obey(actions)
-        if is_poll(send) and h.send is None:  # the poll's answer, and its cycle ended
+        # The poll's answer, and its cycle ended (no further request of the same flow):
+        if is_poll_body(send.request.body) and h.send is None:
             sent.append((t1 - t0) * 1e6)
             replied.append((t2 - t1) * 1e6)
-    for values in times.values():
-        values.sort()
     return times
 
 
@@ -356,8 +359,8 @@ def main() -> int:
     if args.turns:
         for name, values in _turns(h, args.cycles).items():
             print(
-                f"{args.channels} ch {args.mode}, {name}: median {values[len(values) // 2]:.2f} us "
-                f"(10th percentile {values[len(values) // 10]:.2f}), {len(values)} cycles"
+                f"{args.channels} ch {args.mode}, {name}: median {percentile(values, 0.5):.2f} "
+                f"us (10th percentile {percentile(values, 0.1):.2f}), {len(values)} cycles"
             )
         return 0
     if args.profile:

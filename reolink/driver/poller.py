@@ -411,7 +411,7 @@ class Poller:
             if channel in failed:
                 continue
             state = channels[channel]
-            if state.failing:
+            if state.failing:  # (the stamp ignores an equal value; this skips its hook's call)
                 state.failing = False
             found_motion = motion.get(channel)
             values: Tuple[Tuple[str, AttributeValue], ...] = (

@@ -8,6 +8,7 @@ and the zone or device ``setup`` attribute must say it - and go back to "" once 
 
 from __future__ import annotations
 
+import json
 from typing import Any, Callable, Dict, List, Optional
 
 import pytest
@@ -70,6 +71,40 @@ def test_a_healthy_camera_reads_its_setup_at_connect_then_every_30_minutes() -> 
     assert "GetAlarm" not in later and "GetPush" not in later and "GetPushV20" in later
     assert h.history("setup", "0") == [""]
     assert h.value("online", "0") is True
+
+
+def test_an_nvr_reads_its_setup_one_channel_per_request_and_judges_each_channel() -> None:
+    # One request per channel (the area grids made a whole NVR's reply about 105 KB, held
+    # by every device at once): each request asks one channel, and each channel is judged.
+    emu = Emulator(profile="nvr", channels=8)
+    emu.set_motion_area(6, False)
+    h = SetupHarness(emu, {str(c): {} for c in range(8)})
+    bodies: List[List[Dict[str, Any]]] = []
+    answer = h.device
+
+    def recording(request: Any, now: float) -> Any:
+        bodies.append(json.loads(request.body or b"[]"))
+        return answer(request, now)
+
+    h.device = recording  # type: ignore[assignment]
+    h.device.log = answer.log  # type: ignore[attr-defined]
+    h.run(INTERVAL + 0.5)
+    reads = [b for b in bodies if any(c["cmd"] in ("GetMdAlarm", "GetAlarm") for c in b)]
+    channels = [{_channel_of(c) for c in b} - {None} for b in reads]
+    # Channels 5 and 7 of the emulated NVR are offline: not polled, not read.
+    assert channels == [{0}, {1}, {2}, {3}, {4}, {6}]
+    assert "GetPushCfg" in [c["cmd"] for c in reads[-1]]  # device-wide, with the last part
+    assert h.value("setup", "6").startswith("motion area is empty")
+    assert [h.value("setup", str(c)) for c in range(5)] == [""] * 5
+    assert h.value("online", "0") is True
+
+
+def _channel_of(command: Dict[str, Any]) -> Optional[int]:
+    param = command.get("param") or {}
+    for value in [param, *param.values()]:
+        if isinstance(value, dict) and isinstance(value.get("channel"), int):
+            return int(value["channel"])
+    return None
 
 
 Arrange = Callable[[Emulator], None]

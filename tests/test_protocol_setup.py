@@ -11,7 +11,7 @@ from __future__ import annotations
 import copy
 import json
 from pathlib import Path
-from typing import Any, Callable, Dict, Iterator, List, Optional, Sequence, Tuple
+from typing import Any, Callable, Dict, FrozenSet, Iterator, List, Optional, Sequence, Tuple
 
 import pytest
 from conftest import examples
@@ -20,10 +20,12 @@ from hypothesis import strategies as st
 
 from reolink.errors import RemoteProtocolError
 from reolink.protocol import decode_batch, parse_ability
+from reolink.protocol.batch import MAX_BATCH, chunk, command_channel
 from reolink.protocol.commands import build_get_events
 from reolink.protocol.results import Ability, CommandReply
 from reolink.protocol.setup import (
     SetupContext,
+    SetupJudge,
     SetupReport,
     build_get_ai_alarm,
     build_get_ai_cfg,
@@ -34,6 +36,7 @@ from reolink.protocol.setup import (
     judge_setup,
     parse_push_schedule,
     plan_setup,
+    setup_parts,
 )
 from reolink.protocol.webhook import build_get_push, build_get_push_v20
 
@@ -380,6 +383,97 @@ def test_a_shorter_batch_answer_concludes_about_what_was_answered_only() -> None
     replies = decode_batch(body(entries("setup_getmdalarm.json")), batch[:1])
     report = judge_setup(context(), batch, replies)  # zip: the PIR read had no answer
     assert codes(report) == [] and report.fine == ((0, "motion detection area is set"),)
+
+
+# --- one request per channel, judged as it comes ------------------------------------------
+
+
+def _setup_channel(command: Command) -> Optional[int]:
+    param = command.get("param")
+    alarm = param.get("Alarm") if isinstance(param, dict) else None
+    if isinstance(alarm, dict):  # GetAlarm nests its channel
+        return command_channel({"param": alarm})
+    return command_channel(command)
+
+
+def _nvr_read(
+    skip: Sequence[Tuple[str, Optional[int]]] = (),
+) -> Tuple[SetupContext, List[Command], List[CommandReply]]:
+    """An 8-channel NVR (the emulator, in-process) with a finding on most channels, its
+    setup plan and the replies to the whole plan in one batch."""
+    from reolink.emulator import Emulator
+
+    emu = Emulator(profile="nvr", channels=8)
+    emu.set_motion_area(1, False)
+    emu.set_ai_area(2, "people", False)
+    emu.set_ai_detection(3, "vehicle", False)
+    emu.set_push(False, channel=5)
+    emu.set_push(False)
+    login = [{"cmd": "Login", "action": 0,
+              "param": {"User": {"userName": "admin", "password": "admin123"}}}]
+    _s, _h, raw = emu.app("POST", "/cgi-bin/api.cgi?cmd=Login&token=null", {}, body(login))
+    token = json.loads(raw)[0]["value"]["Token"]["name"]
+    target = f"/cgi-bin/api.cgi?token={token}"
+
+    def post(batch: List[Command]) -> List[CommandReply]:
+        replies: List[CommandReply] = []
+        for part in chunk(batch):  # the device refuses more than MAX_BATCH at once
+            _st, _hd, answer = emu.app("POST", target, {}, body(part))
+            replies += decode_batch(answer, part)
+        return replies
+
+    ability_command = {"cmd": "GetAbility", "action": 0, "param": {"User": {"userName": ""}}}
+    ability = parse_ability(post([ability_command])[0])
+    channels = tuple(range(8))
+    # A zone asking for a type its channel cannot detect is a finding with no reply at all.
+    ai_types: Dict[int, Optional[FrozenSet[str]]] = {c: None for c in channels}
+    ai_types[4] = frozenset({"people", "face"})
+    ctx = context(channels=channels, ai_types=ai_types, ability=ability, model="RLN8-410",
+                  skip=frozenset(skip))
+    batch = plan_setup(ctx)
+    return ctx, batch, post(batch)
+
+
+def test_setup_parts_hold_one_channel_each_and_the_device_wide_reads_with_the_last() -> None:
+    ctx, batch, _ = _nvr_read()
+    parts = setup_parts(batch)
+    assert [c for part in parts for c in part] == batch  # nothing lost, nothing reordered
+    channels = [{_setup_channel(c) for c in part} - {None} for part in parts]
+    assert channels == [{c} for c in ctx.channels]
+    device_wide = [i for i, part in enumerate(parts) for c in part if _setup_channel(c) is None]
+    assert device_wide and set(device_wide) == {len(parts) - 1}
+    assert all(len(part) <= MAX_BATCH for part in parts)
+    assert setup_parts([]) == []
+
+
+@pytest.mark.parametrize("skip", [(), (("GetEvents", 4), ("GetMdAlarm", 4), ("GetAlarm", 4),
+                                        ("GetAiCfg", 4), ("GetAiAlarm", 4), ("GetPushV20", 4),
+                                        ("GetPush", 4), ("GetMdState", 4))])
+def test_judging_part_by_part_concludes_exactly_what_judging_at_once_does(
+    skip: Sequence[Tuple[str, Optional[int]]],
+) -> None:
+    # With skip, channel 4 is asked nothing at all: it is still judged, in its place.
+    ctx, batch, replies = _nvr_read(skip)
+    at_once = judge_setup(ctx, batch, replies)
+    assert {(f.code, f.channel) for f in at_once.findings} >= {
+        ("motion_area_empty", 1), ("ai_area_empty_people", 2), ("ai_type_off", 3),
+        ("ai_type_unsupported", 4), ("push_off", None),
+    }
+    judge = SetupJudge(ctx)
+    start = 0
+    for part in setup_parts(batch):
+        judge.add(part, replies[start:start + len(part)])
+        start += len(part)
+    assert judge.report() == at_once
+
+
+def test_a_channel_judged_already_is_refused_in_a_later_part() -> None:
+    ctx, batch, replies = _nvr_read()
+    parts = setup_parts(batch)
+    judge = SetupJudge(ctx)
+    judge.add(parts[1], replies[len(parts[0]):len(parts[0]) + len(parts[1])])
+    with pytest.raises(ValueError, match="channel 0 after that channel was judged"):
+        judge.add(parts[0], replies[: len(parts[0])])
 
 
 # --- fuzz: never raises, whatever the device sends -----------------------------------------

@@ -408,12 +408,14 @@ class Doctor:
             model=info.model, device_type=info.type,
             status_interval=self.config.status_interval,
         )
-        batch = setup.plan_setup(context)
+        judge = setup.SetupJudge(context)  # read as the driver reads it: a channel a request
         try:
-            report = setup.judge_setup(context, batch, self._post(transport, batch))
+            for part in setup.setup_parts(setup.plan_setup(context)):
+                judge.add(part, self._post(transport, part))
         except (TransportError, RemoteProtocolError) as error:
             self.add("unknown", "detection setup", f"could not be read: {error}")
             return
+        report = judge.report()
         no_events = [c for c in channels if ("GetEvents", c) in report.unsupported]
         for channel in [*channels, None]:  # per channel, then device-wide
             subject = "device" if channel is None else f"channel {channel}"

@@ -1,10 +1,11 @@
 """The detection-setup read: when it is due, the flow that reads it, and what it writes.
 
 At connect and then every ``Timing.setup_every`` seconds (30 minutes) the driver reads what
-decides whether events can reach the host (:mod:`reolink.protocol.setup`) in one batched read
-and writes the
-zone attribute ``setup`` ("" when nothing is wrong, else the cause and the fix) and the device
-attribute ``setup`` (device-wide findings). The read is put off while a detection is active
+decides whether events can reach the host (:mod:`reolink.protocol.setup`), one request per
+channel, each judged before the next is sent (a whole NVR's area grids in one reply made every
+device hold about 100 KB at once), and writes the zone attribute ``setup`` ("" when nothing
+is wrong, else the cause and the fix) and the device attribute ``setup`` (device-wide
+findings). The read is put off while a detection is active
 (it would only add a request while the host waits for the end of an event). A failed read
 changes nothing else: no offline, no retry before the next interval; what could not be read is
 logged at DEBUG and concludes nothing.
@@ -85,7 +86,7 @@ class SetupCheck:
         return False
 
     def flow(self, client: DeviceClient, facts: DeviceFacts, channels: Sequence[int]) -> Flow[None]:
-        """One read: plan, send (chunked at 35 commands), judge, write."""
+        """One read: plan, send and judge channel by channel, write."""
         now = client.now
         self.due_at = now + self._every
         zones = [z for z in self._zones if z.channel in channels]
@@ -101,13 +102,17 @@ class SetupCheck:
             push=self._push_wanted,
             skip=frozenset(self._skip),
         )
-        batch = setup.plan_setup(context)
+        # One request per channel, each judged as it comes (protocol.setup.setup_parts: the
+        # area grids make a whole NVR's reply large); a failed part fails the whole read.
+        judge = setup.SetupJudge(context)
         try:
-            replies = yield from client.call(batch)
+            for part in setup.setup_parts(setup.plan_setup(context)):
+                replies = yield from client.call(part)
+                judge.add(part, replies)
         except ReolinkError as error:
             self._log.debug("detection setup not read: %s", error)
             return
-        report = setup.judge_setup(context, batch, replies)
+        report = judge.report()
         self.reads += 1
         self._skip |= report.unsupported
         for unknown in report.unknowns:

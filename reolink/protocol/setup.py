@@ -49,6 +49,7 @@ __all__ = [
     "Finding",
     "PushSchedule",
     "SetupContext",
+    "SetupJudge",
     "SetupReport",
     "Unknown",
     "build_get_ai_alarm",
@@ -60,6 +61,7 @@ __all__ = [
     "judge_setup",
     "parse_push_schedule",
     "plan_setup",
+    "setup_parts",
 ]
 
 Command = Dict[str, object]
@@ -236,6 +238,30 @@ def plan_setup(context: SetupContext) -> List[Command]:
     if context.push and ("GetPushCfg", None) not in skip:
         batch.append(build_get_push_cfg())
     return batch
+
+
+def setup_parts(batch: Sequence[Command]) -> List[List[Command]]:
+    """``batch`` (from :func:`plan_setup`) as the requests of one read: one channel each.
+
+    The device-wide commands go with the last channel's part. The area grids make an NVR's
+    setup reply large (about 13 KB per channel on the emulated 8-channel NVR, 105 KB for all
+    eight); a reply per channel is decoded and judged (:class:`SetupJudge`) before the next is
+    asked for, so a device never holds more than one channel's. A channel's commands are never
+    split (the judge needs all of them at once), and a part never has more than
+    :data:`~reolink.protocol.batch.MAX_BATCH` commands (one channel asks at most 10).
+    """
+    parts: List[List[Command]] = []
+    last: object = _NO_CHANNEL
+    for command in batch:
+        channel = _setup_channel(command)
+        if channel is None and parts:
+            parts[-1].append(command)
+        elif channel != last or not parts:
+            parts.append([command])
+            last = channel
+        else:
+            parts[-1].append(command)
+    return parts
 
 
 # --- judging ------------------------------------------------------------------------------------
@@ -558,6 +584,92 @@ def _rsp_code(reply: CommandReply) -> Optional[int]:
 _TWINS = {"GetMdAlarm": "GetAlarm", "GetPushV20": "GetPush"}
 
 
+def _setup_channel(command: Mapping[str, object]) -> Optional[int]:
+    """The channel a setup command reads (None: device-wide); GetAlarm nests it."""
+    channel = command_channel(command)
+    param = command.get("param")
+    inner = param.get("Alarm") if isinstance(param, Mapping) else None
+    if channel is None and isinstance(inner, Mapping):  # GetAlarm: {"Alarm": {"channel"}}
+        channel = command_channel({"param": inner})
+    return channel
+
+
+#: "no part yet" for :func:`setup_parts` (None is the device-wide "channel").
+_NO_CHANNEL = object()
+
+
+class SetupJudge:
+    """One setup read judged part by part (:func:`setup_parts`), as it arrives.
+
+    Each :meth:`add` judges the channels of its part at once, so their replies can go; the
+    device-wide replies (small) are kept for :meth:`report`. Parts must come in the plan's
+    channel order with each channel whole (what :func:`setup_parts` gives), so that the report
+    is exactly :func:`judge_setup`'s on the whole batch: a channel of the context that no part
+    asks about is judged with no replies in its place in that order.
+    """
+
+    def __init__(self, context: SetupContext) -> None:
+        self._judge = _Judge(context)
+        #: index in context.channels of the next channel to judge
+        self._next = 0
+        self._device: Dict[str, List[CommandReply]] = {}
+
+    def add(
+        self, commands: Sequence[Mapping[str, object]], replies: Sequence[CommandReply]
+    ) -> None:
+        """Judge one part: ``commands`` and their ``replies``, in order (a shorter answer
+        concludes about the commands it answered only).
+
+        ValueError (nothing judged) when a channel of the part was already judged (a part out
+        of order, or a channel split over two parts): a caller's mistake, never a device's.
+        """
+        judge = self._judge
+        channels = judge.context.channels
+        by_channel: Dict[Optional[int], Dict[str, List[CommandReply]]] = {}
+        for command, reply in zip(commands, replies):
+            channel = _setup_channel(command)
+            if channel is not None and channel in channels[: self._next]:
+                raise ValueError(
+                    f"setup replies of channel {channel} after that channel was judged: "
+                    "parts must come in channel order, each channel whole (setup_parts)"
+                )
+            by_channel.setdefault(channel, {}).setdefault(str(command.get("cmd")), []).append(
+                reply
+            )
+        for command, reply in zip(commands, replies):
+            cmd = str(command.get("cmd"))
+            channel = _setup_channel(command)
+            if reply.error is not None and is_not_supported(reply.error):
+                judge.unsupported.add((cmd, channel))
+            elif reply.error is None and cmd in _TWINS:
+                judge.unsupported.add((_TWINS[cmd], channel))
+        for cmd, found in by_channel.pop(None, {}).items():
+            self._device.setdefault(cmd, []).extend(found)
+        # Every channel of the context up to the last one in this part, in order: those the
+        # part does not ask about have no replies (the plan asked nothing of them).
+        last = max((channels.index(c) for c in by_channel if c in channels), default=-1)
+        while self._next <= last:
+            channel = channels[self._next]
+            judge.channel(channel, by_channel.get(channel, {}))
+            self._next += 1
+
+    def report(self) -> SetupReport:
+        """What the read concluded (the channels no part asked about are judged now)."""
+        judge = self._judge
+        channels = judge.context.channels
+        while self._next < len(channels):
+            judge.channel(channels[self._next], {})
+            self._next += 1
+        judge.device(self._device)
+        return SetupReport(
+            findings=tuple(judge.findings),
+            unknowns=tuple(judge.unknowns),
+            fine=tuple(dict.fromkeys(judge.fine)),
+            unsupported=frozenset(judge.unsupported),
+            doorbells=frozenset(judge.doorbells),
+        )
+
+
 def judge_setup(
     context: SetupContext,
     batch: Sequence[Mapping[str, object]],
@@ -567,27 +679,6 @@ def judge_setup(
 
     Never raises for what a device sends: what cannot be read becomes an :class:`Unknown`.
     """
-    judge = _Judge(context)
-    by_channel: Dict[Optional[int], Dict[str, List[CommandReply]]] = {}
-    for command, reply in zip(batch, replies):
-        cmd = str(command.get("cmd"))
-        channel = command_channel(command)
-        param = command.get("param")
-        inner = param.get("Alarm") if isinstance(param, Mapping) else None
-        if channel is None and isinstance(inner, Mapping):  # GetAlarm: {"Alarm": {"channel"}}
-            channel = command_channel({"param": inner})
-        if reply.error is not None and is_not_supported(reply.error):
-            judge.unsupported.add((cmd, channel))
-        elif reply.error is None and cmd in _TWINS:
-            judge.unsupported.add((_TWINS[cmd], channel))
-        by_channel.setdefault(channel, {}).setdefault(cmd, []).append(reply)
-    for channel in context.channels:
-        judge.channel(channel, by_channel.get(channel, {}))
-    judge.device(by_channel.get(None, {}))
-    return SetupReport(
-        findings=tuple(judge.findings),
-        unknowns=tuple(judge.unknowns),
-        fine=tuple(dict.fromkeys(judge.fine)),
-        unsupported=frozenset(judge.unsupported),
-        doorbells=frozenset(judge.doorbells),
-    )
+    judge = SetupJudge(context)
+    judge.add(batch, replies)
+    return judge.report()

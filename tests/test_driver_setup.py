@@ -74,7 +74,7 @@ def test_a_healthy_camera_reads_its_setup_at_connect_then_every_30_minutes() -> 
 
 
 def test_an_nvr_reads_its_setup_one_channel_per_request_and_judges_each_channel() -> None:
-    # One request per channel (the area grids made a whole NVR's reply about 105 KB, held
+    # One request per channel (the area grids made a whole NVR's first reply 94 KB, held
     # by every device at once): each request asks one channel, and each channel is judged.
     emu = Emulator(profile="nvr", channels=8)
     emu.set_motion_area(6, False)

@@ -3,7 +3,7 @@
 At connect and then every ``Timing.setup_every`` seconds (30 minutes) the driver reads what
 decides whether events can reach the host (:mod:`reolink.protocol.setup`), one request per
 channel, each judged before the next is sent (a whole NVR's area grids in one reply made every
-device hold about 100 KB at once), and writes the zone attribute ``setup`` ("" when nothing
+device hold up to 94 KB at once), and writes the zone attribute ``setup`` ("" when nothing
 is wrong, else the cause and the fix) and the device attribute ``setup`` (device-wide
 findings). The read is put off while a detection is active
 (it would only add a request while the host waits for the end of an event). A failed read

@@ -244,9 +244,10 @@ def setup_parts(batch: Sequence[Command]) -> List[List[Command]]:
     """``batch`` (from :func:`plan_setup`) as the requests of one read: one channel each.
 
     The device-wide commands go with the last channel's part. The area grids make an NVR's
-    setup reply large (about 13 KB per channel on the emulated 8-channel NVR, 105 KB for all
-    eight); a reply per channel is decoded and judged (:class:`SetupJudge`) before the next is
-    asked for, so a device never holds more than one channel's. A channel's commands are never
+    setup reply large: 10-26 KB per channel on the emulated 8-channel NVR (an AI channel has
+    an area per type), and its whole read, in requests of at most 35 commands, came back as
+    94 KB and 22 KB. A reply per channel is decoded and judged (:class:`SetupJudge`) before
+    the next is asked for, so a device never holds more than one channel's. A channel's commands are never
     split (the judge needs all of them at once), and a part never has more than
     :data:`~reolink.protocol.batch.MAX_BATCH` commands (one channel asks at most 10).
     """

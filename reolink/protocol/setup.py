@@ -247,9 +247,9 @@ def setup_parts(batch: Sequence[Command]) -> List[List[Command]]:
     setup reply large: 10-26 KB per channel on the emulated 8-channel NVR (an AI channel has
     an area per type), and its whole read, in requests of at most 35 commands, came back as
     94 KB and 22 KB. A reply per channel is decoded and judged (:class:`SetupJudge`) before
-    the next is asked for, so a device never holds more than one channel's. A channel's commands are never
-    split (the judge needs all of them at once), and a part never has more than
-    :data:`~reolink.protocol.batch.MAX_BATCH` commands (one channel asks at most 10).
+    the next is asked for, so a device never holds more than one channel's. A channel's
+    commands are never split (the judge needs all of them at once), and a part never has more
+    than :data:`~reolink.protocol.batch.MAX_BATCH` commands (one channel asks at most 10).
     """
     parts: List[List[Command]] = []
     last: object = _NO_CHANNEL

@@ -249,7 +249,8 @@ def setup_parts(batch: Sequence[Command]) -> List[List[Command]]:
     94 KB and 22 KB. A reply per channel is decoded and judged (:class:`SetupJudge`) before
     the next is asked for, so a device never holds more than one channel's. A channel's
     commands are never split (the judge needs all of them at once), and a part never has more
-    than :data:`~reolink.protocol.batch.MAX_BATCH` commands (one channel asks at most 10).
+    than :data:`~reolink.protocol.batch.MAX_BATCH` commands (a channel asks at most 12, and
+    GetPushCfg goes with the last).
     """
     parts: List[List[Command]] = []
     last: object = _NO_CHANNEL

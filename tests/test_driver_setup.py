@@ -99,6 +99,26 @@ def test_an_nvr_reads_its_setup_one_channel_per_request_and_judges_each_channel(
     assert h.value("online", "0") is True
 
 
+def test_polls_go_on_between_the_parts_of_a_slow_nvrs_setup_read() -> None:
+    # A part per session step: a poll that falls due during the read goes before the next
+    # part, so no poll waits for more than one part (a 64-channel NVR's read is 64 requests).
+    emu = Emulator(profile="nvr", channels=8)
+    h = SetupHarness(emu, {str(c): {} for c in range(8)})
+    h.latency = 1.2  # every request takes 1.2 s: the read's six parts take 7.2 s
+    h.run(4 * INTERVAL)
+    setup_cmds = {"GetMdAlarm", "GetAlarm"}
+    parts = [t for t, cmds, _ in h.device.log if setup_cmds & set(cmds)]
+    polls = [
+        t for t, cmds, _ in h.device.log if "GetMdState" in cmds and not setup_cmds & set(cmds)
+    ]
+    assert len(parts) == 6 and parts[-1] - parts[0] > INTERVAL  # a poll fell due meanwhile
+    during = [t for t in polls if parts[0] < t < parts[-1]]
+    assert during, (parts, polls)
+    gaps = [b - a for a, b in zip(polls, polls[1:])]
+    assert max(gaps) <= INTERVAL + h.latency + 1e-6, (parts, polls)
+    assert all(h.value("setup", str(c)) == "" for c in range(5))  # the read still concludes
+
+
 def _channel_of(command: Dict[str, Any]) -> Optional[int]:
     param = command.get("param") or {}
     for value in [param, *param.values()]:
@@ -220,6 +240,38 @@ def test_the_read_waits_while_a_detection_is_active() -> None:
     h.run(2 * INTERVAL)
     assert len(h.setup_reads()) == 2
     assert h.setup_reads()[1] - h.sent("GetEvents")[-1] <= INTERVAL
+
+
+def test_a_detection_during_a_read_puts_off_its_next_parts_and_a_reconnect_drops_it() -> None:
+    emu = Emulator(profile="nvr", channels=8)
+    h = SetupHarness(emu, {str(c): {} for c in range(8)})
+    h.latency = 1.2
+    setup_cmds = {"GetMdAlarm", "GetAlarm"}
+
+    def parts() -> List[float]:
+        return [t for t, cmds, _ in h.device.log if setup_cmds & set(cmds)]
+
+    while not parts():
+        h.run(0.1)
+    emu.set_motion(0, True)
+    h.run(3 * INTERVAL)
+    assert h.value("motion", "0") == 1
+    started = len(parts())
+    assert started < 6  # put off once the poll saw the detection
+    h.run(5 * INTERVAL)
+    assert len(parts()) == started  # nothing while it lasts
+    emu.set_motion(0, False)
+    h.run(3 * INTERVAL)
+    assert len(parts()) == 6 and h.value("setup", "6") == ""
+    assert h.core.setup.reads == 1
+    # Connected again between two parts of the next read: that read is dropped (it concludes
+    # nothing), and a whole new one follows one status_interval later.
+    while len(parts()) == 6:
+        h.run(0.1)
+    h.core.setup.identified(h.now)
+    h.run(2 * INTERVAL + 8 * h.latency)
+    assert len(parts()) == 6 + 1 + 6 and h.core.setup.reads == 2
+    assert parts()[7] - parts()[6] >= INTERVAL
 
 
 @pytest.mark.parametrize("fault", [Http502, Drop], ids=["http_502", "drop"])

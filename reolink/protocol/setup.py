@@ -628,23 +628,21 @@ class SetupJudge:
         judge = self._judge
         channels = judge.context.channels
         by_channel: Dict[Optional[int], Dict[str, List[CommandReply]]] = {}
+        unsupported: set[Tuple[str, Optional[int]]] = set()
         for command, reply in zip(commands, replies):
+            cmd = str(command.get("cmd"))
             channel = _setup_channel(command)
             if channel is not None and channel in channels[: self._next]:
                 raise ValueError(
                     f"setup replies of channel {channel} after that channel was judged: "
                     "parts must come in channel order, each channel whole (setup_parts)"
                 )
-            by_channel.setdefault(channel, {}).setdefault(str(command.get("cmd")), []).append(
-                reply
-            )
-        for command, reply in zip(commands, replies):
-            cmd = str(command.get("cmd"))
-            channel = _setup_channel(command)
             if reply.error is not None and is_not_supported(reply.error):
-                judge.unsupported.add((cmd, channel))
+                unsupported.add((cmd, channel))
             elif reply.error is None and cmd in _TWINS:
-                judge.unsupported.add((_TWINS[cmd], channel))
+                unsupported.add((_TWINS[cmd], channel))
+            by_channel.setdefault(channel, {}).setdefault(cmd, []).append(reply)
+        judge.unsupported |= unsupported
         for cmd, found in by_channel.pop(None, {}).items():
             self._device.setdefault(cmd, []).extend(found)
         # Every channel of the context up to the last one in this part, in order: those the
@@ -656,7 +654,8 @@ class SetupJudge:
             self._next += 1
 
     def report(self) -> SetupReport:
-        """What the read concluded (the channels no part asked about are judged now)."""
+        """What the read concluded, once, after its last part (the channels no part asked
+        about, and the device-wide replies, are judged now)."""
         judge = self._judge
         channels = judge.context.channels
         while self._next < len(channels):

@@ -285,7 +285,7 @@ class PushControl:
     def reconnected(self) -> None:
         """A login the driver did not plan (the device dropped our session: a reboot, a
         reset?): read the slots again, register if ours is gone, and verify with a test call."""
-        if self.phase in (_Ph.ACTIVE, _Ph.VERIFYING, _Ph.UNVERIFIED):
+        if self.phase in _HELD:
             self.phase = _Ph.LISTEN
             self.deadline = None
             self._unclaim("the device's session was lost (a reboot?); verifying push again")
@@ -297,7 +297,7 @@ class PushControl:
         if self.phase is _Ph.OFF or not new:
             return False
         self.channels = tuple(sorted({*self.channels, *new}))
-        if self.phase in (_Ph.ACTIVE, _Ph.VERIFYING, _Ph.UNVERIFIED):
+        if self.phase in _HELD:
             self.phase = _Ph.LISTEN
             self.deadline = None
             return True

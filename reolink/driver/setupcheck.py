@@ -37,7 +37,6 @@ __all__ = ["SetupCheck"]
 class _Read:
     """A setup read under way: what it asks, how far it got, and its judge."""
 
-    context: setup.SetupContext
     zones: List[ZoneConfig]
     parts: List[List[setup.Command]]
     judge: setup.SetupJudge
@@ -162,7 +161,7 @@ class SetupCheck:
             skip=frozenset(self._skip),
         )
         parts = setup.setup_parts(setup.plan_setup(context))
-        self._read = _Read(context, zones, parts, setup.SetupJudge(context))
+        self._read = _Read(zones, parts, setup.SetupJudge(context))
         return self._read
 
     def push_changed(self, active: bool) -> None:

@@ -258,7 +258,7 @@ def setup_parts(batch: Sequence[Command]) -> List[List[Command]]:
         channel = _setup_channel(command)
         if channel is None and parts:
             parts[-1].append(command)
-        elif channel != last or not parts:
+        elif channel != last:  # (always so for the first command: last starts as no channel)
             parts.append([command])
             last = channel
         else:

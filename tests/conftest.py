@@ -334,6 +334,17 @@ def reaped(proc: subprocess.Popen[str]) -> Iterator[subprocess.Popen[str]]:
             proc.communicate()
 
 
+def channel_of(command: Dict[str, Any]) -> Optional[int]:
+    """The channel a JSON API command names, read straight from its ``param`` (GetAlarm nests
+    it under ``Alarm``); None for a device-wide command. The tests' own reading, independent
+    of the driver's."""
+    param = command.get("param") or {}
+    for value in [param, *param.values()]:
+        if isinstance(value, dict) and isinstance(value.get("channel"), int):
+            return int(value["channel"])
+    return None
+
+
 #: Property tests draw at most this many examples in the default run; ``--long-fuzz`` draws
 #: the counts each test names (and hypothesis's 100 where it names none).
 DEFAULT_EXAMPLES = 50

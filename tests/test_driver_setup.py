@@ -12,6 +12,7 @@ import json
 from typing import Any, Callable, Dict, List, Optional
 
 import pytest
+from conftest import channel_of
 from simdevice import AppDevice
 from test_driver_core import Harness
 
@@ -90,7 +91,7 @@ def test_an_nvr_reads_its_setup_one_channel_per_request_and_judges_each_channel(
     h.device.log = answer.log  # type: ignore[attr-defined]
     h.run(INTERVAL + 0.5)
     reads = [b for b in bodies if any(c["cmd"] in ("GetMdAlarm", "GetAlarm") for c in b)]
-    channels = [{_channel_of(c) for c in b} - {None} for b in reads]
+    channels = [{channel_of(c) for c in b} - {None} for b in reads]
     # Channels 5 and 7 of the emulated NVR are offline: not polled, not read.
     assert channels == [{0}, {1}, {2}, {3}, {4}, {6}]
     assert "GetPushCfg" in [c["cmd"] for c in reads[-1]]  # device-wide, with the last part
@@ -117,14 +118,6 @@ def test_polls_go_on_between_the_parts_of_a_slow_nvrs_setup_read() -> None:
     gaps = [b - a for a, b in zip(polls, polls[1:])]
     assert max(gaps) <= INTERVAL + h.latency + 1e-6, (parts, polls)
     assert all(h.value("setup", str(c)) == "" for c in range(5))  # the read still concludes
-
-
-def _channel_of(command: Dict[str, Any]) -> Optional[int]:
-    param = command.get("param") or {}
-    for value in [param, *param.values()]:
-        if isinstance(value, dict) and isinstance(value.get("channel"), int):
-            return int(value["channel"])
-    return None
 
 
 Arrange = Callable[[Emulator], None]

@@ -14,13 +14,13 @@ from pathlib import Path
 from typing import Any, Callable, Dict, FrozenSet, Iterator, List, Optional, Sequence, Tuple
 
 import pytest
-from conftest import examples
+from conftest import channel_of, examples
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from reolink.errors import RemoteProtocolError
 from reolink.protocol import decode_batch, parse_ability
-from reolink.protocol.batch import MAX_BATCH, chunk, command_channel
+from reolink.protocol.batch import MAX_BATCH, chunk
 from reolink.protocol.commands import build_get_events
 from reolink.protocol.results import Ability, CommandReply
 from reolink.protocol.setup import (
@@ -388,14 +388,6 @@ def test_a_shorter_batch_answer_concludes_about_what_was_answered_only() -> None
 # --- one request per channel, judged as it comes ------------------------------------------
 
 
-def _setup_channel(command: Command) -> Optional[int]:
-    param = command.get("param")
-    alarm = param.get("Alarm") if isinstance(param, dict) else None
-    if isinstance(alarm, dict):  # GetAlarm nests its channel
-        return command_channel({"param": alarm})
-    return command_channel(command)
-
-
 def _nvr_read(
     skip: Sequence[Tuple[str, Optional[int]]] = (),
 ) -> Tuple[SetupContext, List[Command], List[CommandReply]]:
@@ -438,9 +430,9 @@ def test_setup_parts_hold_one_channel_each_and_the_device_wide_reads_with_the_la
     ctx, batch, _ = _nvr_read()
     parts = setup_parts(batch)
     assert [c for part in parts for c in part] == batch  # nothing lost, nothing reordered
-    channels = [{_setup_channel(c) for c in part} - {None} for part in parts]
+    channels = [{channel_of(c) for c in part} - {None} for part in parts]
     assert channels == [{c} for c in ctx.channels]
-    device_wide = [i for i, part in enumerate(parts) for c in part if _setup_channel(c) is None]
+    device_wide = [i for i, part in enumerate(parts) for c in part if channel_of(c) is None]
     assert device_wide and set(device_wide) == {len(parts) - 1}
     assert all(len(part) <= MAX_BATCH for part in parts)
     assert setup_parts([]) == []

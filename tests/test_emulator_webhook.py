@@ -233,15 +233,24 @@ def test_a_stuck_receiver_never_blocks_events_and_stop_ends_the_sender() -> None
 
 
 def test_the_queue_is_bounded() -> None:
-    hole = socket.create_server(("127.0.0.1", 0))  # never accepts: the first POST hangs
+    # The first POST is accepted and never answered, so it holds the sender thread. Only
+    # once it is in flight is the queue's content known: empty, room for max_queue more.
+    # (Posting at once raced the thread's first pop: [T, T, F, F, T] is a right answer too.)
+    hole = socket.create_server(("127.0.0.1", 0))
     url = f"http://127.0.0.1:{hole.getsockname()[1]}/x"
     sender = Sender(timeout=WAIT, max_queue=2)
+    hole.settimeout(WAIT)
+    conn = None
     try:
-        results = [sender.post(url, b"{}", "motion", 0) for _ in range(5)]
-        assert results[:2] == [True, True] and results[-1] is False
-        assert sender.dropped >= 2
+        assert sender.post(url, b"{}", "motion", 0) is True
+        conn, _ = hole.accept()  # the thread has popped the first POST and sent it
+        results = [sender.post(url, b"{}", "motion", 0) for _ in range(4)]
+        assert results == [True, True, False, False]
+        assert sender.dropped == 2
     finally:
         sender.stop()
+        if conn is not None:
+            conn.close()
         hole.close()
     assert sender.post(url, b"{}", "motion", 0) is False  # stopped: nothing is queued
 

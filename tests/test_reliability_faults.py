@@ -183,6 +183,7 @@ def test_transient_fault_survived(
         if kind == "refuse":  # the port closes: every request at once, none of them slow
             offline = Until(camera, recorder, "online", False)
             camera.add_fault(fault)
+            armed_at = camera.clock()
         else:
             # The command's request first: a poll stalled just before would hold the command
             # until its deadline ("busy", not this fault's words: another test's point).
@@ -196,22 +197,41 @@ def test_transient_fault_survived(
         if kind != "refuse":  # then every request
             offline = Until(camera, recorder, "online", False)
             camera.add_fault(fault)
+            armed_at = camera.clock()
 
-        # Offline after offline_after failed polls (refused ones never reach the log).
-        failed_polls = [r for r in offline.requests() if r.cmds != ["GetMdState"]]
-        assert len(failed_polls) <= FAST.session.offline_after, failed_polls
+        # Offline after offline_after failed polls (refused ones never reach the log). Only
+        # requests the device saw once the fault was armed count: polls that got through
+        # between the watch's start and the fault (a test thread held up under load) are no
+        # failures (a request's time is read before its fault is taken). The first poll the
+        # fault hits may go out twice: it left on the connection kept alive (one, the pool's
+        # size) from before the fault, and a read-only request whose kept-alive connection
+        # ends without a reply is sent once more on a new one; every later one is new.
+        # (Fewer come when the command's failure counted too and no poll got through after.
+        # The threshold itself is pinned where it lives: test_protocol_session.py.)
+        failed = [
+            r for r in offline.requests() if r.cmds != ["GetMdState"] and r.time >= armed_at
+        ]
+        assert len(failed) <= FAST.session.offline_after + 1, failed
         # (the driver sets online, then error: the callback may not have had the second yet)
         assert wait_until(lambda: bool(recorder.value("error")), WAIT)
         error_then = recorder.value("error") or ""
         assert driver.running
 
         # The fault ends; polling comes back by itself, with the first poll that gets through.
+        # Watched from before the fault ends (the first poll may get through at once); only
+        # requests the device saw once it was over count: a poll failing while the test thread
+        # is held up between the watch and the clearing is the fault's. (While the port is
+        # closed nothing reaches the log at all.)
+        online = Until(camera, recorder, "online", True)
+        cleared_at = camera.clock()
         if kind == "refuse":
             assert camera.wait_until_up(WAIT)
-        online = Until(camera, recorder, "online", True)
-        camera.clear_faults()
-        # (a stalled poll may still be in flight when the fault is cleared)
-        assert len(online.requests()) <= (2 if kind == "stall" else 1)
+        else:
+            camera.clear_faults()
+            cleared_at = camera.clock()
+        # (a stalled poll may still be in flight when the fault is cleared, and end after)
+        through = [r for r in online.requests() if r.time >= cleared_at]
+        assert len(through) <= (2 if kind == "stall" else 1), through
         assert recorder.value("online", "0") == 1
         motion_round_trip(camera, recorder)
 

@@ -136,7 +136,8 @@ def motion_round_trip(emu: Emulator, recorder: Recorder, channel: int = 0, edges
         on = i % 2 == 0
         edge = Until(emu, recorder, "motion", 1 if on else 0, address)
         emu.set_motion(channel, on)
-        assert len(edge.requests()) <= 2
+        made_at = emu.clock()  # polls before the edge (the test thread held up) do not count
+        assert len([r for r in edge.requests() if r.time >= made_at]) <= 2
     seen = recorder.history("motion", address)[before:]
     assert seen == [1, 0] * (edges // 2)
 

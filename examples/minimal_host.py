@@ -7,15 +7,26 @@ from __future__ import annotations
 
 import argparse
 import os
+import sys
 import threading
 
 from reolink import AttributeEvent, ReolinkDriver, ReolinkError
+
+#: on_change runs on the driver's thread and main() on this one. print() writes a line's text
+#: and its end in two calls, so two threads' lines can merge; one write under a lock cannot.
+_output = threading.Lock()
+
+
+def say(line: str) -> None:
+    with _output:
+        sys.stdout.write(line + "\n")
+        sys.stdout.flush()
 
 
 def on_change(event: AttributeEvent) -> None:
     """Called on the driver's thread once per attribute change: hand it to the controller."""
     where = "device" if event.target == "device" else f"zone {event.address}"
-    print(f"{event.device} {where}: {event.name} = {event.value!r}", flush=True)
+    say(f"{event.device} {where}: {event.name} = {event.value!r}")
 
 
 def main() -> int:
@@ -40,19 +51,19 @@ def main() -> int:
     )
     if not driver.connect():
         # Not fatal: the driver keeps retrying by itself and reports through on_change.
-        print(f"offline for now: {driver.last_error}", flush=True)
+        say(f"offline for now: {driver.last_error}")
     try:
         try:
-            print(f"channels: {driver.command('get_channels')}", flush=True)
-            print(f"motion: {driver.command('get_motion', {'address': '0'})}", flush=True)
+            say(f"channels: {driver.command('get_channels')}")
+            say(f"motion: {driver.command('get_motion', {'address': '0'})}")
         except ReolinkError as error:
-            print(f"command failed: {error}", flush=True)
+            say(f"command failed: {error}")
         # The controller's own life goes on here; changes arrive through on_change meanwhile.
         threading.Event().wait(args.seconds)
     except KeyboardInterrupt:
         pass  # Ctrl-C: stop as a controller does, disconnecting first
     driver.disconnect()
-    print("disconnected", flush=True)
+    say("disconnected")
     return 0
 
 

@@ -645,9 +645,16 @@ class SetupJudge:
         judge.unsupported |= unsupported
         for cmd, found in by_channel.pop(None, {}).items():
             self._device.setdefault(cmd, []).extend(found)
-        # Every channel of the context up to the last one in this part, in order: those the
-        # part does not ask about have no replies (the plan asked nothing of them).
         last = max((channels.index(c) for c in by_channel if c in channels), default=-1)
+        self._judge_through(last, by_channel)
+
+    def _judge_through(
+        self, last: int, by_channel: Mapping[Optional[int], Dict[str, List[CommandReply]]]
+    ) -> None:
+        """Judge the context's channels not judged yet, in order, through index ``last``;
+        those ``by_channel`` does not hold have no replies (the plan asked nothing of them)."""
+        judge = self._judge
+        channels = judge.context.channels
         while self._next <= last:
             channel = channels[self._next]
             judge.channel(channel, by_channel.get(channel, {}))
@@ -657,10 +664,7 @@ class SetupJudge:
         """What the read concluded, once, after its last part (the channels no part asked
         about, and the device-wide replies, are judged now)."""
         judge = self._judge
-        channels = judge.context.channels
-        while self._next < len(channels):
-            judge.channel(channels[self._next], {})
-            self._next += 1
+        self._judge_through(len(judge.context.channels) - 1, {})
         judge.device(self._device)
         return SetupReport(
             findings=tuple(judge.findings),

@@ -308,3 +308,40 @@ def test_doctor_runs_over_any_transport() -> None:
     assert [c.subject for c in checks][:2] == ["JSON API", "credentials"]
     assert not [c for c in checks if c.status == "fail" and c.blocks]
     assert emu.login_count == 1 and emu.sessions == []  # logged out
+
+
+def test_every_request_carries_the_rule_s_facts_of_its_batch(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Only a batch of reads is repeatable (TestWebHook and Logout are not: a lost reply to
+    TestWebHook must not make the device call twice); only a batch that is neither reads nor
+    Login/Logout changes state. The facts the transport's request-safety decision reads."""
+    import transports
+    from reolink.transport import Request, Response
+
+    seen: List[Tuple[List[str], bool, bool]] = []
+    real_open = transports.open_transport
+
+    class Spy:
+        def __init__(self, inner: Any) -> None:
+            self.inner = inner
+
+        def send(self, request: Request) -> Response:
+            cmds = [c["cmd"] for c in json.loads(request.body or b"[]")]
+            seen.append((cmds, request.repeatable, request.changes_state))
+            response: Response = self.inner.send(request)
+            return response
+
+        def __getattr__(self, name: str) -> Any:
+            return getattr(self.inner, name)
+
+    monkeypatch.setattr(transports, "open_transport", lambda **kw: Spy(real_open(**kw)))
+    with Emulator(profile="camera") as emu:
+        status, _, _ = doctor(emu, capsys, monkeypatch, "--test-push")
+    assert status == 0
+    names = {cmd for cmds, _, _ in seen for cmd in cmds}
+    assert {"Login", "GetDevInfo", "TestWebHook", "Logout"} <= names, names
+    for cmds, repeatable, changes in seen:
+        reads = all(c.startswith("Get") for c in cmds)
+        assert repeatable == reads, cmds
+        assert changes == (not reads and not set(cmds) <= {"Login", "Logout"}), cmds

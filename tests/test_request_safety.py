@@ -196,7 +196,7 @@ def test_the_client_acts_on_the_same_table(
 
 
 def test_a_session_command_is_never_may_have_run() -> None:
-    from reolink.driver.client import changes_state
+    from reolink.protocol.batch import changes_state
 
     assert not changes_state([commands.build_logout()])
     assert changes_state([{"cmd": "AudioAlarmPlay", "param": {}}])

@@ -273,7 +273,10 @@ class Doctor:
                 headers=_HEADERS,
                 connect_timeout=timeout,
                 read_timeout=timeout,
-                repeatable=cmd != "Login",
+                # The request-safety rule's facts, as the driver's client gives them: only a
+                # batch of reads may be repeated (TestWebHook and Logout are not).
+                repeatable=pbatch.is_read_only(part),
+                changes_state=pbatch.changes_state(part),
             )
             response = transport.send(request)
             envelope.check_status(response.status, response.content_type, response.body)

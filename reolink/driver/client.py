@@ -73,7 +73,6 @@ __all__ = [
     "DeviceClient",
     "Flow",
     "Pause",
-    "changes_state",
     "lost_reply",
     "unreadable_reply",
 ]
@@ -111,11 +110,6 @@ def _names(batch: Sequence[Command]) -> str:
     return names + ("+..." if len(batch) > 3 else "")
 
 
-#: Session commands: running one twice does no harm, and an unreadable answer to Login is the
-#: classic sign of a device without the JSON API (the message must keep saying so).
-_SESSION_CMDS = frozenset({"Login", "Logout"})
-
-
 def unreadable_reply(
     error: RemoteProtocolError, batch: Sequence[Command], repeatable: bool
 ) -> RemoteProtocolError:
@@ -124,7 +118,8 @@ def unreadable_reply(
 
     The request-safety decision (:func:`reolink.transport.decide`) says which: an answer came,
     so the request was sent and did not time out."""
-    kind = _Kind(repeatable=repeatable, changes_state=not repeatable and changes_state(batch))
+    changes = not repeatable and pbatch.changes_state(batch)
+    kind = _Kind(repeatable=repeatable, changes_state=changes)
     if not decide(kind, Failure(sent=True)).may_have_run:
         return error
     wrapped = RemoteProtocolError(
@@ -142,14 +137,6 @@ class _Kind:
 
     repeatable: bool
     changes_state: bool
-
-
-def changes_state(batch: Sequence[Command]) -> bool:
-    """Whether running ``batch`` may change something on the device (not reads, not the
-    session commands Login/Logout): only then is a lost reply "may have executed"."""
-    return not (
-        pbatch.is_read_only(batch) or all(c.get("cmd") in _SESSION_CMDS for c in batch)
-    )
 
 
 def lost_reply(error: TransportError, what: str) -> TransportError:
@@ -288,7 +275,8 @@ class DeviceClient:
         """One HTTP exchange under the request-safety rule; failures are fed to the session.
 
         ``changes``: running the request may change something on the device (see
-        :func:`changes_state`); a lost reply to one that is not repeatable is "may have run".
+        :func:`reolink.protocol.batch.changes_state`); a lost reply to one that is not
+        repeatable is "may have run".
         ``memo``: a poll's request, sent again every cycle (see :meth:`_send`).
         """
         for attempt in (1, 2):
@@ -344,7 +332,7 @@ class DeviceClient:
             repeatable=repeatable,
             what=batch,
             # Read only for a request that is not repeatable: a poll's batch is not scanned.
-            changes=not repeatable and changes_state(batch),
+            changes=not repeatable and pbatch.changes_state(batch),
             memo=memo,
         )
         try:

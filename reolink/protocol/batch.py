@@ -31,6 +31,8 @@ from reolink.protocol.results import CommandReply
 
 __all__ = [
     "MAX_BATCH",
+    "SESSION_COMMANDS",
+    "changes_state",
     "chunk",
     "command_channel",
     "decode_batch",
@@ -78,8 +80,23 @@ def encode_parts(
 
 
 def is_read_only(commands: Sequence[Mapping[str, object]]) -> bool:
-    """True when every command only reads (``Get*``): safe to send again."""
+    """True when every command only reads (``Get*``): safe to send again (a request of them
+    is ``repeatable``, see :mod:`reolink.transport`)."""
     return all(str(c.get("cmd", "")).startswith("Get") for c in commands)
+
+
+#: Session commands: running one twice does no harm, and an unreadable answer to Login is the
+#: classic sign of a device without the JSON API (the message must keep saying so).
+SESSION_COMMANDS = frozenset({"Login", "Logout"})
+
+
+def changes_state(commands: Sequence[Mapping[str, object]]) -> bool:
+    """Whether running ``commands`` may change something on the device (not reads, not the
+    session commands Login/Logout): only then is a lost reply "may have executed" (a
+    request of them is ``changes_state``, see :mod:`reolink.transport`)."""
+    return not (
+        is_read_only(commands) or all(c.get("cmd") in SESSION_COMMANDS for c in commands)
+    )
 
 
 def command_channel(command: Mapping[str, object]) -> int | None:

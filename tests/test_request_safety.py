@@ -195,6 +195,21 @@ def test_the_client_acts_on_the_same_table(
     assert (MAY_HAVE_RUN_HINT in line) == (expected is M)
 
 
+@pytest.mark.parametrize(("request_", "expected"), [(CHANGE, True), (LOGIN, False), (READ, False)])
+def test_a_reply_too_large_to_read_is_may_have_run_for_a_change(
+    request_: Request, expected: bool
+) -> None:
+    """The reply came (it was only too large to read): the device ran the command. The field
+    says so as for a lost reply; the cap's message stays the one the hints explain."""
+    from reolink.errors import ResponseTooLarge
+
+    too_large = ResponseTooLarge("cam: response declares 9999 bytes, more than the cap", limit=1000)
+    sends, raised = _run_exchange(request_, too_large, time_left=True)
+    assert sends == 1 and raised is too_large
+    assert raised.may_have_run == expected
+    assert (MAY_HAVE_RUN_HINT in explain_error(raised, "siren")) == expected
+
+
 def test_a_session_command_is_never_may_have_run() -> None:
     from reolink.protocol.batch import changes_state
 
@@ -220,18 +235,51 @@ def _tests_of(tree: ast.AST) -> List[ast.AST]:
     return found
 
 
-@pytest.mark.parametrize("path", [*_USERS, "reolink/cli/hints.py", "reolink/cli/oneshot.py"])
-def test_no_layer_decides_request_safety_itself(path: str) -> None:
-    tree = ast.parse((ROOT / path).read_text(encoding="utf-8"))
-    read = sorted(
+#: Where the rule itself lives: the decision (reolink/transport.py) and the batch facts it
+#: reads (reolink/protocol/batch.py: which commands only read, which change nothing).
+_HOMES = {"reolink/transport.py", "reolink/protocol/batch.py"}
+#: Every other module of the driver side: none may test a fact of the rule itself.
+_DRIVER_SIDE = sorted(
+    path.relative_to(ROOT).as_posix()
+    for folder in ("reolink", "transports")
+    for path in (ROOT / folder).rglob("*.py")
+    if "emulator" not in path.parts and path.relative_to(ROOT).as_posix() not in _HOMES
+)
+
+
+def _facts_tested(tree: ast.AST) -> List[str]:
+    """The rule's facts a condition reads (a call of the protocol's producer, such as
+    ``pbatch.changes_state(batch)``, computes one and is no read)."""
+    producers = {
+        id(node.func) for node in ast.walk(tree) if isinstance(node, ast.Call)
+    }
+    return sorted(
         {
             node.attr
             for test in _tests_of(tree)
             for node in ast.walk(test)
             if isinstance(node, ast.Attribute) and node.attr in _FACTS
+            and id(node) not in producers
         }
     )
-    assert read == []
+
+
+@pytest.mark.parametrize("path", _DRIVER_SIDE)
+def test_no_layer_decides_request_safety_itself(path: str) -> None:
+    assert _facts_tested(ast.parse((ROOT / path).read_text(encoding="utf-8"))) == []
+
+
+def test_the_guard_covers_the_whole_driver_side_and_sees_a_read() -> None:
+    # Every layer is looked at (an empty or short list would pass for the wrong reason)...
+    for path in ("reolink/cli/doctor.py", "reolink/driver/core.py", "reolink/driver/pushflow.py",
+                 "reolink/driver/host_commands.py", "transports/_base.py",
+                 "reolink/push/listener.py"):
+        assert path in _DRIVER_SIDE
+    # ... and a condition on a fact is caught, a producer's call is not.
+    caught = ast.parse("if error.request_sent and not req.repeatable: pass")
+    assert _facts_tested(caught) == ["repeatable", "request_sent"]
+    produced = ast.parse("x = a and pbatch.changes_state(batch)")
+    assert _facts_tested(produced) == []
 
 
 def test_only_a_repeatable_request_may_use_a_kept_alive_connection() -> None:

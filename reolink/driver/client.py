@@ -142,6 +142,9 @@ class _Kind:
 def lost_reply(error: TransportError, what: str) -> TransportError:
     """The error for a command that changes something whose reply was lost: not repeated."""
     if isinstance(error, ResponseTooLarge):
+        # The reply came, too large to read: the device ran the command (the message says why
+        # the reply was not read; the field says it may have run, as for any lost reply).
+        error.may_have_run = True
         return error
     detail = str(error)
     if not error.may_have_run:  # else the transport's message says so already

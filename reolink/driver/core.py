@@ -1039,7 +1039,7 @@ class DriverCore:
         Push is trusted when the call arrives, not when the reply does; if no call comes
         within the verify window, the tick says the device cannot reach us.
         """
-        if not (isinstance(error, TransportError) and error.request_sent):
+        if not (isinstance(error, TransportError) and error.may_have_run):
             return False
         if self.session.shows_offline(auth_failed=False) or not self.identified:
             self._failed(error)  # offline: push registers again once it is back

@@ -438,10 +438,10 @@ def _ptz(call: _Call) -> Flow[Any]:
     try:
         yield from _one(call.client, move, call.deadline)
     except (TransportError, RemoteProtocolError) as error:
-        # The move may have run though its reply was lost or unreadable: the camera may be
-        # moving, so its Stop (safe to repeat) still comes. Not when it provably never left.
-        never_left = isinstance(error, TransportError) and not error.request_sent
-        if duration > 0 and not never_left:
+        # The move may have run though its reply was lost or unreadable (the request-safety
+        # decision's fact): the camera may be moving, so its Stop (safe to repeat) still comes.
+        # Not when it provably never left.
+        if duration > 0 and error.may_have_run:
             call.effects.append(stop)
         raise
     if duration > 0:

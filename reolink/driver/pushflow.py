@@ -411,7 +411,7 @@ def _write(
     try:
         replies = yield from client.call([wh.build_set_webhook(ch, i, url) for ch, i in writes])
     except TransportError as error:
-        if not error.request_sent:
+        if not error.may_have_run:  # provably never left (the request-safety decision's fact)
             for ch, _ in writes:
                 maybe.pop(ch, None)
         raise

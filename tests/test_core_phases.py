@@ -157,6 +157,27 @@ def test_the_host_reads_a_published_snapshot_never_the_core() -> None:
     assert h.core.cycles > seen.cycles and loop.published() == seen
 
 
+def test_the_cause_of_offline_and_the_push_calls_travel_in_the_snapshot() -> None:
+    """``last_exception`` and the push-call count are read from the snapshot too: published
+    under the loop's lock with the turn that showed offline (before its Ready lets a waiting
+    connect() return), cleared with the one that showed online."""
+    from reolink.driver.loop import DeviceLoop
+    from reolink.driver.messages import Offline, Online, Ready
+
+    h = Harness(FakeDevice())
+    loop = DeviceLoop(h.core, transport=None, clock=lambda: h.now, callback=None)  # type: ignore[arg-type]
+    cause = ConnectError("refused")
+    loop._publish([Offline("refused", cause), Ready()])
+    assert loop.published().last_exception is cause
+    loop._publish([Offline("rebooting (requested)")])  # no error of its own: the cause stays
+    assert loop.published().last_exception is cause
+    loop._publish([Online()])
+    assert loop.published().last_exception is None
+    loop.push_wake()
+    loop.push_wake()
+    assert loop.published().push_calls == 2
+
+
 def test_the_facade_touches_the_core_only_to_build_it() -> None:
     """ReolinkDriver's methods run on the host's threads: none reads self._core."""
     import ast

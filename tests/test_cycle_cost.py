@@ -214,7 +214,7 @@ def test_the_loop_feeds_one_shared_tick_and_the_push_flag() -> None:
     loop._until = 0.0
     assert loop._next_event() is loop._next_event() is loop_module._TICK  # nothing carried
     loop.push_wake()
-    assert isinstance(loop._next_event(), PushWake) and loop.push_calls == 1
+    assert isinstance(loop._next_event(), PushWake) and loop.published().push_calls == 1
     assert loop._next_event() is loop_module._TICK  # one call, one PushWake
     assert loop.stopping.is_set()  # the run ended with stop()
 

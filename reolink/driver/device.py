@@ -181,7 +181,7 @@ class ReolinkDriver:
     @property
     def last_exception(self) -> Optional[ReolinkError]:
         """The error that made the device go offline last (None while online)."""
-        return self._loop.last_exception
+        return self._loop.published().last_exception
 
     # The host's thread reads only what the device thread published (DeviceLoop.published):
     # never the core's objects, which the device thread changes meanwhile.

@@ -82,6 +82,8 @@ __all__ = ["DeviceLoop", "Job", "Published"]
 
 #: A wait ended: one shared event (Tick carries nothing; frozen, so sharing it is safe).
 _TICK = Tick()
+#: The actions whose facts go into the published snapshot (besides the counters).
+_NEWS = (Emit, Offline, Online)
 
 #: At most this many URLs are probed per registration, each within PROBE_TIMEOUT seconds and
 #: all within PROBE_BUDGET (the device thread waits meanwhile).
@@ -110,7 +112,10 @@ class Published:
     #: the session token (for a host's log-redaction filter only): never shown
     token: Optional[str] = attrs.field(default=None, repr=False)
     phase: DevicePhase = DevicePhase.CONNECTING
+    #: calls from the device's webhook (counted on the listener thread, under the same lock)
     push_calls: int = 0
+    #: the error that made the device go offline last (None while online)
+    last_exception: Optional[ReolinkError] = None
 
 
 class DeviceLoop:
@@ -129,8 +134,8 @@ class DeviceLoop:
         self._listener = listener
         self._registration: Optional[Registration] = None
         self._push_event: Optional[Event] = None
-        #: calls from the device's webhook (counted on the listener thread)
-        self.push_calls = 0
+        #: calls from the device's webhook (counted on the listener thread, under _lock)
+        self._push_calls = 0
         self._transport = transport
         self._clock = clock
         self._callback = callback
@@ -146,7 +151,8 @@ class DeviceLoop:
         self._jobs: queue.SimpleQueue[Job] = queue.SimpleQueue()
         self._futures: Dict[int, Tuple[str, concurrent.futures.Future[Any]]] = {}
         self._stop_at: Optional[float] = None
-        #: guards what is published for other threads: _values and _counters
+        #: guards what is published for other threads: _values, _counters, _last_exception
+        #: and _push_calls
         self._lock = threading.Lock()
         self._values: Dict[ValueKey, AttributeValue] = {}
         #: (cycles, requests, logins, the session's lease, phase) last published
@@ -155,7 +161,8 @@ class DeviceLoop:
         )
         #: True while the host's callback runs (connect() warns when a callback stalls it).
         self.in_callback = False
-        self.last_exception: Optional[ReolinkError] = None
+        #: the error of the last Offline that had one; None again once Online
+        self._last_exception: Optional[ReolinkError] = None
         self._outstanding: Optional[Send] = None
         self._until = 0.0
 
@@ -178,7 +185,8 @@ class DeviceLoop:
         Runs on the listener thread: cheap and non-blocking. Calls that arrive together are
         one PushWake (the core coalesces further).
         """
-        self.push_calls += 1
+        with self._lock:
+            self._push_calls += 1
         self._push_asked = True
         self._signal()
 
@@ -201,8 +209,9 @@ class DeviceLoop:
         with self._lock:
             cycles, requests, logins, lease, phase = self._counters
             values = dict(self._values)
+            calls, error = self._push_calls, self._last_exception
         token = lease.token if lease is not None else None
-        return Published(values, cycles, requests, logins, token, phase, self.push_calls)
+        return Published(values, cycles, requests, logins, token, phase, calls, error)
 
     def _publish(self, actions: Any) -> None:
         """After a turn of the core, on the device thread: its emitted values and counters."""
@@ -211,9 +220,9 @@ class DeviceLoop:
         counters = (core.cycles, client.requests_sent, client.logins_sent, core.session.lease,
                     core.phase)
         for action in actions:
-            if isinstance(action, Emit):
+            if isinstance(action, _NEWS):
                 break
-        else:  # no Emit (a plain loop: no list is built for it)
+        else:  # no Emit, Offline or Online (a plain loop: no list is built for it)
             if counters == self._counters:
                 return  # the snapshot would be the same
         with self._lock:
@@ -221,6 +230,11 @@ class DeviceLoop:
                 if isinstance(action, Emit):
                     for event in action.events:
                         self._values[(event.target, event.address, event.name)] = event.value
+                elif isinstance(action, Offline):
+                    if action.error is not None:
+                        self._last_exception = action.error
+                elif isinstance(action, Online):
+                    self._last_exception = None
             self._counters = counters
 
     # --- the thread ---------------------------------------------------------------------
@@ -303,11 +317,6 @@ class DeviceLoop:
                 self._emit(action.events)
             elif isinstance(action, (Resolve, Fail)):
                 self._settle(action)
-            elif isinstance(action, Offline):
-                if action.error is not None:
-                    self.last_exception = action.error
-            elif isinstance(action, Online):
-                self.last_exception = None
             elif isinstance(action, Ready):
                 self.ready.set()
             elif isinstance(action, Listen):

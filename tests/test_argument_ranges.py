@@ -128,7 +128,7 @@ def test_a_ptz_channel_is_validated_once_on_its_way(monkeypatch: pytest.MonkeyPa
 def test_the_metadata_shows_the_device_attribute_ranges_parse_device_checks() -> None:
     shown = {a["name"]: a for a in table.metadata()["attributes"]}
     for name, allowed in [("request_timeout", config.REQUEST_TIMEOUT_MS),
-                          ("push_port", config.PUSH_PORT)]:
+                          ("push_port", commands.PUSH_PORT)]:
         assert (shown[name]["min"], shown[name]["max"]) == (allowed.low, allowed.high)
         base = {"ip": "127.0.0.1", "username": "u", "password": "p"}
         config.parse_device({**base, name: str(allowed.high)})
@@ -137,3 +137,50 @@ def test_the_metadata_shows_the_device_attribute_ranges_parse_device_checks() ->
     assert shown["status_interval"]["min"] == config.MIN_STATUS_INTERVAL_MS
     assert shown["status_interval"]["default"] == config.DEFAULT_STATUS_INTERVAL_MS
     assert shown["request_timeout"]["default"] == config.DEFAULT_REQUEST_TIMEOUT_MS
+
+
+def test_every_port_check_uses_the_one_range() -> None:
+    """The device's port and the push port have one home (reolink.protocol.commands): the
+    device attributes, the metadata, open_transport and the push listener use those objects,
+    and no other module of the driver side writes the numbers."""
+    import ast
+    from pathlib import Path
+
+    import reolink.push.listener as listener
+    import transports
+    from reolink.push import PushListener
+
+    assert transports.PORT is commands.PORT and listener.PUSH_PORT is commands.PUSH_PORT
+    for bad in (commands.PORT.low - 1, commands.PORT.high + 1, True, "80"):
+        with pytest.raises(ConfigError, match=f"port must be 1-65535, not {bad!r}"):
+            transports.open_transport(scheme="http", host="127.0.0.1", port=bad)  # type: ignore[arg-type]
+    transports.open_transport(scheme="http", host="127.0.0.1", port=commands.PORT.high).close()
+    for bad in (commands.PUSH_PORT.low - 1, commands.PUSH_PORT.high + 1, False):
+        with pytest.raises(ConfigError, match=r"push_port must be an integer 0\.\.65535"):
+            PushListener("127.0.0.1", bad)  # type: ignore[arg-type]
+    root = Path(__file__).resolve().parent.parent
+    home = root / "reolink" / "protocol" / "commands.py"
+    written = [
+        f"{path.relative_to(root)}:{node.lineno}"
+        for folder in ("reolink", "transports")
+        for path in (root / folder).rglob("*.py")
+        if path != home and "emulator" not in path.parts
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8")))
+        if isinstance(node, ast.Constant) and node.value in (65535, 65536)
+    ]
+    assert written == []
+
+
+def test_the_command_line_help_shows_the_table_s_ranges(monkeypatch: pytest.MonkeyPatch) -> None:
+    import argparse
+
+    from reolink.cli.oneshot import add_device_commands
+
+    ptz = next(spec for spec in table.COMMANDS if spec["name"] == "ptz")
+    speed = next(arg for arg in ptz["args"] if arg["name"] == "speed")
+    monkeypatch.setitem(speed, "max", 63)  # what the table says, the help says
+    parser = argparse.ArgumentParser(prog="reolink")
+    add_device_commands(parser.add_subparsers(dest="command"))
+    sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    help_text = " ".join(sub.choices["ptz"].format_help().split())
+    assert "1-63 (default 32)" in help_text and "0-60000 (default 1000)" in help_text

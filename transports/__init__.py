@@ -19,6 +19,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from reolink.errors import ConfigError
+from reolink.protocol.commands import PORT
 from reolink.transport import TLSOptions, Transport
 
 from ._stdlib import StdlibTransport
@@ -75,8 +76,8 @@ def open_transport(
         raise ConfigError(
             f"transport kind must be one of {', '.join(_KINDS)}, not {kind!r}", attribute="kind"
         )
-    if not isinstance(port, int) or isinstance(port, bool) or not 0 < port < 65536:
-        raise ConfigError(f"port must be 1-65535, not {port!r}", attribute="port")
+    if port not in PORT:
+        raise ConfigError(f"port must be {PORT.low}-{PORT.high}, not {port!r}", attribute="port")
     if not host:
         raise ConfigError("host must not be empty", attribute="host")
     if kind == "auto":

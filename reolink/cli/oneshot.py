@@ -56,15 +56,16 @@ def add_device_commands(sub: Any) -> None:
             parser.add_argument("address", help='channel index: "0" for a camera, 0..N-1 on an NVR')
         if name == "ptz":
             parser.add_argument("op", help="one of " + ", ".join(PTZ_DRIVER_OPS))
-            parser.add_argument("--speed", metavar="N", help="1-64 (default 32)")
+            parser.add_argument("--speed", metavar="N", help=_range_help(spec, "speed"))
             parser.add_argument(
                 "--duration",
                 metavar="MS",
-                help="ms before the driver sends Stop (default 1000; 0: no automatic Stop)",
+                help="ms before the driver sends Stop: " + _range_help(spec, "duration")
+                + "; 0: no automatic Stop",
             )
         if name == "ptz_preset":
             parser.add_argument("preset", help="preset id (usually 1-64)")
-            parser.add_argument("--speed", metavar="N", help="1-64 (default 32)")
+            parser.add_argument("--speed", metavar="N", help=_range_help(spec, "speed"))
         if name == "snapshot":
             parser.add_argument(
                 "-o",
@@ -74,6 +75,12 @@ def add_device_commands(sub: Any) -> None:
             )
         add_connection_arguments(parser)
         parser.set_defaults(run=run_command, command_args=arg_names)
+
+
+def _range_help(spec: Dict[str, Any], name: str) -> str:
+    """``low-high (default d)`` of an int argument, from the command table (its one home)."""
+    arg = next(arg for arg in spec["args"] if arg["name"] == name)
+    return f"{arg['min']}-{arg['max']} (default {arg['default']})"
 
 
 def _command_args(args: argparse.Namespace) -> Dict[str, Any]:

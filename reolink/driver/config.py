@@ -15,7 +15,7 @@ from typing import Any, FrozenSet, Iterable, Mapping, Optional, Tuple, Union
 import attrs
 
 from ..errors import ConfigError
-from ..protocol.commands import CHANNEL, Channel, IntRange
+from ..protocol.commands import CHANNEL, PORT, PUSH_PORT, Channel, IntRange
 from ..protocol.results import AI_TYPES
 from ..transport import TLSOptions
 
@@ -28,11 +28,10 @@ DEFAULT_STATUS_INTERVAL_MS = 5000
 DEFAULT_REQUEST_TIMEOUT_MS = 8000
 MAX_INTERVAL_MS = 24 * 3600 * 1000
 MAX_CHANNEL = CHANNEL.high
-#: Device attribute ranges (ms / port numbers): parse_device checks them, and the metadata
-#: hints (:mod:`reolink.driver.table`) show these same objects' bounds.
+#: Device attribute ranges (ms; the port numbers are the protocol's PORT and PUSH_PORT):
+#: parse_device checks them, and the metadata hints (:mod:`reolink.driver.table`) show these
+#: same objects' bounds.
 REQUEST_TIMEOUT_MS = IntRange("request_timeout", 100, 300_000)
-PORT = IntRange("port", 1, 65535)
-PUSH_PORT = IntRange("push_port", 0, 65535)
 #: A zone address: a channel index written without sign or leading zeros (the command table's
 #: ``address`` pattern says the same, from this string).
 ADDRESS_PATTERN = "0|[1-9][0-9]{0,2}"

@@ -12,14 +12,13 @@ import copy
 from typing import Any, Dict, List, Mapping, Optional
 
 from ..errors import ArgumentError
-from ..protocol.commands import CHANNEL, MOVE_OPS, PTZ_ID, PTZ_SPEED, IntRange
+from ..protocol.commands import CHANNEL, MOVE_OPS, PTZ_ID, PTZ_SPEED, PUSH_PORT, IntRange
 from ..protocol.results import AI_TYPES
 from .config import (
     ADDRESS_PATTERN,
     DEFAULT_REQUEST_TIMEOUT_MS,
     DEFAULT_STATUS_INTERVAL_MS,
     MIN_STATUS_INTERVAL_MS,
-    PUSH_PORT,
     REQUEST_TIMEOUT_MS,
 )
 from .pushcontrol import REASONS

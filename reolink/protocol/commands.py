@@ -8,10 +8,12 @@ and what is allowed, before anything is sent. ``bool`` is not accepted where an 
 ``channel`` is the 0-based JSON API channel (NVR "CH1" is channel 0).
 
 **One home per range.** Every whole-number range an argument may take (:class:`IntRange`:
-:data:`CHANNEL`, :data:`PTZ_SPEED`, :data:`PTZ_ID`, :data:`ALARM_TIMES`, :data:`BRIGHTNESS`) is
-defined here once; the host command table (:mod:`reolink.driver.table`), the zone addresses
-(:mod:`reolink.driver.config`) and the webhook builders (:mod:`reolink.protocol.webhook`) use
-these objects, never their own numbers. A channel checked on its way in (a zone address) is a
+:data:`CHANNEL`, :data:`PTZ_SPEED`, :data:`PTZ_ID`, :data:`ALARM_TIMES`, :data:`BRIGHTNESS`, and the
+TCP ports :data:`PORT` and :data:`PUSH_PORT`) is defined here once; the host command table
+(:mod:`reolink.driver.table`), the device attributes and zone addresses
+(:mod:`reolink.driver.config`), the webhook builders (:mod:`reolink.protocol.webhook`), the
+transports' ``open_transport`` and the push listener use these objects, never their own
+numbers. A channel checked on its way in (a zone address) is a
 :class:`Channel`, and builders take it as it is: a ``ptz`` channel is validated once.
 """
 
@@ -32,11 +34,13 @@ __all__ = [
     "CHANNEL",
     "MAX_CHANNEL",
     "MOVE_OPS",
+    "PORT",
     "PTZ_ID",
     "PTZ_OPS",
     "PTZ_SPEED",
     "PTZ_SPEED_MAX",
     "PTZ_SPEED_MIN",
+    "PUSH_PORT",
     "Channel",
     "IntRange",
     "api_target",
@@ -112,6 +116,10 @@ PTZ_ID = IntRange("preset", 0, 255)
 ALARM_TIMES = IntRange("times", 1, 255)
 #: SetWhiteLed ``bright``.
 BRIGHTNESS = IntRange("bright", 1, 100)
+#: The device's TCP port (device attribute ``port``; ``transports.open_transport`` checks it).
+PORT = IntRange("port", 1, 65535)
+#: The push listener's TCP port (``push_port``; 0: any free port).
+PUSH_PORT = IntRange("push_port", 0, 65535)
 MAX_CHANNEL = CHANNEL.high
 PTZ_SPEED_MIN = PTZ_SPEED.low
 PTZ_SPEED_MAX = PTZ_SPEED.high

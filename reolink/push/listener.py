@@ -18,6 +18,7 @@ import attrs
 from reolink.errors import ConfigError, ReolinkError
 
 from .._quiet_threads import start_quietly
+from ..protocol.commands import PUSH_PORT
 from ..redact import PUSH_PATH_PREFIX
 from . import _http
 
@@ -157,9 +158,10 @@ class PushListener:
         max_connections: int = 256,
         max_per_address: int = 64,
     ) -> None:
-        if not isinstance(port, int) or isinstance(port, bool) or not 0 <= port <= 65535:
+        if port not in PUSH_PORT:
             raise ConfigError(
-                f"push_port must be an integer 0..65535 (0 = any free port), got {port!r}",
+                f"push_port must be an integer {PUSH_PORT.low}..{PUSH_PORT.high} (0 = any free "
+                f"port), got {port!r}",
                 attribute="push_port",
             )
         if not isinstance(host, str):

@@ -8,7 +8,7 @@ requests, the listener is played by the test (``Listen`` is answered with ``List
 from __future__ import annotations
 
 import json
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict, Iterator, List, Optional
 
 import pytest
 from test_driver_core import TIMING, FakeDevice, Harness, Outcome, _error, _ok
@@ -20,6 +20,36 @@ from reolink.driver.pushcontrol import PushControl, PushTiming
 from reolink.driver.timing import Timing
 from reolink.errors import ConfigError, TransportProtocolError
 from reolink.transport import Request, Response
+
+#: PushControl's queries: every scenario below checks each call of them changed nothing (time
+#: moves push control only at tick(), which the core calls once at the top of each event).
+PUSH_QUERIES = ("due", "check_due", "next_wakeup", "poll_due")
+
+
+def _state(control: PushControl) -> str:
+    return repr(sorted(vars(control).items()))
+
+
+@pytest.fixture(autouse=True)
+def push_queries_change_nothing(monkeypatch: pytest.MonkeyPatch) -> Iterator[List[str]]:
+    """Wraps the queries for the test: a call that changes push control's state fails it."""
+    asked: List[str] = []
+    for name in PUSH_QUERIES:
+        monkeypatch.setattr(PushControl, name, _checked(name, getattr(PushControl, name), asked))
+    yield asked
+
+
+def _checked(name: str, real: Any, asked: Optional[List[str]] = None) -> Any:
+    def checked(self: PushControl, now: float) -> Any:
+        before = _state(self)
+        answer = real(self, now)
+        assert _state(self) == before, f"PushControl.{name}({now}) changed its state"
+        if asked is not None:
+            asked.append(name)
+        return answer
+
+    return checked
+
 
 URL = "http://127.0.0.1:8123/reolink/push/SECRETtokenSECRETtokenSECRETtoken"
 OTHER = "http://10.0.0.9:8000/other-system/hook"
@@ -556,3 +586,15 @@ def test_the_next_registration_adopts_a_maybe_ours_slot() -> None:
     h.feed(Disconnect(h.now))
     h.run(10)
     assert device.ours() == []
+
+
+
+def test_the_query_check_is_at_work(push_queries_change_nothing: List[str]) -> None:
+    """The wrapped queries are the ones the core asks (a check nobody calls proves nothing),
+    and a query that changed the state would fail."""
+    h = _active()
+    h.run(PushTiming().recheck + 5.0)  # past the first re-read of our slots
+    assert {"due", "check_due", "next_wakeup", "poll_due"} <= set(push_queries_change_nothing)
+    moving = _checked("poll_due", lambda self, now: setattr(self, "poll_at", now))
+    with pytest.raises(AssertionError, match=r"PushControl.poll_due\(1.0\) changed its state"):
+        moving(PushControl("auto", 5.0, PushTiming()), 1.0)

@@ -136,6 +136,60 @@ def test_disconnect_stops_then_finishes_and_stays_finished() -> None:
 # --- what the host thread reads: one published snapshot ---------------------------------------
 
 
+def test_time_is_applied_once_at_the_top_of_each_turn(monkeypatch: pytest.MonkeyPatch) -> None:
+    """handle() applies ``now`` to the session and to push control first; every query of the
+    session asked in the turn then sees that very time already applied (it moves nothing)."""
+    from reolink.protocol.session import Session
+
+    turns: List[Tuple[float, List[str]]] = []
+    queried: List[str] = []
+    for name in ("login_due", "request_allowed", "authorize", "next_step", "next_wakeup",
+                 "login_refusal", "login_allowed", "state_at"):
+        real = getattr(Session, name)
+
+        def query(self: Session, now: float, *a: object, _real: object = real,
+                  _name: str = name, **k: object) -> object:
+            assert self._settled[0] == now, f"Session.{_name}({now}) before tick({now})"
+            queried.append(_name)
+            return _real(self, now, *a, **k)  # type: ignore[operator]
+
+        monkeypatch.setattr(Session, name, query)
+    from reolink.driver.pushcontrol import PushControl
+
+    for part, cls in (("session", Session), ("push", PushControl)):
+        real_tick = cls.tick
+
+        def tick(self: object, now: float, _real: object = real_tick, _part: str = part) -> None:
+            if _part == "session":
+                turns.append((now, []))
+            turns[-1][1].append(_part)
+            _real(self, now)  # type: ignore[operator]
+
+        monkeypatch.setattr(cls, "tick", tick)
+    device = FakeDevice()
+    h = Harness(device)
+    handle = h.core.handle
+
+    def counted(now: float, event: object) -> object:
+        before = len(turns)
+        actions = handle(now, event)  # type: ignore[arg-type]
+        # the turn began with exactly one tick of each, at its time (the session's inputs
+        # may apply the same time again within the turn: on_request_ok does)
+        assert turns[before][0] == now and turns[before][1][:2] == ["session", "push"]
+        return actions
+
+    monkeypatch.setattr(h.core, "handle", counted)
+    h.run(INTERVAL * 2)
+    device.failures.append(Timeout("127.0.0.1:80: no reply within 8 s"))
+    h.run(INTERVAL * 2)
+    assert h.command("reboot") == {"rebooting": True}
+    h.run(60)
+    device.down = False
+    h.run(120)
+    assert h.core.phase is P.ONLINE
+    assert len(turns) > 20 and {"next_step", "next_wakeup", "state_at"} <= set(queried)
+
+
 def test_the_host_reads_a_published_snapshot_never_the_core() -> None:
     from reolink.driver.loop import DeviceLoop, Published
 
@@ -194,6 +248,37 @@ def test_the_facade_touches_the_core_only_to_build_it() -> None:
         if isinstance(node, ast.Attribute) and node.attr == "_core"
     }
     assert readers == {"__init__"}
+
+
+def test_the_snapshot_s_anti_cache_string_is_the_host_thread_s_nonce(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Randomness enters the core as an event value: the host thread draws the nonce into
+    CommandQueued, and the Snap request carries exactly it as ``rs`` (the core draws none)."""
+    from conftest import memory_driver
+
+    import reolink.driver.device as device
+    from reolink.emulator import Emulator
+
+    drawn: List[str] = []
+
+    def token_hex(nbytes: int) -> str:
+        drawn.append(f"{len(drawn) + 1:0{2 * nbytes}x}")
+        return drawn[-1]
+
+    monkeypatch.setattr(device.secrets, "token_hex", token_hex)
+    with Emulator(profile="camera", snapshot_size=2048) as emu:
+        driver = memory_driver(emu, {"0": {}}, lambda event: None, push="off")
+        try:
+            assert driver.connect()
+            for _ in range(2):
+                assert driver.command("snapshot", {"address": "0"})["length"] > 0
+        finally:
+            driver.disconnect()
+        snaps = [r.query.get("rs") for r in emu.requests if r.query.get("cmd") == "Snap"]
+    # One nonce per command the host queued (each drawn on its thread); the Snaps carry the
+    # last two, the snapshots'.
+    assert len(snaps) == 2 and snaps == drawn[-2:]
 
 
 # --- the listener's live URLs: a value, asked for again before every registration ---------------

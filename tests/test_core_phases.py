@@ -406,15 +406,15 @@ def test_g3_identification_and_planned_logins_are_not_reconnects() -> None:
     assert (guards.logins_seen, tuple(guards.available), guards.ability_recheck) == (
         1, (0, 1), False,  # GetAbility was just read: no recheck due
     )
-    assert not guards.unplanned_login(1)
+    assert not guards.take_unplanned_login(1)
     guards.planned_login(2)  # a renewal
-    assert not guards.unplanned_login(2)
+    assert not guards.take_unplanned_login(2)
 
 
 def test_g3_an_unplanned_login_is_seen_once() -> None:
     guards = G(logins_seen=2)
-    assert guards.unplanned_login(3) and guards.logins_seen == 3
-    assert not guards.unplanned_login(3)  # accounted for
+    assert guards.take_unplanned_login(3) and guards.logins_seen == 3
+    assert not guards.take_unplanned_login(3)  # accounted for
 
 
 @pytest.mark.parametrize(

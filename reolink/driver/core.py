@@ -228,10 +228,10 @@ SHUTDOWN_SLACK = 0.7
 #      until            (reboot_requested: now + grace)     transport failure, or a session that
 #                                                           holds even a Login back, is shown as
 #                                                           "rebooting: <cause>"
-#   G3 logins_seen      identification, a planned renewal,  unplanned_login(n): a login count
-#                       back online (planned_login)         beyond it after a poll means the
-#                                                           device dropped our session: push is
-#                                                           verified again
+#   G3 logins_seen      identification, a planned renewal,  take_unplanned_login(n): a login
+#                       back online (planned_login)         count beyond it after a poll means
+#                                                           the device dropped our session: push
+#                                                           is verified again (once: taken)
 #   G4 available        identification; after each poll     channels_polled(): a channel newly
 #                       (channels_polled)                   available that push does not cover
 #                                                           (push not off) sets G5
@@ -372,8 +372,9 @@ class Guards:
         """A login the driver planned (a renewal; back from an outage): not a reconnect."""
         self.logins_seen = logins_sent
 
-    def unplanned_login(self, logins_sent: int) -> bool:
-        """After a poll: True (once) when a login happened that the driver did not plan."""
+    def take_unplanned_login(self, logins_sent: int) -> bool:
+        """After a poll: True (once: it is accounted for then) when a login happened that the
+        driver did not plan."""
         if logins_sent == self.logins_seen:
             return False
         self.logins_seen = logins_sent
@@ -887,7 +888,7 @@ class DriverCore:
 
     def _setup_step(self) -> Optional[Flow[None]]:
         """The setup read, when due and nothing else is (never while a detection is on)."""
-        if not self.session.request_allowed(self.now) or not self.setup.due(self.now):
+        if not self.session.request_allowed(self.now) or not self.setup.take_due(self.now):
             return None
         # Offline or asleep channels would only answer errors (nothing to conclude).
         reachable = [z.channel for z in self.config.zones if self.poller.reachable(z.channel)]
@@ -929,7 +930,7 @@ class DriverCore:
     def _push_follow_device(self) -> None:
         """After a poll: an unplanned login (the device dropped our session) re-verifies push;
         a polled channel that became available is looked at for a webhook."""
-        if self.guards.unplanned_login(self.client.logins_sent):
+        if self.guards.take_unplanned_login(self.client.logins_sent):
             self.log.info("logged in again unplanned: verifying push again")
             self.push.reconnected()
         self.guards.channels_polled(

@@ -89,8 +89,9 @@ class SetupCheck:
         self._read = None
         self._skip.clear()
 
-    def due(self, now: float) -> bool:
-        """Whether to read (or go on reading) now; put off a poll while a detection is active."""
+    def take_due(self, now: float) -> bool:
+        """Whether to read (or go on reading) now. Not a pure query: while a detection is
+        active the read is put off one interval (``due_at`` moves; False)."""
         if self.due_at is None or now < self.due_at:
             return False
         if self._detecting():

@@ -6,6 +6,7 @@ binds the address the device calls. Real loopback sockets; waits on events only.
 from __future__ import annotations
 
 import socket
+import sys
 import threading
 from typing import List
 
@@ -26,6 +27,19 @@ def _idle(port: int, count: int, source: str = "127.0.0.1") -> List[socket.socke
         sock.connect(("127.0.0.1", port))
         socks.append(sock)
     return socks
+
+
+def _delivered(sock: socket.socket) -> bool:
+    """No byte sent on ``sock`` is still unacknowledged: the peer's kernel holds them all
+    (Linux: the send queue's length; elsewhere assumed, as loopback delivers at once)."""
+    if not sys.platform.startswith("linux"):
+        return True
+    import fcntl
+    import struct
+    import termios
+
+    queued = fcntl.ioctl(sock.fileno(), termios.TIOCOUTQ, b"\0\0\0\0")
+    return bool(struct.unpack("i", queued)[0] == 0)
 
 
 def _answer(sock: socket.socket) -> bytes:
@@ -65,6 +79,10 @@ def test_a_call_queued_behind_a_flood_is_read_before_anything_is_evicted() -> No
                 f"POST {device.path} HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\n{{}}"
                 .encode()
             )
+            # The call's bytes are in the listener's kernel before the flood comes (loopback
+            # hands them over in a softirq, which a loaded machine may run late: a call whose
+            # bytes are still in flight looks like one that sent nothing, and is evicted).
+            assert wait_until(lambda: _delivered(call), WAIT)
             idle = _idle(lst.port, 60)  # queued behind the call, in the backlog
             release.set()
             reply = _answer(call)

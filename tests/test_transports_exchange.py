@@ -498,3 +498,52 @@ def test_bad_compressed_reply_is_a_protocol_error(
     with pytest.raises(TransportProtocolError, match=expected):
         transport.send(Request("GET", TARGET))
     transport.close()
+
+
+# --- the first write: one system call on a plain socket ----------------------------------------
+
+
+def _connected_pair() -> tuple[socket.socket, socket.socket, socket.socket]:
+    server = socket.create_server(("127.0.0.1", 0))
+    client = socket.create_connection(server.getsockname()[:2])
+    peer, _ = server.accept()
+    return server, client, peer
+
+
+def test_the_first_write_is_the_whole_request_when_it_fits() -> None:
+    from transports._exchange import _send
+
+    server, client, peer = _connected_pair()
+    try:
+        client.settimeout(2.0)
+        data = b"POST / HTTP/1.1\r\nContent-Length: 40000\r\n\r\n" + b"x" * 40000
+        _send(client, data, 2.0)  # 16 KiB in one write, the rest through sendall
+        got = b""
+        peer.settimeout(2.0)
+        while len(got) < len(data):
+            got += peer.recv(65536)
+        assert got == data
+    finally:
+        for sock in (client, peer, server):
+            sock.close()
+
+
+def test_a_first_write_that_finds_the_buffer_full_waits_as_send_does() -> None:
+    """The plain socket's one write meets a full buffer (the device reads nothing): it then
+    waits for room under the timeout, as ``send`` does, and fails as nothing sent."""
+    from transports._errors import NothingSent
+    from transports._exchange import _send
+
+    server, client, peer = _connected_pair()
+    try:
+        client.setblocking(False)
+        try:
+            while True:
+                client.send(b"\0" * 65536)
+        except BlockingIOError:
+            pass  # the buffers are full now: the peer reads nothing
+        with pytest.raises(NothingSent, match="timed out"):
+            _send(client, b"GET / HTTP/1.1\r\n\r\n", 0.2)
+    finally:
+        for sock in (client, peer, server):
+            sock.close()

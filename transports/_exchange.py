@@ -59,6 +59,7 @@ from __future__ import annotations
 
 import http.client
 import io
+import os
 import re
 import socket
 import ssl
@@ -93,6 +94,7 @@ _TLS_RECORD_STARTS = ("\x15\x03", "\x16\x03")
 Reply = Tuple[int, Dict[str, str], bytes, bool]
 
 _monotonic = time.monotonic
+_write = os.write
 
 #: The plain head (see the module docstring): status line, then fields, up to the blank line.
 _PLAIN_HEAD = re.compile(
@@ -216,12 +218,23 @@ class _SocketShim:
 
 
 def _send(sock: socket.socket, data: bytes, timeout: float) -> None:
-    """Write the request; :class:`NothingSent` when the first write fails (nothing left)."""
+    """Write the request; :class:`NothingSent` when the first write fails (nothing left).
+
+    On a plain socket the first write is one ``write`` system call: the socket's own
+    ``send`` waits for the socket to be writable first (a ``poll`` per request), and a
+    request's first 16 KiB fit an idle connection's buffer. What did not fit goes on
+    through ``sendall`` under the timeout."""
     if sock.gettimeout() != timeout:  # the same value again would cost a system call
         sock.settimeout(timeout)
     first = data[:_FIRST_WRITE]
     try:
-        sent = sock.send(first)
+        if type(sock) is socket.socket:
+            try:
+                sent = _write(sock.fileno(), first)
+            except BlockingIOError:  # the buffer is full: wait for it as send() does
+                sent = sock.send(first)
+        else:  # TLS: the write goes through the SSL object
+            sent = sock.send(first)
     except OSError as err:
         # A failed send() wrote nothing (a failed TLS write: at most part of one record,
         # which the device cannot decrypt, let alone run).

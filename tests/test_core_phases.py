@@ -139,6 +139,7 @@ def test_disconnect_stops_then_finishes_and_stays_finished() -> None:
 def test_time_is_applied_once_at_the_top_of_each_turn(monkeypatch: pytest.MonkeyPatch) -> None:
     """handle() applies ``now`` to the session and to push control first; every query of the
     session asked in the turn then sees that very time already applied (it moves nothing)."""
+    from reolink.driver.pushcontrol import PushControl
     from reolink.protocol.session import Session
 
     turns: List[Tuple[float, List[str]]] = []
@@ -154,8 +155,6 @@ def test_time_is_applied_once_at_the_top_of_each_turn(monkeypatch: pytest.Monkey
             return _real(self, now, *a, **k)  # type: ignore[operator]
 
         monkeypatch.setattr(Session, name, query)
-    from reolink.driver.pushcontrol import PushControl
-
     for part, cls in (("session", Session), ("push", PushControl)):
         real_tick = cls.tick
 

@@ -588,7 +588,6 @@ def test_the_next_registration_adopts_a_maybe_ours_slot() -> None:
     assert device.ours() == []
 
 
-
 def test_the_query_check_is_at_work(push_queries_change_nothing: List[str]) -> None:
     """The wrapped queries are the ones the core asks (a check nobody calls proves nothing),
     and a query that changed the state would fail."""

@@ -510,9 +510,23 @@ def _connected_pair() -> tuple[socket.socket, socket.socket, socket.socket]:
     return server, client, peer
 
 
-def test_the_first_write_is_the_whole_request_when_it_fits() -> None:
+@pytest.mark.parametrize("one_write", [True, False], ids=["posix", "socket-send"])
+def test_the_first_write_is_the_whole_request_when_it_fits(
+    one_write: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """One write() on POSIX; the socket's own send() where a socket is no file (Windows)."""
+    import transports._exchange as ex
     from transports._exchange import _send
 
+    writes: List[int] = []
+    real_write = ex._write
+
+    def counted(fd: int, data: bytes) -> int:
+        writes.append(len(data))
+        return real_write(fd, data)
+
+    monkeypatch.setattr(ex, "_ONE_WRITE", one_write)
+    monkeypatch.setattr(ex, "_write", counted)
     server, client, peer = _connected_pair()
     try:
         client.settimeout(2.0)
@@ -523,6 +537,7 @@ def test_the_first_write_is_the_whole_request_when_it_fits() -> None:
         while len(got) < len(data):
             got += peer.recv(65536)
         assert got == data
+        assert writes == ([16 * 1024] if one_write else [])
     finally:
         for sock in (client, peer, server):
             sock.close()

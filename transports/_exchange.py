@@ -95,6 +95,8 @@ Reply = Tuple[int, Dict[str, str], bytes, bool]
 
 _monotonic = time.monotonic
 _write = os.write
+#: A socket's descriptor takes os.write only on POSIX (on Windows a socket is no file).
+_ONE_WRITE = os.name == "posix"
 
 #: The plain head (see the module docstring): status line, then fields, up to the blank line.
 _PLAIN_HEAD = re.compile(
@@ -220,15 +222,15 @@ class _SocketShim:
 def _send(sock: socket.socket, data: bytes, timeout: float) -> None:
     """Write the request; :class:`NothingSent` when the first write fails (nothing left).
 
-    On a plain socket the first write is one ``write`` system call: the socket's own
-    ``send`` waits for the socket to be writable first (a ``poll`` per request), and a
+    On a plain socket (POSIX) the first write is one ``write`` system call: the socket's
+    own ``send`` waits for the socket to be writable first (a ``poll`` per request), and a
     request's first 16 KiB fit an idle connection's buffer. What did not fit goes on
     through ``sendall`` under the timeout."""
     if sock.gettimeout() != timeout:  # the same value again would cost a system call
         sock.settimeout(timeout)
     first = data[:_FIRST_WRITE]
     try:
-        if type(sock) is socket.socket:
+        if _ONE_WRITE and type(sock) is socket.socket:
             try:
                 sent = _write(sock.fileno(), first)
             except BlockingIOError:  # the buffer is full: wait for it as send() does

@@ -543,22 +543,29 @@ def test_the_first_write_is_the_whole_request_when_it_fits(
             sock.close()
 
 
-def test_a_first_write_that_finds_the_buffer_full_waits_as_send_does() -> None:
-    """The plain socket's one write meets a full buffer (the device reads nothing): it then
-    waits for room under the timeout, as ``send`` does, and fails as nothing sent."""
-    from transports._errors import NothingSent
+def test_a_first_write_that_finds_the_buffer_full_goes_through_send(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The one write() meets a full buffer (EAGAIN): the socket's own ``send`` then takes the
+    request, waiting for room under the timeout as it always did (not "nothing sent")."""
+    import transports._exchange as ex
     from transports._exchange import _send
 
+    def full(fd: int, data: bytes) -> int:
+        raise BlockingIOError(11, "Resource temporarily unavailable")
+
+    monkeypatch.setattr(ex, "_ONE_WRITE", True)
+    monkeypatch.setattr(ex, "_write", full)
     server, client, peer = _connected_pair()
     try:
-        client.setblocking(False)
-        try:
-            while True:
-                client.send(b"\0" * 65536)
-        except BlockingIOError:
-            pass  # the buffers are full now: the peer reads nothing
-        with pytest.raises(NothingSent, match="timed out"):
-            _send(client, b"GET / HTTP/1.1\r\n\r\n", 0.2)
+        client.settimeout(2.0)
+        data = b"GET / HTTP/1.1\r\nHost: x\r\n\r\n"
+        _send(client, data, 2.0)
+        peer.settimeout(2.0)
+        got = b""
+        while len(got) < len(data):
+            got += peer.recv(65536)
+        assert got == data
     finally:
         for sock in (client, peer, server):
             sock.close()

@@ -235,7 +235,7 @@ def _send(sock: socket.socket, data: bytes, timeout: float) -> None:
                 sent = _write(sock.fileno(), first)
             except BlockingIOError:  # the buffer is full: wait for it as send() does
                 sent = sock.send(first)
-        else:  # TLS: the write goes through the SSL object
+        else:  # TLS (the SSL object writes), or Windows (a socket there is no file)
             sent = sock.send(first)
     except OSError as err:
         # A failed send() wrote nothing (a failed TLS write: at most part of one record,

@@ -8,13 +8,13 @@ and what is allowed, before anything is sent. ``bool`` is not accepted where an 
 ``channel`` is the 0-based JSON API channel (NVR "CH1" is channel 0).
 
 **One home per range.** Every whole-number range an argument may take (:class:`IntRange`:
-:data:`CHANNEL`, :data:`PTZ_SPEED`, :data:`PTZ_ID`, :data:`ALARM_TIMES`, :data:`BRIGHTNESS`, and the
-TCP ports :data:`PORT` and :data:`PUSH_PORT`) is defined here once; the host command table
-(:mod:`reolink.driver.table`), the device attributes and zone addresses
+:data:`CHANNEL`, :data:`PTZ_SPEED`, :data:`PTZ_ID`, :data:`ALARM_TIMES`, :data:`BRIGHTNESS`,
+and the TCP ports :data:`PORT` and :data:`PUSH_PORT`) is defined here once; the host command
+table (:mod:`reolink.driver.table`), the device attributes and zone addresses
 (:mod:`reolink.driver.config`), the webhook builders (:mod:`reolink.protocol.webhook`), the
 transports' ``open_transport`` and the push listener use these objects, never their own
-numbers. A channel checked on its way in (a zone address) is a
-:class:`Channel`, and builders take it as it is: a ``ptz`` channel is validated once.
+numbers. A channel checked on its way in (a zone address) is a :class:`Channel`, and
+builders take it as it is: a ``ptz`` channel is validated once.
 """
 
 from __future__ import annotations

@@ -111,14 +111,14 @@ def _names(batch: Sequence[Command]) -> str:
 
 
 def unreadable_reply(
-    error: RemoteProtocolError, batch: Sequence[Command], repeatable: bool
+    error: RemoteProtocolError, batch: Sequence[Command], *, repeatable: bool, changes: bool
 ) -> RemoteProtocolError:
     """The error for an unreadable answer: for a command that changes something, it says the
     device may have executed it (the request reached it) and that it was not sent again.
 
-    The request-safety decision (:func:`reolink.transport.decide`) says which: an answer came,
-    so the request was sent and did not time out."""
-    changes = not repeatable and pbatch.changes_state(batch)
+    ``repeatable`` and ``changes`` are the request's facts, as it was sent. The request-safety
+    decision (:func:`reolink.transport.decide`) says which: an answer came, so the request was
+    sent and did not time out."""
     kind = _Kind(repeatable=repeatable, changes_state=changes)
     if not decide(kind, Failure(sent=True)).may_have_run:
         return error
@@ -326,6 +326,8 @@ class DeviceClient:
         first = str(batch[0].get("cmd")) if len(batch) == 1 else None
         if repeatable is None:
             repeatable = pbatch.is_read_only(batch)
+        # Read only for a request that is not repeatable: a poll's batch is not scanned.
+        changes = not repeatable and pbatch.changes_state(batch)
         response = yield from self.exchange(
             "POST",
             self._api_target(first, token),
@@ -334,8 +336,7 @@ class DeviceClient:
             max_body=DEFAULT_MAX_JSON_BYTES,
             repeatable=repeatable,
             what=batch,
-            # Read only for a request that is not repeatable: a poll's batch is not scanned.
-            changes=not repeatable and pbatch.changes_state(batch),
+            changes=changes,
             memo=memo,
         )
         try:
@@ -344,7 +345,7 @@ class DeviceClient:
             # Garbage in place of a reply counts as a failed exchange (the device is not
             # usable), so a device that only answers HTML pages is shown offline.
             self.session.on_transport_failed(str(error), self.now)
-            wrapped = unreadable_reply(error, batch, repeatable)
+            wrapped = unreadable_reply(error, batch, repeatable=repeatable, changes=changes)
             if wrapped is error:
                 raise
             raise wrapped from error

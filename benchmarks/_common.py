@@ -77,6 +77,9 @@ class Fleet:
         except subprocess.TimeoutExpired:
             self.proc.kill()
             self.proc.wait(5)
+        for pipe in (self.proc.stdin, self.proc.stdout):
+            if pipe is not None:
+                pipe.close()
 
     def __enter__(self) -> Fleet:
         return self
@@ -124,6 +127,30 @@ def percentile(values: Sequence[float], q: float) -> float:
 def is_poll_body(body: Optional[bytes]) -> bool:
     """Whether a request body is a poll's (it holds GetMdState or GetEvents)."""
     return body is not None and (b"GetMdState" in body or b"GetEvents" in body)
+
+
+def steady_bodies(sent: Sequence[Tuple[int, float, str, Any]], last: int) -> List[bytes]:
+    """The request bodies of one poll cycle in the steady state, from a :class:`Tap`'s
+    ``sent``: those of the latest cycle up to ``last`` whose every body was also sent in each
+    of the two cycles before it.
+
+    A poll sends the same bodies every cycle. Other requests fall into some cycle once: a
+    part of the detection-setup read (one channel per request, its GetEvents or GetMdState
+    too, so :func:`is_poll_body` cannot tell them apart), or GetChannelstatus when it is due
+    only every 60 s. Taking "the bodies of the last cycle" took such a part along when the
+    read was still going (16 channels polled every 1 ms: 25 commands in place of 19).
+    """
+    by_cycle: Dict[int, List[bytes]] = {}
+    for cycle, _, _, body in sent:
+        if body:
+            by_cycle.setdefault(cycle, []).append(body)
+    for cycle in range(last, 1, -1):
+        bodies = by_cycle.get(cycle)
+        if bodies and all(
+            body in by_cycle.get(cycle - back, ()) for body in bodies for back in (1, 2)
+        ):
+            return bodies
+    raise RuntimeError(f"no cycle up to {last} sent the same bodies as the two before it")
 
 
 class Tap:

@@ -24,6 +24,7 @@ from _common import (
     aio_available,
     cycles_of,
     make_driver,
+    steady_bodies,
     summary,
     wait_cycles,
 )
@@ -281,7 +282,7 @@ def _probe(fleet: Fleet, port: int, n: int, info: Dict[str, Any]) -> List[bytes]
     wait_cycles(probe, 20, 30)
     last = cycles_of(probe) - 1
     probe.disconnect()
-    bodies = [b for c, _, t, b in taps[0].sent if c == last and b]
+    bodies = steady_bodies(taps[0].sent, last)
     info["floor_bodies"] = len(bodies)
     info["commands"] = sum(b.count(b'"cmd"') for b in bodies)
     prof = fleet.call("profile", dev=0)

@@ -56,7 +56,17 @@ from typing import Any, Callable, Dict, List, Optional, Tuple
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _common import Fleet, Floor, ReplayApp, Tap, WakingThreads, cycles_of, make_driver, wait_cycles
+from _common import (
+    Fleet,
+    Floor,
+    ReplayApp,
+    Tap,
+    WakingThreads,
+    cycles_of,
+    make_driver,
+    steady_bodies,
+    wait_cycles,
+)
 
 from reolink.driver import ReolinkDriver
 from reolink.driver import loop as loop_module
@@ -418,7 +428,7 @@ def _poll_body(port: int) -> bytes:
         last = cycles_of(driver) - 1
     finally:
         driver.disconnect()
-    body: bytes = next(b for cycles, _, _, b in taps[0].sent if cycles == last and b)
+    body: bytes = steady_bodies(taps[0].sent, last)[0]
     return body
 
 

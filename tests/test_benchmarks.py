@@ -10,7 +10,9 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import time
 from pathlib import Path
+from typing import Dict, List
 
 import pytest
 
@@ -101,3 +103,45 @@ def test_the_scale_benchmark_stamps_poll_requests_and_finds_each_cycle_start(
     starts = cycle_starts(stamps, 2.0)
     assert starts == [0.0, 2.0, 4.3, 6.0]
     assert lateness_of(starts, 2.0) == pytest.approx([0.0, 0.3, 0.0])
+
+
+def test_the_floor_posts_the_poll_bodies_not_a_setup_read_part(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # The floors post "our steady-state bodies", taken from a recording of a driver polling
+    # every 1 ms. The detection-setup read runs then too: one request per channel (with its
+    # own GetEvents), each falling into some poll cycle once. A cycle's bodies are the poll's
+    # only if they recur in the cycles before it; checked here for every cycle of a recording
+    # that spans the whole read (a full run once took 25 commands for 16 channels, not 19).
+    monkeypatch.syspath_prepend(str(ROOT / "benchmarks"))
+    from _common import Fleet, Tap, cycles_of, make_driver, steady_bodies, wait_cycles
+    from bench_poll import expected_commands
+
+    channels = 16
+    with Fleet([{"profile": "nvr", "channels": channels}]) as fleet:
+        commands, status = expected_commands(fleet.call("profile", dev=0))
+        taps: List[Tap] = []
+        driver = make_driver(fleet.ports[0], channels, interval_ms=1, taps=taps)
+        try:
+            driver.connect()
+            deadline = time.monotonic() + 30
+            while "setup" not in driver.values()["device"]:  # the read has ended
+                assert time.monotonic() < deadline, "no setup read within 30 s"
+                wait_cycles(driver, cycles_of(driver) + 1, 10)
+            wait_cycles(driver, cycles_of(driver) + 4, 10)
+        finally:
+            driver.disconnect()
+    sent = [entry for entry in taps[0].sent if entry[0] >= 0]
+    poll = commands + int(status)
+    per_cycle: Dict[int, List[bytes]] = {}
+    for cycle, _, _, body in sent:
+        if body:
+            per_cycle.setdefault(cycle, []).append(body)
+    # From cycle 10 on (the probe takes cycle 19 or later; the first cycles hold the login
+    # and the identification). The recording is worth checking only if one of them also
+    # carried a setup part (the read goes on for 40-70 cycles here).
+    checked = range(10, max(per_cycle) + 1)
+    assert any(sum(body.count(b'"cmd"') for body in per_cycle.get(c, [])) > poll for c in checked)
+    for cycle in checked:
+        bodies = steady_bodies(sent, cycle)
+        assert sum(body.count(b'"cmd"') for body in bodies) == poll, cycle

@@ -134,11 +134,12 @@ def steady_bodies(sent: Sequence[Tuple[int, float, str, Any]], last: int) -> Lis
     ``sent``: those of the latest cycle up to ``last`` whose every body was also sent in each
     of the two cycles before it.
 
-    A poll sends the same bodies every cycle. Other requests fall into some cycle once: a
-    part of the detection-setup read (one channel per request, its GetEvents or GetMdState
-    too, so :func:`is_poll_body` cannot tell them apart), or GetChannelstatus when it is due
-    only every 60 s. Taking "the bodies of the last cycle" took such a part along when the
-    read was still going (16 channels polled every 1 ms: 25 commands in place of 19).
+    A poll sends the same bodies every cycle. What falls into one cycle only is no poll's
+    steady state: a part of the detection-setup read (one channel per request, its GetEvents
+    or GetMdState too, so :func:`is_poll_body` cannot tell them apart), or a poll body with
+    GetChannelstatus added when that is due only every 60 s. Taking "the bodies of the last
+    cycle" took a setup part along when the read was still going (16 channels polled every
+    1 ms: 25 commands in place of 19).
     """
     by_cycle: Dict[int, List[bytes]] = {}
     for cycle, _, _, body in sent:

@@ -6,14 +6,16 @@ a camera answers with is read by us (below); every other reply is parsed by the 
 library's :class:`http.client.HTTPResponse` (what urllib3 parses with too). What we add on top
 of it:
 
-* **the whole-response deadline**: every read from the socket goes through :class:`_Wire`,
-  which first checks the deadline (``read_timeout`` counted from just after the request was
-  sent) and sets the socket timeout to what is left of it; ``HTTPResponse`` reads through a
-  buffered reader of ours over it instead of ``sock.makefile("rb")``. A device that drips a
-  byte every 100 ms is cut off when the budget runs out, not after each byte. The timeout is
-  set again only when the one set earlier could overshoot the deadline by more than
-  :data:`DEADLINE_SLACK`, and never to the value it already has (each ``settimeout`` is a
-  system call), so a reply that arrives at once on a kept-alive connection costs none;
+* **the whole-response deadline** (``read_timeout`` counted from just after the request was
+  sent): the reply's first read runs under a socket timeout of the whole budget (a socket
+  timeout counts from the start of each read), and every later read goes through
+  :class:`_Wire`, which first checks the deadline and sets the socket timeout to what is
+  left of it; ``HTTPResponse`` reads through a buffered reader of ours over it
+  instead of ``sock.makefile("rb")``. A device that drips a byte every 100 ms is cut off
+  when the budget runs out, not after each byte. The timeout is set again only when the one
+  set earlier could overshoot the deadline by more than :data:`DEADLINE_SLACK`, and never
+  to the value it already has (each ``settimeout`` is a system call), so a reply that
+  arrives at once on a kept-alive connection costs none;
 * **the size cap**: a declared ``Content-Length`` above ``max_body`` fails before the body is
   read; a chunked or close-delimited body fails as soon as it passes the cap; a compressed body
   (``gzip`` / ``deflate``, never asked for: we send ``Accept-Encoding: identity``) is decoded
@@ -111,26 +113,23 @@ _MAX_FIELDS = 99
 class _Wire:
     """The socket under the whole-response deadline; counts the bytes received.
 
-    Every read of a reply goes through it: the plain path's (:func:`_plain_reply`) directly,
-    ``HTTPResponse``'s through :class:`_DeadlineRaw`.
+    Every read of a reply after the first goes through it: the plain path's
+    (:func:`_plain_reply`) directly, ``HTTPResponse``'s through :class:`_DeadlineRaw`.
     """
 
     __slots__ = ("armed_at", "budget", "deadline", "eof", "received", "sock")
 
-    def __init__(self, sock: socket.socket, budget: float, armed_at: Optional[float]) -> None:
-        """``armed_at``: when the socket timeout was last set to ``budget`` (None: set it now)."""
+    def __init__(self, sock: socket.socket, budget: float, start: float, received: int) -> None:
+        """``start``: when the deadline started, and the socket timeout was ``budget``
+        (the first read's); ``received``: the bytes the first read gave."""
         self.sock = sock
         self.budget = budget
-        now = _monotonic()
-        self.deadline = now + budget
-        self.received = 0
+        self.deadline = start + budget
+        self.received = received
         #: The peer closed (a read returned nothing).
         self.eof = False
-        if armed_at is None:
-            if sock.gettimeout() != budget:  # the same value again would cost a system call
-                sock.settimeout(budget)
-            armed_at = now
-        self.armed_at = armed_at
+        #: When the socket timeout was last set to what was left of the budget.
+        self.armed_at = start
 
     def _arm(self) -> None:
         now = _monotonic()
@@ -146,9 +145,8 @@ class _Wire:
         self._arm()
         try:
             data = self.sock.recv(size)
-        except ssl.SSLError as err:
-            # Not a handshake failure: the connection broke while reading the reply.
-            raise ConnectionAbortedError(f"TLS error while reading the reply: {err}") from err
+        except ssl.SSLError as err:  # not a handshake failure: the connection broke
+            raise _tls_broke(err) from err
         self.received += len(data)
         if not data:
             self.eof = True
@@ -159,11 +157,18 @@ class _Wire:
         try:
             count = self.sock.recv_into(buffer)
         except ssl.SSLError as err:
-            raise ConnectionAbortedError(f"TLS error while reading the reply: {err}") from err
+            raise _tls_broke(err) from err
         self.received += count
         if not count:
             self.eof = True
         return count
+
+
+def _tls_broke(err: ssl.SSLError) -> ConnectionAbortedError:
+    """A TLS error while reading the reply, as the connection's end it is."""
+    broke = ConnectionAbortedError(f"TLS error while reading the reply: {err}")
+    broke.__cause__ = err
+    return broke
 
 
 class _DeadlineRaw(io.RawIOBase):
@@ -278,24 +283,11 @@ def _plain_head(data: bytes, end: int) -> Optional[PlainHead]:
     return status, headers, int(length), "close" in headers.get("connection", "").lower()
 
 
-def _first_read(wire: _Wire) -> bytes:
-    """The first bytes of the reply (b"" if the connection ended); :class:`NoReply` if it
-    broke before any."""
-    try:
-        return wire.recv(READ_SIZE)
-    except (ConnectionResetError, ConnectionAbortedError, BrokenPipeError) as err:
-        raise NoReply("reset") from err
-
-
-def _plain_reply(wire: _Wire, data: bytes, request: Request, where: str) -> Optional[Reply]:
-    """The reply whose plain head is whole in ``data`` (the first read), without http.client;
-    None (nothing consumed) if the head is not whole there or not plain."""
-    end = data.find(b"\r\n\r\n", 0, _BUFFER)  # a head http.client would have read in one
-    if end < 0:
-        return None
-    head = _plain_head(data, end)
-    if head is None:
-        return None
+def _plain_reply(
+    wire: _Wire, data: bytes, end: int, head: PlainHead, request: Request, where: str
+) -> Reply:
+    """The reply whose plain ``head`` ends at ``end`` in ``data`` (the first read), read on
+    without http.client."""
     status, headers, length, will_close = head
     if length > request.max_body:
         raise _declared_too_large(where, length, request.max_body)
@@ -519,13 +511,35 @@ def exchange(
     ``where`` (the device's ``host:port``) prefixes the messages of the errors raised as ours.
     The caller must discard the connection when this raises or the returned keep flag is false.
     """
-    sent_at = _monotonic()
     _send(sock, head + request.body if request.body else head, request.connect_timeout)
+    budget = request.read_timeout
     # The driver gives both timeouts the same value: the timeout set for sending is then
-    # already the one for the reply (set a moment before the deadline starts: never later).
-    same = request.read_timeout == request.connect_timeout
-    wire = _Wire(sock, request.read_timeout, sent_at if same else None)
+    # already the one for the reply's first read (a socket timeout counts from the start of
+    # each read, not from when it was set).
+    if budget != request.connect_timeout and sock.gettimeout() != budget:
+        sock.settimeout(budget)  # the same value again would cost a system call
+    now = _monotonic()  # the deadline starts: the first read cannot outlast it
     if request.method == "HEAD":  # http.client reads no body then, whatever the head says
-        return _full_reply(wire, b"", request, where)
-    data = _first_read(wire)
-    return _plain_reply(wire, data, request, where) or _full_reply(wire, data, request, where)
+        return _full_reply(_Wire(sock, budget, now, 0), b"", request, where)
+    try:  # the first bytes of the reply (b"" if the connection ended)
+        data = sock.recv(READ_SIZE)
+    except ssl.SSLError as err:  # not a handshake failure: the connection broke
+        raise NoReply("reset") from _tls_broke(err)
+    except (ConnectionResetError, ConnectionAbortedError, BrokenPipeError) as err:
+        raise NoReply("reset") from err  # it broke before any
+    end = data.find(b"\r\n\r\n", 0, _BUFFER)  # a head http.client would have read in one
+    plain = _plain_head(data, end) if end >= 0 else None
+    if plain is not None:
+        status, headers, length, will_close = plain
+        if (
+            len(data) == end + 4 + length  # the whole body, and nothing after it
+            and length <= request.max_body
+            and "content-encoding" not in headers
+        ):
+            return status, headers, data[end + 4:], not will_close
+    wire = _Wire(sock, budget, now, len(data))
+    if not data:
+        wire.eof = True
+    if plain is not None:
+        return _plain_reply(wire, data, end, plain, request, where)
+    return _full_reply(wire, data, request, where)

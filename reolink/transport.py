@@ -62,7 +62,7 @@ whose TLS is below 1.2 or whose cipher is not AEAD (see README: HTTPS).
 from __future__ import annotations
 
 import enum
-from typing import Mapping, Optional, Protocol
+from typing import Dict, Mapping, Optional, Protocol
 
 import attrs
 
@@ -80,6 +80,7 @@ __all__ = [
     "Transport",
     "decide",
     "needs_new_connection",
+    "owned_response",
     "show_tls_version",
 ]
 
@@ -130,6 +131,25 @@ class Response:
     def content_type(self) -> str:
         """The media type without parameters, lower-case (``""`` when absent)."""
         return self.headers.get("content-type", "").split(";", 1)[0].strip().lower()
+
+
+_set = object.__setattr__
+
+
+def owned_response(status: int, headers: Dict[str, str], body: bytes) -> Response:
+    """A :class:`Response` that takes ``headers`` as it is: a new dict, every name lower-case
+    already, owned by the response from now on (the real transports build one per reply).
+
+    ``Response(...)`` copies the headers and lowers each name again: its generated
+    ``__init__`` and converter are calls a poll's reply does not need, and at scale they
+    showed (issue 19, benchmarks/HISTORY.md). The transports' tests check that every name
+    they hand over is lower-case.
+    """
+    response = object.__new__(Response)
+    _set(response, "status", status)
+    _set(response, "headers", headers)
+    _set(response, "body", body)
+    return response
 
 
 @attrs.frozen

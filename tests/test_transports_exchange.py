@@ -18,7 +18,13 @@ from loopback import QuickRawServer
 from rawserver import Script, read_request
 
 from reolink.errors import ResponseTooLarge, Timeout, TransportProtocolError
-from reolink.transport import DEFAULT_MAX_IMAGE_BYTES, Request, Transport
+from reolink.transport import (
+    DEFAULT_MAX_IMAGE_BYTES,
+    Request,
+    Response,
+    Transport,
+    owned_response,
+)
 from transports import open_transport
 from transports._wire import HeadBuilder
 
@@ -146,6 +152,44 @@ def test_close_delimited_body_over_the_cap(serve: Callable[..., Server], kind: s
         transport.send(Request("GET", TARGET, max_body=4000))
     assert info.value.limit == 4000
     transport.close()
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_every_header_name_reaches_the_response_lower_case(
+    serve: Callable[..., Server], kind: str
+) -> None:
+    # The transports hand their dict to owned_response(), which does not lower the names
+    # again: both reading paths must give lower-case names (a plain head; a chunked one,
+    # read by http.client; a compressed body, whose headers are rewritten).
+    plain = b"HTTP/1.1 200 OK\r\nX-Mixed-Case: A\r\nCONTENT-LENGTH: 2\r\n\r\nok"
+    chunked = (b"HTTP/1.1 200 OK\r\nX-Mixed-Case: B\r\nTransfer-Encoding: Chunked\r\n\r\n"
+               b"2\r\nok\r\n0\r\n\r\n")
+    packed = zlib.compress(b"ok")
+    deflated = (b"HTTP/1.1 200 OK\r\nX-Mixed-Case: C\r\nContent-Encoding: Deflate\r\n"
+                b"Content-Length: %d\r\n\r\n%s" % (len(packed), packed))
+    srv = serve(replies(plain, chunked, deflated))
+    transport = make(kind, srv.port)
+    try:
+        seen = [transport.send(Request("GET", TARGET, repeatable=True)) for _ in range(3)]
+    finally:
+        transport.close()
+    assert [(r.body, r.headers["x-mixed-case"]) for r in seen] == [
+        (b"ok", "A"), (b"ok", "B"), (b"ok", "C")
+    ]
+    for response in seen:
+        assert all(name == name.lower() for name in response.headers), response.headers
+        assert response == Response(response.status, response.headers, response.body)
+
+
+def test_owned_response_is_the_response_the_constructor_makes() -> None:
+    headers = {"content-type": "application/json", "content-length": "2"}
+    owned = owned_response(200, headers, b"[]")
+    made = Response(status=200, headers=dict(headers), body=b"[]")
+    assert owned == made and repr(owned) == repr(made)
+    assert owned.headers is headers  # taken, not copied
+    assert owned.content_type == "application/json"
+    with pytest.raises(AttributeError):  # still frozen
+        owned.status = 500  # type: ignore[misc]
 
 
 @pytest.mark.parametrize("kind", KINDS)

@@ -32,6 +32,7 @@ from reolink.transport import (
     TLSOptions,
     decide,
     needs_new_connection,
+    owned_response,
 )
 
 from ._errors import (
@@ -193,7 +194,7 @@ class ConnectionTransport:
         if self._log.isEnabledFor(logging.DEBUG):
             self._log.debug("%s: %s %s -> %s (%d bytes)", self._where, request.method,
                             redact_target(request.target), status, len(body), extra=self._extra)
-        return Response(status=status, headers=headers, body=body)
+        return owned_response(status, headers, body)  # a new dict, names lower-case
 
     def _failure(self, err: BaseException, request: Request, reused: bool) -> Exception:
         """What a failed exchange raises: ours, or _SendAgain when :func:`decide` says

@@ -145,3 +145,36 @@ def test_the_floor_posts_the_poll_bodies_not_a_setup_read_part(
     for cycle in checked:
         bodies = steady_bodies(sent, cycle)
         assert sum(body.count(b'"cmd"') for body in bodies) == poll, cycle
+
+
+def test_side_by_side_reads_the_figures_profile_scale_prints(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    # benchmarks/side_by_side.py compares trees by what profile_scale.py --segments prints:
+    # a change of that output must not leave it reading nothing (or the wrong line).
+    monkeypatch.syspath_prepend(str(ROOT / "benchmarks"))
+    import profile_scale
+    from side_by_side import figures, main
+
+    printed = (
+        "500 devices (500 online) x 8 channels, urllib3, 20 s window: 5002 cycles\n"
+        "per cycle of one device: CPU 324 us (user 254, system 70); context switches 2.03\n"
+        "\ndevice threads' CPU per cycle by step (thread CPU clock, 5002 cycles):\n"
+        "  transport send + reply wait                  136.2 us\n"
+        "  core turn: Tick                               51.0 us\n"
+        "  core turn: Replied                            50.2 us\n"
+        "  timer wait (next event, less the send)        36.4 us\n"
+        "  snapshot publication                           8.9 us\n"
+    )
+    assert figures(printed) == {
+        "cpu": 324.0, "send": 136.2, "tick": 51.0, "replied": 50.2, "timer": 36.4
+    }
+    assert figures("profile_scale: error") == {}
+    # The names it looks for are the ones profile_scale's --segments report uses.
+    source = Path(profile_scale.__file__).read_text(encoding="utf-8")
+    for name in ("transport send + reply wait", "timer wait (next event, less the send)",
+                 "per cycle of one device: CPU"):
+        assert name in source
+    # A directory that is no checkout is refused before anything runs.
+    with pytest.raises(SystemExit):
+        main([str(tmp_path)])

@@ -14,6 +14,7 @@ the same status, headers and body. Also here: what the plain path costs in syste
 from __future__ import annotations
 
 import socket
+import ssl
 from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
 
 import pytest
@@ -225,6 +226,29 @@ def test_a_nothing_sent_and_a_reset_before_any_reply_keep_their_meaning() -> Non
     with pytest.raises(NoReply) as info:
         ex.exchange(closed, b"GET / HTTP/1.1\r\n\r\n", request, "dev")
     assert info.value.args == ("closed",)
+
+
+def test_a_tls_error_while_reading_is_the_connection_breaking() -> None:
+    # On the first read (no byte of a reply yet): NoReply, the request may have run; on a
+    # later one: the connection broke inside the reply. Both name the TLS error.
+    class TLSBreaks(ScriptedSocket):
+        def recv(self, size: int) -> bytes:
+            if not self.pieces:
+                raise ssl.SSLError(1, "[SSL: DECRYPTION_FAILED_OR_BAD_RECORD_MAC] bad record")
+            return super().recv(size)
+
+    request = Request("GET", "/", connect_timeout=1.0, read_timeout=1.0)
+    first: Any = TLSBreaks([])
+    with pytest.raises(NoReply) as info:
+        ex.exchange(first, b"GET / HTTP/1.1\r\n\r\n", request, "dev")
+    assert info.value.args == ("reset",)
+    cause = info.value.__cause__
+    assert isinstance(cause, ConnectionAbortedError)
+    assert "TLS error while reading the reply" in str(cause)
+    assert isinstance(cause.__cause__, ssl.SSLError)
+    later: Any = TLSBreaks([REPLY[: HEAD_END + 3]])  # the head, then part of the body
+    with pytest.raises(ConnectionAbortedError, match="TLS error while reading the reply"):
+        ex.exchange(later, b"GET / HTTP/1.1\r\n\r\n", request, "dev")
 
 
 # --- the request-head cache ---------------------------------------------------------------------

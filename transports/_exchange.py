@@ -113,8 +113,8 @@ _MAX_FIELDS = 99
 class _Wire:
     """The socket under the whole-response deadline; counts the bytes received.
 
-    Every read of a reply after the first goes through it: the plain path's
-    (:func:`_plain_reply`) directly, ``HTTPResponse``'s through :class:`_DeadlineRaw`.
+    Every read of a reply after the first goes through it, by way of :class:`_DeadlineRaw`
+    (the plain path's in :func:`_read_on`, ``HTTPResponse``'s).
     """
 
     __slots__ = ("armed_at", "budget", "deadline", "eof", "received", "sock")
@@ -140,17 +140,6 @@ class _Wire:
                 raise socket.timeout(f"no complete response within {self.budget:.1f} s")
             self.sock.settimeout(remaining)
             self.armed_at = now
-
-    def recv(self, size: int) -> bytes:
-        self._arm()
-        try:
-            data = self.sock.recv(size)
-        except ssl.SSLError as err:  # not a handshake failure: the connection broke
-            raise _tls_broke(err) from err
-        self.received += len(data)
-        if not data:
-            self.eof = True
-        return data
 
     def recv_into(self, buffer: WriteableBuffer) -> int:
         self._arm()
@@ -283,28 +272,16 @@ def _plain_head(data: bytes, end: int) -> Optional[PlainHead]:
     return status, headers, int(length), "close" in headers.get("connection", "").lower()
 
 
-def _plain_reply(
-    wire: _Wire, data: bytes, end: int, head: PlainHead, request: Request, where: str
-) -> Reply:
-    """The reply whose plain ``head`` ends at ``end`` in ``data`` (the first read), read on
-    without http.client."""
-    status, headers, length, will_close = head
-    if length > request.max_body:
-        raise _declared_too_large(where, length, request.max_body)
-    start = end + 4
-    stop = start + length
-    if len(data) >= stop:  # the whole body came with the head (a poll's reply does)
-        body = data[start:stop]
-        extra = len(data) - stop
-    else:
-        reader = _Reader(_DeadlineRaw(wire, data[start:]), _BUFFER)
-        body = reader.read(length)
-        if len(body) < length:
-            raise http.client.IncompleteRead(body, length - len(body))
-        extra = reader.leftover()
-    if body and "content-encoding" in headers:
-        body = _decode(headers, body, request.max_body, wire.deadline, where)
-    return status, headers, body, not will_close and extra == 0
+def _read_on(wire: _Wire, seed: bytes, length: int) -> Tuple[bytes, int]:
+    """A plain reply's body of ``length`` bytes that did not all come with its head
+    (``seed``: the part that did), read on as ``HTTPResponse`` reads it
+    (:class:`http.client.IncompleteRead` when the connection ends early); and how many bytes
+    came after its end."""
+    reader = _Reader(_DeadlineRaw(wire, seed), _BUFFER)
+    body = reader.read(length)
+    if len(body) < length:
+        raise http.client.IncompleteRead(body, length - len(body))
+    return body, reader.leftover()
 
 
 def _begin(response: http.client.HTTPResponse, wire: _Wire) -> None:
@@ -529,17 +506,21 @@ def exchange(
         raise NoReply("reset") from err  # it broke before any
     end = data.find(b"\r\n\r\n", 0, _BUFFER)  # a head http.client would have read in one
     plain = _plain_head(data, end) if end >= 0 else None
-    if plain is not None:
-        status, headers, length, will_close = plain
-        if (
-            len(data) == end + 4 + length  # the whole body, and nothing after it
-            and length <= request.max_body
-            and "content-encoding" not in headers
-        ):
-            return status, headers, data[end + 4:], not will_close
-    wire = _Wire(sock, budget, now, len(data))
-    if not data:
-        wire.eof = True
-    if plain is not None:
-        return _plain_reply(wire, data, end, plain, request, where)
-    return _full_reply(wire, data, request, where)
+    if plain is None:
+        wire = _Wire(sock, budget, now, len(data))
+        wire.eof = not data
+        return _full_reply(wire, data, request, where)
+    # A plain head (module docstring): the reply is read here, without http.client.
+    status, headers, length, will_close = plain
+    if length > request.max_body:
+        raise _declared_too_large(where, length, request.max_body)
+    start = end + 4
+    stop = start + length
+    if len(data) >= stop:  # the whole body came with the head (a poll's reply does)
+        body = data[start:stop]
+        extra = len(data) - stop
+    else:
+        body, extra = _read_on(_Wire(sock, budget, now, len(data)), data[start:], length)
+    if body and "content-encoding" in headers:
+        body = _decode(headers, body, request.max_body, now + budget, where)
+    return status, headers, body, not will_close and extra == 0

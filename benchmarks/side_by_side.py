@@ -92,9 +92,10 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     print(f"{len(trees)} trees at once, {per_tree} devices x 8 channels each, "
           f"{args.seconds:.0f} s window, {args.rounds} rounds (us per poll cycle of one device)")
     rows: List[Dict[str, Optional[Dict[str, float]]]] = []
+    indices = list(range(len(trees)))
     for round_ in range(args.rounds):
         shift = round_ % len(trees)
-        order = list(range(len(trees)))[shift:] + list(range(len(trees)))[:shift]
+        order = indices[shift:] + indices[:shift]
         got = _run_round([trees[i] for i in order], per_tree, args.seconds,
                          timeout=args.seconds + 240)
         row = {labels[i]: result for i, result in zip(order, got)}

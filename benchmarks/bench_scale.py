@@ -4,10 +4,11 @@ The emulated NVRs (``nvr`` profile, 8 channels: 10 commands + GetChannelstatus p
 one request) are served by the child's asyncio edge (one event loop for all ports, replies
 through ``Emulator.app``), sharded over processes of at most ``PER_SHARD`` devices. Each size
 starts its fleet once; then the clients take turns against it, each in a fresh process:
-our driver (``_scale_client.py``: one driver, so one thread, per device), then reolink-aio
+our driver (``_scale_client.py``: one driver, so one thread, per device) and reolink-aio
 (``_scale_aio.py``: one event loop, one ``Host`` per device, polled with
 ``get_motion_state_all_ch()`` as Home Assistant polls), and again for every round, so each
-ours/aio CPU ratio comes from two runs minutes apart at most. The emulators' own CPU is
+ours/aio CPU ratio comes from two runs minutes apart at most. Which client goes first swaps
+from round to round (ours first in the first round). The emulators' own CPU is
 reported, to show whether they kept up.
 """
 
@@ -68,7 +69,9 @@ def scale(
     with_aio: bool = False,
 ) -> List[Dict[str, Any]]:
     """Per size: ``{"devices", "shards", "ours": [run...], "aio": [run...]}``, the clients
-    alternated ``rounds`` times (ours, aio, ours, aio, ...) against one fleet."""
+    alternated ``rounds`` times against one fleet, the one going first swapped each round
+    (ours, aio; aio, ours; ...): a drift of the machine's speed during the run then falls on
+    each client's side of the ratio as often as on the other's."""
     clients = ["ours", "aio"] if with_aio else ["ours"]
     results = []
     for n in sizes:
@@ -83,7 +86,7 @@ def scale(
                 ports += fleet.ports
             result: Dict[str, Any] = {"devices": n, "shards": shards, "ours": [], "aio": []}
             for index in range(rounds):
-                for client in clients:
+                for client in clients if index % 2 == 0 else clients[::-1]:
                     run = _client_run(client, fleets, ports, interval_ms, warmup, seconds)
                     run["round"] = index
                     result[client].append(run)

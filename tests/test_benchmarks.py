@@ -178,3 +178,39 @@ def test_side_by_side_reads_the_figures_profile_scale_prints(
     # A directory that is no checkout is refused before anything runs.
     with pytest.raises(SystemExit):
         main([str(tmp_path)])
+
+
+def test_the_scale_benchmark_swaps_which_client_goes_first_each_round(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Each round's ours/aio ratio comes from two runs one after the other. Were ours always
+    # first, a machine that drifts slower (or faster) over a run would tilt every round's
+    # ratio the same way; swapping the order each round puts the drift on either side.
+    monkeypatch.syspath_prepend(str(ROOT / "benchmarks"))
+    import bench_scale
+
+    class NoFleet:
+        def __init__(self, specs: List[Dict[str, object]], front: str) -> None:
+            self.ports = list(range(len(specs)))
+
+        def close(self) -> None:
+            pass
+
+    order: List[str] = []
+
+    def client_run(client: str, *args: object) -> Dict[str, object]:
+        order.append(client)
+        return {"client": client}
+
+    monkeypatch.setattr(bench_scale, "Fleet", NoFleet)
+    monkeypatch.setattr(bench_scale, "_client_run", client_run)
+    (result,) = bench_scale.scale([3], 2000, 0.0, 1.0, rounds=4, with_aio=True)
+    assert order == ["ours", "aio", "aio", "ours", "ours", "aio", "aio", "ours"]
+    # Each round's pair is still ours against aio of the same round.
+    assert [r["round"] for r in result["ours"]] == [0, 1, 2, 3]
+    assert [r["client"] for r in result["aio"]] == ["aio"] * 4
+    assert [r["round"] for r in result["aio"]] == [0, 1, 2, 3]
+    # Without reolink-aio, only ours runs.
+    order.clear()
+    bench_scale.scale([3], 2000, 0.0, 1.0, rounds=2, with_aio=False)
+    assert order == ["ours", "ours"]

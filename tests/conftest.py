@@ -642,9 +642,21 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     )
 
 
+#: Seconds a soak may take beyond its ``--soak-minutes`` (warm-up, final checks, shutdown).
+SOAK_SLACK = 120.0
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: List[pytest.Item]) -> None:
-    """The one rule for the soak test: it runs when ``--soak-minutes`` is given, else skips."""
-    if config.getoption("--soak-minutes") is not None:
+    """The one rule for the soak test: it runs when ``--soak-minutes`` is given, for that long,
+    else skips."""
+    minutes = config.getoption("--soak-minutes")
+    if minutes is not None:
+        # Its own time limit: the suite's (``timeout`` in pyproject.toml, for a test that
+        # hangs) would end any soak longer than about a minute as though it hung.
+        limit = pytest.mark.timeout(minutes * 60 + SOAK_SLACK)
+        for item in items:
+            if item.get_closest_marker("soak") is not None:
+                item.add_marker(limit)
         return
     skip = pytest.mark.skip(reason="soak test is opt-in: run it with --soak-minutes N")
     for item in items:

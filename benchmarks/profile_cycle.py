@@ -1,7 +1,7 @@
 """Profile one poll cycle of the driver alone: no thread, no socket, no emulator cost.
 
     python benchmarks/profile_cycle.py [--channels 1] [--mode same|changes] [--cycles 20000]
-                                       [--profile] [--transport memory|stdlib-parse]
+                                       [--profile] [--transport memory|urllib3|stdlib]
                                        [--threaded [--seconds 1] [--wakes]]
                                        [--pause 0,1,10] [--turns]
 
@@ -323,7 +323,10 @@ def main() -> int:
     parser.add_argument("--cycles", type=int, default=20000)
     parser.add_argument("--profile", action="store_true")
     parser.add_argument("--top", type=int, default=30)
-    parser.add_argument("--transport", default="memory", help="memory (default), urllib3, stdlib")
+    parser.add_argument(
+        "--transport", choices=("memory", "urllib3", "stdlib"), default="memory",
+        help="memory (default), urllib3, stdlib",
+    )
     parser.add_argument("--threaded", action="store_true", help="the whole driver, its thread")
     parser.add_argument("--seconds", type=float, default=1.0, help="per block, with --threaded")
     parser.add_argument("--wakes", action="store_true",

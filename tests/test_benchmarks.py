@@ -7,12 +7,14 @@ shared and noisy.
 
 from __future__ import annotations
 
+import ast
 import json
+import re
 import subprocess
 import sys
 import time
 from pathlib import Path
-from typing import Dict, List
+from typing import Dict, List, Tuple
 
 import pytest
 
@@ -214,3 +216,46 @@ def test_the_scale_benchmark_swaps_which_client_goes_first_each_round(
     order.clear()
     bench_scale.scale([3], 2000, 0.0, 1.0, rounds=2, with_aio=False)
     assert order == ["ours", "ours"]
+
+
+def _usage_and_arguments(path: Path) -> Tuple[str, Dict[str, object]]:
+    """A benchmark script's usage block (its docstring's lines from ``python benchmarks/...``
+    to the first blank line) and its argparse flags, each with its ``choices`` (None: any)."""
+    tree = ast.parse(path.read_text())
+    doc = ast.get_docstring(tree) or ""
+    lines = doc.splitlines()
+    start = next(i for i, line in enumerate(lines) if line.strip().startswith("python benchmarks/"))
+    usage = []
+    for line in lines[start:]:
+        if not line.strip():
+            break
+        usage.append(line)
+    arguments: Dict[str, object] = {}
+    for node in ast.walk(tree):
+        if (
+            isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Attribute)
+            and node.func.attr == "add_argument"
+            and node.args
+            and isinstance(node.args[0], ast.Constant)
+        ):
+            choices = next((k.value for k in node.keywords if k.arg == "choices"), None)
+            arguments[str(node.args[0].value)] = (
+                None if choices is None else set(ast.literal_eval(choices))
+            )
+    return "\n".join(usage), arguments
+
+
+_SCRIPTS = sorted(p.name for p in (ROOT / "benchmarks").glob("*.py") if "argparse" in p.read_text())
+
+
+@pytest.mark.parametrize("script", _SCRIPTS)
+def test_a_benchmarks_usage_names_only_flags_and_values_it_takes(script: str) -> None:
+    usage, arguments = _usage_and_arguments(ROOT / "benchmarks" / script)
+    assert usage, f"{script}: no usage line"
+    for flag, values in re.findall(r"\[(--[a-z][a-z-]*)(?: ([^\]\s]+))?", usage):
+        assert flag in arguments, f"{script}: the usage names {flag}, which it does not take"
+        if "|" in values:
+            allowed = arguments[flag]
+            assert allowed is not None, f"{script}: {flag} takes any value, the usage lists some"
+            assert set(values.split("|")) <= allowed, (script, flag, values, allowed)

@@ -31,6 +31,16 @@ def ratio(a: float, b: float) -> float:
     return a / b if b and not math.isnan(a) and not math.isnan(b) else float("nan")
 
 
+def against(value: float, limit: float, digits: int) -> str:
+    """``value`` as :func:`fmt` shows it with ``digits`` decimals, or with more (up to 6) where
+    that would show it equal to ``limit`` though it is not: a figure next to its verdict never
+    reads "1.20 MISS" against a limit of 1.2."""
+    if not math.isnan(value):
+        while digits < 6 and value != limit and f"{value:.{digits}f}" == f"{limit:.{digits}f}":
+            digits += 1
+    return fmt(value, digits)
+
+
 def verdict(value: float, limit: float) -> str:
     """Return "ok" or "MISS" for ``value`` against an upper ``limit``."""
     if math.isnan(value):

@@ -16,7 +16,7 @@ import time
 from typing import Any, Dict, List, Tuple
 
 from _common import Fleet, make_driver, percentile, summary
-from _report import fmt, table, verdict
+from _report import against, fmt, table, verdict
 
 from reolink.driver import AttributeEvent, ReolinkDriver
 
@@ -101,7 +101,7 @@ def report(result: Dict[str, Any]) -> Tuple[str, List[str]]:
     p99 = result["p99"] * 1000
     misses = []
     if verdict(p99, limit) == "MISS":
-        misses.append(f"latency p99 {p99:.0f} ms > {limit} ms")
+        misses.append(f"latency p99 {against(p99, limit, 0)} ms > {limit} ms")
     if result["missed"]:
         misses.append(f"{result['missed']} detections never reached the host")
     text = table(
@@ -113,7 +113,7 @@ def report(result: Dict[str, Any]) -> Tuple[str, List[str]]:
                 result["events"],
                 result["missed"],
                 fmt(result["p50"] * 1000, 1),
-                fmt(p99, 1),
+                against(p99, limit, 1),
                 fmt(result["max"] * 1000, 1),
                 verdict(p99, limit),
             ]

@@ -28,7 +28,7 @@ from _common import (
     summary,
     wait_cycles,
 )
-from _report import fmt, ratio, spread, table, verdict
+from _report import against, fmt, ratio, spread, table, verdict
 
 from reolink.driver import ReolinkDriver
 
@@ -392,13 +392,14 @@ def report_cpu(results: List[Dict[str, Any]]) -> Tuple[str, List[str]]:
             floor_aio = ratio(s["floor"]["median"], s["aio"]["median"])
             where = f"at {r['channels']} channels, replies {mode}"
             if verdict(vs_aio, 0.8) == "MISS":
-                misses.append(f"CPU ours/aio {vs_aio:.2f} > 0.8 {where}")
+                misses.append(f"CPU ours/aio {against(vs_aio, 0.8, 2)} > 0.8 {where}")
             if verdict(vs_floor, 1.25) == "MISS":
-                misses.append(f"CPU ours/floor {vs_floor:.2f} > 1.25 {where}")
+                misses.append(f"CPU ours/floor {against(vs_floor, 1.25, 2)} > 1.25 {where}")
             alone = _ALONE.get((r["channels"], mode))
-            if alone is not None and s["memory"]["median"] * 1e6 > alone:
+            driver_alone = s["memory"]["median"] * 1e6
+            if alone is not None and driver_alone > alone:
                 misses.append(
-                    f"driver alone {s['memory']['median'] * 1e6:.0f} us > {alone} us {where} "
+                    f"driver alone {against(driver_alone, alone, 0)} us > {alone} us {where} "
                     f"(the memory column's floor: {s['memfloor']['median'] * 1e6:.0f} us)"
                 )
             seen = r.get("changes_per_cycle", {}).get(mode, {}).get("ours", [])
@@ -413,8 +414,8 @@ def report_cpu(results: List[Dict[str, Any]]) -> Tuple[str, List[str]]:
                     spread(s["memfloor"], 0, 1e6),
                     spread(s["aio"], 0, 1e6),
                     spread(s["floor"], 0, 1e6),
-                    f"{fmt(vs_aio, 2)} {verdict(vs_aio, 0.8)}",
-                    f"{fmt(vs_floor, 2)} {verdict(vs_floor, 1.25)}",
+                    f"{against(vs_aio, 0.8, 2)} {verdict(vs_aio, 0.8)}",
+                    f"{against(vs_floor, 1.25, 2)} {verdict(vs_floor, 1.25)}",
                     fmt(floor_aio, 2),
                     fmt(min(seen), 0) if seen else "-",
                 ]

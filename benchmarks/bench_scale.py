@@ -20,7 +20,7 @@ import sys
 from typing import Any, Dict, List, Sequence, Tuple
 
 from _common import HERE, PASSWORD, USER, Fleet, percentile, summary
-from _report import fmt, ratio, spread, table, verdict
+from _report import against, fmt, ratio, spread, table, verdict
 
 PER_SHARD = 250
 #: Target: our driver's CPU at 500 devices <= this x reolink-aio's, in the same run.
@@ -139,13 +139,14 @@ def _misses(r: Dict[str, Any]) -> List[str]:
             ("peak RSS MB", max(o["rss_mb"] for o in ours), 150),
         ):
             if verdict(value, limit) == "MISS":
-                misses.append(f"scale {n}: {name} {value:.1f} > {limit}")
+                misses.append(f"scale {n}: {name} {against(value, limit, 1)} > {limit}")
         ratios = _cpu_ratios(r)
         if ratios:
             median = summary(ratios)["median"]
             if verdict(median, AIO_RATIO_TARGET) == "MISS":
                 misses.append(
-                    f"scale {n}: CPU ours/reolink-aio {median:.2f} > {AIO_RATIO_TARGET} "
+                    f"scale {n}: CPU ours/reolink-aio {against(median, AIO_RATIO_TARGET, 2)} > "
+                    f"{AIO_RATIO_TARGET} "
                     f"(rounds: {', '.join(fmt(x, 2) for x in ratios)})"
                 )
     for client in ("ours", "aio"):
@@ -170,7 +171,10 @@ def report(
         ratios = _cpu_ratios(r)
         vs_aio = "-"
         if ratios:
-            vs_aio = spread(summary(ratios), 2) if len(ratios) > 1 else fmt(ratios[0], 2)
+            stats = summary(ratios)
+            vs_aio = against(stats["median"], AIO_RATIO_TARGET, 2)
+            if len(ratios) > 1:
+                vs_aio += f" [{fmt(stats['min'], 2)}-{fmt(stats['max'], 2)}]"
             if r["devices"] >= 500:
                 vs_aio += " " + verdict(summary(ratios)["median"], AIO_RATIO_TARGET)
         rows.append(_row(r["devices"], "ours", r["ours"], vs_aio))

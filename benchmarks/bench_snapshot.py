@@ -19,7 +19,7 @@ import tracemalloc
 from typing import Any, Callable, Dict, List, Tuple
 
 from _common import Aio, Fleet, Floor, make_driver, summary
-from _report import fmt, ratio, spread, table, verdict
+from _report import against, fmt, ratio, spread, table, verdict
 
 SNAP_SIZE = 200_000
 
@@ -102,9 +102,9 @@ def report_snapshot(r: Dict[str, Any]) -> Tuple[str, List[str]]:
     mem = r["peak_bytes"]["ours"] / size
     misses = []
     if verdict(cpu_ratio, 1.2) == "MISS":
-        misses.append(f"snapshot CPU ours/floor {cpu_ratio:.2f} > 1.2")
+        misses.append(f"snapshot CPU ours/floor {against(cpu_ratio, 1.2, 2)} > 1.2")
     if verdict(mem, 3.0) == "MISS":
-        misses.append(f"snapshot peak memory {mem:.2f} x image > 3")
+        misses.append(f"snapshot peak memory {against(mem, 3.0, 2)} x image > 3")
     rows = []
     for name in ("ours", "floor", "aio"):
         if not s[name]["n"]:
@@ -125,8 +125,8 @@ def report_snapshot(r: Dict[str, Any]) -> Tuple[str, List[str]]:
         rows,
     )
     text += (
-        f"\n   ours/floor CPU {fmt(cpu_ratio, 2)} (<= 1.2: {verdict(cpu_ratio, 1.2)}); "
-        f"ours peak {fmt(mem, 2)} x image (<= 3: {verdict(mem, 3.0)})"
+        f"\n   ours/floor CPU {against(cpu_ratio, 1.2, 2)} (<= 1.2: {verdict(cpu_ratio, 1.2)}); "
+        f"ours peak {against(mem, 3.0, 2)} x image (<= 3: {verdict(mem, 3.0)})"
     )
     return text, misses
 

@@ -259,3 +259,37 @@ def test_a_benchmarks_usage_names_only_flags_and_values_it_takes(script: str) ->
             allowed = arguments[flag]
             assert allowed is not None, f"{script}: {flag} takes any value, the usage lists some"
             assert set(values.split("|")) <= allowed, (script, flag, values, allowed)
+
+
+def test_a_figure_next_to_its_verdict_has_the_decimals_that_tell_it_from_the_limit(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.syspath_prepend(str(ROOT / "benchmarks"))
+    from _report import against
+
+    assert against(1.2027, 1.2, 2) == "1.203"  # not "1.20", which reads as within 1.2
+    assert against(0.3504, 0.35, 2) == "0.3504"
+    assert against(525.04, 525, 0) == "525.04"
+    assert against(1.1996, 1.2, 2) == "1.1996"
+    assert against(1.25, 1.2, 2) == "1.25"  # apart already: as many decimals as asked
+    assert against(1.2, 1.2, 2) == "1.20"  # equal: nothing to tell apart
+    assert against(float("nan"), 1.2, 2) == "-"
+
+
+def test_the_snapshot_report_never_shows_a_miss_as_the_limit(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.syspath_prepend(str(ROOT / "benchmarks"))
+    from bench_snapshot import report_snapshot
+
+    def stats(median: float) -> Dict[str, float]:
+        return {"median": median, "min": median, "max": median, "n": 5}
+
+    result = {
+        "image_bytes": 200_000,
+        "summary": {"ours": stats(1.2027e-3), "floor": stats(1e-3), "aio": {"n": 0}},
+        "peak_bytes": {"ours": 540_000.0, "floor": 600_000.0},
+    }
+    text, misses = report_snapshot(result)
+    assert "ours/floor CPU 1.203 (<= 1.2: MISS)" in text
+    assert misses == ["snapshot CPU ours/floor 1.203 > 1.2"]

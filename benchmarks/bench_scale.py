@@ -176,7 +176,7 @@ def report(
             if len(ratios) > 1:
                 vs_aio += f" [{fmt(stats['min'], 2)}-{fmt(stats['max'], 2)}]"
             if r["devices"] >= 500:
-                vs_aio += " " + verdict(summary(ratios)["median"], AIO_RATIO_TARGET)
+                vs_aio += " " + verdict(stats["median"], AIO_RATIO_TARGET)
         rows.append(_row(r["devices"], "ours", r["ours"], vs_aio))
         if r["aio"]:
             rows.append(_row("", "aio", r["aio"], ""))

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from typing import Any, List, Sequence
+from typing import Any, List, Optional, Sequence
 
 
 def fmt(value: Any, digits: int = 0) -> str:
@@ -17,14 +17,16 @@ def fmt(value: Any, digits: int = 0) -> str:
     return str(value)
 
 
-def spread(stats: Any, digits: int = 0, scale: float = 1.0) -> str:
-    """``median [min-max]`` of a summary() dict, values multiplied by ``scale``."""
+def spread(
+    stats: Any, digits: int = 0, scale: float = 1.0, limit: Optional[float] = None
+) -> str:
+    """``median [min-max]`` of a summary() dict, values multiplied by ``scale``; with a
+    ``limit`` (in the scaled unit) the median judged against it, shown by :func:`against`."""
     if not stats or not stats.get("n"):
         return "-"
-    return (
-        f"{fmt(stats['median'] * scale, digits)} "
-        f"[{fmt(stats['min'] * scale, digits)}-{fmt(stats['max'] * scale, digits)}]"
-    )
+    median = stats["median"] * scale
+    shown = fmt(median, digits) if limit is None else against(median, limit, digits)
+    return f"{shown} [{fmt(stats['min'] * scale, digits)}-{fmt(stats['max'] * scale, digits)}]"
 
 
 def ratio(a: float, b: float) -> float:

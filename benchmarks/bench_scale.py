@@ -172,9 +172,11 @@ def report(
         vs_aio = "-"
         if ratios:
             stats = summary(ratios)
-            vs_aio = against(stats["median"], AIO_RATIO_TARGET, 2)
-            if len(ratios) > 1:
-                vs_aio += f" [{fmt(stats['min'], 2)}-{fmt(stats['max'], 2)}]"
+            vs_aio = (
+                spread(stats, 2, limit=AIO_RATIO_TARGET)
+                if len(ratios) > 1
+                else against(ratios[0], AIO_RATIO_TARGET, 2)
+            )
             if r["devices"] >= 500:
                 vs_aio += " " + verdict(stats["median"], AIO_RATIO_TARGET)
         rows.append(_row(r["devices"], "ours", r["ours"], vs_aio))

@@ -293,3 +293,14 @@ def test_the_snapshot_report_never_shows_a_miss_as_the_limit(
     text, misses = report_snapshot(result)
     assert "ours/floor CPU 1.203 (<= 1.2: MISS)" in text
     assert misses == ["snapshot CPU ours/floor 1.203 > 1.2"]
+
+
+def test_a_spread_judged_against_a_limit_shows_its_median_as_against_does(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.syspath_prepend(str(ROOT / "benchmarks"))
+    from _report import spread
+
+    stats = {"median": 0.3504, "min": 0.33, "max": 0.38, "n": 4}
+    assert spread(stats, 2) == "0.35 [0.33-0.38]"
+    assert spread(stats, 2, limit=0.35) == "0.3504 [0.33-0.38]"
